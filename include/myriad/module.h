@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * myriad/module.h - reading, validating and writing Myriad module files.
+ *
+ * The format itself is in <myriad/format.h> and docs/format.md.  Error and
+ * return conventions are in <myriad/error.h>.
+ */
+#ifndef MYRIAD_MODULE_H
+#define MYRIAD_MODULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <myriad/format.h>
+#include <myriad/error.h>
+
+/* ------------------------------------------------------------------ */
+/* Checksum                                                            */
+/* ------------------------------------------------------------------ */
+
+/* XXH64 with seed 0 (the xxHash specification), used by the header. */
+uint64_t myr_xxh64(const void *data, size_t len, uint64_t seed);
+
+/*
+ * The module checksum: XXH64 of the module's file_size bytes starting at the
+ * header, with the 8 bytes of myr_header.checksum taken as zero.  module
+ * must point at the header; len is the module's file_size.  len >= 32.
+ */
+uint64_t myr_module_checksum(const void *module, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* Reading                                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The first step of reading, on a possibly partial prefix of a file.
+ * file points at the first byte of the file and avail bytes of it are
+ * present; file must be 8-aligned.  On success fills *header_off (where the
+ * header starts, after any #! line) and *total (the whole file's size in
+ * bytes, header_off + file_size), so the caller knows whether it must read
+ * more.  Checks only the #! line, the magic, the format version, the
+ * architecture and file_size against MYR_FILE_MAX.
+ *
+ * Returns 0, or -ENOEXEC (not a Myriad module: no magic), -EPROTO (another
+ * format version or architecture), -EBADMSG (malformed #! line or sizes),
+ * -EFBIG (over MYR_FILE_MAX), or -ENODATA (avail too short to tell: read
+ * more, at least MYR_SHEBANG_MAX + sizeof(struct myr_header) bytes).
+ */
+int myr_module_probe(const void *file, size_t avail, size_t *header_off,
+		     size_t *total, struct myr_error *err);
+
+/* myr_module_parse() flags */
+#define MYR_PARSE_NO_CHECKSUM 0x1u  /* skip the checksum (tools, fuzzing) */
+
+/*
+ * A validated module, borrowed from the caller's buffer: every pointer
+ * points into it and stays valid as long as the buffer does.  Every index,
+ * offset and count in the tables has been checked, so users may index the
+ * arrays without further bounds checks (see the invariants in format.h).
+ */
+struct myr_module_view {
+	const uint8_t *base;            /* the header */
+	size_t size;                    /* file_size */
+	const struct myr_header *hdr;
+	const char *name;               /* NUL-terminated, hdr->name_len long */
+	const struct myr_dep *deps;     /* hdr->deps.count */
+	const struct myr_dep *closure;  /* hdr->closure.count */
+	const struct myr_import *imports;
+	const struct myr_export *exports;
+	const uint32_t *buckets;        /* hdr->buckets.count + 1 entries */
+	const struct myr_reloc *relocs;
+	const char *strtab;             /* hdr->strtab_size bytes */
+};
+
+/*
+ * Validate a complete file and fill *view.  file points at the first byte
+ * of the file (8-aligned) and len is its exact length, which must equal
+ * header_off + file_size.  Every offset, size, count and index is checked
+ * against the file's bounds and <myriad/limits.h> before use; no input can
+ * cause an out-of-bounds read or an integer overflow.  Payloads are not
+ * decompressed (myr_module_segment_load() does that, into place).
+ *
+ * Returns 0, or -errno as for myr_module_probe(), plus -EBADMSG for any
+ * malformed field (err->msg names it), -E2BIG for a count or size over its
+ * limit, and -EILSEQ for a checksum mismatch.
+ */
+int myr_module_parse(const void *file, size_t len, unsigned flags,
+		     struct myr_module_view *view, struct myr_error *err);
+
+/* Name of dependency i, import i, export i (NUL-terminated). */
+static inline const char *myr_view_str(const struct myr_module_view *v,
+				       uint32_t off)
+{
+	return v->strtab + off;
+}
+
+/*
+ * Find an export by name in a validated module.  hash is
+ * myr_symbol_hash(name, len).  If hint is a valid index whose export has
+ * that name, it is used without a search.  Returns the export's index, or
+ * -ENOENT.
+ */
+int64_t myr_module_find_export(const struct myr_module_view *v,
+			       const char *name, uint32_t len, uint32_t hash,
+			       uint32_t hint);
+
+/*
+ * Decode segment seg (TEXT, RODATA, RELRO or DATA) into dst, which has
+ * room for exactly hdr->seg[seg].size bytes.  LZ4 blocks decompress
+ * straight into dst; a block that does not decode to exactly size bytes is
+ * rejected (-EBADMSG).  BSS and empty segments write nothing.
+ */
+int myr_module_segment_load(const struct myr_module_view *v, unsigned seg,
+			    void *dst, struct myr_error *err);
+
+/* Whether name is a valid module name (docs/format.md, "Names"). */
+int myr_name_valid(const char *name, size_t len);
+
+/* Whether a module of version (major, minor) satisfies dependency d. */
+static inline int myr_version_satisfies(const struct myr_dep *d,
+					uint16_t major, uint16_t minor)
+{
+	return major == d->ver_major && minor >= d->ver_minor;
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing                                                             */
+/* ------------------------------------------------------------------ */
+
+struct myr_desc_dep {
+	const char *name;
+	uint16_t ver_major, ver_minor, ver_patch;
+	uint32_t size_hint;             /* closure entries only; 0 in deps */
+};
+
+struct myr_desc_import {
+	const char *name;
+	uint16_t dep;
+	uint32_t export_hint;           /* or MYR_NO_HINT */
+};
+
+struct myr_desc_export {
+	const char *name;
+	uint8_t seg, kind;
+	uint32_t off;
+};
+
+struct myr_desc_segment {
+	const void *data;               /* size bytes; NULL for BSS */
+	uint32_t size;
+	uint8_t align_log2;
+};
+
+/*
+ * Everything a module file holds, in memory.  The writer computes hashes,
+ * the export buckets (exports are reordered; import hints in *other*
+ * modules refer to the written order, so compute them from a parsed view),
+ * the string table, the compression and the checksum.
+ */
+struct myr_module_desc {
+	const char *name;
+	uint16_t ver_major, ver_minor, ver_patch;
+	uint16_t arch;                  /* MYR_ARCH_* */
+	uint32_t flags;                 /* MYR_F_* */
+	uint32_t caps;                  /* MYR_CAP_* */
+	const char *shebang;            /* interpreter path, or NULL */
+	const struct myr_desc_dep *deps;      size_t ndeps;
+	const struct myr_desc_dep *closure;   size_t nclosure;
+	const struct myr_desc_import *imports; size_t nimports;
+	const struct myr_desc_export *exports; size_t nexports;
+	const struct myr_reloc *relocs;       size_t nrelocs;
+	struct myr_desc_segment seg[MYR_SEG_COUNT];
+	struct myr_ref entry;           /* seg MYR_SEG_NONE if none */
+	struct myr_array_ref init, fini;
+	int compress;                   /* 0: store raw; 1: LZ4 where smaller */
+};
+
+/*
+ * Serialize desc into a new malloc()ed buffer (*out, *out_len; the caller
+ * frees it).  The result is guaranteed to pass myr_module_parse(); any desc
+ * that would not (bad name, index out of range, over a limit, duplicate
+ * export) is rejected with -EINVAL and err->msg naming the problem.
+ */
+int myr_module_write(const struct myr_module_desc *desc, uint8_t **out,
+		     size_t *out_len, struct myr_error *err);
+
+#endif /* MYRIAD_MODULE_H */
