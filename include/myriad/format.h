@@ -43,6 +43,13 @@
 #define MYR_ARCH_X86_64         62u
 #define MYR_ARCH_AARCH64        183u
 
+/* The architecture this build of Myriad loads (the only one it accepts). */
+#if defined(__x86_64__)
+#define MYR_ARCH_HOST           MYR_ARCH_X86_64
+#elif defined(__aarch64__)
+#define MYR_ARCH_HOST           MYR_ARCH_AARCH64
+#endif
+
 /* The header starts at a multiple of this after a #! line. */
 #define MYR_SHEBANG_ALIGN       16u
 /* Tables inside the metadata start at a multiple of this. */
@@ -79,6 +86,13 @@ enum myr_encoding {
 	MYR_ENC_RAW = 0,      /* file_size == size bytes, stored as they are */
 	MYR_ENC_LZ4 = 1,      /* one LZ4 block that decompresses to size bytes */
 };
+
+/*
+ * No valid LZ4 block expands by more than this (a match-length extension
+ * byte adds at most 255 output bytes), so an LZ4 segment's size is at most
+ * MYR_LZ4_MAX_RATIO * file_size; the reader rejects larger claims.
+ */
+#define MYR_LZ4_MAX_RATIO       255u
 
 /* Relocation kinds: architecture-neutral names, applied by lib/arch/ARCH. */
 enum myr_reloc_type {
@@ -189,7 +203,11 @@ struct myr_import {
 /*
  * An export.  The exports are sorted by bucket, (hash & (nbuckets - 1));
  * buckets[b] .. buckets[b + 1] is the index range of bucket b, so a lookup
- * touches only the exports whose hash lands in its bucket.
+ * touches only the exports whose hash lands in its bucket.  Inside a bucket
+ * the exports are strictly increasing by (hash, name_len, name bytes), so a
+ * lookup is a binary search whatever the bucket's size, and a duplicate name
+ * would be two equal neighbours.  nbuckets is a power of two, at most
+ * 2 * exports.count, and zero exactly when there are no exports.
  */
 struct myr_export {
 	uint32_t name_off;

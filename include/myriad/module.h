@@ -115,6 +115,32 @@ int myr_module_segment_load(const struct myr_module_view *v, unsigned seg,
 /* Whether name is a valid module name (docs/format.md, "Names"). */
 int myr_name_valid(const char *name, size_t len);
 
+/*
+ * Whether name is a valid symbol name: 1 to MYR_SYMBOL_MAX bytes, none of
+ * them a control character, a space or DEL (bytes >= 0x80 are allowed).
+ */
+int myr_symbol_name_valid(const char *name, size_t len);
+
+/* "text", "rodata", "relro", "data", "bss", or "?" when out of range. */
+const char *myr_segment_name(unsigned seg);
+
+/*
+ * The order of exports inside a bucket: by hash, then length, then bytes.
+ * Returns <0, 0 or >0 like memcmp.
+ */
+static inline int myr_symbol_key_cmp(uint32_t hash_a, const char *a, uint32_t len_a,
+				     uint32_t hash_b, const char *b, uint32_t len_b)
+{
+	if (hash_a != hash_b)
+		return hash_a < hash_b ? -1 : 1;
+	if (len_a != len_b)
+		return len_a < len_b ? -1 : 1;
+	for (uint32_t i = 0; i < len_a; i++)
+		if (a[i] != b[i])
+			return (unsigned char)a[i] < (unsigned char)b[i] ? -1 : 1;
+	return 0;
+}
+
 /* Whether a module of version (major, minor) satisfies dependency d. */
 static inline int myr_version_satisfies(const struct myr_dep *d,
 					uint16_t major, uint16_t minor)
