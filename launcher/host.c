@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * launcher/host.c - the built-in host module's export table.
+ *
+ * Each entry is the address of the launcher's own definition: musl's libc
+ * and libm, libgcc's helpers, and the glibc-ABI shims of host_compat.c.
+ * The names are bound through assembler labels rather than C declarations
+ * so that one list serves functions and objects alike, no prototype has to
+ * be repeated, and names that are builtins or macros (memcpy, stdout)
+ * cannot clash.  A name missing from every library fails the static link
+ * of the launcher, so every entry resolves to a real, non-NULL address.
+ */
+#include <myriad/host.h>
+
+#define MYR_HOST_DECLARE(name, group) \
+	extern char myr_host_sym_##name[] __asm__(#name);
+MYR_HOST_SYMBOLS(MYR_HOST_DECLARE, MYR_HOST_DECLARE)
+#undef MYR_HOST_DECLARE
+
+#define MYR_HOST_FUNC(name, group) \
+	{ #name, myr_host_sym_##name, MYR_SYM_FUNC },
+#define MYR_HOST_OBJECT(name, group) \
+	{ #name, myr_host_sym_##name, MYR_SYM_OBJECT },
+const struct myr_host_symbol myr_host_symbols[] = {
+	MYR_HOST_SYMBOLS(MYR_HOST_FUNC, MYR_HOST_OBJECT)
+};
+#undef MYR_HOST_FUNC
+#undef MYR_HOST_OBJECT
+
+const size_t myr_host_symbol_count =
+	sizeof(myr_host_symbols) / sizeof(myr_host_symbols[0]);
+
+/* strcmp() order between the len bytes at name and the C string sym,
+ * without reading past either. */
+static int compare_name(const char *name, size_t len, const char *sym)
+{
+	size_t i = 0;
+	for (; i < len && sym[i] != '\0'; i++) {
+		if (name[i] != sym[i])
+			return (unsigned char)name[i] < (unsigned char)sym[i] ? -1 : 1;
+	}
+	if (i == len)
+		return sym[i] == '\0' ? 0 : -1;
+	return 1;
+}
+
+const struct myr_host_symbol *myr_host_find(const char *name, size_t len)
+{
+	size_t lo = 0, hi = myr_host_symbol_count;
+
+	if (name == NULL)
+		return NULL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = compare_name(name, len, myr_host_symbols[mid].name);
+		if (c == 0)
+			return &myr_host_symbols[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
