@@ -1,0 +1,570 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# build.sh - builds, tests and cleans Myriad.  ./build.sh --help says how.
+#
+# What a build is:
+#   1. the Debian packages the build needs (installed when run as root);
+#   2. lz4, libseccomp and liburing from their Debian source packages, built
+#      as static musl libraries into a private prefix.  Each is cached under
+#      a stamp keyed by its source version, its recipe and the toolchain; the
+#      stamp is written last, so an interrupted or failed build is redone;
+#   3. libmyriad twice: with musl-gcc (build/musl/libmyriad.a) for the
+#      static launcher build/bin/myriad, and with the host compiler under
+#      ASan+UBSan (build/asan/libmyriad.a) for the unit tests.  An embedded
+#      Makefile does this incrementally, with header dependencies.
+# Musl has no kernel headers of its own: the build uses a private directory
+# of symlinks into the host's linux-libc-dev, and writes nothing outside the
+# build directory except APT's state (packages, one deb-src entry).
+set -euo pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BUILD=${MYRIAD_BUILD_DIR:-$SRC/build}
+mkdir -p "$BUILD"
+BUILD=$(cd "$BUILD" && pwd)
+DEPS=${MYRIAD_DEPS_DIR:-$BUILD/deps}
+mkdir -p "$DEPS"
+DEPS=$(cd "$DEPS" && pwd)
+PREFIX=$DEPS/prefix
+KHDR=$DEPS/kernel-headers
+LOGS=$BUILD/logs
+JOBS=${MYRIAD_JOBS:-$(nproc 2>/dev/null || echo 2)}
+HOST_CC=${MYRIAD_HOST_CC:-cc}
+MUSL_CC=musl-gcc
+TEST_TIMEOUT=${MYRIAD_TEST_TIMEOUT:-120}
+
+REQUIRED_PACKAGES=(musl-tools gcc make pkg-config linux-libc-dev dpkg-dev
+	liblz4-dev libseccomp-dev liburing-dev gperf clang file binutils
+	xxhash perl)
+DEB_SRC_FILE=/etc/apt/sources.list.d/myriad-deb-src.sources
+
+# Flags.  Musl supports the stack protector; _FORTIFY_SOURCE does nothing
+# with it.  The launcher is plain -static, not -static-pie: a static-pie
+# binary carries a dynamic section to relocate itself.
+# -D_GNU_SOURCE= (empty) so that a file's own "#define _GNU_SOURCE" is an
+# identical, hence silent, redefinition.
+WARN_FLAGS="-std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE="
+HARDEN_FLAGS="-fstack-protector-strong -fstack-clash-protection"
+DEP_CFLAGS="-O2 $HARDEN_FLAGS -isystem $KHDR"
+MUSL_CFLAGS="$WARN_FLAGS -O2 $HARDEN_FLAGS -I$SRC/include -isystem $PREFIX/include -isystem $KHDR"
+MUSL_LDFLAGS="-static -Wl,-z,relro,-z,now -Wl,-z,noexecstack"
+ASAN_CFLAGS="$WARN_FLAGS -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -I$SRC/include"
+ASAN_LIBS="-llz4 -lseccomp -luring"
+
+say() { printf 'build.sh: %s\n' "$*"; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+usage() {
+	cat <<EOF
+usage: ./build.sh [COMMAND] [ARGS]
+
+Commands:
+  build            (the default) install missing packages (as root), build the
+                   static musl dependencies once, then build/bin/myriad and the
+                   ASan+UBSan build of lib/; incremental
+  test [PATTERN]   build, then build and run the tests (tests/unit/*.c against
+                   the ASan lib, tests/*/*.t) under prove, each with a timeout;
+                   PATTERN (an extended regex) keeps only matching tests, e.g.
+                   'cli/' or 'harness'.  Ends with "N passed, N failed, N skipped"
+  clean            remove the build directory (not a shared MYRIAD_DEPS_DIR)
+  bench [ARGS]     build, then run tests/bench/run.sh ARGS
+  fuzz [ARGS]      build, then run tests/fuzz/run.sh ARGS
+  --help           this text
+
+Environment:
+  MYRIAD_BUILD_DIR     build directory (default ./build); use your own to build
+                       alongside others
+  MYRIAD_DEPS_DIR      dependency cache (default \$MYRIAD_BUILD_DIR/deps); may
+                       be shared between build directories
+  MYRIAD_HOST_CC       compiler for the ASan+UBSan build and tests (default cc)
+  MYRIAD_JOBS          parallel jobs (default: number of CPUs)
+  MYRIAD_TEST_TIMEOUT  seconds before a test program is killed (default 120)
+  MYRIAD_KEEP_TMP=1    keep the scratch directory of a failing CLI test
+
+Tests see MYRIAD (the launcher), MYRIAD_SRC, MYRIAD_BUILD and MYRIAD_TMPDIR.
+A test that exits 77 or prints "1..0 # SKIP reason" is reported as skipped.
+Logs: \$MYRIAD_BUILD_DIR/logs (builds), \$MYRIAD_BUILD_DIR/test-logs (tests).
+EOF
+}
+
+# ---- packages ---------------------------------------------------------------
+
+is_installed() {
+	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
+}
+
+ensure_packages() {
+	local missing=() p log=$LOGS/apt-install.log
+	command -v dpkg-query >/dev/null ||
+		die "dpkg-query not found: this build supports Debian 12 (bookworm)"
+	for p in "${REQUIRED_PACKAGES[@]}"; do
+		is_installed "$p" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" != 0 ]; then
+		die "missing Debian packages; run: sudo apt-get install -y --no-install-recommends ${missing[*]}"
+	fi
+	say "installing ${missing[*]} (log: $log)"
+	mkdir -p "$LOGS"
+	# A fresh image may have no package lists yet: update once and retry.
+	if ! apt_install "${missing[@]}" >"$log" 2>&1; then
+		{ apt-get update && apt_install "${missing[@]}"; } >>"$log" 2>&1 ||
+			die "apt-get install ${missing[*]} failed; full log: $log"
+	fi
+}
+
+apt_install() {
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends "$@" </dev/null
+}
+
+# ---- dependency sources -------------------------------------------------------
+
+have_source_index() {
+	apt-cache showsrc "$1" 2>/dev/null | grep -q '^Package:'
+}
+
+deb_src_configured() {
+	apt-get indextargets --no-release-info 'Created-By: Sources' 2>/dev/null |
+		grep -q '^URI:'
+}
+
+# Writes deb-src twins of the system's Debian "deb" entries, deb822 style:
+# same URIs, suites, components and keys, only the type differs.
+write_deb_src_entry() {
+	local main=/etc/apt/sources.list.d/debian.sources tmp
+	tmp=$(mktemp)
+	if [ -f "$main" ]; then
+		awk '
+			function flush() {
+				if (is_deb && body != "")
+					printf "%sTypes: deb-src\n%s\n", sep, body
+				if (is_deb && body != "") sep = "\n"
+				body = ""; is_deb = 0; disabled = 0
+			}
+			/^[ \t]*$/ { flush(); next }
+			/^#/ { next }
+			/^Types:/ { if ($0 ~ /[: ]deb( |$)/) is_deb = 1; next }
+			/^Enabled:[ \t]*no/ { is_deb = 0 }
+			{ body = body (body == "" ? "" : "\n") $0 }
+			END { flush() }
+		' "$main" >"$tmp"
+	elif [ -f /etc/apt/sources.list ]; then
+		# One-line style: translate each "deb" line into a stanza.
+		awk '
+			$1 == "deb" {
+				opts = ""
+				if ($2 ~ /^\[/) {
+					opts = $2; i = 3
+					while (opts !~ /\]$/) opts = opts " " $(i++)
+				} else i = 2
+				uri = $(i); suite = $(i + 1); comps = ""
+				for (j = i + 2; j <= NF; j++) comps = comps (comps == "" ? "" : " ") $j
+				printf "%sTypes: deb-src\nURIs: %s\nSuites: %s\nComponents: %s\n",
+				       sep, uri, suite, comps
+				if (match(opts, /signed-by=[^] ]+/))
+					print "Signed-By: " substr(opts, RSTART + 10, RLENGTH - 10)
+				sep = "\n"
+			}
+		' /etc/apt/sources.list >"$tmp"
+	fi
+	if ! [ -s "$tmp" ]; then
+		rm -f "$tmp"
+		die "dependencies: fetch failed: no Debian 'deb' entry in /etc/apt to derive a deb-src entry from; add one for lz4, libseccomp and liburing"
+	fi
+	install -m 644 "$tmp" "$DEB_SRC_FILE"
+	rm -f "$tmp"
+	say "added deb-src entries for the configured Debian suites in $DEB_SRC_FILE (for apt-get source)"
+}
+
+# Makes `apt-get source PKG` possible; touches APT only when it is not.
+ensure_source_index() {
+	local pkg=$1 log=$2
+	have_source_index "$pkg" && return 0
+	if [ "$(id -u)" != 0 ]; then
+		die "$pkg: fetch failed: APT has no source index for it; run ./build.sh once as root (it adds a deb-src entry and runs apt-get update)"
+	fi
+	deb_src_configured || write_deb_src_entry
+	say "running apt-get update for the source indexes"
+	apt-get update >>"$log" 2>&1 ||
+		die "$pkg: fetch failed (apt-get update); full log: $log"
+	have_source_index "$pkg" ||
+		die "$pkg: fetch failed: no source package in the configured suites; full log: $log"
+}
+
+# Prints the directory of the unpacked source tree of PKG at VERSION,
+# fetching it with apt-get source when it is not there yet.
+fetch_source() {
+	local pkg=$1 version=$2 log=$3
+	local dir=$DEPS/src/${pkg}_$version tmp
+	if [ -f "$dir/.fetched" ]; then
+		echo "$dir/tree"
+		return
+	fi
+	ensure_source_index "$pkg" "$log" >&2
+	tmp=$DEPS/src/.tmp-$pkg
+	rm -rf "$tmp" "$dir"
+	mkdir -p "$tmp"
+	# The version of the installed -dev package first, so that the musl
+	# build matches the headers the ASan build uses; else the newest.
+	if ! (cd "$tmp" && apt-get source -q "$pkg=$version") >>"$log" 2>&1; then
+		rm -rf "$tmp" && mkdir -p "$tmp"
+		echo "== $pkg=$version unavailable, fetching the newest $pkg" >>"$log"
+		(cd "$tmp" && apt-get source -q "$pkg") >>"$log" 2>&1 ||
+			die "$pkg: fetch failed (apt-get source $pkg); full log: $log"
+	fi
+	local tree
+	tree=$(find "$tmp" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+	[ -n "$tree" ] || die "$pkg: fetch failed (nothing unpacked); full log: $log"
+	mkdir -p "$dir"
+	mv "$tree" "$dir/tree"
+	rm -rf "$tmp"
+	touch "$dir/.fetched"
+	echo "$dir/tree"
+}
+
+# ---- dependency recipes ----------------------------------------------------------
+# Each runs in a scratch copy of the source ($1) and installs into $2, a
+# staging root mirroring $PREFIX.  Steps go through `step`, which names the
+# package and the step when one fails.
+
+step() {
+	local what=$1 name=$2
+	shift 2
+	echo "== $name: $what: $*" >>"$DEP_LOG"
+	"$@" >>"$DEP_LOG" 2>&1 </dev/null ||
+		die "$name: $what failed; full log: $DEP_LOG"
+}
+
+recipe_lz4() {
+	local stage=$2$PREFIX
+	step build lz4 make -C "$1/lib" -j"$JOBS" liblz4.a CC="$MUSL_CC" CFLAGS="$DEP_CFLAGS"
+	step install lz4 install -D -m 644 "$1/lib/liblz4.a" "$stage/lib/liblz4.a"
+	step install lz4 install -D -m 644 -t "$stage/include" \
+		"$1/lib/lz4.h" "$1/lib/lz4hc.h" "$1/lib/lz4frame.h"
+}
+
+recipe_libseccomp() {
+	step configure libseccomp sh -c "cd '$1' && ./configure --prefix='$PREFIX' \
+		--enable-static --disable-shared --disable-python \
+		CC='$MUSL_CC' CFLAGS='$DEP_CFLAGS'"
+	step build libseccomp make -C "$1/src" -j"$JOBS"
+	step install libseccomp make -C "$1/src" install DESTDIR="$2"
+	step install libseccomp make -C "$1/include" install DESTDIR="$2"
+}
+
+recipe_liburing() {
+	# Its configure ignores CFLAGS; its probes need the kernel headers
+	# (else compat.h redefines what linux/ headers have), so they ride on
+	# --cc.  Its install ignores DESTDIR, hence the staging prefix.
+	step configure liburing sh -c "cd '$1' && ./configure \
+		--prefix='$2$PREFIX' --cc='$MUSL_CC -isystem $KHDR'"
+	step build liburing make -C "$1/src" -j"$JOBS" ENABLE_SHARED=0 \
+		CFLAGS="$DEP_CFLAGS" liburing.a
+	step install liburing make -C "$1/src" ENABLE_SHARED=0 \
+		CFLAGS="$DEP_CFLAGS" install
+}
+
+# build_dep NAME DEV-PACKAGE: the static musl build of NAME's source package
+# at the version of the installed DEV-PACKAGE, unless its stamp is current.
+build_dep() {
+	local name=$1 devpkg=$2 srcpkg version key stamp work tree
+	read -r srcpkg version < <(dpkg-query -W -f='${source:Package} ${source:Version}\n' "$devpkg")
+	key="$srcpkg $version | $(declare -f "recipe_$name" step | sha256sum | cut -c1-16)"
+	key+=" | musl $(dpkg-query -W -f='${Version}' musl-dev) | gcc $(gcc -dumpfullversion)"
+	key+=" | linux-libc-dev $(dpkg-query -W -f='${Version}' linux-libc-dev) | $DEP_CFLAGS"
+	stamp=$DEPS/stamps/$name
+	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ]; then
+		return 0
+	fi
+	mkdir -p "$DEPS/stamps" "$DEPS/logs" "$PREFIX"
+	DEP_LOG=$DEPS/logs/$name.log
+	: >"$DEP_LOG"
+	rm -f "$stamp"
+	say "building $srcpkg $version as a static musl library (log: $DEP_LOG)"
+	tree=$(fetch_source "$srcpkg" "$version" "$DEP_LOG")
+	work=$DEPS/work/$name
+	rm -rf "$work"
+	mkdir -p "$work"
+	cp -a "$tree" "$work/src"
+	"recipe_$name" "$work/src" "$work/stage"
+	step install "$name" cp -a "$work/stage$PREFIX/." "$PREFIX/"
+	rm -rf "$work"
+	printf '%s\n' "$key" >"$stamp.tmp"
+	mv "$stamp.tmp" "$stamp"
+}
+
+# Symlinks to the host's kernel headers, for musl builds.
+ensure_kernel_headers() {
+	local multiarch d
+	multiarch=$(gcc -print-multiarch)
+	for d in /usr/include/linux /usr/include/asm-generic "/usr/include/$multiarch/asm"; do
+		[ -d "$d" ] || die "kernel headers: $d is missing (package linux-libc-dev)"
+	done
+	mkdir -p "$KHDR"
+	ln -sfn /usr/include/linux "$KHDR/linux"
+	ln -sfn /usr/include/asm-generic "$KHDR/asm-generic"
+	ln -sfn "/usr/include/$multiarch/asm" "$KHDR/asm"
+}
+
+build_deps() {
+	mkdir -p "$DEPS"
+	# A shared MYRIAD_DEPS_DIR may be built from two build dirs at once.
+	exec 9>"$DEPS/.lock"
+	flock 9
+	ensure_kernel_headers
+	build_dep lz4 liblz4-dev
+	build_dep libseccomp libseccomp-dev
+	build_dep liburing liburing-dev
+	flock -u 9
+	exec 9>&-
+}
+
+# ---- Myriad itself --------------------------------------------------------------
+
+# Rewrites FILE only when its content changes, so make sees flag changes.
+write_if_changed() {
+	local file=$1 content=$2
+	if ! [ -f "$file" ] || [ "$(cat "$file")" != "$content" ]; then
+		mkdir -p "$(dirname "$file")"
+		printf '%s\n' "$content" >"$file"
+	fi
+}
+
+run_make() {
+	write_if_changed "$BUILD/musl/flags" "$MUSL_MAKE_ID"
+	write_if_changed "$BUILD/asan/flags" "$ASAN_MAKE_ID"
+	make --no-print-directory -r -j"$JOBS" -f - \
+		SRC="$SRC" B="$BUILD" PREFIX="$PREFIX" \
+		MUSL_CC="$MUSL_CC" HOST_CC="$HOST_CC" \
+		MUSL_CFLAGS="$MUSL_CFLAGS" MUSL_LDFLAGS="$MUSL_LDFLAGS" \
+		ASAN_CFLAGS="$ASAN_CFLAGS" ASAN_LIBS="$ASAN_LIBS" \
+		"$@" <<'MAKEFILE'
+.DELETE_ON_ERROR:
+.SUFFIXES:
+LIB_SRCS := $(sort $(wildcard $(SRC)/lib/*.c $(SRC)/lib/arch/x86_64/*.c))
+LAUNCHER_SRCS := $(sort $(wildcard $(SRC)/launcher/*.c))
+TEST_SRCS := $(sort $(wildcard $(SRC)/tests/unit/*.c))
+MUSL_LIB_OBJS := $(patsubst $(SRC)/%.c,$(B)/musl/obj/%.o,$(LIB_SRCS))
+LAUNCHER_OBJS := $(patsubst $(SRC)/%.c,$(B)/musl/obj/%.o,$(LAUNCHER_SRCS))
+ASAN_LIB_OBJS := $(patsubst $(SRC)/%.c,$(B)/asan/obj/%.o,$(LIB_SRCS))
+TESTS := $(patsubst $(SRC)/tests/unit/%.c,$(B)/tests/unit/%,$(TEST_SRCS))
+DEP_LIBS := $(PREFIX)/lib/libseccomp.a $(PREFIX)/lib/liburing.a $(PREFIX)/lib/liblz4.a
+
+all: $(B)/bin/myriad $(B)/asan/libmyriad.a
+	@:
+tests: $(TESTS)
+	@:
+
+$(B)/musl/obj/lib/%.o: $(SRC)/lib/%.c $(B)/musl/flags
+	@mkdir -p $(@D)
+	@echo "  CC      lib/$*.c"
+	@$(MUSL_CC) $(MUSL_CFLAGS) -I$(SRC)/lib -MMD -MP -c $< -o $@
+$(B)/musl/obj/launcher/%.o: $(SRC)/launcher/%.c $(B)/musl/flags
+	@mkdir -p $(@D)
+	@echo "  CC      launcher/$*.c"
+	@$(MUSL_CC) $(MUSL_CFLAGS) -MMD -MP -c $< -o $@
+$(B)/asan/obj/%.o: $(SRC)/%.c $(B)/asan/flags
+	@mkdir -p $(@D)
+	@echo "  CC      $*.c (asan)"
+	@$(HOST_CC) $(ASAN_CFLAGS) -I$(SRC)/lib -MMD -MP -c $< -o $@
+$(B)/musl/libmyriad.a: $(MUSL_LIB_OBJS)
+	@echo "  AR      $(@F) (musl)"
+	@rm -f $@ && ar rcs $@ $^
+$(B)/asan/libmyriad.a: $(ASAN_LIB_OBJS)
+	@echo "  AR      $(@F) (asan)"
+	@rm -f $@ && ar rcs $@ $^
+$(B)/bin/myriad: $(LAUNCHER_OBJS) $(B)/musl/libmyriad.a $(DEP_LIBS) $(B)/musl/flags
+	@mkdir -p $(@D)
+	@echo "  LD      bin/myriad"
+	@$(MUSL_CC) $(MUSL_LDFLAGS) -o $@ $(LAUNCHER_OBJS) $(B)/musl/libmyriad.a \
+		-L$(PREFIX)/lib -lseccomp -luring -llz4
+$(B)/tests/unit/%: $(SRC)/tests/unit/%.c $(B)/asan/libmyriad.a $(B)/asan/flags
+	@mkdir -p $(@D)
+	@echo "  CC      tests/unit/$*.c"
+	@$(HOST_CC) $(ASAN_CFLAGS) -I$(SRC)/lib -I$(SRC)/tests/unit -MMD -MP \
+		$< -o $@ $(B)/asan/libmyriad.a $(ASAN_LIBS)
+
+-include $(MUSL_LIB_OBJS:.o=.d) $(LAUNCHER_OBJS:.o=.d) $(ASAN_LIB_OBJS:.o=.d) $(TESTS:=.d)
+MAKEFILE
+}
+
+MUSL_MAKE_ID="$MUSL_CC $(command -v "$MUSL_CC" >/dev/null && "$MUSL_CC" -dumpfullversion 2>/dev/null) | $MUSL_CFLAGS | $MUSL_LDFLAGS"
+ASAN_MAKE_ID="$HOST_CC $(command -v "$HOST_CC" >/dev/null && "$HOST_CC" -dumpversion 2>/dev/null) | $ASAN_CFLAGS | $ASAN_LIBS"
+
+cmd_build() {
+	ensure_packages
+	build_deps
+	mkdir -p "$LOGS"
+	run_make all || die "build failed (compiler output above)"
+}
+
+# ---- tests ------------------------------------------------------------------------
+
+test_env() {
+	export MYRIAD=$BUILD/bin/myriad MYRIAD_SRC=$SRC MYRIAD_BUILD=$BUILD
+	export MYRIAD_TMPDIR=$BUILD/tmp MYRIAD_TEST_TIMEOUT=$TEST_TIMEOUT
+	export MYRIAD_DEPS_PREFIX=$PREFIX MYRIAD_KERNEL_HEADERS=$KHDR
+	export MYRIAD_HOST_CC=$HOST_CC MYRIAD_MUSL_CC=$MUSL_CC
+	export MYRIAD_MUSL_CFLAGS=$MUSL_CFLAGS MYRIAD_MUSL_LDFLAGS=$MUSL_LDFLAGS
+	export MYRIAD_ASAN_CFLAGS=$ASAN_CFLAGS MYRIAD_ASAN_LIBS=$ASAN_LIBS
+	export MYRIAD_MUSL_LIB=$BUILD/musl/libmyriad.a MYRIAD_ASAN_LIB=$BUILD/asan/libmyriad.a
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=0:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+}
+
+cmd_test() {
+	local patterns=("$@") hook name rc=0 build_failures=()
+	cmd_build
+	test_env
+	rm -rf "$MYRIAD_TMPDIR" "$BUILD/test-logs" "$BUILD/tests/run"
+	mkdir -p "$MYRIAD_TMPDIR" "$BUILD/test-logs" "$BUILD/tests/run/unit"
+
+	# -k: one test that does not compile must not stop the others.
+	run_make -k tests || true
+	for hook in "$SRC"/tests/*/build-hook.sh; do
+		[ -f "$hook" ] || continue
+		name=${hook#"$SRC"/}
+		say "running $name"
+		if ! bash "$hook" >"$LOGS/$(basename "$(dirname "$hook")")-build-hook.log" 2>&1; then
+			tail -n 20 "$LOGS/$(basename "$(dirname "$hook")")-build-hook.log" >&2
+			say "$name failed; full log: $LOGS/$(basename "$(dirname "$hook")")-build-hook.log" >&2
+			build_failures+=("$name")
+		fi
+	done
+
+	# Tests are named unit/NAME and DIR/NAME.t in a directory of links.
+	local tests=() src t
+	for src in "$SRC"/tests/unit/*.c; do
+		[ -f "$src" ] || continue
+		name=unit/$(basename "$src" .c)
+		matches "$name" "${patterns[@]}" || continue
+		if [ -x "$BUILD/tests/$name" ]; then
+			ln -sfn "$BUILD/tests/$name" "$BUILD/tests/run/$name"
+			tests+=("$name")
+		else
+			build_failures+=("tests/$name.c")
+		fi
+	done
+	for src in "$SRC"/tests/*/*.t; do
+		[ -f "$src" ] || continue
+		t=${src#"$SRC"/tests/}
+		matches "$t" "${patterns[@]}" || continue
+		mkdir -p "$BUILD/tests/run/$(dirname "$t")"
+		ln -sfn "$src" "$BUILD/tests/run/$t"
+		tests+=("$t")
+	done
+	if [ ${#tests[@]} -eq 0 ] && [ ${#build_failures[@]} -eq 0 ]; then
+		die "no test matches ${patterns[*]:-(none)}"
+	fi
+	if [ ${#tests[@]} -gt 0 ]; then
+		(cd "$BUILD/tests/run" && prove --norc -j"$JOBS" \
+			--exec "$SRC/tests/run-test" "${tests[@]}") || rc=1
+	fi
+	summarize "$BUILD/test-logs" "${build_failures[@]}" || rc=1
+	return $rc
+}
+
+# matches NAME [PATTERN...]: no pattern, or NAME matches one of them.
+matches() {
+	local name=$1 p
+	shift
+	[ $# -eq 0 ] && return 0
+	for p in "$@"; do
+		grep -Eq -- "$p" <<<"$name" && return 0
+	done
+	return 1
+}
+
+# Counts test points over every log tests/run-test left; lists each skip
+# with its reason and every failure; prints "N passed, N failed, N skipped".
+summarize() {
+	perl - "$@" <<'PERL'
+use strict;
+use warnings;
+use TAP::Parser;
+
+my ($dir, @build_failures) = @ARGV;
+my ($passed, $failed, $skipped) = (0, 0, 0);
+my (@skips, @failures);
+for my $f (@build_failures) {
+	$failed++;
+	push @failures, "$f: did not build";
+}
+opendir(my $dh, $dir) or die "$dir: $!";
+for my $log (sort grep { /\.tap$/ } readdir $dh) {
+	(my $name = $log) =~ s/\.tap$//;
+	$name =~ s/__/\//g;
+	open(my $fh, '<', "$dir/$log") or die "$log: $!";
+	my $tap = do { local $/; <$fh> };
+	close $fh;
+	my $status = 0;
+	if (open(my $rc, '<', "$dir/$log.rc")) { $status = <$rc> + 0; close $rc; }
+	my $parser = TAP::Parser->new({ tap => $tap });
+	my $file_failed = 0;
+	while (my $r = $parser->next) {
+		next unless $r->is_test;
+		if (!$r->is_ok) {
+			$failed++; $file_failed++;
+			push @failures, "$name: " . $r->as_string;
+		} elsif ($r->has_skip) {
+			$skipped++;
+			push @skips, "$name: " . $r->description . ": " . $r->explanation;
+		} else {
+			$passed++;
+		}
+	}
+	if ($parser->skip_all) {
+		$skipped++;
+		push @skips, "$name: " . $parser->skip_all;
+	} elsif ($status != 0 || $parser->parse_errors || !$parser->tests_run) {
+		my $why = $status == 124 ? "timed out" :
+			  $status ? "exit status $status" :
+			  $parser->parse_errors ? join("; ", $parser->parse_errors) :
+			  "no tests run";
+		if (!$file_failed) { $failed++; }
+		push @failures, "$name: $why";
+	}
+}
+print "\nSkipped (with reasons):\n", map("  $_\n", @skips) if @skips;
+print "\nFailed:\n", map("  $_\n", @failures) if @failures;
+print "\n$passed passed, $failed failed, $skipped skipped\n";
+exit($failed ? 1 : 0);
+PERL
+}
+
+# ---- other commands ---------------------------------------------------------------
+
+cmd_script() {
+	local what=$1 script=$SRC/tests/$1/run.sh
+	shift
+	[ -f "$script" ] || die "$what: $script does not exist yet"
+	cmd_build
+	test_env
+	mkdir -p "$MYRIAD_TMPDIR"
+	exec bash "$script" "$@"
+}
+
+cmd_clean() {
+	# The directory is removed whole: what the build made lives nowhere else.
+	[ "$BUILD" != / ] && [ "$BUILD" != "$SRC" ] || die "refusing to remove $BUILD"
+	rm -rf "$BUILD"
+	say "removed $BUILD"
+}
+
+main() {
+	local cmd=${1:-build}
+	[ $# -gt 0 ] && shift
+	case $cmd in
+	build)        [ $# -eq 0 ] || { echo "build.sh: build takes no arguments" >&2; exit 2; }
+	              cmd_build ;;
+	test)         cmd_test "$@" ;;
+	clean)        cmd_clean ;;
+	bench | fuzz) cmd_script "$cmd" "$@" ;;
+	-h | --help | help) usage ;;
+	*)            echo "build.sh: unknown command '$cmd' (see ./build.sh --help)" >&2
+	              exit 2 ;;
+	esac
+}
+
+main "$@"
