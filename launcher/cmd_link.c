@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * launcher/cmd_link.c - `myriad link`: ELF objects in, one module file out.
+ *
+ * This file owns the command line, the files and the messages; the
+ * conversion itself is lib/elf_link.c (docs/link.md).  The output is
+ * written to a temporary file in the same directory and renamed into place,
+ * so a failed link never leaves a partial or stale-looking module behind.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <myriad/elf2myr.h>
+#include <myriad/host.h>
+#include <myriad/module.h>
+#include "cli.h"
+
+/* Objects with debug information can be far larger than any module. */
+#define LINK_OBJECT_MAX (1ull << 30)
+#define LINK_DEFAULT_VERSION "0.1.0"
+
+static const struct { const char *name; uint32_t bit; } cap_names[] = {
+	{ "fs-read", MYR_CAP_FS_READ },
+	{ "fs-write", MYR_CAP_FS_WRITE },
+	{ "net", MYR_CAP_NET },
+	{ "spawn", MYR_CAP_SPAWN },
+	{ "threads", MYR_CAP_THREADS },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: myriad link -o OUT [--name NAME] [--version X.Y.Z] [--entry SYMBOL]\n"
+		"                   [--needs DEP.myr]... [--cap CAP]... [--shebang INTERPRETER]\n"
+		"                   [--no-compress] OBJECT.o...\n"
+		"Turn ELF64 x86-64 relocatable objects (gcc/clang -c -fPIC) into a Myriad module.\n"
+		"  --entry SYMBOL   make a program entered at SYMBOL; without it, a library\n"
+		"  --needs DEP.myr  bind undefined symbols to DEP's exports (in order), then to\n"
+		"                   the launcher's built-in module \"" MYR_HOST_MODULE_NAME "\"\n"
+		"  --cap CAP        fs-read, fs-write, net, spawn or threads (programs only)\n"
+		"  --version        default " LINK_DEFAULT_VERSION "; --name defaults to OUT's base name\n"
+		"See docs/link.md.\n");
+}
+
+static int parse_version(const char *s, uint16_t v[3])
+{
+	for (int i = 0; i < 3; i++) {
+		unsigned long n = 0;
+		const char *start = s;
+		while (*s >= '0' && *s <= '9') {
+			n = n * 10 + (unsigned long)(*s - '0');
+			if (n > UINT16_MAX)
+				return -1;
+			s++;
+		}
+		if (s == start || (s - start > 1 && *start == '0'))
+			return -1;
+		v[i] = (uint16_t)n;
+		if (i < 2 && *s++ != '.')
+			return -1;
+	}
+	return *s ? -1 : 0;
+}
+
+/*
+ * Read a whole regular file.  O_NONBLOCK and the S_ISREG check keep a FIFO
+ * or device named on the command line from hanging the link.
+ */
+static int read_file(const char *path, uint64_t max, uint8_t **out, size_t *len)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		cli_error("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		cli_error("%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory" :
+			  "not a regular file");
+		close(fd);
+		return -1;
+	}
+	if ((uint64_t)st.st_size > max) {
+		cli_error("%s: %lld bytes, over the limit of %llu", path,
+			  (long long)st.st_size, (unsigned long long)max);
+		close(fd);
+		return -1;
+	}
+	size_t size = (size_t)st.st_size, got = 0;
+	/* 8-aligned (malloc), as the module reader requires; one spare byte
+	 * so an empty file still gets a buffer. */
+	uint8_t *buf = malloc(size + 1);
+	if (!buf) {
+		cli_error("%s: out of memory", path);
+		close(fd);
+		return -1;
+	}
+	while (got < size) {
+		ssize_t n = read(fd, buf + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			cli_error("%s: %s", path, n < 0 ? strerror(errno) :
+				  "file shrank while being read");
+			free(buf);
+			close(fd);
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	*out = buf;
+	*len = size;
+	return 0;
+}
+
+/* Write data to path atomically with the given mode. */
+static int write_atomic(const char *path, const uint8_t *data, size_t len,
+			mode_t mode)
+{
+	size_t plen = strlen(path);
+	char *tmp = malloc(plen + 16);
+	if (!tmp) {
+		cli_error("%s: out of memory", path);
+		return -1;
+	}
+	/* Same directory as path, so rename() is atomic. */
+	snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		cli_error("%s: cannot create a temporary file: %s", path, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	size_t done = 0;
+	const char *fail = NULL;
+	int saved = 0;
+	while (done < len) {
+		ssize_t n = write(fd, data + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fail = "write";
+			saved = n < 0 ? errno : ENOSPC;
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (!fail && fchmod(fd, mode) < 0) {
+		fail = "chmod";
+		saved = errno;
+	}
+	if (close(fd) < 0 && !fail) {
+		fail = "close";
+		saved = errno;
+	}
+	if (!fail && rename(tmp, path) < 0) {
+		fail = "rename";
+		saved = errno;
+	}
+	if (fail) {
+		unlink(tmp);
+		cli_error("%s: %s failed: %s", path, fail, strerror(saved));
+	}
+	free(tmp);
+	return fail ? -1 : 0;
+}
+
+/* The default module name: OUT's base name without ".myr". */
+static char *default_name(const char *out)
+{
+	const char *base = strrchr(out, '/');
+	base = base ? base + 1 : out;
+	size_t n = strlen(base);
+	if (n > 4 && strcmp(base + n - 4, ".myr") == 0)
+		n -= 4;
+	char *name = malloc(n + 1);
+	if (name) {
+		memcpy(name, base, n);
+		name[n] = '\0';
+	}
+	return name;
+}
+
+struct link_args {
+	const char *out, *name, *version, *entry, *shebang;
+	int compress;
+	uint32_t caps;
+	const char **needs;  size_t nneeds;
+	const char **objs;   size_t nobjs;
+};
+
+/* Returns 0, or the usage exit code after saying why. */
+static int parse_args(int argc, char **argv, struct link_args *a)
+{
+	a->compress = 1;
+	a->needs = calloc((size_t)argc, sizeof(*a->needs));
+	a->objs = calloc((size_t)argc, sizeof(*a->objs));
+	if (!a->needs || !a->objs) {
+		cli_error("out of memory");
+		return MYRIAD_EXIT_FAILURE;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], *val = NULL;
+		static const char *const with_value[] = { "-o", "--name", "--version",
+			"--entry", "--needs", "--cap", "--shebang" };
+		int takes = 0;
+		size_t eq = strcspn(arg, "=");
+		for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++) {
+			if (strcmp(arg, with_value[k]) == 0) {
+				takes = 1;
+				break;
+			}
+			if (arg[1] == '-' && arg[eq] == '=' && strlen(with_value[k]) == eq &&
+			    strncmp(arg, with_value[k], eq) == 0) {
+				takes = 2;
+				break;
+			}
+		}
+		if (takes == 1) {
+			if (i + 1 >= argc) {
+				cli_error("link: option %s needs a value", arg);
+				return MYRIAD_EXIT_USAGE;
+			}
+			val = argv[++i];
+		} else if (takes == 2) {
+			val = arg + eq + 1;
+		}
+		char opt[16] = "";
+		if (takes)
+			snprintf(opt, sizeof(opt), "%.*s", (int)(takes == 2 ? eq : strlen(arg)), arg);
+
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			usage(stdout);
+			return -1;
+		} else if (strcmp(arg, "--no-compress") == 0) {
+			a->compress = 0;
+		} else if (strcmp(arg, "--") == 0) {
+			while (++i < argc)
+				a->objs[a->nobjs++] = argv[i];
+		} else if (!takes && arg[0] == '-') {
+			cli_error("link: unknown option '%s' (see myriad link --help)", arg);
+			return MYRIAD_EXIT_USAGE;
+		} else if (!takes) {
+			a->objs[a->nobjs++] = arg;
+		} else if (strcmp(opt, "-o") == 0) {
+			a->out = val;
+		} else if (strcmp(opt, "--name") == 0) {
+			a->name = val;
+		} else if (strcmp(opt, "--version") == 0) {
+			a->version = val;
+		} else if (strcmp(opt, "--entry") == 0) {
+			a->entry = val;
+		} else if (strcmp(opt, "--shebang") == 0) {
+			a->shebang = val;
+		} else if (strcmp(opt, "--needs") == 0) {
+			a->needs[a->nneeds++] = val;
+		} else if (strcmp(opt, "--cap") == 0) {
+			size_t k = 0, n = sizeof(cap_names) / sizeof(cap_names[0]);
+			while (k < n && strcmp(cap_names[k].name, val) != 0)
+				k++;
+			if (k == n) {
+				cli_error("link: unknown capability '%s' (known: fs-read, "
+					  "fs-write, net, spawn, threads)", val);
+				return MYRIAD_EXIT_USAGE;
+			}
+			a->caps |= cap_names[k].bit;
+		}
+	}
+	if (!a->out) {
+		cli_error("link: no output file (-o OUT)");
+		return MYRIAD_EXIT_USAGE;
+	}
+	if (!a->nobjs) {
+		cli_error("link: no object files");
+		return MYRIAD_EXIT_USAGE;
+	}
+	if (a->caps && !a->entry) {
+		cli_error("link: --cap is only meaningful for a program (add --entry)");
+		return MYRIAD_EXIT_USAGE;
+	}
+	if (a->entry && !*a->entry) {
+		cli_error("link: empty --entry symbol");
+		return MYRIAD_EXIT_USAGE;
+	}
+	if (a->shebang && (!*a->shebang || strpbrk(a->shebang, "\n\r"))) {
+		cli_error("link: --shebang needs an interpreter path on one line");
+		return MYRIAD_EXIT_USAGE;
+	}
+	return 0;
+}
+
+int cmd_link(int argc, char **argv)
+{
+	struct link_args a;
+	struct myr_link_options opt;
+	struct myr_diag diag;
+	uint8_t **objbuf = NULL, **depbuf = NULL, *out = NULL;
+	struct myr_link_object *objs = NULL;
+	struct myr_link_dep *deps = NULL;
+	struct myr_module_view *views = NULL;
+	const char **host_names = NULL;
+	char *name = NULL;
+	size_t out_len = 0;
+	uint16_t ver[3];
+	int rc = MYRIAD_EXIT_FAILURE, ret;
+
+	memset(&a, 0, sizeof(a));
+	memset(&opt, 0, sizeof(opt));
+	ret = parse_args(argc, argv, &a);
+	if (ret) {
+		rc = ret < 0 ? MYRIAD_EXIT_OK : ret;
+		goto out;
+	}
+	if (parse_version(a.version ? a.version : LINK_DEFAULT_VERSION, ver) < 0) {
+		cli_error("link: --version '%s' is not MAJOR.MINOR.PATCH (each 0..65535)",
+			  a.version);
+		rc = MYRIAD_EXIT_USAGE;
+		goto out;
+	}
+	name = a.name ? strdup(a.name) : default_name(a.out);
+	if (!name) {
+		cli_error("out of memory");
+		goto out;
+	}
+	if (!myr_name_valid(name, strlen(name))) {
+		cli_error("link: invalid module name '%s' (%s; 1 to %u characters "
+			  "[A-Za-z0-9._+-], starting with a letter or digit)", name,
+			  a.name ? "--name" : "from the output file name", MYR_NAME_MAX);
+		rc = MYRIAD_EXIT_USAGE;
+		goto out;
+	}
+	if (strcmp(name, MYR_HOST_MODULE_NAME) == 0) {
+		cli_error("link: the module name '%s' is reserved for the launcher",
+			  name);
+		rc = MYRIAD_EXIT_USAGE;
+		goto out;
+	}
+
+	objbuf = calloc(a.nobjs, sizeof(*objbuf));
+	objs = calloc(a.nobjs, sizeof(*objs));
+	depbuf = calloc(a.nneeds + 1, sizeof(*depbuf));
+	deps = calloc(a.nneeds + 1, sizeof(*deps));
+	views = calloc(a.nneeds + 1, sizeof(*views));
+	host_names = calloc(myr_host_symbol_count + 1, sizeof(*host_names));
+	if (!objbuf || !objs || !depbuf || !deps || !views || !host_names) {
+		cli_error("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < a.nobjs; i++) {
+		size_t len;
+		if (read_file(a.objs[i], LINK_OBJECT_MAX, &objbuf[i], &len) < 0)
+			goto out;
+		objs[i] = (struct myr_link_object){ a.objs[i], objbuf[i], len };
+	}
+	for (size_t i = 0; i < a.nneeds; i++) {
+		struct myr_error err;
+		size_t len;
+		memset(&err, 0, sizeof(err));
+		if (read_file(a.needs[i], MYR_FILE_MAX + MYR_SHEBANG_MAX, &depbuf[i], &len) < 0)
+			goto out;
+		if (myr_module_parse(depbuf[i], len, 0, &views[i], &err) < 0) {
+			cli_error("%s: %s", a.needs[i], err.msg);
+			goto out;
+		}
+		for (size_t k = 0; k < i; k++) {
+			if (strcmp(views[k].name, views[i].name) == 0) {
+				cli_error("%s: module '%s' is already named by --needs %s",
+					  a.needs[i], views[i].name, a.needs[k]);
+				rc = MYRIAD_EXIT_USAGE;
+				goto out;
+			}
+		}
+		deps[i] = (struct myr_link_dep){ a.needs[i], &views[i] };
+	}
+	for (size_t i = 0; i < myr_host_symbol_count; i++)
+		host_names[i] = myr_host_symbols[i].name;
+
+	opt.name = name;
+	opt.ver_major = ver[0];
+	opt.ver_minor = ver[1];
+	opt.ver_patch = ver[2];
+	opt.entry = a.entry;
+	opt.caps = a.caps;
+	opt.shebang = a.shebang;
+	opt.compress = a.compress;
+	opt.objs = objs;
+	opt.nobjs = a.nobjs;
+	opt.deps = deps;
+	opt.ndeps = a.nneeds;
+	opt.host_names = host_names;
+	opt.nhost = myr_host_symbol_count;
+	opt.host_major = MYR_HOST_VERSION_MAJOR;
+	opt.host_minor = MYR_HOST_VERSION_MINOR;
+
+	cli_diag_init(&diag);
+	ret = myr_elf_link_write(&opt, &out, &out_len, &diag);
+	if (ret < 0) {
+		if (ret == -ENOMEM)
+			cli_error("%s: out of memory", a.out);
+		cli_error("%s: link failed (%u problem%s)", a.out, diag.count,
+			  diag.count == 1 ? "" : "s");
+		goto out;
+	}
+	if (write_atomic(a.out, out, out_len, a.shebang ? 0755 : 0644) < 0)
+		goto out;
+	rc = MYRIAD_EXIT_OK;
+out:
+	for (size_t i = 0; objbuf && i < a.nobjs; i++)
+		free(objbuf[i]);
+	for (size_t i = 0; depbuf && i < a.nneeds; i++)
+		free(depbuf[i]);
+	free(objbuf);
+	free(depbuf);
+	free(objs);
+	free(deps);
+	free(views);
+	free(host_names);
+	free(name);
+	free(out);
+	free(a.needs);
+	free(a.objs);
+	return rc;
+}
