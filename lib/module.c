@@ -521,12 +521,14 @@ static int check_exports(const struct parser *ps, const struct myr_export *expor
 		return myr_error_set(ps->err, -EBADMSG,
 				     "buckets cover exports %u..%u, not all %u exports",
 				     buckets[0], buckets[nb], h->exports.count);
-	for (uint32_t b = 0; b < nb; b++) {
-		uint32_t lo = buckets[b], hi = buckets[b + 1];
-		if (hi < lo || hi > h->exports.count)
+	for (uint32_t b = 0; b < nb; b++)
+		if (buckets[b + 1] < buckets[b] || buckets[b + 1] > h->exports.count)
 			return myr_error_set(ps->err, -EBADMSG,
 					     "bucket %u: range %u..%u is not increasing or "
-					     "exceeds %u exports", b, lo, hi, h->exports.count);
+					     "exceeds %u exports", b, buckets[b], buckets[b + 1],
+					     h->exports.count);
+	for (uint32_t b = 0; b < nb; b++) {
+		uint32_t lo = buckets[b], hi = buckets[b + 1];
 		for (uint32_t i = lo; i < hi; i++) {
 			const struct myr_export *e = &exports[i];
 			if ((e->hash & (nb - 1)) != b)
