@@ -3,10 +3,19 @@
  * myriad/sandbox.h - the seccomp policy a program runs under (issue 5).
  * Owned by the sandbox work; the launcher calls myr_sandbox_apply() after
  * the loader has closed every fd it opened and before any module code runs.
+ *
+ * The policy is one static table of rules (myr_sandbox_rules()): each rule
+ * lets one syscall through, possibly only with some arguments, when the
+ * program holds the capabilities the rule names.  Everything the table does
+ * not let through is denied: EPERM in the default mode, SIGSYS (the whole
+ * process is killed) in strict mode.  The same table builds the filter,
+ * prints `myriad policy` and is documented in docs/security.md, so the three
+ * cannot drift apart.
  */
 #ifndef MYRIAD_SANDBOX_H
 #define MYRIAD_SANDBOX_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <myriad/error.h>
 
@@ -16,7 +25,137 @@ enum myr_sandbox_mode {
 	MYR_SANDBOX_OFF,          /* no filter (debugging) */
 };
 
-/* Set no_new_privs and install the filter for caps (MYR_CAP_*). */
+/* "default", "strict", "off"; NULL for a value outside the enum. */
+const char *myr_sandbox_mode_name(enum myr_sandbox_mode mode);
+/* The reverse; -EINVAL for any other string (then *mode is untouched). */
+int myr_sandbox_mode_from_name(const char *name, enum myr_sandbox_mode *mode);
+
+/* ------------------------------------------------------------------ */
+/* Capability names (MYR_CAP_* in <myriad/format.h>)                   */
+/* ------------------------------------------------------------------ */
+
+/* The longest capability name, without its NUL. */
+#define MYR_CAP_NAME_MAX 16u
+
+/* The name of one capability bit ("fs-read"), or NULL if cap is not
+ * exactly one known bit. */
+const char *myr_cap_name(uint32_t cap);
+
+/* The bit named by the len bytes at name (not NUL-terminated); -EINVAL if
+ * no capability has that name. */
+int myr_cap_from_name(const char *name, size_t len, uint32_t *cap);
+
+/*
+ * Parse a comma-separated list ("fs-read,net"); empty items are ignored,
+ * so "" and "none" both give 0.  On an unknown name returns -EINVAL and
+ * err->msg names it and lists the valid ones.  Repeats are harmless.
+ */
+int myr_caps_parse(const char *list, uint32_t *caps, struct myr_error *err);
+
+/*
+ * Write caps as a comma-separated list ("fs-read,net", or "none"), with
+ * snprintf semantics: returns the length the full string needs.  Unknown
+ * bits are written as one hex item ("0x80"), so nothing is hidden.
+ */
+size_t myr_caps_format(uint32_t caps, char *buf, size_t size);
+
+/* 0 if caps holds only known bits; else -EINVAL naming the lowest unknown
+ * bit (for readers of a header and for the launcher). */
+int myr_caps_check(uint32_t caps, struct myr_error *err);
+
+/* ------------------------------------------------------------------ */
+/* The policy, as data                                                 */
+/* ------------------------------------------------------------------ */
+
+enum myr_sandbox_verdict {
+	MYR_VERDICT_ALLOW = 0,    /* the syscall runs */
+	MYR_VERDICT_ENOSYS,       /* fails with ENOSYS in every mode, so libc
+	                             falls back to a syscall the filter can
+	                             inspect (clone3 -> clone, openat2 ->
+	                             openat) */
+};
+
+enum myr_sandbox_arg_op {
+	MYR_ARG_EQ = 1,           /* arg == value */
+	MYR_ARG_MASKED_EQ,        /* (arg & mask) == value */
+	MYR_ARG_EQ_SELF,          /* arg == the pid of the process that
+	                             builds the filter */
+};
+
+/* One argument comparison; all of a rule's comparisons must hold. */
+struct myr_sandbox_arg {
+	uint8_t  arg;             /* 0..5 */
+	uint8_t  op;              /* enum myr_sandbox_arg_op */
+	uint64_t mask;            /* MYR_ARG_MASKED_EQ only */
+	uint64_t value;
+};
+
+#define MYR_SANDBOX_ARGS_MAX 2u
+
+/*
+ * A rule applies when the program holds every capability in caps (caps == 0:
+ * always), or, when caps_any is set, at least one of them.  Rules for the
+ * same syscall are alternatives: the syscall passes if any applying rule's
+ * comparisons all hold.
+ */
+struct myr_sandbox_rule {
+	const char *syscall;      /* the kernel's name for it */
+	uint32_t caps;
+	uint8_t  caps_any;
+	uint8_t  verdict;         /* enum myr_sandbox_verdict */
+	uint8_t  nargs;           /* <= MYR_SANDBOX_ARGS_MAX */
+	struct myr_sandbox_arg args[MYR_SANDBOX_ARGS_MAX];
+	const char *condition;    /* the comparisons in words; NULL: any */
+};
+
+/* The table, in documentation order; *count gets its length. */
+const struct myr_sandbox_rule *myr_sandbox_rules(size_t *count);
+
+/* Whether rule r applies to a program holding caps. */
+int myr_sandbox_rule_applies(const struct myr_sandbox_rule *r, uint32_t caps);
+
+/*
+ * The syscalls denied whatever the capabilities say (io_uring, ptrace, bpf,
+ * mount, kexec, modules, keys, ...).  No rule names any of them; the list
+ * exists so that `myriad policy`, the docs and the tests can name them.
+ */
+const char *const *myr_sandbox_never(size_t *count);
+
+/* ------------------------------------------------------------------ */
+/* The filter                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Build the libseccomp filter for caps and mode (DEFAULT or STRICT) into
+ * *filter, an scmp_filter_ctx that the caller releases with
+ * myr_sandbox_release().  Nothing is loaded.  The filter is for the native
+ * architecture only; any other (i386 through int 0x80, x32 numbers) kills
+ * the process in both modes.  Rules with MYR_ARG_EQ_SELF compare against
+ * the caller's pid, so build in the process that will load the filter.
+ * Returns 0, -EINVAL (mode OFF, unknown caps bits), -ENOMEM, or what
+ * libseccomp returns.
+ */
+int myr_sandbox_build(uint32_t caps, enum myr_sandbox_mode mode,
+		      void **filter, struct myr_error *err);
+void myr_sandbox_release(void *filter);
+
+/* Write the classic BPF program (struct sock_filter[]) for caps and mode
+ * to fd, as the kernel would receive it. */
+int myr_sandbox_export_bpf(uint32_t caps, enum myr_sandbox_mode mode, int fd,
+			   struct myr_error *err);
+
+/* The same program in a malloc()ed buffer of *len bytes (a multiple of 8,
+ * the size of a struct sock_filter); the caller frees *prog. */
+int myr_sandbox_bpf(uint32_t caps, enum myr_sandbox_mode mode, void **prog,
+		    size_t *len, struct myr_error *err);
+
+/*
+ * Set PR_SET_NO_NEW_PRIVS, clear READ_IMPLIES_EXEC from the personality
+ * (it would add PROT_EXEC behind the filter's back) and install the filter
+ * for caps (MYR_CAP_*).  MYR_SANDBOX_OFF does nothing and returns 0; saying
+ * so is the caller's job.  The process must be single-threaded: the filter
+ * applies to the calling thread and what it creates afterwards.
+ */
 int myr_sandbox_apply(uint32_t caps, enum myr_sandbox_mode mode,
 		      struct myr_error *err);
 
