@@ -12,6 +12,40 @@
  * never hangs, and read whole into memory owned by the fetcher.
  *
  * Conventions are those of <myriad/error.h>.
+ *
+ * Typical use:
+ *
+ *     struct myr_fetch_config cfg = { .dirs = dirs, .ndirs = n };
+ *     struct myr_fetcher *f;
+ *     if (myr_fetcher_init(&f, &cfg, &err) < 0) ...;      // err names the dir
+ *     myr_fetcher_fetch(f, items, nitems);                 // items[i].status
+ *     ... as many batches as needed (one per breadth-first level) ...
+ *     myr_fetcher_close(f);     // before the sandbox: no fd, no ring left
+ *     ... use items[i].data ...
+ *     myr_fetcher_exit(f);      // frees every buffer
+ *
+ * Lookup rules (docs/launcher.md):
+ *   - The directories are tried in order.  Only "no such file" (-ENOENT)
+ *     moves on to the next directory: the first directory holding an entry
+ *     called NAME.myr decides, so a broken or hostile candidate is reported,
+ *     never silently shadowed by a later one.
+ *   - Symlinks inside a directory are followed as long as they resolve to a
+ *     file beneath it.  One that leaves it (absolute, or through "..") is
+ *     rejected: "escapes the library directory".  Magic links (/proc) are
+ *     rejected too.  On kernels without openat2 (before 5.6) the fetcher
+ *     uses openat(O_NOFOLLOW) instead, which rejects every symlink: stricter,
+ *     never looser.
+ *   - Only regular files are read.  A directory, FIFO, socket or device is
+ *     rejected with a message naming its type; none of them can block.
+ *   - A file must be a whole module: myr_module_probe() accepts its first
+ *     bytes, and its length is exactly what the header says.  Anything else
+ *     (truncated, longer than its header, not a module) is rejected with the
+ *     reason.
+ *
+ * Cost (the fast path): one open, one read and no stat per file, all files of
+ * a batch in a handful of io_uring_enter calls.  The file type is only
+ * looked at when something is off (a failed or short read, bytes the probe
+ * rejects), so a valid closure never pays for it.
  */
 #ifndef MYRIAD_FETCH_H
 #define MYRIAD_FETCH_H
@@ -28,16 +62,31 @@ enum myr_io_mode {
 
 struct myr_fetcher;
 
-/* Called with each directory tried and each candidate rejected, for
- * MYRIAD_DEBUG=files.  NULL for silence. */
+/*
+ * Called with one line (no newline, valid only during the call) for each
+ * directory tried per file, each candidate rejected and why, and each file
+ * found, for MYRIAD_DEBUG=files.  NULL for silence (then nothing is
+ * formatted).  In io_uring mode the lines of one batch come in the order
+ * the work completes, not file by file.
+ */
 typedef void (*myr_fetch_trace_fn)(void *opaque, const char *line);
 
+/* myr_fetch_config.flags: overrides for measurements and tests only.  The
+ * defaults are the fastest measured mode (docs/performance.md). */
+#define MYR_FETCH_F_ASYNC   0x1u  /* io_uring: punt every request to io-wq
+                                     workers (IOSQE_ASYNC) */
+#define MYR_FETCH_F_INLINE  0x2u  /* io_uring: never set IOSQE_ASYNC */
+#define MYR_FETCH_F_PHASES  0x4u  /* io_uring: all opens, then all reads,
+                                     instead of linked open->read pairs */
+
 struct myr_fetch_config {
-	const char *const *dirs;   /* library directories, searched in order */
-	unsigned ndirs;
+	const char *const *dirs;   /* library directories, searched in order;
+	                              copied, need not outlive init */
+	unsigned ndirs;            /* >= 1 */
 	enum myr_io_mode io;
 	myr_fetch_trace_fn trace;
 	void *trace_opaque;
+	unsigned flags;            /* MYR_FETCH_F_*, normally 0 */
 };
 
 /*
@@ -45,23 +94,41 @@ struct myr_fetch_config {
  * (0 if unknown); myr_fetcher_fetch() fills the rest.
  */
 struct myr_fetch_item {
-	const char *name;          /* module name, validated by the caller */
+	const char *name;          /* module name, validated by the caller; the
+	                              fetcher still refuses '/', NUL, "." and
+	                              ".." and names over MYR_NAME_MAX (-EINVAL) */
 	uint32_t name_len;
-	uint32_t size_hint;        /* expected file size, or 0 */
+	uint32_t size_hint;        /* expected file size, or 0; a hint only:
+	                              a wrong one costs one more read, never
+	                              correctness */
 	/* results */
 	int status;                /* 0, -ENOENT (in no directory), or -errno;
 	                              err holds the message when not 0 */
-	int dir;                   /* index of the directory it came from */
-	const uint8_t *data;       /* whole file, 8-aligned, owned by fetcher */
-	size_t len;
-	struct myr_error err;
+	int dir;                   /* index of the directory it came from, or
+	                              of the one whose candidate was rejected;
+	                              -1 when in none */
+	const uint8_t *data;       /* whole file, 16-aligned, owned by the
+	                              fetcher; NULL unless status is 0 */
+	size_t len;                /* exact file length (#! line included) */
+	struct myr_error err;      /* e.g. "not found in /a, /b", "is a FIFO",
+	                              "escapes the library directory",
+	                              "truncated: header says 5000 bytes, file
+	                              has 3000" */
 };
 
 /*
  * Open the directories and (in io_uring or auto mode) set up the ring.
  * A directory that cannot be opened is an error (-errno, err names it).
- * In MYR_IO_AUTO a ring that cannot be created silently selects sync mode;
- * myr_fetcher_io() tells which mode is in use.
+ * In MYR_IO_AUTO a ring that cannot be created (no io_uring in the kernel,
+ * kernel.io_uring_disabled, a seccomp profile denying it, a kernel without
+ * direct descriptors) silently selects sync mode, and the stats' note says
+ * why; myr_fetcher_io() tells which mode is in use.  In MYR_IO_URING the
+ * same causes fail init with the kernel's -errno and a message.
+ *
+ * The ring is created disabled, restricted to the operations the fetcher
+ * issues (OPENAT2, READ, CLOSE; no register operation at all), then
+ * enabled; only a kernel that lacks restrictions gets an unrestricted ring,
+ * and the stats say so.
  */
 int myr_fetcher_init(struct myr_fetcher **out, const struct myr_fetch_config *cfg,
 		     struct myr_error *err);
@@ -70,20 +137,45 @@ enum myr_io_mode myr_fetcher_io(const struct myr_fetcher *f);
 /*
  * Fetch a batch.  Every item gets a status; the return value is 0 if the
  * batch ran (even if some items failed) or -errno if the fetcher itself
- * failed.  Buffers stay valid until myr_fetcher_exit().  Each file's read
- * size is its size_hint (or a default), with one more read only when the
- * file's header says it is larger.
+ * failed (-ENOMEM, -EBADF after myr_fetcher_close()), in which case items
+ * without a result have status -ECANCELED.  Buffers stay valid until
+ * myr_fetcher_exit().  Each file's read size is its size_hint (rounded up
+ * a little, so a file longer than its header is noticed) or a default of
+ * 4 KiB, with one more read only when the file's header says it is larger.
+ * The same name may appear twice in a batch; it is then read twice.
  */
 int myr_fetcher_fetch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		      size_t n);
 
 /*
  * Close the ring and every directory fd, keeping fetched buffers alive.
- * After this the process holds no fd the fetcher opened.
+ * After this the process holds no fd the fetcher opened.  Idempotent.
  */
 void myr_fetcher_close(struct myr_fetcher *f);
 
-/* Free the buffers and the fetcher (closing first if needed). */
+/* Free the buffers and the fetcher (closing first if needed).  NULL is a
+ * no-op. */
 void myr_fetcher_exit(struct myr_fetcher *f);
+
+/* What the fetcher did, for --stats and MYRIAD_DEBUG. */
+struct myr_fetch_stats {
+	enum myr_io_mode io;       /* MYR_IO_URING or MYR_IO_SYNC */
+	int ring_restricted;       /* 1: the ring allows only the fetcher's
+	                              opcodes; 0: sync mode, or a kernel without
+	                              IORING_REGISTER_RESTRICTIONS */
+	int ring_async;            /* 1: requests are punted to io-wq */
+	unsigned slots;            /* direct descriptor table size */
+	char note[160];            /* why AUTO chose sync, or why the ring is
+	                              unrestricted; "" otherwise */
+	uint64_t files;            /* files read whole */
+	uint64_t bytes;            /* their total length */
+	uint64_t opens;            /* open attempts, all directories */
+	uint64_t extra_reads;      /* second reads (file over its read size) */
+	uint64_t slow_path;        /* candidates re-examined with fstat */
+	uint64_t submits;          /* io_uring_enter calls */
+	uint64_t arena_bytes;      /* buffer memory mapped */
+};
+
+void myr_fetcher_stats(const struct myr_fetcher *f, struct myr_fetch_stats *out);
 
 #endif /* MYRIAD_FETCH_H */

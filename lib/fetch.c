@@ -1,0 +1,695 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lib/fetch.c - the fetcher: library directories, buffers, the verdict on
+ * each file's bytes, the slow path that looks closer at odd candidates, and
+ * the sync (plain syscall) path.  The io_uring path is lib/fetch_uring.c.
+ *
+ * The fast path never stats: a file's type and size are only examined when
+ * its bytes are not a whole module (fetch_judge() says -1), because a valid
+ * closure is the case that must be fast, and every odd case (a directory, a
+ * FIFO, a device, a truncated file) shows up as a failed, short or rejected
+ * read anyway.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <myriad/fetch.h>
+#include <myriad/module.h>
+#include "fetch_internal.h"
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Arena                                                               */
+/* ------------------------------------------------------------------ */
+
+struct fetch_arena_chunk {
+	struct fetch_arena_chunk *next;
+	size_t size;                /* mapped bytes, this header included */
+	size_t used;                /* bytes handed out, header included */
+};
+
+#define ARENA_ALIGN        16u
+#define ARENA_HDR          ((sizeof(struct fetch_arena_chunk) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1))
+#define ARENA_CHUNK_MIN    (1u << 20)
+
+static size_t align_up(size_t v, size_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+static int arena_grow(struct fetch_arena *a, size_t size)
+{
+	size_t want = align_up(size + ARENA_HDR, 4096);
+	struct fetch_arena_chunk *c;
+
+	if (want < ARENA_CHUNK_MIN)
+		want = ARENA_CHUNK_MIN;
+	/* Pages are only touched where reads land, so an over-sized chunk
+	 * costs address space, not memory. */
+	c = mmap(NULL, want, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (c == MAP_FAILED)
+		return -ENOMEM;
+	c->next = a->head;
+	c->size = want;
+	c->used = ARENA_HDR;
+	a->head = c;
+	a->mapped += want;
+	return 0;
+}
+
+int fetch_arena_reserve(struct fetch_arena *a, size_t size)
+{
+	if (size > SIZE_MAX / 2)
+		return -ENOMEM;
+	if (a->head && a->head->size - a->head->used >= size)
+		return 0;
+	return arena_grow(a, size);
+}
+
+void *fetch_arena_alloc(struct fetch_arena *a, size_t size)
+{
+	void *p;
+
+	size = align_up(size ? size : 1, ARENA_ALIGN);
+	if (fetch_arena_reserve(a, size) < 0)
+		return NULL;
+	p = (uint8_t *)a->head + a->head->used;
+	a->head->used += size;
+	return p;
+}
+
+/* Give back the tail of the most recent allocation p (size bytes asked),
+ * keeping len bytes: the sync path reads one file at a time, so its
+ * default-sized buffers shrink to the file. */
+static void arena_trim(struct fetch_arena *a, void *p, size_t size, size_t len)
+{
+	struct fetch_arena_chunk *c = a->head;
+	size = align_up(size ? size : 1, ARENA_ALIGN);
+	len = align_up(len ? len : 1, ARENA_ALIGN);
+	if (c && (uint8_t *)p + size == (uint8_t *)c + c->used && len <= size)
+		c->used -= size - len;
+}
+
+static void arena_free(struct fetch_arena *a)
+{
+	struct fetch_arena_chunk *c = a->head, *next;
+	for (; c; c = next) {
+		next = c->next;
+		munmap(c, c->size);
+	}
+	a->head = NULL;
+	a->mapped = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Messages                                                            */
+/* ------------------------------------------------------------------ */
+
+void fetch_trace(const struct myr_fetcher *f, const char *fmt, ...)
+{
+	char line[MYR_ERROR_MSG_MAX + 4096];
+	va_list ap;
+
+	if (!f->trace)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	f->trace(f->trace_opaque, line);
+}
+
+static const char *type_name(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR:  return "a directory";
+	case S_IFIFO:  return "a FIFO";
+	case S_IFSOCK: return "a socket";
+	case S_IFCHR:  return "a character device";
+	case S_IFBLK:  return "a block device";
+	case S_IFLNK:  return "a symlink (not followed: the kernel lacks openat2)";
+	default:       return "not a regular file";
+	}
+}
+
+static void reject(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
+		   const char *path, int code, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+static void reject(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
+		   const char *path, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(item->err.msg, sizeof(item->err.msg), fmt, ap);
+	va_end(ap);
+	item->err.code = code;
+	item->status = code;
+	item->dir = dir;
+	item->data = NULL;
+	item->len = 0;
+	fetch_trace(f, "%s/%s: rejected: %s", f->dirs[dir], path, item->err.msg);
+}
+
+void fetch_done(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
+		const uint8_t *data, size_t len)
+{
+	item->status = 0;
+	item->dir = dir;
+	item->data = data;
+	item->len = len;
+	item->err.code = 0;
+	item->err.msg[0] = '\0';
+	f->stats.files++;
+	f->stats.bytes += len;
+	if (f->trace)
+		fetch_trace(f, "%s/%.*s.myr: found, %zu bytes", f->dirs[dir],
+			    (int)item->name_len, item->name, len);
+}
+
+void fetch_not_found(struct myr_fetcher *f, struct myr_fetch_item *item)
+{
+	size_t off;
+	char *msg = item->err.msg;
+
+	off = (size_t)snprintf(msg, sizeof(item->err.msg), "not found in ");
+	for (unsigned d = 0; d < f->ndirs && off < sizeof(item->err.msg); d++)
+		off += (size_t)snprintf(msg + off, sizeof(item->err.msg) - off,
+					"%s%s", d ? ", " : "", f->dirs[d]);
+	item->err.code = -ENOENT;
+	item->status = -ENOENT;
+	item->dir = -1;
+	item->data = NULL;
+	item->len = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Names and sizes                                                     */
+/* ------------------------------------------------------------------ */
+
+int fetch_item_path(struct myr_fetch_item *item, char path[FETCH_PATH_MAX])
+{
+	const char *why = NULL;
+
+	if (!item->name || item->name_len == 0)
+		why = "empty module name";
+	else if (item->name_len > MYR_NAME_MAX)
+		why = "module name too long";
+	else if (memchr(item->name, '/', item->name_len))
+		why = "module name contains '/'";
+	else if (memchr(item->name, '\0', item->name_len))
+		why = "module name contains a NUL byte";
+	else if ((item->name_len == 1 && item->name[0] == '.') ||
+		 (item->name_len == 2 && item->name[0] == '.' && item->name[1] == '.'))
+		why = "module name is '.' or '..'";
+	if (why) {
+		myr_error_set(&item->err, -EINVAL, "%s", why);
+		item->status = -EINVAL;
+		item->dir = -1;
+		return -EINVAL;
+	}
+	memcpy(path, item->name, item->name_len);
+	memcpy(path + item->name_len, ".myr", 5);
+	return 0;
+}
+
+/* A hint is read from a module file, so it is never trusted with more than
+ * this much memory before the file's own header has been seen. */
+#define FETCH_HINT_MAX     (1u << 20)
+
+size_t fetch_read_size(const struct myr_fetch_item *item)
+{
+	size_t size = FETCH_DEFAULT_READ;
+
+	/* One spare byte beyond the hint turns an exact-size file into a
+	 * short read, proving the end of file without a second read. */
+	if (item->size_hint)
+		size = align_up((size_t)(item->size_hint > FETCH_HINT_MAX ?
+					 FETCH_HINT_MAX : item->size_hint) + 1, 64);
+	return size < FETCH_MIN_READ ? FETCH_MIN_READ : size;
+}
+
+/* ------------------------------------------------------------------ */
+/* The verdict on a read                                               */
+/* ------------------------------------------------------------------ */
+
+int fetch_judge(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
+		uint8_t *buf, size_t got, size_t asked, uint8_t **nbuf,
+		size_t *need)
+{
+	size_t header_off, total;
+
+	if (myr_module_probe(buf, got, &header_off, &total, NULL) < 0)
+		return -1;
+	if (total == got && got < asked) {
+		fetch_done(f, item, dir, buf, got);
+		return 0;
+	}
+	/* Truncated, longer than its header, or a short read that may not be
+	 * the end of the file: all rare, all for the slow path. */
+	if (total <= got || got < asked || total > FETCH_HINT_MAX)
+		return -1;
+	*nbuf = fetch_arena_alloc(&f->arena, total + 1);
+	if (!*nbuf)
+		return -1;
+	memcpy(*nbuf, buf, got);
+	*need = total - got + 1;
+	f->stats.extra_reads++;
+	return 1;
+}
+
+int fetch_judge_second(struct myr_fetcher *f, struct myr_fetch_item *item,
+		       int dir, uint8_t *nbuf, size_t first, size_t got,
+		       size_t need)
+{
+	if (got + 1 != need)
+		return -1;
+	fetch_done(f, item, dir, nbuf, first + got);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Opening beneath a directory                                         */
+/* ------------------------------------------------------------------ */
+
+static int open_beneath(struct myr_fetcher *f, int dirfd, const char *path,
+			int flags)
+{
+	long fd;
+
+	if (!f->no_openat2) {
+		struct open_how how = {
+			.flags = (uint64_t)flags,
+			.resolve = FETCH_RESOLVE,
+		};
+		fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+		if (fd >= 0)
+			return (int)fd;
+		if (errno != ENOSYS)
+			return -errno;
+		f->no_openat2 = 1;
+	}
+	/* The name has no '/', so only a symlink as the last component could
+	 * lead out of the directory; O_NOFOLLOW refuses every symlink. */
+	fd = openat(dirfd, path, flags | O_NOFOLLOW);
+	return fd >= 0 ? (int)fd : -errno;
+}
+
+int fetch_open_failed(struct myr_fetcher *f, struct myr_fetch_item *item,
+		      int dir, const char *path, int res)
+{
+	switch (res) {
+	case -ENOENT:
+		fetch_trace(f, "%s/%s: not found", f->dirs[dir], path);
+		return 1;
+	case -EXDEV:
+		reject(f, item, dir, path, -EXDEV,
+		       "escapes the library directory (a symlink leading "
+		       "outside it)");
+		return 0;
+	case -ELOOP:
+		if (f->no_openat2)
+			reject(f, item, dir, path, -ELOOP, "is a symlink (not "
+			       "followed: the kernel lacks openat2)");
+		else
+			reject(f, item, dir, path, -ELOOP, "is a symlink loop "
+			       "or a magic link");
+		return 0;
+	case -EACCES:
+	case -EPERM:
+		reject(f, item, dir, path, res, "permission denied");
+		return 0;
+	case -ENXIO:        /* a socket, or a device without its driver */
+	case -ENODEV:
+	case -EAGAIN:
+		return -1;
+	default:
+		reject(f, item, dir, path, res, "cannot be opened: %s",
+		       strerror(-res));
+		return 0;
+	}
+}
+
+static uint8_t *alloc_or_reject(struct myr_fetcher *f,
+				struct myr_fetch_item *item, int dir,
+				const char *path, size_t size)
+{
+	uint8_t *buf = fetch_arena_alloc(&f->arena, size);
+	if (!buf)
+		reject(f, item, dir, path, -ENOMEM, "out of memory for %zu "
+		       "bytes", size);
+	return buf;
+}
+
+/* Read up to size bytes at offset off, looping over short reads, so only
+ * the end of file (or an error) makes the result shorter than size. */
+static ssize_t read_full(int fd, uint8_t *buf, size_t size, off_t off)
+{
+	size_t got = 0;
+
+	while (got < size) {
+		ssize_t r = pread(fd, buf + got, size - got, off + (off_t)got);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return got ? (ssize_t)got : -errno;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+void fetch_slow_path(struct myr_fetcher *f, struct myr_fetch_item *item,
+		     int dir, const char *path)
+{
+	struct stat st;
+	struct myr_error perr = { 0 };
+	size_t header_off, total, size;
+	uint8_t *buf;
+	ssize_t got;
+	int fd, r;
+
+	f->stats.slow_path++;
+	/* O_PATH first: it learns the type without opening a device or
+	 * waiting on a FIFO. */
+	fd = open_beneath(f, f->dirfds[dir], path, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		if (fetch_open_failed(f, item, dir, path, fd) != 0)
+			reject(f, item, dir, path, fd, "cannot be opened: %s",
+			       strerror(-fd));
+		return;
+	}
+	r = fstat(fd, &st) < 0 ? -errno : 0;
+	close(fd);
+	if (r < 0) {
+		reject(f, item, dir, path, r, "cannot be examined: %s",
+		       strerror(-r));
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		reject(f, item, dir, path, S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL,
+		       "is %s", type_name(st.st_mode));
+		return;
+	}
+
+	fd = open_beneath(f, f->dirfds[dir], path, FETCH_OPEN_FLAGS);
+	if (fd < 0) {
+		if (fetch_open_failed(f, item, dir, path, fd) != 0)
+			reject(f, item, dir, path, fd, "cannot be opened: %s",
+			       strerror(-fd));
+		return;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		reject(f, item, dir, path, -EINVAL, "changed while being read");
+		goto out;
+	}
+	if (st.st_size > (off_t)MYR_FILE_MAX) {
+		reject(f, item, dir, path, -EFBIG, "too large: %lld bytes, "
+		       "limit %u", (long long)st.st_size, MYR_FILE_MAX);
+		goto out;
+	}
+	/* One byte more than fstat says, to notice a file that grew. */
+	size = (size_t)st.st_size + 1;
+	buf = alloc_or_reject(f, item, dir, path, size);
+	if (!buf)
+		goto out;
+	got = read_full(fd, buf, size, 0);
+	if (got < 0) {
+		reject(f, item, dir, path, (int)got, "read failed: %s",
+		       strerror((int)-got));
+		goto out;
+	}
+	r = myr_module_probe(buf, (size_t)got, &header_off, &total, &perr);
+	if (r == -ENODATA) {
+		reject(f, item, dir, path, -EBADMSG, "truncated: %zd bytes, "
+		       "too short for a module header", got);
+	} else if (r < 0) {
+		reject(f, item, dir, path, r, "%s", perr.msg[0] ? perr.msg :
+		       "not a Myriad module");
+	} else if (total > (size_t)got) {
+		reject(f, item, dir, path, -EBADMSG, "truncated: header says "
+		       "%zu bytes, file has %zd", total, got);
+	} else if (total < (size_t)got) {
+		reject(f, item, dir, path, -EBADMSG, "header says %zu bytes, "
+		       "file has %zd", total, got);
+	} else {
+		arena_trim(&f->arena, buf, size, (size_t)got);
+		fetch_done(f, item, dir, buf, (size_t)got);
+	}
+out:
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ */
+/* Sync path                                                           */
+/* ------------------------------------------------------------------ */
+
+static void sync_one(struct myr_fetcher *f, struct myr_fetch_item *item,
+		     const char *path, int dir)
+{
+	size_t asked = fetch_read_size(item), need = 0;
+	uint8_t *buf, *nbuf = NULL;
+	ssize_t got, got2;
+	int fd, v;
+
+	f->stats.opens++;
+	fd = open_beneath(f, f->dirfds[dir], path, FETCH_OPEN_FLAGS);
+	if (fd < 0) {
+		v = fetch_open_failed(f, item, dir, path, fd);
+		if (v < 0)
+			fetch_slow_path(f, item, dir, path);
+		else if (v > 0)
+			item->status = FETCH_PENDING;   /* next directory */
+		return;
+	}
+	buf = alloc_or_reject(f, item, dir, path, asked);
+	if (!buf)
+		goto out;
+	got = read_full(fd, buf, asked, 0);
+	v = got < 0 ? -1 : fetch_judge(f, item, dir, buf, (size_t)got, asked,
+				       &nbuf, &need);
+	if (v == 0) {
+		arena_trim(&f->arena, buf, asked, (size_t)got);
+	} else if (v > 0) {
+		got2 = read_full(fd, nbuf + got, need, got);
+		if (got2 < 0 || fetch_judge_second(f, item, dir, nbuf,
+						   (size_t)got, (size_t)got2,
+						   need) < 0)
+			v = -1;
+	}
+	if (v < 0) {
+		close(fd);
+		fetch_slow_path(f, item, dir, path);
+		return;
+	}
+out:
+	close(fd);
+}
+
+static void sync_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
+		       size_t n)
+{
+	char path[FETCH_PATH_MAX];
+
+	for (size_t i = 0; i < n; i++) {
+		struct myr_fetch_item *item = &items[i];
+		if (item->status != FETCH_PENDING)
+			continue;
+		fetch_item_path(item, path);
+		for (unsigned d = 0; d < f->ndirs; d++) {
+			if (f->trace)
+				fetch_trace(f, "trying %s/%s", f->dirs[d], path);
+			sync_one(f, item, path, (int)d);
+			if (item->status != FETCH_PENDING)
+				break;
+		}
+		if (item->status == FETCH_PENDING)
+			fetch_not_found(f, item);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Public API                                                          */
+/* ------------------------------------------------------------------ */
+
+static void close_dirs(struct myr_fetcher *f)
+{
+	for (unsigned d = 0; d < f->ndirs; d++) {
+		if (f->dirfds[d] >= 0)
+			close(f->dirfds[d]);
+		f->dirfds[d] = -1;
+	}
+}
+
+static void fetcher_free(struct myr_fetcher *f)
+{
+	close_dirs(f);
+	for (unsigned d = 0; d < f->ndirs; d++)
+		free(f->dirs[d]);
+	free(f->dirs);
+	free(f->dirfds);
+	arena_free(&f->arena);
+	free(f);
+}
+
+int myr_fetcher_init(struct myr_fetcher **out, const struct myr_fetch_config *cfg,
+		     struct myr_error *err)
+{
+	int saved_errno = errno, r = 0;
+	struct myr_fetcher *f;
+
+	*out = NULL;
+	if (!cfg || !cfg->dirs || cfg->ndirs == 0)
+		return myr_error_set(err, -EINVAL, "no library directory");
+	if (cfg->io != MYR_IO_AUTO && cfg->io != MYR_IO_URING &&
+	    cfg->io != MYR_IO_SYNC)
+		return myr_error_set(err, -EINVAL, "unknown io mode %d",
+				     (int)cfg->io);
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return myr_error_set(err, -ENOMEM, "out of memory");
+	f->ndirs = cfg->ndirs;
+	f->flags = cfg->flags;
+	f->trace = cfg->trace;
+	f->trace_opaque = cfg->trace_opaque;
+	f->dirfds = malloc(sizeof(*f->dirfds) * cfg->ndirs);
+	f->dirs = calloc(cfg->ndirs, sizeof(*f->dirs));
+	if (!f->dirfds || !f->dirs) {
+		free(f->dirfds);
+		free(f->dirs);
+		free(f);
+		errno = saved_errno;
+		return myr_error_set(err, -ENOMEM, "out of memory");
+	}
+	for (unsigned d = 0; d < cfg->ndirs; d++)
+		f->dirfds[d] = -1;
+	for (unsigned d = 0; d < cfg->ndirs; d++) {
+		const char *dir = cfg->dirs[d];
+		if (!dir || !dir[0]) {
+			r = myr_error_set(err, -EINVAL, "library directory %u "
+					  "is empty", d);
+			goto fail;
+		}
+		f->dirs[d] = strdup(dir);
+		if (!f->dirs[d]) {
+			r = myr_error_set(err, -ENOMEM, "out of memory");
+			goto fail;
+		}
+		f->dirfds[d] = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (f->dirfds[d] < 0) {
+			r = -errno;
+			myr_error_set(err, r, "cannot open library directory "
+				      "%s: %s", dir, strerror(-r));
+			goto fail;
+		}
+	}
+	f->io = MYR_IO_SYNC;
+	if (cfg->io != MYR_IO_SYNC) {
+		struct myr_error uerr = { 0 };
+		r = fetch_uring_init(f, &uerr);
+		if (r == 0) {
+			f->io = MYR_IO_URING;
+		} else if (cfg->io == MYR_IO_URING) {
+			myr_error_set(err, r, "%s", uerr.msg);
+			goto fail;
+		} else {
+			snprintf(f->stats.note, sizeof(f->stats.note),
+				 "sync: %.150s", uerr.msg);
+			r = 0;
+		}
+	}
+	f->stats.io = f->io;
+	*out = f;
+	errno = saved_errno;
+	return 0;
+fail:
+	fetcher_free(f);
+	errno = saved_errno;
+	return r;
+}
+
+enum myr_io_mode myr_fetcher_io(const struct myr_fetcher *f)
+{
+	return f->io;
+}
+
+int myr_fetcher_fetch(struct myr_fetcher *f, struct myr_fetch_item *items,
+		      size_t n)
+{
+	int saved_errno = errno, r = 0;
+	char path[FETCH_PATH_MAX];
+
+	for (size_t i = 0; i < n; i++) {
+		items[i].status = FETCH_PENDING;
+		items[i].dir = -1;
+		items[i].data = NULL;
+		items[i].len = 0;
+		items[i].err.code = 0;
+		items[i].err.msg[0] = '\0';
+		fetch_item_path(&items[i], path);
+	}
+	if (f->closed) {
+		r = -EBADF;
+	} else if (f->ring) {
+		r = fetch_uring_batch(f, items, n);
+	} else {
+		sync_batch(f, items, n);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].status == FETCH_PENDING) {
+			items[i].status = r < 0 ? -ECANCELED : -EIO;
+			myr_error_set(&items[i].err, items[i].status,
+				      "not fetched: %s", r < 0 ? strerror(-r) :
+				      "internal error");
+		}
+	}
+	f->stats.arena_bytes = f->arena.mapped;
+	errno = saved_errno;
+	return r;
+}
+
+void myr_fetcher_close(struct myr_fetcher *f)
+{
+	int saved_errno = errno;
+
+	if (!f || f->closed)
+		return;
+	if (f->ring)
+		fetch_uring_close(f);
+	close_dirs(f);
+	f->closed = 1;
+	errno = saved_errno;
+}
+
+void myr_fetcher_exit(struct myr_fetcher *f)
+{
+	int saved_errno = errno;
+
+	if (!f)
+		return;
+	myr_fetcher_close(f);
+	fetcher_free(f);
+	errno = saved_errno;
+}
+
+void myr_fetcher_stats(const struct myr_fetcher *f, struct myr_fetch_stats *out)
+{
+	*out = f->stats;
+	out->arena_bytes = f->arena.mapped;
+}

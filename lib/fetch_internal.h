@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lib/fetch_internal.h - what lib/fetch.c (common code, sync path) and
+ * lib/fetch_uring.c (io_uring path) share, and the test-only hooks.
+ */
+#ifndef MYRIAD_FETCH_INTERNAL_H
+#define MYRIAD_FETCH_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <fcntl.h>
+#include <myriad/fetch.h>
+#include <myriad/limits.h>
+
+#if defined(__has_include)
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#define FETCH_HAVE_OPEN_HOW 1
+#endif
+#endif
+#ifndef FETCH_HAVE_OPEN_HOW
+struct open_how {
+	uint64_t flags;
+	uint64_t mode;
+	uint64_t resolve;
+};
+#endif
+#ifndef RESOLVE_NO_MAGICLINKS
+#define RESOLVE_NO_MAGICLINKS 0x02
+#endif
+#ifndef RESOLVE_BENEATH
+#define RESOLVE_BENEATH 0x08
+#endif
+
+/* How every module is opened.  O_NONBLOCK: neither the open nor a read of a
+ * FIFO may wait for a writer.  O_NOCTTY: a tty device cannot become the
+ * controlling terminal. */
+#define FETCH_OPEN_FLAGS    (O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+#define FETCH_RESOLVE       (RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
+
+/* "NAME.myr" plus NUL fits in this. */
+#define FETCH_PATH_MAX      (MYR_NAME_MAX + 8)
+/* Read size when the caller gives no hint, and the least any first read
+ * asks for (so the probe always sees a #! line and a whole header). */
+#define FETCH_DEFAULT_READ  4096u
+#define FETCH_MIN_READ      (MYR_SHEBANG_MAX + 256u)
+
+struct fetch_arena_chunk;
+
+/* Bump allocator over mmap'd chunks: file buffers are never freed one by
+ * one, only all together at myr_fetcher_exit(). */
+struct fetch_arena {
+	struct fetch_arena_chunk *head;   /* the chunk being filled */
+	size_t mapped;
+};
+
+struct fetch_ring;
+
+struct myr_fetcher {
+	enum myr_io_mode io;
+	unsigned flags;
+	unsigned ndirs;
+	int *dirfds;                /* -1 once closed */
+	char **dirs;
+	int no_openat2;             /* the kernel lacks openat2: openat with
+	                               O_NOFOLLOW instead */
+	int closed;
+	myr_fetch_trace_fn trace;
+	void *trace_opaque;
+	struct fetch_arena arena;
+	struct fetch_ring *ring;    /* NULL in sync mode */
+	struct myr_fetch_stats stats;
+};
+
+/* fetch.c */
+void *fetch_arena_alloc(struct fetch_arena *a, size_t size);
+/* Reserve room for size more bytes in one chunk, so a batch's buffers can
+ * be laid out contiguously with a single mmap.  -ENOMEM on failure. */
+int fetch_arena_reserve(struct fetch_arena *a, size_t size);
+void fetch_trace(const struct myr_fetcher *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* "NAME.myr" into path, or -EINVAL with item->err filled. */
+int fetch_item_path(struct myr_fetch_item *item, char path[FETCH_PATH_MAX]);
+/* The first read's size for an item. */
+size_t fetch_read_size(const struct myr_fetch_item *item);
+
+/*
+ * Judge the bytes a first read returned: got of asked bytes at buf.
+ * Returns 0 when the item is complete (item filled), 1 when the file is
+ * larger and *need bytes must be read at offset got into a new buffer
+ * (*nbuf, which already holds the first got bytes), and -1 when something
+ * is off and the candidate needs fetch_slow_path().
+ */
+int fetch_judge(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
+		uint8_t *buf, size_t got, size_t asked, uint8_t **nbuf,
+		size_t *need);
+/* After the second read returned got of need bytes into nbuf + first. */
+int fetch_judge_second(struct myr_fetcher *f, struct myr_fetch_item *item,
+		       int dir, uint8_t *nbuf, size_t first, size_t got,
+		       size_t need);
+/* An open of item in directory dir failed with res (< 0): -ENOENT moves on
+ * (returns 1: try the next directory), or sets the item's final status
+ * (returns 0); some errors need a closer look (returns -1: slow path). */
+int fetch_open_failed(struct myr_fetcher *f, struct myr_fetch_item *item,
+		      int dir, const char *path, int res);
+/* Not found in any directory. */
+void fetch_not_found(struct myr_fetcher *f, struct myr_fetch_item *item);
+/* Re-examine the candidate in directory dir with plain syscalls: its type
+ * (fstat), exact size, and a blocking read of a regular file.  Sets the
+ * item's final status. */
+void fetch_slow_path(struct myr_fetcher *f, struct myr_fetch_item *item,
+		     int dir, const char *path);
+void fetch_done(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
+		const uint8_t *data, size_t len);
+
+/* Internal marker in myr_fetch_item.status: still to be looked up. */
+#define FETCH_PENDING       1
+
+/* fetch_uring.c */
+/* Create the ring; -errno (with err) when io_uring cannot be used. */
+int fetch_uring_init(struct myr_fetcher *f, struct myr_error *err);
+void fetch_uring_close(struct myr_fetcher *f);
+/* Run the batch: every item whose status is FETCH_PENDING gets its final
+ * status (slow paths included).  -errno only when the ring itself fails. */
+int fetch_uring_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
+		      size_t n);
+
+/*
+ * Test-only: submit one SQE with the given opcode (fd -1, no buffer) on the
+ * fetcher's ring and return its completion's res: -EACCES when the ring's
+ * restrictions forbid the opcode.  -ENOSYS without a ring.
+ */
+int myr_fetcher_test_ring_op(struct myr_fetcher *f, uint8_t opcode);
+
+#endif /* MYRIAD_FETCH_INTERNAL_H */

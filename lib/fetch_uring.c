@@ -1,0 +1,469 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lib/fetch_uring.c - the io_uring path of the fetcher.
+ *
+ * One ring, created disabled and restricted to OPENAT2 and READ (with the
+ * FIXED_FILE, IO_LINK and ASYNC flags) before it is enabled, so that even
+ * while it is open, the ring cannot be used for anything but reading files.
+ * No register operation is allowed once enabled: the direct descriptor
+ * table is registered before.
+ *
+ * Files are opened as direct descriptors into a sparse table of `slots`
+ * entries, which never counts against RLIMIT_NOFILE (the kernel only caps
+ * the table's size by it, so the table is sized to fit).  A chunk of at
+ * most `slots` files goes in one io_uring_enter: for each file an open into
+ * slot k linked (IOSQE_IO_LINK) to one read of the fixed file k.  A failed
+ * open cancels its read; a short read ends the chain without leaking
+ * anything, because nothing follows the read: there is no close.  Instead,
+ * the next chunk's open into slot k replaces (and so releases) the file
+ * left there, and closing the ring releases the last ones.  That saves a
+ * third of the requests.  Files whose header says they are larger get one
+ * more read while their slot still holds them.
+ *
+ * Reads carry RWF_NOWAIT: io_uring would otherwise wait on a FIFO that has a
+ * writer (it polls pollable files and ignores O_NONBLOCK), and would hang.
+ * On a hot page cache a regular file always reads in full; a cold one
+ * answers -EAGAIN (after starting readahead), and goes to the slow path
+ * with the FIFOs, where fstat decides before any blocking read.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "fetch_internal.h"
+
+#if defined(__has_include)
+#if __has_include(<liburing.h>)
+#define FETCH_HAVE_LIBURING 1
+#endif
+#endif
+
+#ifdef FETCH_HAVE_LIBURING
+#include <liburing.h>
+
+#ifndef RWF_NOWAIT
+#define RWF_NOWAIT 0x00000008
+#endif
+
+/* Submission queue size, and the most slots the table gets.  Measured
+ * (docs/performance.md): larger chunks stop paying off past ~1k files. */
+#define RING_ENTRIES      2048u
+#define RING_SLOTS_MAX    1024u
+
+struct ring_slot {
+	size_t item;           /* index into the batch */
+	uint8_t *buf;          /* first read */
+	uint8_t *nbuf;         /* whole file, when a second read is needed */
+	size_t asked, need;
+	int32_t open_res, read_res;
+	int state;             /* SLOT_* */
+};
+
+enum { SLOT_IDLE, SLOT_SECOND, SLOT_SLOW };
+
+struct fetch_ring {
+	struct io_uring ring;
+	unsigned slots;        /* direct descriptor table size */
+	unsigned chunk;        /* files per chunk */
+	unsigned sqe_flags;    /* IOSQE_ASYNC or 0 */
+	int phases;
+	struct open_how how;
+	struct ring_slot *st;
+	char (*paths)[FETCH_PATH_MAX];
+};
+
+static int ring_create(struct fetch_ring *r, unsigned *setup_flags)
+{
+	/* Newest first; each older kernel rejects an unknown flag with
+	 * -EINVAL.  The last try has no R_DISABLED: no restrictions either. */
+	static const unsigned tries[] = {
+		IORING_SETUP_R_DISABLED | IORING_SETUP_SUBMIT_ALL |
+		IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER |
+		IORING_SETUP_DEFER_TASKRUN,
+		IORING_SETUP_R_DISABLED | IORING_SETUP_SUBMIT_ALL |
+		IORING_SETUP_COOP_TASKRUN,
+		IORING_SETUP_R_DISABLED,
+		0,
+	};
+	int ret = -EINVAL;
+
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		struct io_uring_params p;
+		memset(&p, 0, sizeof(p));
+		p.flags = tries[i];
+		ret = io_uring_queue_init_params(RING_ENTRIES, &r->ring, &p);
+		if (ret == 0) {
+			*setup_flags = tries[i];
+			return 0;
+		}
+		if (ret != -EINVAL)
+			break;
+	}
+	return ret;
+}
+
+/* Register operations are issued directly: liburing's
+ * io_uring_register_files_sparse() raises RLIMIT_NOFILE on -EMFILE (a
+ * library must not change its caller's limits), and some liburing 2.3
+ * builds do not export the restriction and enable calls. */
+static int ring_register(struct fetch_ring *r, unsigned op, const void *arg,
+			 unsigned nr)
+{
+	long ret = syscall(__NR_io_uring_register, r->ring.ring_fd, op, arg, nr);
+	return ret < 0 ? -errno : (int)ret;
+}
+
+/* The table fits the limit, so it never meets -EMFILE. */
+static int register_sparse(struct fetch_ring *r, unsigned nr)
+{
+	struct io_uring_rsrc_register reg;
+
+	memset(&reg, 0, sizeof(reg));
+	reg.flags = IORING_RSRC_REGISTER_SPARSE;
+	reg.nr = nr;
+	return ring_register(r, IORING_REGISTER_FILES2, &reg, sizeof(reg));
+}
+
+static int restrict_ring(struct fetch_ring *r)
+{
+	struct io_uring_restriction res[3];
+
+	memset(res, 0, sizeof(res));
+	res[0].opcode = IORING_RESTRICTION_SQE_OP;
+	res[0].sqe_op = IORING_OP_OPENAT2;
+	res[1].opcode = IORING_RESTRICTION_SQE_OP;
+	res[1].sqe_op = IORING_OP_READ;
+	res[2].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
+	res[2].sqe_flags = IOSQE_FIXED_FILE | IOSQE_IO_LINK | IOSQE_ASYNC;
+	return ring_register(r, IORING_REGISTER_RESTRICTIONS, res, 3);
+}
+
+int fetch_uring_init(struct myr_fetcher *f, struct myr_error *err)
+{
+	struct fetch_ring *r;
+	struct rlimit rl;
+	unsigned setup_flags = 0, slots = RING_SLOTS_MAX;
+	int ret;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return myr_error_set(err, -ENOMEM, "out of memory");
+	ret = ring_create(r, &setup_flags);
+	if (ret < 0) {
+		free(r);
+		return myr_error_set(err, ret, "io_uring_setup: %s",
+				     strerror(-ret));
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < slots)
+		slots = rl.rlim_cur ? (unsigned)rl.rlim_cur : 1;
+	ret = register_sparse(r, slots);
+	if (ret < 0) {
+		myr_error_set(err, ret, "io_uring direct descriptors: %s",
+			      strerror(-ret));
+		goto fail;
+	}
+	if (setup_flags & IORING_SETUP_R_DISABLED) {
+		ret = restrict_ring(r);
+		if (ret == 0) {
+			f->stats.ring_restricted = 1;
+		} else {
+			snprintf(f->stats.note, sizeof(f->stats.note),
+				 "io_uring ring unrestricted: "
+				 "IORING_REGISTER_RESTRICTIONS: %s",
+				 strerror(-ret));
+		}
+		ret = ring_register(r, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+		if (ret < 0) {
+			myr_error_set(err, ret, "io_uring enable: %s",
+				      strerror(-ret));
+			goto fail;
+		}
+	} else {
+		snprintf(f->stats.note, sizeof(f->stats.note),
+			 "io_uring ring unrestricted: the kernel cannot "
+			 "create a disabled ring");
+	}
+
+	r->slots = slots;
+	r->phases = !!(f->flags & MYR_FETCH_F_PHASES);
+	r->chunk = r->phases ? slots : (slots < RING_ENTRIES / 2 ? slots :
+					RING_ENTRIES / 2);
+	r->sqe_flags = (f->flags & MYR_FETCH_F_ASYNC) ? IOSQE_ASYNC : 0;
+	/* No O_CLOEXEC: the kernel refuses it for direct descriptors, which
+	 * are never in the fd table anyway. */
+	r->how.flags = (uint64_t)(FETCH_OPEN_FLAGS & ~O_CLOEXEC);
+	r->how.resolve = FETCH_RESOLVE;
+	r->st = calloc(r->chunk, sizeof(*r->st));
+	r->paths = calloc(r->chunk, sizeof(*r->paths));
+	if (!r->st || !r->paths) {
+		ret = myr_error_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	f->ring = r;
+	f->stats.slots = slots;
+	f->stats.ring_async = !!r->sqe_flags;
+	return 0;
+fail:
+	io_uring_queue_exit(&r->ring);
+	free(r->st);
+	free(r->paths);
+	free(r);
+	f->stats.ring_restricted = 0;
+	return ret;
+}
+
+void fetch_uring_close(struct myr_fetcher *f)
+{
+	struct fetch_ring *r = f->ring;
+
+	if (!r)
+		return;
+	io_uring_queue_exit(&r->ring);
+	free(r->st);
+	free(r->paths);
+	free(r);
+	f->ring = NULL;
+}
+
+/* Submit everything queued and reap exactly `expect` completions into the
+ * slots: user_data is slot << 1 | (1 for a read). */
+static int ring_run(struct myr_fetcher *f, unsigned expect)
+{
+	struct fetch_ring *r = f->ring;
+	unsigned seen = 0;
+
+	while (seen < expect) {
+		struct io_uring_cqe *cqe;
+		unsigned head, n = 0;
+		int ret;
+
+		ret = io_uring_submit_and_wait(&r->ring, 1);
+		f->stats.submits++;
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
+			return ret;
+		io_uring_for_each_cqe(&r->ring, head, cqe) {
+			uint64_t ud = cqe->user_data;
+			struct ring_slot *s = &r->st[ud >> 1];
+			if (ud & 1)
+				s->read_res = cqe->res;
+			else
+				s->open_res = cqe->res;
+			n++;
+		}
+		io_uring_cq_advance(&r->ring, n);
+		seen += n;
+	}
+	return 0;
+}
+
+static void prep_read(struct fetch_ring *r, struct io_uring_sqe *sqe,
+		      unsigned k, void *buf, size_t len, uint64_t off)
+{
+	io_uring_prep_read(sqe, (int)k, buf, (unsigned)len, off);
+	sqe->flags |= IOSQE_FIXED_FILE | r->sqe_flags;
+	sqe->rw_flags = RWF_NOWAIT;
+	sqe->user_data = (uint64_t)k << 1 | 1;
+}
+
+/* One chunk of cn files, all in directory d.  Items not found there are
+ * appended to next[*nnext]. */
+static int run_chunk(struct myr_fetcher *f, struct myr_fetch_item *items,
+		     const size_t *idx, unsigned cn, int d, size_t *next,
+		     size_t *nnext)
+{
+	struct fetch_ring *r = f->ring;
+	size_t total = 0;
+	unsigned nsqe = 0, nsecond = 0;
+	int ret;
+
+	for (unsigned k = 0; k < cn; k++)
+		total += (fetch_read_size(&items[idx[k]]) + 15) & ~(size_t)15;
+	if (fetch_arena_reserve(&f->arena, total) < 0)
+		return -ENOMEM;
+
+	for (unsigned k = 0; k < cn; k++) {
+		struct myr_fetch_item *item = &items[idx[k]];
+		struct ring_slot *s = &r->st[k];
+		struct io_uring_sqe *sqe;
+
+		s->item = idx[k];
+		s->asked = fetch_read_size(item);
+		s->buf = fetch_arena_alloc(&f->arena, s->asked);
+		s->open_res = s->read_res = -ECANCELED;
+		s->state = SLOT_IDLE;
+		fetch_item_path(item, r->paths[k]);
+		if (f->trace)
+			fetch_trace(f, "trying %s/%s", f->dirs[d], r->paths[k]);
+		sqe = io_uring_get_sqe(&r->ring);
+		io_uring_prep_openat2_direct(sqe, f->dirfds[d], r->paths[k],
+					     &r->how, k);
+		sqe->flags |= r->sqe_flags | (r->phases ? 0 : IOSQE_IO_LINK);
+		sqe->user_data = (uint64_t)k << 1;
+		nsqe++;
+		if (!r->phases) {
+			prep_read(r, io_uring_get_sqe(&r->ring), k, s->buf,
+				  s->asked, 0);
+			nsqe++;
+		}
+	}
+	f->stats.opens += cn;
+	ret = ring_run(f, nsqe);
+	if (ret < 0)
+		return ret;
+
+	if (r->phases) {
+		nsqe = 0;
+		for (unsigned k = 0; k < cn; k++) {
+			struct ring_slot *s = &r->st[k];
+			if (s->open_res < 0)
+				continue;
+			prep_read(r, io_uring_get_sqe(&r->ring), k, s->buf,
+				  s->asked, 0);
+			nsqe++;
+		}
+		ret = ring_run(f, nsqe);
+		if (ret < 0)
+			return ret;
+	}
+
+	for (unsigned k = 0; k < cn; k++) {
+		struct ring_slot *s = &r->st[k];
+		struct myr_fetch_item *item = &items[s->item];
+		int v;
+
+		if (s->open_res < 0) {
+			v = fetch_open_failed(f, item, d, r->paths[k],
+					      s->open_res);
+			if (v > 0)
+				next[(*nnext)++] = s->item;
+			else if (v < 0)
+				s->state = SLOT_SLOW;
+			continue;
+		}
+		if (s->read_res < 0) {
+			s->state = SLOT_SLOW;
+			continue;
+		}
+		v = fetch_judge(f, item, d, s->buf, (size_t)s->read_res,
+				s->asked, &s->nbuf, &s->need);
+		if (v > 0) {
+			s->state = SLOT_SECOND;
+			s->read_res = -ECANCELED;
+			prep_read(r, io_uring_get_sqe(&r->ring), k,
+				  s->nbuf + s->asked, s->need, s->asked);
+			nsecond++;
+		} else if (v < 0) {
+			s->state = SLOT_SLOW;
+		}
+	}
+	if (nsecond) {
+		ret = ring_run(f, nsecond);
+		if (ret < 0)
+			return ret;
+	}
+	for (unsigned k = 0; k < cn; k++) {
+		struct ring_slot *s = &r->st[k];
+		struct myr_fetch_item *item = &items[s->item];
+
+		if (s->state == SLOT_SECOND &&
+		    (s->read_res < 0 ||
+		     fetch_judge_second(f, item, d, s->nbuf, s->asked,
+					(size_t)s->read_res, s->need) < 0))
+			s->state = SLOT_SLOW;
+		if (s->state == SLOT_SLOW)
+			fetch_slow_path(f, item, d, r->paths[k]);
+	}
+	return 0;
+}
+
+int fetch_uring_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
+		      size_t n)
+{
+	struct fetch_ring *r = f->ring;
+	size_t *pend, npend = 0;
+	int ret = 0;
+
+	pend = malloc((n ? n : 1) * sizeof(*pend));
+	if (!pend)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (items[i].status == FETCH_PENDING)
+			pend[npend++] = i;
+	for (unsigned d = 0; d < f->ndirs && npend && ret == 0; d++) {
+		size_t nnext = 0;
+		/* next[] reuses pend[]: run_chunk() has copied a chunk's
+		 * indices into its slots before it appends, and appends at
+		 * most as many as it has consumed. */
+		for (size_t start = 0; start < npend && ret == 0; start += r->chunk) {
+			size_t left = npend - start;
+			unsigned cn = left < r->chunk ? (unsigned)left : r->chunk;
+			ret = run_chunk(f, items, pend + start, cn, (int)d,
+					pend, &nnext);
+		}
+		npend = nnext;
+	}
+	if (ret == 0)
+		for (size_t i = 0; i < npend; i++)
+			fetch_not_found(f, &items[pend[i]]);
+	free(pend);
+	return ret;
+}
+
+int myr_fetcher_test_ring_op(struct myr_fetcher *f, uint8_t opcode)
+{
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	if (!f->ring)
+		return -ENOSYS;
+	sqe = io_uring_get_sqe(&f->ring->ring);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_rw(opcode, sqe, -1, NULL, 0, 0);
+	sqe->user_data = 0;
+	ret = io_uring_submit_and_wait(&f->ring->ring, 1);
+	if (ret < 0)
+		return ret;
+	ret = io_uring_peek_cqe(&f->ring->ring, &cqe);
+	if (ret < 0)
+		return ret;
+	ret = cqe->res;
+	io_uring_cqe_seen(&f->ring->ring, cqe);
+	return ret;
+}
+
+#else /* !FETCH_HAVE_LIBURING */
+
+int fetch_uring_init(struct myr_fetcher *f, struct myr_error *err)
+{
+	(void)f;
+	return myr_error_set(err, -ENOSYS, "built without io_uring support");
+}
+
+void fetch_uring_close(struct myr_fetcher *f)
+{
+	(void)f;
+}
+
+int fetch_uring_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
+		      size_t n)
+{
+	(void)f, (void)items, (void)n;
+	return -ENOSYS;
+}
+
+int myr_fetcher_test_ring_op(struct myr_fetcher *f, uint8_t opcode)
+{
+	(void)f, (void)opcode;
+	return -ENOSYS;
+}
+
+#endif
