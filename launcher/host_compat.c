@@ -61,6 +61,8 @@ int __open64_2(const char *path, int flags);
 int __openat_2(int dirfd, const char *path, int flags);
 int __openat64_2(int dirfd, const char *path, int flags);
 _Noreturn void __longjmp_chk(jmp_buf env, int val);
+const int32_t **__ctype_tolower_loc(void);
+const int32_t **__ctype_toupper_loc(void);
 int __posix_getopt(int argc, char *const argv[], const char *optstring);
 
 static _Noreturn void host_abort(const char *msg, size_t len)
@@ -383,6 +385,44 @@ int __openat_2(int dirfd, const char *path, int flags)
 int __openat64_2(int dirfd, const char *path, int flags)
 {
 	return __openat_2(dirfd, path, flags);
+}
+
+/* ---- ctype ---- */
+
+/*
+ * glibc's <ctype.h> inlines tolower(c) as (*__ctype_tolower_loc())[c] for
+ * every c in [-128, 255].  In the "C" locale glibc's tables map EOF to
+ * itself, any other negative c (a signed char) to c + 256, and 128..255 to
+ * themselves; musl's tables hold 0 there, which would turn UTF-8 bytes and
+ * EOF into NULs.  These tables are glibc's, built at compile time; the
+ * launcher's definitions take the place of musl's in its static link.
+ */
+#define CTYPE_UNSIGNED(c)  ((c) == -1 ? -1 : (c) < 0 ? (c) + 256 : (c))
+#define CTYPE_LOWER(c)     ((c) >= 'A' && (c) <= 'Z' ? (c) + 32 : CTYPE_UNSIGNED(c))
+#define CTYPE_UPPER(c)     ((c) >= 'a' && (c) <= 'z' ? (c) - 32 : CTYPE_UNSIGNED(c))
+#define CTYPE_4(f, c)      f(c), f((c) + 1), f((c) + 2), f((c) + 3)
+#define CTYPE_16(f, c)     CTYPE_4(f, c), CTYPE_4(f, (c) + 4), CTYPE_4(f, (c) + 8), \
+			   CTYPE_4(f, (c) + 12)
+#define CTYPE_64(f, c)     CTYPE_16(f, c), CTYPE_16(f, (c) + 16), \
+			   CTYPE_16(f, (c) + 32), CTYPE_16(f, (c) + 48)
+#define CTYPE_384(f)       CTYPE_64(f, -128), CTYPE_64(f, -64), CTYPE_64(f, 0), \
+			   CTYPE_64(f, 64), CTYPE_64(f, 128), CTYPE_64(f, 192)
+
+static const int32_t ctype_lower[384] = { CTYPE_384(CTYPE_LOWER) };
+static const int32_t ctype_upper[384] = { CTYPE_384(CTYPE_UPPER) };
+static const int32_t *const ctype_lower_at = ctype_lower + 128;
+static const int32_t *const ctype_upper_at = ctype_upper + 128;
+
+/* glibc returns a pointer to a per-thread pointer; one shared constant
+ * pointer serves as long as the locale is always "C". */
+const int32_t **__ctype_tolower_loc(void)
+{
+	return (const int32_t **)&ctype_lower_at;
+}
+
+const int32_t **__ctype_toupper_loc(void)
+{
+	return (const int32_t **)&ctype_upper_at;
 }
 
 /* ---- process ---- */

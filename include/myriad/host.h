@@ -37,7 +37,9 @@
  *          both glibc's and musl's headers.
  *   MATH   a subset of <math.h> (musl's libm; no -lm needed).
  *   GLIBC  names that glibc's headers make objects reference instead of the
- *          standard ones: __isoc99_*scanf, __ctype_b_loc and friends,
+ *          standard ones: __isoc99_*scanf, __ctype_b_loc and friends (the
+ *          tolower/toupper tables are glibc's own, not musl's, which
+ *          differ for EOF and bytes >= 128),
  *          __assert_fail, __xpg_strerror_r, __getdelim, __uflow and
  *          __overflow (inline getc/putc_unlocked), __posix_getopt, and
  *          _FORTIFY_SOURCE's __open_2 family and __longjmp_chk.
@@ -117,7 +119,7 @@
 	F(__divxc3,               CC) \
 	F(__dprintf_chk,          CHK) \
 	O(__environ,              GLIBC) \
-	O(__errno_location,       ERRNO) \
+	F(__errno_location,       ERRNO) \
 	F(__explicit_bzero_chk,   CHK) \
 	F(__ffsti2,               CC) \
 	F(__fgets_chk,            CHK) \
@@ -231,6 +233,7 @@
 	F(closedir,               FILE) \
 	F(copysign,               MATH) \
 	F(cos,                    MATH) \
+	F(cosf,                   MATH) \
 	F(cosh,                   MATH) \
 	F(creat,                  FILE) \
 	F(creat64,                FILE) \
@@ -429,6 +432,9 @@
 	F(setlocale,              CTYPE) \
 	F(setvbuf,                STDIO) \
 	F(sin,                    MATH) \
+	F(sincos,                 MATH) \
+	F(sincosf,                MATH) \
+	F(sinf,                   MATH) \
 	F(sinh,                   MATH) \
 	F(sleep,                  TIME) \
 	F(snprintf,               STDIO) \
@@ -483,6 +489,7 @@
 	F(strtoumax,              CONV) \
 	F(strxfrm,                STR) \
 	F(tan,                    MATH) \
+	F(tanf,                   MATH) \
 	F(tanh,                   MATH) \
 	F(time,                   TIME) \
 	F(timegm,                 TIME) \
