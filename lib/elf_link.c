@@ -401,6 +401,19 @@ static int select_groups(struct myr_elf_link *l, struct elf_obj *o)
 /* Phase 3: global symbols                                              */
 /* ------------------------------------------------------------------ */
 
+/* A prefix of name safe to print on one line. */
+static void printable(char *dst, size_t size, const char *name)
+{
+	size_t i = 0;
+	for (; name[i] && i + 4 < size; i++)
+		dst[i] = (name[i] > ' ' && name[i] < 0x7f) ? name[i] : '?';
+	if (name[i]) {
+		memcpy(dst + i, "...", 3);
+		i += 3;
+	}
+	dst[i] = '\0';
+}
+
 static int vis_rank(uint8_t vis)
 {
 	switch (vis) {
@@ -439,9 +452,13 @@ static int add_globals(struct myr_elf_link *l, uint32_t oi)
 			report(l, "%s: global symbol %u has no name", o->label, i);
 			continue;
 		}
-		if (len > MYR_SYMBOL_MAX) {
-			report(l, "%s: symbol name of %u bytes over the limit "
-			       "MYR_SYMBOL_MAX (%u)", o->label, len, MYR_SYMBOL_MAX);
+		if (!myr_symbol_name_valid(name, len)) {
+			char shown[48];
+			printable(shown, sizeof(shown), name);
+			report(l, "%s: symbol %u: name '%s' (%u bytes) is invalid: "
+			       "spaces or control characters, or over the limit "
+			       "MYR_SYMBOL_MAX (%u)", o->label, i, shown, len,
+			       MYR_SYMBOL_MAX);
 			continue;
 		}
 		if (bind != STB_GLOBAL && bind != STB_WEAK) {

@@ -15,12 +15,14 @@
 #include <myriad/elf2myr.h>
 #include <myriad/module.h>
 
+__attribute__((unused))
 static const char *tu_src(void)
 {
 	const char *s = getenv("MYRIAD_SRC");
 	return s && *s ? s : ".";
 }
 
+__attribute__((unused))
 static int tu_have(const char *cc)
 {
 	char cmd[256];
@@ -29,6 +31,7 @@ static int tu_have(const char *cc)
 }
 
 /* A fresh scratch directory (removed by tu_rmdir). */
+__attribute__((unused))
 static char *tu_tmpdir(void)
 {
 	const char *base = getenv("MYRIAD_TMPDIR");
@@ -37,6 +40,7 @@ static char *tu_tmpdir(void)
 	return mkdtemp(path) ? strdup(path) : NULL;
 }
 
+__attribute__((unused))
 static void tu_rmdir(char *dir)
 {
 	char cmd[4200];
@@ -49,6 +53,7 @@ static void tu_rmdir(char *dir)
 }
 
 /* cc FLAGS -c SRC -o OUT; 0 on success. */
+__attribute__((unused))
 static int tu_compile(const char *cc, const char *flags, const char *src,
 		      const char *out)
 {
@@ -76,6 +81,7 @@ static int tu_compile_text(const char *cc, const char *flags, const char *dir,
 	return tu_compile(cc, flags, src, out);
 }
 
+__attribute__((unused))
 static int tu_read(const char *path, uint8_t **buf, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
@@ -99,6 +105,7 @@ struct tu_diag {
 	char text[16384];
 };
 
+__attribute__((unused))
 static void tu_diag_emit(void *opaque, const char *line)
 {
 	struct tu_diag *d = opaque;
@@ -107,6 +114,7 @@ static void tu_diag_emit(void *opaque, const char *line)
 	snprintf(d->text + n, sizeof(d->text) - n, "%s\n", line);
 }
 
+__attribute__((unused))
 static void tu_diag_init(struct tu_diag *d)
 {
 	memset(d, 0, sizeof(*d));
