@@ -104,13 +104,20 @@ ensure_packages() {
 	if [ "$(id -u)" != 0 ]; then
 		die "missing Debian packages; run: sudo apt-get install -y --no-install-recommends ${missing[*]}"
 	fi
-	say "installing ${missing[*]} (log: $log)"
 	mkdir -p "$LOGS"
+	apt_lock
+	missing=()
+	for p in "${REQUIRED_PACKAGES[@]}"; do
+		is_installed "$p" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && { apt_unlock; return 0; }
+	say "installing ${missing[*]} (log: $log)"
 	# A fresh image may have no package lists yet: update once and retry.
 	if ! apt_install "${missing[@]}" >"$log" 2>&1; then
 		{ apt-get update && apt_install "${missing[@]}"; } >>"$log" 2>&1 ||
 			die "apt-get install ${missing[*]} failed; full log: $log"
 	fi
+	apt_unlock
 }
 
 apt_install() {
@@ -120,13 +127,28 @@ apt_install() {
 
 # ---- dependency sources -------------------------------------------------------
 
+# (Output is captured before grep: with pipefail, grep -q closing the pipe
+# early would fail the whole pipeline with SIGPIPE.)
 have_source_index() {
-	apt-cache showsrc "$1" 2>/dev/null | grep -q '^Package:'
+	local out
+	out=$(apt-cache showsrc "$1" 2>/dev/null) || return 1
+	grep -q '^Package:' <<<"$out"
 }
 
 deb_src_configured() {
-	apt-get indextargets --no-release-info 'Created-By: Sources' 2>/dev/null |
-		grep -q '^URI:'
+	local out
+	out=$(apt-get indextargets --no-release-info 'Created-By: Sources' 2>/dev/null) || return 1
+	grep -q '^URI:' <<<"$out"
+}
+
+# Serializes APT changes between builds running at the same time.
+apt_lock() {
+	exec 8>/run/lock/myriad-build-apt.lock
+	flock 8
+}
+apt_unlock() {
+	flock -u 8
+	exec 8>&-
 }
 
 # Writes deb-src twins of the system's Debian "deb" entries, deb822 style:
@@ -184,10 +206,15 @@ ensure_source_index() {
 	if [ "$(id -u)" != 0 ]; then
 		die "$pkg: fetch failed: APT has no source index for it; run ./build.sh once as root (it adds a deb-src entry and runs apt-get update)"
 	fi
-	deb_src_configured || write_deb_src_entry
-	say "running apt-get update for the source indexes"
-	apt-get update >>"$log" 2>&1 ||
-		die "$pkg: fetch failed (apt-get update); full log: $log"
+	apt_lock
+	# Another build may have done the work while this one waited.
+	if ! have_source_index "$pkg"; then
+		deb_src_configured || write_deb_src_entry
+		say "running apt-get update for the source indexes"
+		apt-get update >>"$log" 2>&1 ||
+			die "$pkg: fetch failed (apt-get update); full log: $log"
+	fi
+	apt_unlock
 	have_source_index "$pkg" ||
 		die "$pkg: fetch failed: no source package in the configured suites; full log: $log"
 }
@@ -214,7 +241,7 @@ fetch_source() {
 			die "$pkg: fetch failed (apt-get source $pkg); full log: $log"
 	fi
 	local tree
-	tree=$(find "$tmp" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+	tree=$(find "$tmp" -mindepth 1 -maxdepth 1 -type d -print -quit)
 	[ -n "$tree" ] || die "$pkg: fetch failed (nothing unpacked); full log: $log"
 	mkdir -p "$dir"
 	mv "$tree" "$dir/tree"
@@ -414,14 +441,23 @@ test_env() {
 }
 
 cmd_test() {
-	local patterns=("$@") hook name rc=0 build_failures=()
+	local patterns=("$@") hook name src rc=0 build_failures=()
 	cmd_build
 	test_env
 	rm -rf "$MYRIAD_TMPDIR" "$BUILD/test-logs" "$BUILD/tests/run"
 	mkdir -p "$MYRIAD_TMPDIR" "$BUILD/test-logs" "$BUILD/tests/run/unit"
 
-	# -k: one test that does not compile must not stop the others.
-	run_make -k tests || true
+	# Only the matching unit tests are built; -k: one test that does not
+	# compile must not stop the others.
+	local targets=()
+	for src in "$SRC"/tests/unit/*.c; do
+		[ -f "$src" ] || continue
+		name=unit/$(basename "$src" .c)
+		matches "$name" "${patterns[@]}" && targets+=("$BUILD/tests/$name")
+	done
+	if [ ${#targets[@]} -gt 0 ]; then
+		run_make -k "${targets[@]}" || true
+	fi
 	for hook in "$SRC"/tests/*/build-hook.sh; do
 		[ -f "$hook" ] || continue
 		name=${hook#"$SRC"/}
@@ -434,7 +470,7 @@ cmd_test() {
 	done
 
 	# Tests are named unit/NAME and DIR/NAME.t in a directory of links.
-	local tests=() src t
+	local tests=() t
 	for src in "$SRC"/tests/unit/*.c; do
 		[ -f "$src" ] || continue
 		name=unit/$(basename "$src" .c)
@@ -509,7 +545,8 @@ for my $log (sort grep { /\.tap$/ } readdir $dh) {
 			push @failures, "$name: " . $r->as_string;
 		} elsif ($r->has_skip) {
 			$skipped++;
-			push @skips, "$name: " . $r->description . ": " . $r->explanation;
+			(my $desc = $r->description) =~ s/^-\s*//;
+			push @skips, "$name: $desc: " . $r->explanation;
 		} else {
 			$passed++;
 		}
@@ -522,8 +559,10 @@ for my $log (sort grep { /\.tap$/ } readdir $dh) {
 			  $status ? "exit status $status" :
 			  $parser->parse_errors ? join("; ", $parser->parse_errors) :
 			  "no tests run";
-		if (!$file_failed) { $failed++; }
-		push @failures, "$name: $why";
+		if (!$file_failed) {
+			$failed++;
+			push @failures, "$name: $why";
+		}
 	}
 }
 print "\nSkipped (with reasons):\n", map("  $_\n", @skips) if @skips;

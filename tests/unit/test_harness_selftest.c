@@ -136,44 +136,28 @@ TEST(skip_is_ok_with_reason_and_exit_zero)
 		     "ok 1 inner_skips # SKIP no widget 7 here\n");
 }
 
-TEST(hang_is_killed_at_its_timeout)
+/* Each inner test that ends badly: its TAP line and why it failed. */
+static const struct {
+	const char *name, *why;
+} bad_endings[] = {
+	{ "inner_times_out",      "timed out after 1 s" },
+	{ "inner_signal_missing", "expected to be killed by signal" },
+	{ "inner_killed",         "killed by signal 15" },
+	{ "inner_exits_nonzero",  "exited with status 3" },
+};
+
+TEST(bad_endings_are_failures_with_their_reason)
 {
-	struct run r;
+	for (size_t i = 0; i < sizeof(bad_endings) / sizeof(bad_endings[0]); i++) {
+		char line[128];
+		struct run r;
 
-	run_self(&r, "inner_times_out", NULL);
-	EXPECT_EQ(r.status, 1);
-	ASSERT_CONTAINS(r.out, "not ok 1 inner_times_out\n");
-	ASSERT_CONTAINS(r.err, "timed out after 1 s");
-}
-
-TEST(signal_test_fails_when_no_signal_comes)
-{
-	struct run r;
-
-	run_self(&r, "inner_signal_missing", NULL);
-	EXPECT_EQ(r.status, 1);
-	ASSERT_CONTAINS(r.out, "not ok 1 inner_signal_missing\n");
-	ASSERT_CONTAINS(r.err, "expected to be killed by signal");
-}
-
-TEST(unexpected_signal_fails)
-{
-	struct run r;
-
-	run_self(&r, "inner_killed", NULL);
-	EXPECT_EQ(r.status, 1);
-	ASSERT_CONTAINS(r.out, "not ok 1 inner_killed\n");
-	ASSERT_CONTAINS(r.err, "killed by signal 15");
-}
-
-TEST(nonzero_exit_fails)
-{
-	struct run r;
-
-	run_self(&r, "inner_exits_nonzero", NULL);
-	EXPECT_EQ(r.status, 1);
-	ASSERT_CONTAINS(r.out, "not ok 1 inner_exits_nonzero\n");
-	ASSERT_CONTAINS(r.err, "exited with status 3");
+		run_self(&r, bad_endings[i].name, NULL);
+		EXPECT_EQ(r.status, 1);
+		snprintf(line, sizeof(line), "\nnot ok 1 %s\n", bad_endings[i].name);
+		ASSERT_CONTAINS(r.out, line);
+		ASSERT_CONTAINS(r.err, bad_endings[i].why);
+	}
 }
 
 TEST(one_failure_fails_the_program_and_numbering_goes_on)

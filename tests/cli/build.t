@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Properties of what ./build.sh produces, and of build.sh and tests/run-test
+# themselves.
+. "$(dirname "$0")/lib.sh"
+
+require_cmd file readelf nm
+require_myriad
+plan 20
+
+# ---- the launcher --------------------------------------------------------------
+
+run file -L "$MYRIAD"
+like "$out" 'ELF 64-bit LSB executable, x86-64.*statically linked' \
+	"file(1) calls the launcher a statically linked executable"
+
+run readelf -d "$MYRIAD"
+like "$out" 'There is no dynamic section' "the launcher has no dynamic section"
+
+run readelf -lW "$MYRIAD"
+unlike "$out" 'INTERP' "the launcher names no program interpreter"
+like "$out" 'GNU_STACK +(0x0+ +){5}RW ' "the launcher's stack is not executable"
+like "$out" 'GNU_RELRO' "the launcher has a RELRO segment"
+unlike "$out" 'LOAD +.* RWE ' "no segment of the launcher is writable and executable"
+
+run strings -a "$MYRIAD"
+unlike "$out" 'GLIBC_[0-9]' "the launcher carries no glibc symbol versions (built with musl)"
+
+# ---- the libraries ---------------------------------------------------------------
+
+asan_lib=$MYRIAD_BUILD/asan/libmyriad.a
+musl_lib=$MYRIAD_BUILD/musl/libmyriad.a
+run nm -A "$asan_lib"
+like "$out" ' U __asan_' "the host build of lib/ is instrumented by AddressSanitizer"
+like "$out" ' U __ubsan_' "the host build of lib/ is instrumented by UBSan"
+run nm -A "$musl_lib"
+unlike "$out" '__asan_|__ubsan_' "the musl build of lib/ is not instrumented"
+
+khdr=${MYRIAD_KERNEL_HEADERS:-$MYRIAD_BUILD/deps/kernel-headers}
+is "$(readlink "$khdr/linux")" /usr/include/linux \
+	"musl sees the host's kernel headers through a symlink, not a copy"
+
+# ---- build.sh ------------------------------------------------------------------------
+
+run "$MYRIAD_SRC/build.sh" --help
+like "$out" '^  test ' "--help lists the test command"
+like "$out" 'MYRIAD_BUILD_DIR' "--help lists the environment variables"
+
+fails "an unknown command is a usage error" 2 "$MYRIAD_SRC/build.sh" frobnicate
+is "$err" "build.sh: unknown command 'frobnicate' (see ./build.sh --help)" \
+	"an unknown command gets one line naming it"
+
+# Runs the real build on this build directory: it must find nothing to do.
+run env MYRIAD_BUILD_DIR="$MYRIAD_BUILD" "$MYRIAD_SRC/build.sh"
+is "$status:$out$err" "0:" "a second ./build.sh rebuilds nothing and prints nothing"
+
+# ---- tests/run-test ------------------------------------------------------------------
+
+run_test() {
+	run env MYRIAD_BUILD="$T/b" MYRIAD_TMPDIR="$T/tmp" "$@"
+}
+
+printf 'echo "io_uring is disabled here" >&2\nexit 77\n' >"$T/skipper.t"
+run_test "$MYRIAD_SRC/tests/run-test" "$T/skipper.t"
+is "$status:$out" "0:1..0 # SKIP io_uring is disabled here" \
+	"run-test turns exit 77 into a TAP skip carrying the last stderr line"
+
+printf 'echo 1..1\necho "not ok 1 - broken"\nexit 3\n' >"$T/failer.t"
+run_test "$MYRIAD_SRC/tests/run-test" "$T/failer.t"
+is "$status" 3 "run-test passes a failing test's exit status on"
+
+printf 'echo 1..1\nsleep 30\necho "ok 1"\n' >"$T/hanger.t"
+run_test env MYRIAD_TEST_TIMEOUT=1 "$MYRIAD_SRC/tests/run-test" "$T/hanger.t"
+is "$status" 124 "run-test kills a test at its timeout"
+like "$err" 'timed out after 1 s' "run-test says the test timed out"
