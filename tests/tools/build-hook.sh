@@ -9,3 +9,7 @@ mkdir -p "$out"
 # shellcheck disable=SC2086 # the flag variables are word lists
 ${MYRIAD_HOST_CC:-cc} $MYRIAD_ASAN_CFLAGS -o "$out/mkmod" "$here/mkmod.c" \
 	"$MYRIAD_ASAN_LIB" $MYRIAD_ASAN_LIBS
+# gen_closure: synthetic closures of N modules for the loader's tests
+# shellcheck disable=SC2086
+${MYRIAD_HOST_CC:-cc} $MYRIAD_ASAN_CFLAGS -o "$out/gen_closure" \
+	"$here/gen_closure.c" "$MYRIAD_ASAN_LIB" $MYRIAD_ASAN_LIBS

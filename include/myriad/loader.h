@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * myriad/loader.h - loading a program and its dependency closure: the pool
+ * allocator and the loader's stages.
+ *
+ * Conventions are those of <myriad/error.h>: 0 or -errno, never errno,
+ * never a print, never an exit.  The loader reports every problem it finds
+ * (each missing module, each version mismatch, each unresolved symbol) as
+ * one line through the configured struct myr_diag, then returns one
+ * failure; lines name the module and the dependency chain that led to it
+ * ("app -> json -> unicode: needs unicode 2.1, found 1.4 in /usr/lib/myriad")
+ * and never start with a program name: the caller prefixes its own.
+ *
+ * Typical use (launcher/cmd_run.c):
+ *
+ *     myr_loader_init(&l, &cfg, &err);
+ *     myr_loader_load(l, path);           stages 1-6; nothing has run yet
+ *     myr_sandbox_apply(myr_loader_caps(l), mode, &err);
+ *     myr_loader_run_init(l);             constructors, dependencies first
+ *     status = myr_loader_entry(l)(myr_loader_ctx(l, argc, argv, envp));
+ *     myr_loader_run_fini(l);             (from an atexit handler)
+ *
+ * A loader loads one program once.  Stages must be called in order; each
+ * returns -EINVAL if called out of order and -ECANCELED after an earlier
+ * stage failed.  Until myr_loader_run_init() no code of any module has run,
+ * so a caller may give up at any stage and call myr_loader_exit().
+ */
+#ifndef MYRIAD_LOADER_H
+#define MYRIAD_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <myriad/error.h>
+#include <myriad/fetch.h>
+#include <myriad/format.h>
+#include <myriad/myriad.h>
+
+/* ------------------------------------------------------------------ */
+/* The pool: where segments go (lib/pool.c)                            */
+/* ------------------------------------------------------------------ */
+
+/*
+ * After the Wasmtime RFC's InstanceAllocationStrategy.  Either way every
+ * module lies in one address-space reservation of at most
+ * MYR_POOL_RESERVATION_MAX bytes, so any two modules are within +-2 GiB of
+ * each other and a cross-module call is a direct PC-relative call.
+ */
+enum myr_alloc_strategy {
+	/* Segments of all modules packed by class: every text in one range,
+	 * rodata in one, relro in one, data+bss in one.  Many tiny modules
+	 * share a page.  A fixed handful of mprotect() calls whatever the
+	 * number of modules, and no per-module mapping. */
+	MYR_ALLOC_POOLING = 0,
+	/* Each module mapped on its own (page-aligned classes) between
+	 * PROT_NONE guard pages: a stray write faults instead of landing in
+	 * a neighbour.  For debugging and isolation; costs mappings. */
+	MYR_ALLOC_ON_DEMAND,
+};
+
+#define MYR_POOL_RESERVATION_MAX (2ull << 30)
+
+/* The allocator's classes (a module's BSS goes to the data class). */
+enum myr_pool_class {
+	MYR_CLASS_TEXT = 0,
+	MYR_CLASS_RODATA,
+	MYR_CLASS_RELRO,
+	MYR_CLASS_DATA,
+	MYR_CLASS_COUNT
+};
+
+/*
+ * Limits, in bytes except modules.  Defaults are MYR_POOL_DEFAULT_* from
+ * <myriad/limits.h>.  The class limits bound the sum of the segment sizes
+ * in the class (alignment padding included); module_size bounds one
+ * module's segments together.  The class limits together may not exceed
+ * MYR_POOL_RESERVATION_MAX.
+ */
+struct myr_pool_limits {
+	uint64_t modules;
+	uint64_t size[MYR_CLASS_COUNT];   /* text, rodata, relro, data */
+	uint64_t module_size;
+};
+
+/* Fill *lim with the defaults. */
+void myr_pool_limits_default(struct myr_pool_limits *lim);
+
+/*
+ * Set one limit from text, as the launcher's --pool-limit KEY=VALUE does.
+ * key is one of "modules", "text", "rodata", "relro", "data",
+ * "module-size"; value is a decimal number, for sizes optionally followed
+ * by K, M or G (binary units).  Returns 0, or -EINVAL (err names the key
+ * or value) for an unknown key, a malformed value, zero, or a size over
+ * MYR_POOL_RESERVATION_MAX.
+ */
+int myr_pool_limit_set(struct myr_pool_limits *lim, const char *key,
+		       const char *value, struct myr_error *err);
+
+/* The class limits fit one reservation: 0 or -EINVAL (err says by how
+ * much they exceed it). */
+int myr_pool_limits_check(const struct myr_pool_limits *lim,
+			  struct myr_error *err);
+
+/* What one module asks of the pool: its segments' sizes and alignments
+ * (straight from myr_header.seg). */
+struct myr_pool_request {
+	uint32_t size[MYR_SEG_COUNT];
+	uint8_t  align_log2[MYR_SEG_COUNT];
+};
+
+struct myr_pool;
+
+/* Counters for tests and statistics. */
+struct myr_pool_usage {
+	uint64_t class_bytes[MYR_CLASS_COUNT]; /* used, with alignment padding */
+	uint64_t reserved;                     /* bytes of the reservation */
+	unsigned mmap_calls;                   /* the reservation included */
+	unsigned mprotect_calls;
+};
+
+/* Create an empty pool (no memory reserved).  lim is copied. */
+int myr_pool_init(struct myr_pool **out, enum myr_alloc_strategy strategy,
+		  const struct myr_pool_limits *lim);
+
+/*
+ * Lay out n modules (req[i] is module i) without touching memory: compute
+ * every segment's place and the totals, and check every limit.  O(n).
+ * Returns 0, -E2BIG when a limit is exceeded (err: "pool limit exceeded:
+ * text needs 600 MiB, --pool-text is 512 MiB"; the first limit exceeded),
+ * -EINVAL for an alignment over MYR_ALIGN_LOG2_MAX, or -ENOMEM.
+ */
+int myr_pool_plan(struct myr_pool *p, const struct myr_pool_request *req,
+		  size_t n, struct myr_error *err);
+
+/*
+ * Ask that the whole reservation lie within +-2 GiB of every address in
+ * [lo, hi) (the host module's code and data), so that modules may reach
+ * the host with PC-relative references too.  Before myr_pool_map().
+ */
+void myr_pool_set_near(struct myr_pool *p, uintptr_t lo, uintptr_t hi);
+
+/*
+ * Reserve the address space (PROT_NONE) and make the planned ranges
+ * readable and writable, never executable: pooling makes one mmap() and one
+ * mprotect(); on-demand one mmap() per module inside the reservation.
+ * Memory is zero-filled, so BSS needs nothing more.  -ENOMEM (err says how
+ * much could not be reserved, or that no free range lies near enough to
+ * the one set with myr_pool_set_near()) or another -errno from the kernel.
+ */
+int myr_pool_map(struct myr_pool *p, struct myr_error *err);
+
+/* Where segment seg of module i lives (valid after myr_pool_map()).  An
+ * empty segment still has an address: the place it would start. */
+uint8_t *myr_pool_segment(const struct myr_pool *p, size_t i, unsigned seg);
+
+/*
+ * Final protections: text read+exec, rodata and relro read-only, data and
+ * bss read+write.  Pooling: two mprotect() calls in total (text; rodata and
+ * relro together, which are adjacent); on-demand: two per module.  Text is
+ * never writable and executable at once: it is RW before this call and RX
+ * after it.
+ */
+int myr_pool_protect(struct myr_pool *p, struct myr_error *err);
+
+void myr_pool_usage(const struct myr_pool *p, struct myr_pool_usage *u);
+
+/* Unmap the reservation (if mapped) and free the pool.  Only once no code
+ * in it can run any more.  NULL is allowed. */
+void myr_pool_exit(struct myr_pool *p);
+
+/* Keep the mapping for the life of the process but free the bookkeeping. */
+void myr_pool_release(struct myr_pool *p);
+
+/* ------------------------------------------------------------------ */
+/* The loader (lib/loader.c, lib/link.c)                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The built-in host module, as the loader sees it: imports from a
+ * dependency named name (MYR_HOST_MODULE_NAME) are bound with find()
+ * instead of an export table, after the dependency's version constraint
+ * has been checked against (ver_major, ver_minor).  find returns the
+ * symbol's address or NULL.  The pool is placed within +-2 GiB of [lo, hi)
+ * so that calls into the host are direct PC-relative calls too (lo == hi:
+ * anywhere).
+ */
+struct myr_host_binding {
+	const char *name;
+	uint16_t ver_major, ver_minor, ver_patch;
+	uintptr_t lo, hi;               /* every host symbol lies in [lo, hi) */
+	void *(*find)(void *opaque, const char *name, uint32_t len);
+	void *opaque;
+};
+
+struct myr_loader_config {
+	const char *const *dirs;        /* library directories, in order */
+	unsigned ndirs;
+	enum myr_io_mode io;
+	enum myr_alloc_strategy alloc;
+	struct myr_pool_limits limits;
+	const struct myr_host_binding *host;  /* NULL: no host module */
+	struct myr_diag *diag;          /* every problem, one line each */
+	myr_fetch_trace_fn trace;       /* MYRIAD_DEBUG=files, or NULL */
+	void *trace_opaque;
+};
+
+struct myr_loader;
+
+/*
+ * Create a loader.  cfg and everything it points to must outlive the
+ * loader.  Opens the library directories (through the fetcher): a
+ * directory that cannot be opened fails here (-errno, err names it).
+ */
+int myr_loader_init(struct myr_loader **out,
+		    const struct myr_loader_config *cfg, struct myr_error *err);
+
+/*
+ * Stage 1, resolve + fetch.  Reads the program from path (a path, not a
+ * library name; it must be a regular file, opened O_NONBLOCK so a FIFO
+ * cannot hang), checks it is a program module, fetches its recorded
+ * closure hint in one batch, then walks the real dependency graph breadth
+ * first from the program, fetching level by level whatever the hint did
+ * not provide.  Each module is loaded once (a hash map by name).  Checks
+ * names, version constraints (including the host module's), and rejects
+ * dependency cycles, printing each ("a -> b -> c -> a").  Modules of the
+ * hint that the graph does not reach are dropped.  Every module is
+ * structurally validated (myr_module_parse() without the checksum).
+ * Returns 0, or the first problem's -errno after reporting all of them.
+ */
+int myr_loader_resolve(struct myr_loader *l, const char *path);
+
+/* Stage 2, verify: every module's checksum.  May assume stage 1: the
+ * module views are structurally valid. */
+int myr_loader_verify(struct myr_loader *l);
+
+/* Stage 3, place: plan the pool (limits checked before any memory is
+ * touched), map it and decompress every segment straight into place.  May
+ * assume stage 2: module contents are exactly what was linked. */
+int myr_loader_place(struct myr_loader *l);
+
+/* Stage 4, link: bind every import through its own dependency's export
+ * table (or the host binding) and apply every relocation, bounds- and
+ * range-checked.  Reports every unresolved import.  May assume stage 3:
+ * every segment has its final address and is writable. */
+int myr_loader_link(struct myr_loader *l);
+
+/* Stage 5, protect: W^X.  May assume stage 4: nothing is left to write in
+ * text, rodata or relro. */
+int myr_loader_protect(struct myr_loader *l);
+
+/* Stage 6, release: free the file buffers and close the fetcher, so no fd
+ * the loader opened survives.  May assume stage 5, or any failure. */
+void myr_loader_release(struct myr_loader *l);
+
+/* Stages 1 to 6, each timed into the statistics; on failure the fetcher
+ * is released too.  Nothing of the program has run when this returns. */
+int myr_loader_load(struct myr_loader *l, const char *path);
+
+/* The capabilities the program asks of the sandbox (MYR_CAP_*). */
+uint32_t myr_loader_caps(const struct myr_loader *l);
+
+/*
+ * Stage 8, init: run each module's init array once, dependencies first
+ * (post-order from the program; the order of a module's dependencies is
+ * the order of its dependency table).  The first module code runs here.
+ * Returns 0.  A constructor that calls exit() ends the process; fini then
+ * runs for the modules whose init had started.
+ */
+int myr_loader_run_init(struct myr_loader *l);
+
+/* Run the fini arrays of every initialized module, in reverse init order
+ * and each array backwards.  Runs at most once; later calls do nothing. */
+void myr_loader_run_fini(struct myr_loader *l);
+
+typedef int (*myr_entry_fn)(const struct myriad_ctx *ctx);
+
+/* The program's entry point (after stage 5). */
+myr_entry_fn myr_loader_entry(const struct myr_loader *l);
+
+/* Fill and return the context object, owned by the loader. */
+const struct myriad_ctx *myr_loader_ctx(struct myr_loader *l, int argc,
+					char **argv, char **envp);
+
+/* The same lookup the context offers: module NULL is the program. */
+void *myr_loader_lookup(const struct myr_loader *l, const char *module,
+			const char *symbol);
+
+const struct myriad_load_stats *myr_loader_stats(const struct myr_loader *l);
+
+/* Free the loader and unmap the modules: only when no module code ran or
+ * none can run any more.  NULL is allowed. */
+void myr_loader_exit(struct myr_loader *l);
+
+#endif /* MYRIAD_LOADER_H */

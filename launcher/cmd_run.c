@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * myriad [OPTIONS] PROGRAM [ARGS...] - load a program and its closure, then
+ * run it (docs/launcher.md).
+ *
+ * The command line, the environment, messages and exit codes live here;
+ * the loading itself is libmyriad's (<myriad/loader.h>).  Nothing of the
+ * program runs until every load stage has succeeded and the sandbox is in
+ * place: any failure before that exits with MYRIAD_EXIT_LOAD (127), after
+ * reporting every problem found.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+#include <myriad/host.h>
+#include <myriad/loader.h>
+#include <myriad/module.h>
+#include <myriad/sandbox.h>
+#include "cli.h"
+
+#ifndef MYRIAD_DEFAULT_LIBDIR
+#define MYRIAD_DEFAULT_LIBDIR "/usr/lib/myriad"
+#endif
+
+#define LIBDIRS_MAX 64
+
+extern char **environ;
+
+struct run_options {
+	const char *dirs[LIBDIRS_MAX];
+	unsigned ndirs;
+	char *env_path;                 /* MYRIAD_LIBRARY_PATH copy, split */
+	enum myr_io_mode io;
+	enum myr_alloc_strategy alloc;
+	struct myr_pool_limits limits;
+	enum myr_sandbox_mode sandbox;
+	int stats, trace_files;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"usage: myriad [OPTIONS] PROGRAM [ARGS...]\n"
+"       myriad COMMAND [ARGS...]       (link, info, policy; see docs)\n"
+"\n"
+"Load PROGRAM (a path to a program module) and every module it depends on\n"
+"from the library directories, link them and call the program's entry with\n"
+"ARGS.  Options end at PROGRAM or at --.\n"
+"\n"
+"Options:\n"
+"  --libdir DIR           search DIR for modules (repeatable, in order);\n"
+"                         default: $MYRIAD_LIBRARY_PATH, else %s\n"
+"  --io=auto|uring|sync   how module files are read (default auto)\n"
+"  --alloc=pooling|on-demand\n"
+"                         memory strategy (default pooling)\n"
+"  --pool-modules N       at most N modules (default %u)\n"
+"  --pool-text SIZE       total text (default %u MiB); SIZE takes K, M, G\n"
+"  --pool-rodata SIZE     total read-only data (default %u MiB)\n"
+"  --pool-relro SIZE      total relocated read-only data (default %u MiB)\n"
+"  --pool-data SIZE       total data and bss (default %u MiB)\n"
+"  --pool-module-size SIZE  one module, all segments (default %u MiB)\n"
+"  --pool-limit KEY=VALUE the same by key: modules, text, rodata, relro,\n"
+"                         data, module-size\n"
+"  --sandbox=default|strict|off\n"
+"                         seccomp policy (default: default)\n"
+"  --stats                print load statistics to stderr before the entry\n"
+"  --help                 this text\n"
+"  --version              the launcher's version\n"
+"\n"
+"Environment: MYRIAD_LIBRARY_PATH (colon-separated directories),\n"
+"MYRIAD_DEBUG=stats,files.  Both are ignored in setuid/setgid programs.\n"
+"Exit status: the program's; 2 for usage errors; 127 if it could not be\n"
+"loaded (then none of its code ran).\n",
+		MYRIAD_DEFAULT_LIBDIR, MYR_POOL_DEFAULT_MODULES,
+		MYR_POOL_DEFAULT_TEXT >> 20, MYR_POOL_DEFAULT_RODATA >> 20,
+		MYR_POOL_DEFAULT_RELRO >> 20, MYR_POOL_DEFAULT_DATA >> 20,
+		MYR_POOL_DEFAULT_MODULE_SIZE >> 20);
+}
+
+/* The value of option NAME: "--NAME=V" or "--NAME V".  Returns NULL if
+ * arg is not this option; sets *missing if it is but has no value. */
+static const char *option_value(int argc, char **argv, int *i,
+				const char *name, int *missing)
+{
+	const char *arg = argv[*i] + 2;
+	size_t n = strlen(name);
+
+	if (strncmp(arg, name, n) != 0)
+		return NULL;
+	if (arg[n] == '=')
+		return arg + n + 1;
+	if (arg[n] != '\0')
+		return NULL;
+	if (*i + 1 >= argc) {
+		*missing = 1;
+		return "";
+	}
+	return argv[++*i];
+}
+
+static int add_libdir(struct run_options *o, const char *dir)
+{
+	if (o->ndirs == LIBDIRS_MAX) {
+		cli_error("too many library directories (at most %u)",
+			  LIBDIRS_MAX);
+		return -1;
+	}
+	o->dirs[o->ndirs++] = dir;
+	return 0;
+}
+
+static int set_limit(struct run_options *o, const char *key, const char *value)
+{
+	struct myr_error err = { 0 };
+	if (myr_pool_limit_set(&o->limits, key, value, &err) < 0) {
+		cli_error("%s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Parse options up to the program; returns the program's index in argv,
+ * 0 when the run should stop with *status (help, version), or -1 on a
+ * usage error (already reported). */
+static int parse_options(int argc, char **argv, struct run_options *o,
+			 int *status)
+{
+	static const char *const limit_opts[] = {
+		"modules", "text", "rodata", "relro", "data", "module-size",
+	};
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *arg = argv[i], *v;
+		int missing = 0;
+
+		if (strcmp(arg, "--") == 0) {
+			i++;
+			break;
+		}
+		if (arg[0] != '-' || arg[1] == '\0')
+			break;
+		if (arg[1] != '-') {
+			cli_error("unknown option '%s' (see myriad --help)", arg);
+			return -1;
+		}
+		if (strcmp(arg, "--help") == 0) {
+			usage(stdout);
+			*status = MYRIAD_EXIT_OK;
+			return 0;
+		}
+		if (strcmp(arg, "--version") == 0) {
+			printf("myriad %s (module format %u, ABI %u, host module "
+			       "%u.%u)\n", MYRIAD_VERSION, MYR_FORMAT_VERSION,
+			       MYRIAD_ABI_VERSION, MYR_HOST_VERSION_MAJOR,
+			       MYR_HOST_VERSION_MINOR);
+			*status = MYRIAD_EXIT_OK;
+			return 0;
+		}
+		if (strcmp(arg, "--stats") == 0) {
+			o->stats = 1;
+			continue;
+		}
+		if ((v = option_value(argc, argv, &i, "libdir", &missing))) {
+			if (missing || !*v) {
+				cli_error("--libdir needs a directory");
+				return -1;
+			}
+			if (add_libdir(o, v) < 0)
+				return -1;
+			continue;
+		}
+		if ((v = option_value(argc, argv, &i, "io", &missing))) {
+			if (strcmp(v, "auto") == 0)
+				o->io = MYR_IO_AUTO;
+			else if (strcmp(v, "uring") == 0)
+				o->io = MYR_IO_URING;
+			else if (strcmp(v, "sync") == 0)
+				o->io = MYR_IO_SYNC;
+			else {
+				cli_error("--io must be auto, uring or sync, "
+					  "not '%s'", v);
+				return -1;
+			}
+			continue;
+		}
+		if ((v = option_value(argc, argv, &i, "alloc", &missing))) {
+			if (strcmp(v, "pooling") == 0)
+				o->alloc = MYR_ALLOC_POOLING;
+			else if (strcmp(v, "on-demand") == 0)
+				o->alloc = MYR_ALLOC_ON_DEMAND;
+			else {
+				cli_error("--alloc must be pooling or on-demand, "
+					  "not '%s'", v);
+				return -1;
+			}
+			continue;
+		}
+		if ((v = option_value(argc, argv, &i, "sandbox", &missing))) {
+			if (myr_sandbox_mode_from_name(v, &o->sandbox) < 0) {
+				cli_error("--sandbox must be default, strict or "
+					  "off, not '%s'", v);
+				return -1;
+			}
+			continue;
+		}
+		if ((v = option_value(argc, argv, &i, "pool-limit", &missing))) {
+			char key[32];
+			const char *eq = strchr(v, '=');
+			if (missing || !eq || (size_t)(eq - v) >= sizeof(key)) {
+				cli_error("--pool-limit needs KEY=VALUE");
+				return -1;
+			}
+			memcpy(key, v, (size_t)(eq - v));
+			key[eq - v] = '\0';
+			if (set_limit(o, key, eq + 1) < 0)
+				return -1;
+			continue;
+		}
+		int matched = 0;
+		for (size_t k = 0; k < sizeof(limit_opts) / sizeof(*limit_opts); k++) {
+			char name[32];
+			snprintf(name, sizeof(name), "pool-%s", limit_opts[k]);
+			if ((v = option_value(argc, argv, &i, name, &missing))) {
+				if (missing) {
+					cli_error("--%s needs a value", name);
+					return -1;
+				}
+				if (set_limit(o, limit_opts[k], v) < 0)
+					return -1;
+				matched = 1;
+				break;
+			}
+		}
+		if (matched)
+			continue;
+		if (missing)
+			return -1;
+		cli_error("unknown option '%s' (see myriad --help)", arg);
+		return -1;
+	}
+	if (i >= argc) {
+		cli_error("no program given (usage: myriad [OPTIONS] PROGRAM "
+			  "[ARGS...]; see myriad --help)");
+		return -1;
+	}
+	return i;
+}
+
+/* Library directories: --libdir, else MYRIAD_LIBRARY_PATH (unless the
+ * process is setuid/setgid: an attacker's directory would supply the
+ * code), else the compiled-in default.  Empty entries are skipped, never
+ * taken as the current directory. */
+static int choose_libdirs(struct run_options *o, int secure)
+{
+	const char *env = secure ? NULL : getenv("MYRIAD_LIBRARY_PATH");
+
+	if (o->ndirs)
+		return 0;
+	if (env && *env) {
+		o->env_path = strdup(env);
+		if (!o->env_path) {
+			cli_error("out of memory");
+			return -1;
+		}
+		for (char *save = NULL, *tok = strtok_r(o->env_path, ":", &save);
+		     tok; tok = strtok_r(NULL, ":", &save))
+			if (add_libdir(o, tok) < 0)
+				return -1;
+	}
+	if (!o->ndirs)
+		o->dirs[o->ndirs++] = MYRIAD_DEFAULT_LIBDIR;
+	return 0;
+}
+
+static void parse_debug(struct run_options *o, int secure)
+{
+	const char *env = secure ? NULL : getenv("MYRIAD_DEBUG");
+	char buf[128];
+
+	if (!env)
+		return;
+	snprintf(buf, sizeof(buf), "%s", env);
+	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (strcmp(tok, "stats") == 0 || strcmp(tok, "statistics") == 0)
+			o->stats = 1;
+		else if (strcmp(tok, "files") == 0)
+			o->trace_files = 1;
+		else if (strcmp(tok, "all") == 0)
+			o->stats = o->trace_files = 1;
+		else
+			cli_error("MYRIAD_DEBUG: unknown item '%s' ignored "
+				  "(stats, files, all)", tok);
+	}
+}
+
+static void trace_files(void *opaque, const char *line)
+{
+	(void)opaque;
+	cli_error("files: %s", line);
+}
+
+/* The host module: the launcher's own functions, by name. */
+static void *host_find(void *opaque, const char *name, uint32_t len)
+{
+	const struct myr_host_symbol *s = myr_host_find(name, len);
+	(void)opaque;
+	return s ? s->addr : NULL;
+}
+
+static void host_range(struct myr_host_binding *h)
+{
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	for (size_t i = 0; i < myr_host_symbol_count; i++) {
+		uintptr_t a = (uintptr_t)myr_host_symbols[i].addr;
+		if (a < lo)
+			lo = a;
+		if (a > hi)
+			hi = a;
+	}
+	if (hi >= lo) {
+		/* Past the last symbol's start: room for its body. */
+		h->lo = lo;
+		h->hi = hi + 4096;
+	}
+}
+
+static double ms(uint64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+static void print_stats(const struct myriad_load_stats *s)
+{
+	uint64_t total = s->ns_resolve + s->ns_fetch + s->ns_verify +
+			 s->ns_place + s->ns_link + s->ns_protect + s->ns_init;
+
+	cli_error("stats: %u modules, %llu bytes read in %llu batches, "
+		  "%llu bytes placed", s->modules,
+		  (unsigned long long)s->bytes_read,
+		  (unsigned long long)s->fetch_batches,
+		  (unsigned long long)s->bytes_decompressed);
+	cli_error("stats: %llu imports bound, %llu relocations applied, "
+		  "%llu mprotect calls", (unsigned long long)s->imports_bound,
+		  (unsigned long long)s->relocs_applied,
+		  (unsigned long long)s->mprotect_calls);
+	cli_error("stats: resolve %.3f ms, fetch %.3f ms, verify %.3f ms, "
+		  "place %.3f ms, link %.3f ms, protect %.3f ms, init %.3f ms, "
+		  "total %.3f ms", ms(s->ns_resolve), ms(s->ns_fetch),
+		  ms(s->ns_verify), ms(s->ns_place), ms(s->ns_link),
+		  ms(s->ns_protect), ms(s->ns_init), ms(total));
+}
+
+static struct myr_loader *running;
+
+/* Every way out after init (return from the entry, exit() in module code)
+ * runs the destructors, then flushes what they and the program wrote. */
+static void at_exit(void)
+{
+	myr_loader_run_fini(running);
+	fflush(stdout);
+	fflush(stderr);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_options o = { .io = MYR_IO_AUTO, .alloc = MYR_ALLOC_POOLING,
+				 .sandbox = MYR_SANDBOX_DEFAULT };
+	struct myr_host_binding host = {
+		.name = MYR_HOST_MODULE_NAME,
+		.ver_major = MYR_HOST_VERSION_MAJOR,
+		.ver_minor = MYR_HOST_VERSION_MINOR,
+		.ver_patch = MYR_HOST_VERSION_PATCH,
+		.find = host_find,
+	};
+	struct myr_loader_config cfg = { 0 };
+	struct myr_error err = { 0 };
+	struct myr_diag diag;
+	struct myr_loader *l;
+	int secure = getauxval(AT_SECURE) != 0;
+	int status = MYRIAD_EXIT_USAGE, prog, r;
+	myr_entry_fn entry;
+
+	myr_pool_limits_default(&o.limits);
+	prog = parse_options(argc, argv, &o, &status);
+	if (prog <= 0)
+		return prog == 0 ? status : MYRIAD_EXIT_USAGE;
+	if (myr_pool_limits_check(&o.limits, &err) < 0) {
+		cli_error("%s", err.msg);
+		return MYRIAD_EXIT_USAGE;
+	}
+	parse_debug(&o, secure);
+	if (choose_libdirs(&o, secure) < 0)
+		return MYRIAD_EXIT_USAGE;
+	host_range(&host);
+
+	cli_diag_init(&diag);
+	cfg.dirs = o.dirs;
+	cfg.ndirs = o.ndirs;
+	cfg.io = o.io;
+	cfg.alloc = o.alloc;
+	cfg.limits = o.limits;
+	cfg.host = &host;
+	cfg.diag = &diag;
+	if (o.trace_files) {
+		cfg.trace = trace_files;
+		for (unsigned i = 0; i < o.ndirs; i++)
+			cli_error("files: library directory %u: %s", i + 1,
+				  o.dirs[i]);
+	}
+
+	r = myr_loader_init(&l, &cfg, &err);
+	if (r < 0) {
+		cli_error("%s", err.msg);
+		return MYRIAD_EXIT_LOAD;
+	}
+	if (myr_loader_load(l, argv[prog]) < 0) {
+		if (diag.count == 0)
+			cli_error("%s: cannot be loaded", argv[prog]);
+		return MYRIAD_EXIT_LOAD;
+	}
+	if (myr_sandbox_apply(myr_loader_caps(l), o.sandbox, &err) < 0) {
+		cli_error("%s: cannot apply the sandbox: %s", argv[prog], err.msg);
+		return MYRIAD_EXIT_LOAD;
+	}
+	free(o.env_path);
+
+	running = l;
+	if (atexit(at_exit) != 0) {
+		cli_error("cannot register the exit handler");
+		return MYRIAD_EXIT_LOAD;
+	}
+	myr_loader_run_init(l);
+	if (o.stats)
+		print_stats(myr_loader_stats(l));
+	entry = myr_loader_entry(l);
+	return entry(myr_loader_ctx(l, argc - prog, argv + prog, environ));
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lib/link.h - binding imports and applying relocations to one placed
+ * module (lib/link.c), shared by the loader and its unit tests.
+ */
+#ifndef MYRIAD_LIB_LINK_H
+#define MYRIAD_LIB_LINK_H
+
+#include <stdint.h>
+#include <myriad/error.h>
+#include <myriad/loader.h>
+#include <myriad/module.h>
+
+/* A validated module and where its segments were placed. */
+struct myr_link_module {
+	const struct myr_module_view *view;
+	uint8_t *seg[MYR_SEG_COUNT];
+};
+
+/*
+ * Bind every import of m: import i is looked up only in deps[imports[i].dep]
+ * (deps has one entry per dependency of m; NULL stands for the host
+ * module, bound through host->find).  Writes each address to addr[i].
+ * For every import that does not resolve, calls unresolved(opaque, i) and
+ * stores 0.  Returns the number of unresolved imports.
+ */
+uint32_t myr_link_bind(const struct myr_link_module *m,
+		       const struct myr_link_module *const *deps,
+		       const struct myr_host_binding *host, uintptr_t *addr,
+		       void (*unresolved)(void *opaque, uint32_t import),
+		       void *opaque);
+
+/*
+ * Apply every relocation of m, with import i at addr[i].  Each site is
+ * checked to lie inside its segment and each target inside its segment;
+ * PC32 values out of 32-bit range are errors, never wrapped.  Stops at the
+ * first bad relocation: -ERANGE (PC32 out of range) or -EBADMSG, err
+ * naming the relocation's index.  Returns the number applied.
+ */
+int64_t myr_link_relocate(const struct myr_link_module *m,
+			  const uintptr_t *addr, struct myr_error *err);
+
+#endif

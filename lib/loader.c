@@ -1,0 +1,1293 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The loader: from a program file to a linked, protected image ready to
+ * run.  In the spirit of musl's ldso/dynlink.c, the work is split into
+ * named stages, each of which states what it may assume about the ones
+ * before it (see <myriad/loader.h>):
+ *
+ *   resolve+fetch -> verify -> place -> link -> protect -> release
+ *
+ * followed, once the caller has applied the sandbox, by init and entry.
+ * Every stage reports every problem it finds through the diag sink and
+ * then fails once; no module code runs before myr_loader_run_init().
+ *
+ * Scale: every stage is linear in modules + dependency edges + imports +
+ * relocations.  Modules are found by name through one hash map, imports
+ * are bound per dependency (two-level namespace), and the pool places all
+ * segments with a fixed number of system calls.
+ *
+ * Cycles are rejected: a module's constructors may rely on its
+ * dependencies' constructors having run, which no order can promise inside
+ * a cycle.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <myriad/limits.h>
+#include <myriad/loader.h>
+#include <myriad/module.h>
+#include "link.h"
+
+#define NO_MODULE   UINT32_MAX        /* dependency slot: unusable */
+#define HOST_MODULE (UINT32_MAX - 1)  /* dependency slot: the host */
+
+/* How far a module got.  Only modules reached from the program are ever
+ * past M_FETCHED; hint entries that are never reached are dropped. */
+enum mod_state {
+	M_WANTED = 0,    /* named, not fetched yet */
+	M_FAILED,        /* fetch failed; fetch_status/fetch_err say why */
+	M_FETCHED,       /* bytes in memory, not parsed */
+	M_BAD,           /* did not parse, or is not what was asked for */
+	M_PARSED,        /* view valid */
+};
+
+struct lmod {
+	const char *name;                /* interned, NUL-terminated */
+	uint32_t name_len, hash;
+	uint32_t parent;                 /* BFS tree, for dependency chains */
+	uint32_t depth;
+	uint32_t dep_first;              /* into loader.dep_slot */
+	uint8_t state;
+	uint8_t reached;                 /* the real graph needs it */
+	uint8_t color;                   /* DFS: 0 white, 1 on stack, 2 done */
+	int dir;                         /* index into cfg->dirs; -1: program */
+	int fetch_status;
+	char *fetch_msg;                 /* interned, or NULL */
+	const uint8_t *file;
+	size_t file_len;
+	struct myr_module_view view;
+	struct myr_link_module link;     /* view + placed segments */
+	void (*const *init_fns)(void);
+	void (*const *fini_fns)(void);
+	uint32_t ninit, nfini;
+	struct myriad_module pub;
+};
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, cap;
+	char data[];
+};
+
+enum stage {
+	S_NEW = 0, S_RESOLVED, S_VERIFIED, S_PLACED, S_LINKED, S_PROTECTED,
+	S_RELEASED, S_INITED,
+};
+
+struct myr_loader {
+	const struct myr_loader_config *cfg;
+	struct myr_fetcher *fetcher;
+	struct myr_pool *pool;
+	enum stage stage;
+	int failed;                      /* first -errno, sticky */
+
+	struct lmod *mods;               /* index 0 is the program */
+	uint32_t nmods, capmods;
+	uint32_t *map;                   /* open addressing, index + 1; 0 empty */
+	uint32_t mapcap;
+	uint32_t *dep_slot;              /* per module, per dependency */
+	size_t ndep_slots, capdep_slots;
+	uint32_t *order;                 /* loaded modules, dependencies first */
+	uint32_t norder;
+	uint32_t ninited;
+	int fini_done;
+
+	uint8_t *program_buf;
+	const char *program_path;
+	struct arena_chunk *arena;
+	uint8_t *meta_copy;              /* export tables kept for lookup */
+
+	struct myriad_load_stats stats;
+	struct myriad_ctx ctx;
+};
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+/* ------------------------------------------------------------------ */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void *arena_alloc(struct myr_loader *l, size_t n)
+{
+	struct arena_chunk *c = l->arena;
+	n = (n + 7) & ~(size_t)7;
+	if (!c || c->cap - c->used < n) {
+		size_t cap = n > 60000 ? n : 60000;
+		c = malloc(sizeof(*c) + cap);
+		if (!c)
+			return NULL;
+		c->next = l->arena;
+		c->used = 0;
+		c->cap = cap;
+		l->arena = c;
+	}
+	void *p = c->data + c->used;
+	c->used += n;
+	return p;
+}
+
+static char *arena_strndup(struct myr_loader *l, const char *s, size_t n)
+{
+	char *p = arena_alloc(l, n + 1);
+	if (p) {
+		memcpy(p, s, n);
+		p[n] = '\0';
+	}
+	return p;
+}
+
+static void fail(struct myr_loader *l, int code)
+{
+	if (!l->failed)
+		l->failed = code;
+}
+
+#define report(l, code, ...) do {                                       \
+		myr_diag_emitf((l)->cfg->diag, __VA_ARGS__);            \
+		fail((l), (code));                                      \
+	} while (0)
+
+static uint32_t name_hash(const char *s, uint32_t len)
+{
+	return myr_symbol_hash(s, len);
+}
+
+static const char *dir_name(const struct myr_loader *l, const struct lmod *m)
+{
+	if (m->dir < 0)
+		return l->program_path;
+	if ((unsigned)m->dir < l->cfg->ndirs)
+		return l->cfg->dirs[m->dir];
+	return "?";
+}
+
+/*
+ * "app -> json -> unicode": the breadth-first tree path to m, so the
+ * shortest chain.  Very deep chains keep their two ends.  Only on error
+ * paths, so the walk up the tree may cost the chain's depth.
+ */
+static void format_chain(const struct myr_loader *l, uint32_t m, char *buf,
+			 size_t len)
+{
+	enum { HEAD = 3, TAIL = 6 };
+	uint32_t n = l->mods[m].depth + 1, cur = m;
+	uint32_t tail[TAIL], head[HEAD];
+	size_t at = 0;
+
+	for (uint32_t d = 0; cur != NO_MODULE; d++, cur = l->mods[cur].parent) {
+		if (d < TAIL)
+			tail[d] = cur;                 /* tail[0] is m */
+		if (n - 1 - d < HEAD)
+			head[n - 1 - d] = cur;         /* head[0] is the program */
+	}
+	buf[0] = '\0';
+	for (uint32_t i = 0; i < n && at < len; i++) {
+		uint32_t idx;
+		if (n > HEAD + TAIL && i == HEAD) {
+			at += (size_t)snprintf(buf + at, len - at, " -> ...");
+			i = n - TAIL;
+		}
+		idx = i < HEAD ? head[i] : tail[n - 1 - i];
+		if (at < len)
+			at += (size_t)snprintf(buf + at, len - at, "%s%s",
+					       i ? " -> " : "", l->mods[idx].name);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The name map                                                        */
+/* ------------------------------------------------------------------ */
+
+static uint32_t map_find(const struct myr_loader *l, const char *name,
+			 uint32_t len, uint32_t hash)
+{
+	if (!l->mapcap)
+		return NO_MODULE;
+	for (uint32_t i = hash & (l->mapcap - 1);; i = (i + 1) & (l->mapcap - 1)) {
+		uint32_t v = l->map[i];
+		if (!v)
+			return NO_MODULE;
+		const struct lmod *m = &l->mods[v - 1];
+		if (m->hash == hash && m->name_len == len &&
+		    memcmp(m->name, name, len) == 0)
+			return v - 1;
+	}
+}
+
+static void map_put(struct myr_loader *l, uint32_t idx)
+{
+	uint32_t i = l->mods[idx].hash & (l->mapcap - 1);
+	while (l->map[i])
+		i = (i + 1) & (l->mapcap - 1);
+	l->map[i] = idx + 1;
+}
+
+static int map_grow(struct myr_loader *l)
+{
+	uint32_t cap = l->mapcap ? l->mapcap * 2 : 1024;
+	uint32_t *m = calloc(cap, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	free(l->map);
+	l->map = m;
+	l->mapcap = cap;
+	for (uint32_t i = 0; i < l->nmods; i++)
+		map_put(l, i);
+	return 0;
+}
+
+/* Add a module by name (not yet present), or return NO_MODULE on -ENOMEM
+ * or when the module limit is reached (both reported). */
+static uint32_t add_module(struct myr_loader *l, const char *name,
+			   uint32_t len)
+{
+	struct lmod *m;
+
+	if (l->nmods >= MYR_LOAD_MODULES_MAX) {
+		if (l->nmods == MYR_LOAD_MODULES_MAX)
+			report(l, -E2BIG, "%s: the closure has more than %u "
+			       "modules", l->mods[0].name, MYR_LOAD_MODULES_MAX);
+		l->nmods++;  /* report once */
+		return NO_MODULE;
+	}
+	if (l->nmods == l->capmods) {
+		uint32_t cap = l->capmods ? l->capmods * 2 : 256;
+		struct lmod *p = realloc(l->mods, cap * sizeof(*p));
+		if (!p)
+			goto nomem;
+		l->mods = p;
+		l->capmods = cap;
+	}
+	if ((uint64_t)(l->nmods + 1) * 2 > l->mapcap && map_grow(l) < 0)
+		goto nomem;
+	m = &l->mods[l->nmods];
+	memset(m, 0, sizeof(*m));
+	m->name = arena_strndup(l, name, len);
+	if (!m->name)
+		goto nomem;
+	m->name_len = len;
+	m->hash = name_hash(name, len);
+	m->parent = NO_MODULE;
+	m->dir = -1;
+	m->pub.size = sizeof(m->pub);
+	m->pub.name = m->name;
+	map_put(l, l->nmods);
+	return l->nmods++;
+nomem:
+	report(l, -ENOMEM, "out of memory");
+	return NO_MODULE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Setup                                                               */
+/* ------------------------------------------------------------------ */
+
+int myr_loader_init(struct myr_loader **out, const struct myr_loader_config *cfg,
+		    struct myr_error *err)
+{
+	struct myr_fetch_config fc = {
+		.dirs = cfg->dirs, .ndirs = cfg->ndirs, .io = cfg->io,
+		.trace = cfg->trace, .trace_opaque = cfg->trace_opaque,
+	};
+	struct myr_loader *l = calloc(1, sizeof(*l));
+	int r;
+
+	if (!l)
+		return myr_error_set(err, -ENOMEM, "out of memory");
+	l->cfg = cfg;
+	l->stats.size = sizeof(l->stats);
+	r = myr_fetcher_init(&l->fetcher, &fc, err);
+	if (r < 0) {
+		free(l);
+		return r;
+	}
+	r = myr_pool_init(&l->pool, cfg->alloc, &cfg->limits);
+	if (r < 0) {
+		myr_fetcher_exit(l->fetcher);
+		free(l);
+		return myr_error_set(err, r, "bad allocation strategy");
+	}
+	*out = l;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Stage 1: resolve + fetch                                            */
+/* ------------------------------------------------------------------ */
+
+/* Read the program file whole.  A path, not a library name: the user
+ * chose it.  O_NONBLOCK so that opening a FIFO cannot hang; only regular
+ * files are read at all. */
+static int read_program(struct myr_loader *l, const char *path)
+{
+	struct stat st;
+	size_t got = 0;
+	int fd, e;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		e = errno;
+		report(l, -e, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	if (fstat(fd, &st) != 0) {
+		e = errno;
+		close(fd);
+		report(l, -e, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		report(l, -ENOEXEC, "%s: not a regular file (%s)", path,
+		       S_ISDIR(st.st_mode) ? "a directory" :
+		       S_ISFIFO(st.st_mode) ? "a FIFO" :
+		       S_ISSOCK(st.st_mode) ? "a socket" :
+		       (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) ?
+		       "a device" : "not a file");
+		return -ENOEXEC;
+	}
+	if ((uint64_t)st.st_size > MYR_FILE_MAX) {
+		close(fd);
+		report(l, -EFBIG, "%s: %lld bytes, over the %u-byte module "
+		       "limit", path, (long long)st.st_size, MYR_FILE_MAX);
+		return -EFBIG;
+	}
+	/* One spare byte shows whether the file grew while being read. */
+	l->program_buf = malloc((size_t)st.st_size + 1);
+	if (!l->program_buf) {
+		close(fd);
+		report(l, -ENOMEM, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	for (;;) {
+		ssize_t n = read(fd, l->program_buf + got,
+				 (size_t)st.st_size + 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = errno;
+			close(fd);
+			report(l, -e, "%s: %s", path, strerror(e));
+			return -e;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got > (size_t)st.st_size) {
+			close(fd);
+			report(l, -EBUSY, "%s: changed while being read", path);
+			return -EBUSY;
+		}
+	}
+	close(fd);
+	l->mods[0].file = l->program_buf;
+	l->mods[0].file_len = got;
+	l->stats.bytes_read += got;
+	return 0;
+}
+
+static int parse_program(struct myr_loader *l, const char *path)
+{
+	struct lmod *m = &l->mods[0];
+	struct myr_error err = { 0 };
+	int r = myr_module_parse(m->file, m->file_len, MYR_PARSE_NO_CHECKSUM,
+				 &m->view, &err);
+
+	if (r == -ENOEXEC || r == -ENODATA) {
+		report(l, -ENOEXEC, "%s: not a Myriad module", path);
+		return -ENOEXEC;
+	}
+	if (r < 0) {
+		report(l, r, "%s: %s", path, err.msg);
+		return r;
+	}
+	if (!(m->view.hdr->flags & MYR_F_PROGRAM) ||
+	    m->view.hdr->entry.seg != MYR_SEG_TEXT) {
+		report(l, -ENOEXEC, "%s: module %s is a library, not a program "
+		       "(it has no entry point)", path, m->view.name);
+		return -ENOEXEC;
+	}
+	/* The program is known by its own name from now on. */
+	m->name = arena_strndup(l, m->view.name, m->view.hdr->name_len);
+	if (!m->name)
+		return -ENOMEM;
+	m->name_len = m->view.hdr->name_len;
+	m->hash = name_hash(m->name, m->name_len);
+	m->pub.name = m->name;
+	m->state = M_PARSED;
+	m->reached = 1;
+	return 0;
+}
+
+/* Fetch the modules listed in want[0..n) (all in state M_WANTED) in one
+ * batch, recording each result in its module. */
+static int fetch_batch(struct myr_loader *l, const uint32_t *want, size_t n,
+		       const uint32_t *size_hints)
+{
+	struct myr_fetch_item *items;
+	uint64_t t0;
+	int r;
+
+	if (!n)
+		return 0;
+	items = calloc(n, sizeof(*items));
+	if (!items) {
+		report(l, -ENOMEM, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		items[i].name = l->mods[want[i]].name;
+		items[i].name_len = l->mods[want[i]].name_len;
+		items[i].size_hint = size_hints ? size_hints[i] : 0;
+	}
+	t0 = now_ns();
+	r = myr_fetcher_fetch(l->fetcher, items, n);
+	l->stats.ns_fetch += now_ns() - t0;
+	l->stats.fetch_batches++;
+	if (r < 0) {
+		free(items);
+		report(l, r, "reading modules: %s", strerror(-r));
+		return r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct lmod *m = &l->mods[want[i]];
+		m->dir = items[i].dir;
+		m->fetch_status = items[i].status;
+		if (items[i].status == 0) {
+			m->state = M_FETCHED;
+			m->file = items[i].data;
+			m->file_len = items[i].len;
+			l->stats.bytes_read += items[i].len;
+		} else {
+			m->state = M_FAILED;
+			if (items[i].err.msg[0])
+				m->fetch_msg = arena_strndup(l, items[i].err.msg,
+							     strlen(items[i].err.msg));
+		}
+	}
+	free(items);
+	return 0;
+}
+
+/* The closure hint: every module the program was linked against, read in
+ * one batch.  Only a hint: entries are never trusted, merely fetched. */
+static int fetch_hint(struct myr_loader *l)
+{
+	/* A copy: add_module() moves the module array. */
+	const struct myr_module_view pv_copy = l->mods[0].view, *pv = &pv_copy;
+	uint32_t n = pv->hdr->closure.count, nwant = 0;
+	uint32_t *want = malloc((n ? n : 1) * sizeof(*want));
+	uint32_t *hints = malloc((n ? n : 1) * sizeof(*hints));
+	int r;
+
+	if (!want || !hints) {
+		free(want);
+		free(hints);
+		report(l, -ENOMEM, "out of memory");
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		const struct myr_dep *c = &pv->closure[i];
+		const char *name = myr_view_str(pv, c->name_off);
+		uint32_t idx;
+
+		if (!myr_name_valid(name, c->name_len) ||
+		    strcmp(name, MYR_HOST_MODULE_NAME) == 0 ||
+		    map_find(l, name, c->name_len,
+			     name_hash(name, c->name_len)) != NO_MODULE)
+			continue;
+		idx = add_module(l, name, c->name_len);
+		if (idx == NO_MODULE)
+			break;
+		want[nwant] = idx;
+		hints[nwant++] = c->size_hint;
+	}
+	r = fetch_batch(l, want, nwant, hints);
+	free(want);
+	free(hints);
+	return r;
+}
+
+/* Make a fetched module usable: parse it (structure only; checksums are
+ * the verify stage's) and check it is the module that was asked for. */
+static void parse_module(struct myr_loader *l, uint32_t idx)
+{
+	struct lmod *m = &l->mods[idx];
+	struct myr_error err = { 0 };
+	char chain[512];
+	int r;
+
+	if (m->state == M_FAILED) {
+		format_chain(l, idx, chain, sizeof(chain));
+		if (m->fetch_status == -ENOENT)
+			report(l, -ENOENT, "%s: module %s not found", chain,
+			       m->name);
+		else
+			report(l, m->fetch_status, "%s: module %s: %s", chain,
+			       m->name, m->fetch_msg ? m->fetch_msg :
+			       strerror(-m->fetch_status));
+		m->state = M_BAD;
+		return;
+	}
+	if (m->state != M_FETCHED)
+		return;
+	r = myr_module_parse(m->file, m->file_len, MYR_PARSE_NO_CHECKSUM,
+			     &m->view, &err);
+	if (r < 0) {
+		format_chain(l, idx, chain, sizeof(chain));
+		report(l, r, "%s: %s/%s.myr: %s", chain, dir_name(l, m),
+		       m->name, r == -ENOEXEC ? "not a Myriad module" : err.msg);
+		m->state = M_BAD;
+		return;
+	}
+	if (m->view.hdr->name_len != m->name_len ||
+	    memcmp(m->view.name, m->name, m->name_len) != 0) {
+		format_chain(l, idx, chain, sizeof(chain));
+		report(l, -EBADMSG, "%s: %s/%s.myr is the module %s, not %s",
+		       chain, dir_name(l, m), m->name, m->view.name, m->name);
+		m->state = M_BAD;
+		return;
+	}
+	m->state = M_PARSED;
+}
+
+static int reserve_dep_slots(struct myr_loader *l, uint32_t n)
+{
+	if (l->ndep_slots + n > l->capdep_slots) {
+		size_t cap = l->capdep_slots ? l->capdep_slots * 2 : 4096;
+		while (cap < l->ndep_slots + n)
+			cap *= 2;
+		uint32_t *p = realloc(l->dep_slot, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		l->dep_slot = p;
+		l->capdep_slots = cap;
+	}
+	return 0;
+}
+
+/* Record where each dependency of module idx lives; queue the ones not
+ * reached yet for the next level and the ones not fetched yet for its
+ * batch. */
+static int visit_deps(struct myr_loader *l, uint32_t idx, uint32_t **next,
+		      uint32_t *nnext, uint32_t *capnext, uint32_t **fetch,
+		      uint32_t *nfetch, uint32_t *capfetch)
+{
+	uint32_t ndeps = l->mods[idx].view.hdr->deps.count;
+	char chain[512];
+
+	if (reserve_dep_slots(l, ndeps) < 0) {
+		report(l, -ENOMEM, "out of memory");
+		return -ENOMEM;
+	}
+	l->mods[idx].dep_first = (uint32_t)l->ndep_slots;
+	l->ndep_slots += ndeps;
+	for (uint32_t i = 0; i < ndeps; i++) {
+		const struct myr_module_view *v = &l->mods[idx].view;
+		const struct myr_dep *d = &v->deps[i];
+		const char *name = myr_view_str(v, d->name_off);
+		uint32_t *slot = &l->dep_slot[l->mods[idx].dep_first + i];
+		uint32_t t;
+
+		*slot = NO_MODULE;
+		if (d->name_len == sizeof(MYR_HOST_MODULE_NAME) - 1 &&
+		    memcmp(name, MYR_HOST_MODULE_NAME, d->name_len) == 0) {
+			const struct myr_host_binding *h = l->cfg->host;
+			format_chain(l, idx, chain, sizeof(chain));
+			if (!h)
+				report(l, -ENOENT, "%s -> %s: no host module in "
+				       "this launcher", chain, name);
+			else if (!myr_version_satisfies(d, h->ver_major,
+							h->ver_minor))
+				report(l, -ENOEXEC, "%s -> %s: needs %s %u.%u, "
+				       "found %u.%u built into the launcher",
+				       chain, name, name, d->ver_major,
+				       d->ver_minor, h->ver_major, h->ver_minor);
+			else
+				*slot = HOST_MODULE;
+			continue;
+		}
+		if (!myr_name_valid(name, d->name_len)) {
+			format_chain(l, idx, chain, sizeof(chain));
+			report(l, -EINVAL, "%s: dependency %u has an invalid "
+			       "module name", chain, i);
+			continue;
+		}
+		t = map_find(l, name, d->name_len, name_hash(name, d->name_len));
+		if (t == NO_MODULE) {
+			t = add_module(l, name, d->name_len);
+			if (t == NO_MODULE)
+				return l->failed;
+			if (*nfetch == *capfetch) {
+				*capfetch = *capfetch ? *capfetch * 2 : 256;
+				uint32_t *p = realloc(*fetch, *capfetch * sizeof(*p));
+				if (!p)
+					goto nomem;
+				*fetch = p;
+			}
+			(*fetch)[(*nfetch)++] = t;
+		}
+		*slot = t;
+		if (l->mods[t].reached)
+			continue;
+		l->mods[t].reached = 1;
+		l->mods[t].parent = idx;
+		l->mods[t].depth = l->mods[idx].depth + 1;
+		if (l->mods[t].depth > MYR_LOAD_DEPTH_MAX) {
+			format_chain(l, idx, chain, sizeof(chain));
+			report(l, -E2BIG, "%s: dependency chain deeper than %u",
+			       chain, MYR_LOAD_DEPTH_MAX);
+			return l->failed;
+		}
+		if (*nnext == *capnext) {
+			*capnext = *capnext ? *capnext * 2 : 256;
+			uint32_t *p = realloc(*next, *capnext * sizeof(*p));
+			if (!p)
+				goto nomem;
+			*next = p;
+		}
+		(*next)[(*nnext)++] = t;
+	}
+	return 0;
+nomem:
+	report(l, -ENOMEM, "out of memory");
+	return -ENOMEM;
+}
+
+/* Breadth first from the program.  Each level's unknown modules are
+ * fetched in one batch; with an accurate hint there are none. */
+static int walk_graph(struct myr_loader *l)
+{
+	uint32_t *level = malloc(256 * sizeof(*level)), nlevel = 1, caplevel = 256;
+	uint32_t *next = NULL, nnext = 0, capnext = 0;
+	uint32_t *fetch = NULL, nfetch = 0, capfetch = 0;
+	int r = 0;
+
+	if (!level) {
+		report(l, -ENOMEM, "out of memory");
+		return -ENOMEM;
+	}
+	level[0] = 0;
+	while (nlevel && r == 0) {
+		for (uint32_t i = 0; i < nlevel && r == 0; i++) {
+			parse_module(l, level[i]);
+			if (l->mods[level[i]].state == M_PARSED)
+				r = visit_deps(l, level[i], &next, &nnext,
+					       &capnext, &fetch, &nfetch,
+					       &capfetch);
+		}
+		if (r == 0)
+			r = fetch_batch(l, fetch, nfetch, NULL);
+		nfetch = 0;
+		uint32_t *tmp = level, tmpcap = caplevel;
+		level = next;
+		caplevel = capnext;
+		nlevel = nnext;
+		next = tmp;
+		capnext = tmpcap;
+		nnext = 0;
+	}
+	free(level);
+	free(next);
+	free(fetch);
+	return r;
+}
+
+/* Every dependency edge whose target is in hand: does the version found
+ * satisfy the constraint?  Each mismatch is reported with who needs what. */
+static void check_versions(struct myr_loader *l)
+{
+	char chain[512];
+
+	for (uint32_t i = 0; i < l->nmods; i++) {
+		const struct lmod *m = &l->mods[i];
+		if (!m->reached || m->state != M_PARSED)
+			continue;
+		for (uint32_t k = 0; k < m->view.hdr->deps.count; k++) {
+			uint32_t t = l->dep_slot[m->dep_first + k];
+			const struct myr_dep *d = &m->view.deps[k];
+			const struct lmod *tm;
+			if (t >= HOST_MODULE)
+				continue;
+			tm = &l->mods[t];
+			if (tm->state != M_PARSED ||
+			    myr_version_satisfies(d, tm->view.hdr->ver_major,
+						  tm->view.hdr->ver_minor))
+				continue;
+			format_chain(l, i, chain, sizeof(chain));
+			report(l, -ENOEXEC, "%s -> %s: needs %s %u.%u, found "
+			       "%u.%u in %s", chain, tm->name, tm->name,
+			       d->ver_major, d->ver_minor,
+			       tm->view.hdr->ver_major,
+			       tm->view.hdr->ver_minor, dir_name(l, tm));
+		}
+	}
+}
+
+/* Print the cycle closed by the edge top -> target: the part of the DFS
+ * stack from target to top. */
+static void report_cycle(struct myr_loader *l, const uint32_t *stack,
+			 uint32_t depth, uint32_t target)
+{
+	char line[MYR_ERROR_MSG_MAX * 2];
+	size_t at = 0;
+	uint32_t from = depth;
+
+	while (from > 0 && stack[from - 1] != target)
+		from--;
+	if (from > 0)
+		from--;
+	at += (size_t)snprintf(line, sizeof(line), "dependency cycle: ");
+	for (uint32_t i = from; i < depth && at < sizeof(line); i++)
+		at += (size_t)snprintf(line + at, sizeof(line) - at, "%s -> ",
+				       l->mods[stack[i]].name);
+	if (at < sizeof(line))
+		snprintf(line + at, sizeof(line) - at, "%s (cycles are not "
+			 "supported)", l->mods[target].name);
+	report(l, -ELOOP, "%s", line);
+}
+
+/*
+ * Depth-first from the program: post-order is the init order (each
+ * module after all its dependencies) and the placement order; an edge
+ * back to a module still on the stack closes a cycle.  Iterative, so a
+ * 100,000-deep chain needs no deep C stack.
+ */
+static int order_modules(struct myr_loader *l)
+{
+	uint32_t *stack = malloc(l->nmods * sizeof(*stack));
+	uint32_t *next_dep = malloc(l->nmods * sizeof(*next_dep));
+	uint32_t depth = 0, cycles = 0;
+
+	l->order = malloc(l->nmods * sizeof(*l->order));
+	if (!stack || !next_dep || !l->order) {
+		free(stack);
+		free(next_dep);
+		report(l, -ENOMEM, "out of memory");
+		return -ENOMEM;
+	}
+	stack[depth++] = 0;
+	next_dep[0] = 0;
+	l->mods[0].color = 1;
+	while (depth) {
+		uint32_t m = stack[depth - 1];
+		struct lmod *lm = &l->mods[m];
+		uint32_t ndeps = lm->state == M_PARSED ? lm->view.hdr->deps.count : 0;
+
+		if (next_dep[m] < ndeps) {
+			uint32_t t = l->dep_slot[lm->dep_first + next_dep[m]++];
+			if (t >= HOST_MODULE || l->mods[t].state != M_PARSED)
+				continue;
+			if (l->mods[t].color == 1) {
+				if (cycles++ < 16)
+					report_cycle(l, stack, depth, t);
+				else
+					fail(l, -ELOOP);
+				continue;
+			}
+			if (l->mods[t].color == 2)
+				continue;
+			l->mods[t].color = 1;
+			next_dep[t] = 0;
+			stack[depth++] = t;
+			continue;
+		}
+		lm->color = 2;
+		l->order[l->norder++] = m;
+		depth--;
+	}
+	if (cycles > 16)
+		report(l, -ELOOP, "%u more dependency cycles not shown",
+		       cycles - 16);
+	free(stack);
+	free(next_dep);
+	return 0;
+}
+
+int myr_loader_resolve(struct myr_loader *l, const char *path)
+{
+	uint64_t t0 = now_ns(), fetch_before = l->stats.ns_fetch;
+
+	if (l->stage != S_NEW)
+		return -EINVAL;
+	l->program_path = path;
+	if (l->cfg->trace)
+		l->cfg->trace(l->cfg->trace_opaque, "program: reading the "
+			      "file given on the command line");
+	if (add_module(l, "program", 7) != 0)
+		return l->failed;
+	if (read_program(l, path) < 0 || parse_program(l, path) < 0)
+		return l->failed;
+	/* Re-key the program under its own name. */
+	memset(l->map, 0, l->mapcap * sizeof(*l->map));
+	map_put(l, 0);
+
+	if (fetch_hint(l) == 0 && walk_graph(l) == 0) {
+		check_versions(l);
+		if (!l->failed)
+			order_modules(l);
+	}
+	l->stats.ns_resolve += now_ns() - t0 - (l->stats.ns_fetch - fetch_before);
+	if (l->failed)
+		return l->failed;
+	l->stats.modules = l->norder;
+	l->stage = S_RESOLVED;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Stage 2: verify                                                     */
+/* ------------------------------------------------------------------ */
+
+int myr_loader_verify(struct myr_loader *l)
+{
+	uint64_t t0 = now_ns();
+	char chain[512];
+
+	if (l->failed)
+		return -ECANCELED;
+	if (l->stage != S_RESOLVED)
+		return -EINVAL;
+	for (uint32_t k = 0; k < l->norder; k++) {
+		const struct lmod *m = &l->mods[l->order[k]];
+		if (myr_module_checksum(m->view.base, m->view.size) ==
+		    m->view.hdr->checksum)
+			continue;
+		format_chain(l, l->order[k], chain, sizeof(chain));
+		if (m->dir < 0)
+			report(l, -EILSEQ, "%s: checksum mismatch (the file is "
+			       "corrupt)", l->program_path);
+		else
+			report(l, -EILSEQ, "%s: %s/%s.myr: checksum mismatch "
+			       "(the file is corrupt)", chain, dir_name(l, m),
+			       m->name);
+	}
+	l->stats.ns_verify += now_ns() - t0;
+	if (l->failed)
+		return l->failed;
+	l->stage = S_VERIFIED;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Stage 3: place                                                      */
+/* ------------------------------------------------------------------ */
+
+int myr_loader_place(struct myr_loader *l)
+{
+	uint64_t t0 = now_ns();
+	struct myr_pool_request *req;
+	struct myr_pool_usage u;
+	struct myr_error err = { 0 };
+	int r;
+
+	if (l->failed)
+		return -ECANCELED;
+	if (l->stage != S_VERIFIED)
+		return -EINVAL;
+	req = malloc((l->norder ? l->norder : 1) * sizeof(*req));
+	if (!req) {
+		report(l, -ENOMEM, "out of memory");
+		return -ENOMEM;
+	}
+	for (uint32_t k = 0; k < l->norder; k++) {
+		const struct myr_header *h = l->mods[l->order[k]].view.hdr;
+		for (unsigned s = 0; s < MYR_SEG_COUNT; s++) {
+			req[k].size[s] = h->seg[s].size;
+			req[k].align_log2[s] = h->seg[s].align_log2;
+		}
+	}
+	r = myr_pool_plan(l->pool, req, l->norder, &err);
+	free(req);
+	if (r == 0 && l->cfg->host && l->cfg->host->hi > l->cfg->host->lo)
+		myr_pool_set_near(l->pool, l->cfg->host->lo, l->cfg->host->hi);
+	if (r == 0)
+		r = myr_pool_map(l->pool, &err);
+	if (r < 0) {
+		report(l, r, "%s: %s", l->mods[0].name, err.msg);
+		return r;
+	}
+	for (uint32_t k = 0; k < l->norder; k++) {
+		struct lmod *m = &l->mods[l->order[k]];
+		m->link.view = &m->view;
+		for (unsigned s = 0; s < MYR_SEG_COUNT; s++)
+			m->link.seg[s] = myr_pool_segment(l->pool, k, s);
+		for (unsigned s = 0; s < MYR_SEG_BSS; s++) {
+			if (!m->view.hdr->seg[s].size)
+				continue;
+			r = myr_module_segment_load(&m->view, s, m->link.seg[s],
+						    &err);
+			if (r < 0) {
+				char chain[512];
+				format_chain(l, l->order[k], chain, sizeof(chain));
+				report(l, r, "%s: %s", chain, err.msg);
+				continue;
+			}
+			l->stats.bytes_decompressed += m->view.hdr->seg[s].size;
+		}
+	}
+	myr_pool_usage(l->pool, &u);
+	l->stats.mprotect_calls = u.mprotect_calls;
+	l->stats.ns_place += now_ns() - t0;
+	if (l->failed)
+		return l->failed;
+	l->stage = S_PLACED;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Stage 4: link                                                       */
+/* ------------------------------------------------------------------ */
+
+struct unresolved_ctx {
+	struct myr_loader *l;
+	uint32_t module;
+};
+
+static void on_unresolved(void *opaque, uint32_t i)
+{
+	struct unresolved_ctx *u = opaque;
+	struct myr_loader *l = u->l;
+	const struct lmod *m = &l->mods[u->module];
+	const struct myr_import *imp = &m->view.imports[i];
+	uint32_t t = l->dep_slot[m->dep_first + imp->dep];
+	char chain[512];
+
+	format_chain(l, u->module, chain, sizeof(chain));
+	if (t == HOST_MODULE)
+		report(l, -ENOENT, "%s: symbol %s not found in the host module "
+		       "%s %u.%u", chain, myr_view_str(&m->view, imp->name_off),
+		       MYR_HOST_MODULE_NAME, l->cfg->host->ver_major,
+		       l->cfg->host->ver_minor);
+	else
+		report(l, -ENOENT, "%s: symbol %s not found in %s %u.%u (%s)",
+		       chain, myr_view_str(&m->view, imp->name_off),
+		       l->mods[t].name, l->mods[t].view.hdr->ver_major,
+		       l->mods[t].view.hdr->ver_minor, dir_name(l, &l->mods[t]));
+}
+
+int myr_loader_link(struct myr_loader *l)
+{
+	uint64_t t0 = now_ns();
+	uint32_t max_imports = 1, max_deps = 1;
+	const struct myr_link_module **deps;
+	uintptr_t *addr;
+
+	if (l->failed)
+		return -ECANCELED;
+	if (l->stage != S_PLACED)
+		return -EINVAL;
+	for (uint32_t k = 0; k < l->norder; k++) {
+		const struct myr_header *h = l->mods[l->order[k]].view.hdr;
+		if (h->imports.count > max_imports)
+			max_imports = h->imports.count;
+		if (h->deps.count > max_deps)
+			max_deps = h->deps.count;
+	}
+	addr = malloc(max_imports * sizeof(*addr));
+	deps = malloc(max_deps * sizeof(*deps));
+	if (!addr || !deps) {
+		free(addr);
+		free(deps);
+		report(l, -ENOMEM, "out of memory");
+		return -ENOMEM;
+	}
+	for (uint32_t k = 0; k < l->norder; k++) {
+		uint32_t idx = l->order[k];
+		struct lmod *m = &l->mods[idx];
+		const struct myr_header *h = m->view.hdr;
+		struct unresolved_ctx u = { l, idx };
+		struct myr_error err = { 0 };
+		uint32_t missing;
+		int64_t n;
+
+		for (uint32_t d = 0; d < h->deps.count; d++) {
+			uint32_t t = l->dep_slot[m->dep_first + d];
+			deps[d] = t == HOST_MODULE ? NULL : &l->mods[t].link;
+		}
+		missing = myr_link_bind(&m->link, deps, l->cfg->host, addr,
+					on_unresolved, &u);
+		l->stats.imports_bound += h->imports.count - missing;
+		if (missing)
+			continue;
+		n = myr_link_relocate(&m->link, addr, &err);
+		if (n < 0) {
+			char chain[512];
+			format_chain(l, idx, chain, sizeof(chain));
+			report(l, (int)n, "%s: %s", chain, err.msg);
+			continue;
+		}
+		l->stats.relocs_applied += (uint64_t)n;
+	}
+	free(addr);
+	free(deps);
+	l->stats.ns_link += now_ns() - t0;
+	if (l->failed)
+		return l->failed;
+	l->stage = S_LINKED;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Stage 5: protect                                                    */
+/* ------------------------------------------------------------------ */
+
+int myr_loader_protect(struct myr_loader *l)
+{
+	uint64_t t0 = now_ns();
+	struct myr_error err = { 0 };
+	struct myr_pool_usage u;
+	int r;
+
+	if (l->failed)
+		return -ECANCELED;
+	if (l->stage != S_LINKED)
+		return -EINVAL;
+	r = myr_pool_protect(l->pool, &err);
+	myr_pool_usage(l->pool, &u);
+	l->stats.mprotect_calls = u.mprotect_calls;
+	if (r < 0) {
+		report(l, r, "%s: %s", l->mods[0].name, err.msg);
+		return r;
+	}
+	/* Constructors and destructors are called through RELRO, which is
+	 * read-only from here on. */
+	for (uint32_t k = 0; k < l->norder; k++) {
+		struct lmod *m = &l->mods[l->order[k]];
+		const struct myr_header *h = m->view.hdr;
+		if (h->init.count && h->init.seg == MYR_SEG_RELRO) {
+			m->init_fns = (void (*const *)(void))
+				(void *)(m->link.seg[MYR_SEG_RELRO] + h->init.off);
+			m->ninit = h->init.count;
+		}
+		if (h->fini.count && h->fini.seg == MYR_SEG_RELRO) {
+			m->fini_fns = (void (*const *)(void))
+				(void *)(m->link.seg[MYR_SEG_RELRO] + h->fini.off);
+			m->nfini = h->fini.count;
+		}
+		m->pub.ver_major = h->ver_major;
+		m->pub.ver_minor = h->ver_minor;
+		m->pub.ver_patch = h->ver_patch;
+	}
+	l->stats.ns_protect += now_ns() - t0;
+	l->stage = S_PROTECTED;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Stage 6: release                                                    */
+/* ------------------------------------------------------------------ */
+
+/* Keep each loaded module's metadata (header, tables, strings: what an
+ * export lookup reads) and drop the file buffers. */
+static void keep_metadata(struct myr_loader *l)
+{
+	size_t total = 0, at = 0;
+
+	for (uint32_t k = 0; k < l->norder; k++)
+		total += (l->mods[l->order[k]].view.hdr->meta_size + 7) & ~(size_t)7;
+	l->meta_copy = malloc(total ? total : 1);
+	for (uint32_t k = 0; k < l->norder; k++) {
+		struct lmod *m = &l->mods[l->order[k]];
+		struct myr_module_view *v = &m->view;
+		size_t meta = v->hdr->meta_size;
+		if (!l->meta_copy) {
+			memset(v, 0, sizeof(*v));
+			continue;
+		}
+		uint8_t *dst = l->meta_copy + at;
+		const uint8_t *src = v->base;
+		memcpy(dst, src, meta);
+#define REBASE(p) ((p) = (void *)(dst + ((const uint8_t *)(p) - src)))
+		REBASE(v->hdr);
+		REBASE(v->name);
+		REBASE(v->deps);
+		REBASE(v->closure);
+		REBASE(v->imports);
+		REBASE(v->exports);
+		REBASE(v->buckets);
+		REBASE(v->relocs);
+		REBASE(v->strtab);
+#undef REBASE
+		v->base = dst;
+		v->size = meta;
+		at += (meta + 7) & ~(size_t)7;
+	}
+}
+
+void myr_loader_release(struct myr_loader *l)
+{
+	if (l->stage == S_RELEASED || !l->fetcher)
+		return;
+	if (l->stage == S_PROTECTED) {
+		keep_metadata(l);
+		l->stage = S_RELEASED;
+	}
+	myr_fetcher_close(l->fetcher);
+	myr_fetcher_exit(l->fetcher);
+	l->fetcher = NULL;
+	free(l->program_buf);
+	l->program_buf = NULL;
+	for (uint32_t i = 0; i < l->nmods; i++) {
+		l->mods[i].file = NULL;
+		if (l->stage != S_RELEASED)
+			memset(&l->mods[i].view, 0, sizeof(l->mods[i].view));
+	}
+}
+
+int myr_loader_load(struct myr_loader *l, const char *path)
+{
+	int r = myr_loader_resolve(l, path);
+	if (r == 0)
+		r = myr_loader_verify(l);
+	if (r == 0)
+		r = myr_loader_place(l);
+	if (r == 0)
+		r = myr_loader_link(l);
+	if (r == 0)
+		r = myr_loader_protect(l);
+	myr_loader_release(l);
+	return r ? (l->failed ? l->failed : r) : 0;
+}
+
+uint32_t myr_loader_caps(const struct myr_loader *l)
+{
+	return l->nmods && l->mods[0].view.hdr ? l->mods[0].view.hdr->caps : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Stage 8: init, and fini                                             */
+/* ------------------------------------------------------------------ */
+
+int myr_loader_run_init(struct myr_loader *l)
+{
+	uint64_t t0 = now_ns();
+
+	if (l->stage != S_RELEASED)
+		return l->failed ? -ECANCELED : -EINVAL;
+	l->stage = S_INITED;
+	for (uint32_t k = 0; k < l->norder; k++) {
+		const struct lmod *m = &l->mods[l->order[k]];
+		l->ninited = k + 1;
+		for (uint32_t i = 0; i < m->ninit; i++)
+			if (m->init_fns[i])
+				m->init_fns[i]();
+	}
+	l->stats.ns_init += now_ns() - t0;
+	return 0;
+}
+
+void myr_loader_run_fini(struct myr_loader *l)
+{
+	if (!l || l->fini_done)
+		return;
+	l->fini_done = 1;
+	for (uint32_t k = l->ninited; k-- > 0;) {
+		const struct lmod *m = &l->mods[l->order[k]];
+		for (uint32_t i = m->nfini; i-- > 0;)
+			if (m->fini_fns[i])
+				m->fini_fns[i]();
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Entry, context, lookup                                              */
+/* ------------------------------------------------------------------ */
+
+myr_entry_fn myr_loader_entry(const struct myr_loader *l)
+{
+	const struct lmod *p;
+	if (l->stage < S_PROTECTED || l->failed)
+		return NULL;
+	p = &l->mods[0];
+	return (myr_entry_fn)(void *)(p->link.seg[MYR_SEG_TEXT] +
+				      p->view.hdr->entry.off);
+}
+
+void *myr_loader_lookup(const struct myr_loader *l, const char *module,
+			const char *symbol)
+{
+	uint32_t idx = 0, len;
+	const struct lmod *m;
+	int64_t e;
+
+	if (l->stage < S_RELEASED || !symbol)
+		return NULL;
+	if (module) {
+		size_t n = strlen(module);
+		if (n > MYR_NAME_MAX)
+			return NULL;
+		idx = map_find(l, module, (uint32_t)n, name_hash(module, (uint32_t)n));
+		if (idx == NO_MODULE)
+			return NULL;
+	}
+	m = &l->mods[idx];
+	if (m->color != 2 || !m->view.hdr)   /* not part of the image */
+		return NULL;
+	len = (uint32_t)strnlen(symbol, MYR_SYMBOL_MAX + 1);
+	if (len > MYR_SYMBOL_MAX)
+		return NULL;
+	e = myr_module_find_export(&m->view, symbol, len,
+				   myr_symbol_hash(symbol, len), MYR_NO_HINT);
+	if (e < 0)
+		return NULL;
+	return m->link.seg[m->view.exports[e].seg] + m->view.exports[e].off;
+}
+
+static void *ctx_lookup(const struct myriad_ctx *ctx, const char *module,
+			const char *symbol)
+{
+	const struct myr_loader *l = (const struct myr_loader *)
+		((const char *)ctx - offsetof(struct myr_loader, ctx));
+	return myr_loader_lookup(l, module, symbol);
+}
+
+const struct myriad_ctx *myr_loader_ctx(struct myr_loader *l, int argc,
+					char **argv, char **envp)
+{
+	l->ctx.abi_version = MYRIAD_ABI_VERSION;
+	l->ctx.size = sizeof(l->ctx);
+	l->ctx.argc = argc;
+	l->ctx.argv = argv;
+	l->ctx.envp = envp;
+	l->ctx.self = &l->mods[0].pub;
+	l->ctx.lookup = ctx_lookup;
+	l->ctx.stats = &l->stats;
+	return &l->ctx;
+}
+
+const struct myriad_load_stats *myr_loader_stats(const struct myr_loader *l)
+{
+	return &l->stats;
+}
+
+void myr_loader_exit(struct myr_loader *l)
+{
+	if (!l)
+		return;
+	if (l->fetcher)
+		myr_fetcher_exit(l->fetcher);
+	myr_pool_exit(l->pool);
+	free(l->program_buf);
+	free(l->mods);
+	free(l->map);
+	free(l->dep_slot);
+	free(l->order);
+	free(l->meta_copy);
+	while (l->arena) {
+		struct arena_chunk *c = l->arena;
+		l->arena = c->next;
+		free(c);
+	}
+	free(l);
+}
