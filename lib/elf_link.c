@@ -30,6 +30,10 @@
 
 #define NONE32 UINT32_MAX
 
+static const char *const seg_names[MYR_SEG_COUNT] = {
+	"text", "rodata", "relro", "data", "bss"
+};
+
 enum gsym_state { G_UNDEF, G_COMMON, G_WEAK, G_DEF };
 
 struct gsym {
@@ -622,8 +626,8 @@ static int layout(struct myr_elf_link *l)
 		}
 		if (l->segsize[seg] > MYR_SEGMENT_MAX) {
 too_big:
-			report(l, "segment %u exceeds the limit MYR_SEGMENT_MAX (%u bytes)",
-			       seg, MYR_SEGMENT_MAX);
+			report(l, "%s exceeds the limit MYR_SEGMENT_MAX (%u bytes)",
+			       seg_names[seg], MYR_SEGMENT_MAX);
 			l->too_big = 1;
 			return 0;
 		}
@@ -1214,8 +1218,8 @@ static void check_limits(struct myr_elf_link *l)
 	uint64_t total = 0;
 	for (unsigned s = 0; s < MYR_SEG_COUNT; s++) {
 		if (l->segsize[s] > MYR_SEGMENT_MAX)
-			report(l, "segment %u is %llu bytes, over the limit MYR_SEGMENT_MAX (%u)",
-			       s, (unsigned long long)l->segsize[s], MYR_SEGMENT_MAX);
+			report(l, "%s is %llu bytes, over the limit MYR_SEGMENT_MAX (%u)",
+			       seg_names[s], (unsigned long long)l->segsize[s], MYR_SEGMENT_MAX);
 		total += align_up(l->segsize[s], 1ull << l->segalign[s]);
 	}
 	for (unsigned i = 0; i < sizeof(pool) / sizeof(pool[0]); i++)
