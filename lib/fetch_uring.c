@@ -2,11 +2,11 @@
 /*
  * lib/fetch_uring.c - the io_uring path of the fetcher.
  *
- * One ring, created disabled and restricted to OPENAT2 and READ (with the
- * FIXED_FILE, IO_LINK and ASYNC flags) before it is enabled, so that even
- * while it is open, the ring cannot be used for anything but reading files.
- * No register operation is allowed once enabled: the direct descriptor
- * table is registered before.
+ * One ring, created disabled and restricted to OPENAT2, READ and
+ * LINK_TIMEOUT (with the FIXED_FILE, IO_LINK and ASYNC flags) before it is
+ * enabled, so that even while it is open, the ring cannot be used for
+ * anything but reading files.  No register operation is allowed once
+ * enabled: the direct descriptor table is registered before.
  *
  * Files are opened as direct descriptors into a sparse table of `slots`
  * entries, which never counts against RLIMIT_NOFILE (the kernel only caps
@@ -20,11 +20,10 @@
  * third of the requests.  Files whose header says they are larger get one
  * more read while their slot still holds them.
  *
- * Reads carry RWF_NOWAIT: io_uring would otherwise wait on a FIFO that has a
- * writer (it polls pollable files and ignores O_NONBLOCK), and would hang.
- * On a hot page cache a regular file always reads in full; a cold one
- * answers -EAGAIN (after starting readahead), and goes to the slow path
- * with the FIFOs, where fstat decides before any blocking read.
+ * First reads carry RWF_NOWAIT: io_uring would otherwise poll a FIFO that
+ * has a writer (ignoring O_NONBLOCK) and hang.  On a hot page cache a
+ * regular file on a disk filesystem reads in full at once; see prep_read()
+ * for files that cannot (tmpfs, cold pages, FIFOs).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -64,9 +63,13 @@ struct ring_slot {
 	size_t asked, need;
 	int32_t open_res, read_res;
 	int state;             /* SLOT_* */
+	int timed;             /* reads go without RWF_NOWAIT, under a
+	                          linked timeout */
 };
 
-enum { SLOT_IDLE, SLOT_SECOND, SLOT_SLOW };
+/* A slot's file after its open: a first read's result to judge, a second
+ * read's result to judge, or settled. */
+enum { SLOT_FIRST, SLOT_SECOND, SLOT_SETTLED, SLOT_SLOW };
 
 struct fetch_ring {
 	struct io_uring ring;
@@ -77,7 +80,16 @@ struct fetch_ring {
 	struct open_how how;
 	struct ring_slot *st;
 	char (*paths)[FETCH_PATH_MAX];
+	unsigned char *dir_timed;   /* per directory: no RWF_NOWAIT there */
+	struct __kernel_timespec timeout;
 };
+
+/* Linked timeouts' user_data: counted, otherwise ignored. */
+#define UD_TIMEOUT        UINT64_MAX
+/* How long a read without RWF_NOWAIT may take before the slow path
+ * examines the file: long enough for a cold disk, short enough that a FIFO
+ * with an idle writer costs one second, not a hang. */
+#define RING_READ_TIMEOUT_S 1
 
 static int ring_create(struct fetch_ring *r, unsigned *setup_flags)
 {
@@ -133,16 +145,18 @@ static int register_sparse(struct fetch_ring *r, unsigned nr)
 
 static int restrict_ring(struct fetch_ring *r)
 {
-	struct io_uring_restriction res[3];
+	struct io_uring_restriction res[4];
 
 	memset(res, 0, sizeof(res));
 	res[0].opcode = IORING_RESTRICTION_SQE_OP;
 	res[0].sqe_op = IORING_OP_OPENAT2;
 	res[1].opcode = IORING_RESTRICTION_SQE_OP;
 	res[1].sqe_op = IORING_OP_READ;
-	res[2].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
-	res[2].sqe_flags = IOSQE_FIXED_FILE | IOSQE_IO_LINK | IOSQE_ASYNC;
-	return ring_register(r, IORING_REGISTER_RESTRICTIONS, res, 3);
+	res[2].opcode = IORING_RESTRICTION_SQE_OP;
+	res[2].sqe_op = IORING_OP_LINK_TIMEOUT;
+	res[3].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
+	res[3].sqe_flags = IOSQE_FIXED_FILE | IOSQE_IO_LINK | IOSQE_ASYNC;
+	return ring_register(r, IORING_REGISTER_RESTRICTIONS, res, 4);
 }
 
 int fetch_uring_init(struct myr_fetcher *f, struct myr_error *err)
@@ -193,16 +207,18 @@ int fetch_uring_init(struct myr_fetcher *f, struct myr_error *err)
 
 	r->slots = slots;
 	r->phases = !!(f->flags & MYR_FETCH_F_PHASES);
-	r->chunk = r->phases ? slots : (slots < RING_ENTRIES / 2 ? slots :
-					RING_ENTRIES / 2);
+	/* A file takes at most three SQEs at once (open, read, timeout). */
+	r->chunk = slots < RING_ENTRIES / 3 ? slots : RING_ENTRIES / 3;
 	r->sqe_flags = (f->flags & MYR_FETCH_F_ASYNC) ? IOSQE_ASYNC : 0;
 	/* No O_CLOEXEC: the kernel refuses it for direct descriptors, which
 	 * are never in the fd table anyway. */
 	r->how.flags = (uint64_t)(FETCH_OPEN_FLAGS & ~O_CLOEXEC);
 	r->how.resolve = FETCH_RESOLVE;
+	r->timeout.tv_sec = RING_READ_TIMEOUT_S;
 	r->st = calloc(r->chunk, sizeof(*r->st));
 	r->paths = calloc(r->chunk, sizeof(*r->paths));
-	if (!r->st || !r->paths) {
+	r->dir_timed = calloc(f->ndirs, 1);
+	if (!r->st || !r->paths || !r->dir_timed) {
 		ret = myr_error_set(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -214,6 +230,7 @@ fail:
 	io_uring_queue_exit(&r->ring);
 	free(r->st);
 	free(r->paths);
+	free(r->dir_timed);
 	free(r);
 	f->stats.ring_restricted = 0;
 	return ret;
@@ -228,6 +245,7 @@ void fetch_uring_close(struct myr_fetcher *f)
 	io_uring_queue_exit(&r->ring);
 	free(r->st);
 	free(r->paths);
+	free(r->dir_timed);
 	free(r);
 	f->ring = NULL;
 }
@@ -251,7 +269,9 @@ static int ring_run(struct myr_fetcher *f, unsigned expect)
 		io_uring_for_each_cqe(&r->ring, head, cqe) {
 			uint64_t ud = cqe->user_data;
 			struct ring_slot *s = &r->st[ud >> 1];
-			if (ud & 1)
+			if (ud == UD_TIMEOUT)
+				;
+			else if (ud & 1)
 				s->read_res = cqe->res;
 			else
 				s->open_res = cqe->res;
@@ -263,13 +283,75 @@ static int ring_run(struct myr_fetcher *f, unsigned expect)
 	return 0;
 }
 
-static void prep_read(struct fetch_ring *r, struct io_uring_sqe *sqe,
-		      unsigned k, void *buf, size_t len, uint64_t off)
+/*
+ * Queue a read of slot k's file; returns the number of SQEs queued.  A
+ * slot's first attempt carries RWF_NOWAIT.  A file that refuses it
+ * (-EOPNOTSUPP: tmpfs, named FIFOs, some devices) or would block (-EAGAIN:
+ * pages not cached, a FIFO with a writer) is read again without it, but
+ * under a linked timeout: io_uring polls a FIFO instead of honouring
+ * O_NONBLOCK, so only the timeout keeps one with an idle writer from
+ * hanging the launch.  A read the timeout cancels goes to the slow path,
+ * where fstat decides.
+ */
+static unsigned prep_read(struct fetch_ring *r, unsigned k, void *buf,
+			  size_t len, uint64_t off)
 {
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+
 	io_uring_prep_read(sqe, (int)k, buf, (unsigned)len, off);
 	sqe->flags |= IOSQE_FIXED_FILE | r->sqe_flags;
-	sqe->rw_flags = RWF_NOWAIT;
 	sqe->user_data = (uint64_t)k << 1 | 1;
+	r->st[k].read_res = -ECANCELED;
+	if (!r->st[k].timed) {
+		sqe->rw_flags = RWF_NOWAIT;
+		return 1;
+	}
+	sqe->flags |= IOSQE_IO_LINK;
+	sqe = io_uring_get_sqe(&r->ring);
+	io_uring_prep_link_timeout(sqe, &r->timeout, 0);
+	sqe->user_data = UD_TIMEOUT;
+	return 2;
+}
+
+/* Judge slot k's latest read and queue what it needs next; returns the
+ * number of SQEs queued. */
+static unsigned slot_step(struct myr_fetcher *f, struct myr_fetch_item *items,
+			  unsigned k, int d)
+{
+	struct fetch_ring *r = f->ring;
+	struct ring_slot *s = &r->st[k];
+	struct myr_fetch_item *item = &items[s->item];
+	int first = s->state == SLOT_FIRST, v;
+
+	if ((s->read_res == -EOPNOTSUPP || s->read_res == -EAGAIN) &&
+	    !s->timed) {
+		s->timed = 1;
+		/* The directory's filesystem cannot do RWF_NOWAIT: skip the
+		 * attempt for the rest of its files. */
+		if (s->read_res == -EOPNOTSUPP)
+			r->dir_timed[d] = 1;
+		return prep_read(r, k, first ? s->buf : s->nbuf + s->asked,
+				 first ? s->asked : s->need,
+				 first ? 0 : s->asked);
+	}
+	if (s->read_res < 0) {
+		s->state = SLOT_SLOW;
+		return 0;
+	}
+	if (!first) {
+		v = fetch_judge_second(f, item, d, s->nbuf, s->asked,
+				       (size_t)s->read_res, s->need);
+		s->state = v < 0 ? SLOT_SLOW : SLOT_SETTLED;
+		return 0;
+	}
+	v = fetch_judge(f, item, d, s->buf, (size_t)s->read_res, s->asked,
+			&s->nbuf, &s->need);
+	if (v > 0) {
+		s->state = SLOT_SECOND;
+		return prep_read(r, k, s->nbuf + s->asked, s->need, s->asked);
+	}
+	s->state = v < 0 ? SLOT_SLOW : SLOT_SETTLED;
+	return 0;
 }
 
 /* One chunk of cn files, all in directory d.  Items not found there are
@@ -280,7 +362,7 @@ static int run_chunk(struct myr_fetcher *f, struct myr_fetch_item *items,
 {
 	struct fetch_ring *r = f->ring;
 	size_t total = 0;
-	unsigned nsqe = 0, nsecond = 0;
+	unsigned nsqe = 0;
 	int ret;
 
 	for (unsigned k = 0; k < cn; k++)
@@ -297,7 +379,8 @@ static int run_chunk(struct myr_fetcher *f, struct myr_fetch_item *items,
 		s->asked = fetch_read_size(item);
 		s->buf = fetch_arena_alloc(&f->arena, s->asked);
 		s->open_res = s->read_res = -ECANCELED;
-		s->state = SLOT_IDLE;
+		s->state = SLOT_FIRST;
+		s->timed = r->dir_timed[d];
 		fetch_item_path(item, r->paths[k]);
 		if (f->trace)
 			fetch_trace(f, "trying %s/%s", f->dirs[d], r->paths[k]);
@@ -307,11 +390,8 @@ static int run_chunk(struct myr_fetcher *f, struct myr_fetch_item *items,
 		sqe->flags |= r->sqe_flags | (r->phases ? 0 : IOSQE_IO_LINK);
 		sqe->user_data = (uint64_t)k << 1;
 		nsqe++;
-		if (!r->phases) {
-			prep_read(r, io_uring_get_sqe(&r->ring), k, s->buf,
-				  s->asked, 0);
-			nsqe++;
-		}
+		if (!r->phases)
+			nsqe += prep_read(r, k, s->buf, s->asked, 0);
 	}
 	f->stats.opens += cn;
 	ret = ring_run(f, nsqe);
@@ -324,9 +404,7 @@ static int run_chunk(struct myr_fetcher *f, struct myr_fetch_item *items,
 			struct ring_slot *s = &r->st[k];
 			if (s->open_res < 0)
 				continue;
-			prep_read(r, io_uring_get_sqe(&r->ring), k, s->buf,
-				  s->asked, 0);
-			nsqe++;
+			nsqe += prep_read(r, k, s->buf, s->asked, 0);
 		}
 		ret = ring_run(f, nsqe);
 		if (ret < 0)
@@ -335,51 +413,35 @@ static int run_chunk(struct myr_fetcher *f, struct myr_fetch_item *items,
 
 	for (unsigned k = 0; k < cn; k++) {
 		struct ring_slot *s = &r->st[k];
-		struct myr_fetch_item *item = &items[s->item];
 		int v;
 
-		if (s->open_res < 0) {
-			v = fetch_open_failed(f, item, d, r->paths[k],
-					      s->open_res);
-			if (v > 0)
-				next[(*nnext)++] = s->item;
-			else if (v < 0)
-				s->state = SLOT_SLOW;
+		if (s->open_res >= 0)
 			continue;
-		}
-		if (s->read_res < 0) {
+		s->state = SLOT_SETTLED;
+		v = fetch_open_failed(f, &items[s->item], d, r->paths[k],
+				      s->open_res);
+		if (v > 0)
+			next[(*nnext)++] = s->item;
+		else if (v < 0)
 			s->state = SLOT_SLOW;
-			continue;
-		}
-		v = fetch_judge(f, item, d, s->buf, (size_t)s->read_res,
-				s->asked, &s->nbuf, &s->need);
-		if (v > 0) {
-			s->state = SLOT_SECOND;
-			s->read_res = -ECANCELED;
-			prep_read(r, io_uring_get_sqe(&r->ring), k,
-				  s->nbuf + s->asked, s->need, s->asked);
-			nsecond++;
-		} else if (v < 0) {
-			s->state = SLOT_SLOW;
-		}
 	}
-	if (nsecond) {
-		ret = ring_run(f, nsecond);
+	/* Retries and second reads, each round in one submission; a slot
+	 * queues at most two more reads, so this ends. */
+	for (;;) {
+		unsigned queued = 0;
+		for (unsigned k = 0; k < cn; k++)
+			if (r->st[k].state == SLOT_FIRST ||
+			    r->st[k].state == SLOT_SECOND)
+				queued += slot_step(f, items, k, d);
+		if (!queued)
+			break;
+		ret = ring_run(f, queued);
 		if (ret < 0)
 			return ret;
 	}
-	for (unsigned k = 0; k < cn; k++) {
-		struct ring_slot *s = &r->st[k];
-		struct myr_fetch_item *item = &items[s->item];
-
-		if (s->state == SLOT_SECOND &&
-		    (s->read_res < 0 ||
-		     fetch_judge_second(f, item, d, s->nbuf, s->asked,
-					(size_t)s->read_res, s->need) < 0))
-			s->state = SLOT_SLOW;
-		if (s->state == SLOT_SLOW)
-			fetch_slow_path(f, item, d, r->paths[k]);
-	}
+	for (unsigned k = 0; k < cn; k++)
+		if (r->st[k].state == SLOT_SLOW)
+			fetch_slow_path(f, &items[r->st[k].item], d, r->paths[k]);
 	return 0;
 }
 
