@@ -147,16 +147,44 @@ static void caps_words(const struct myr_sandbox_rule *r, char *buf, size_t size)
 	}
 }
 
+enum section { GRANTED_ALLOW, GRANTED_ENOSYS, NOT_GRANTED };
+
+/* The rules of one section, under a heading printed only if any match. */
+static void print_rules(FILE *f, const char *heading, const char *by_title,
+			uint32_t caps, enum section section)
+{
+	size_t nrules;
+	const struct myr_sandbox_rule *rules = myr_sandbox_rules(&nrules);
+	int printed = 0;
+	char by[64];
+
+	for (size_t i = 0; i < nrules; i++) {
+		const struct myr_sandbox_rule *r = &rules[i];
+		int granted = myr_sandbox_rule_applies(r, caps);
+		const char *cond = r->condition ? r->condition : "any arguments";
+
+		if (section == NOT_GRANTED ? granted :
+		    !granted || (r->verdict == MYR_VERDICT_ENOSYS) !=
+				(section == GRANTED_ENOSYS))
+			continue;
+		if (!printed++)
+			fprintf(f, "\n%s\n%-18s %-19s %s\n", heading, "SYSCALL",
+				by_title, "CONDITION");
+		if (section == NOT_GRANTED && r->verdict == MYR_VERDICT_ENOSYS)
+			cond = "(then ENOSYS)";
+		caps_words(r, by, sizeof(by));
+		fprintf(f, "%-18s %-19s %s\n", r->syscall, by, cond);
+	}
+}
+
 static void print_policy(FILE *f, const char *what, uint32_t caps,
 			 enum myr_sandbox_mode mode)
 {
 	const char *deny = mode == MYR_SANDBOX_STRICT ?
 			   "the process is killed (SIGSYS)" : "fails with EPERM";
-	size_t nrules, nnever;
-	const struct myr_sandbox_rule *rules = myr_sandbox_rules(&nrules);
+	size_t nnever;
 	const char *const *never = myr_sandbox_never(&nnever);
-	char list[128], by[64];
-	int lacking = 0;
+	char list[128], heading[128];
 
 	myr_caps_format(caps, list, sizeof(list));
 	fprintf(f, "policy for %s\n", what);
@@ -167,42 +195,14 @@ static void print_policy(FILE *f, const char *what, uint32_t caps,
 	fprintf(f, "other ABIs:   i386 (int 0x80) and x32 syscalls: the process "
 		"is killed (SIGSYS)\n");
 	fprintf(f, "also:         no_new_privs is set; READ_IMPLIES_EXEC is "
-		"cleared\n\n");
+		"cleared\n");
 
-	fprintf(f, "%-18s %-19s %s\n", "ALLOWED", "GRANTED BY", "CONDITION");
-	for (size_t i = 0; i < nrules; i++) {
-		const struct myr_sandbox_rule *r = &rules[i];
-		if (r->verdict != MYR_VERDICT_ALLOW ||
-		    !myr_sandbox_rule_applies(r, caps))
-			continue;
-		caps_words(r, by, sizeof(by));
-		fprintf(f, "%-18s %-19s %s\n", r->syscall, by,
-			r->condition ? r->condition : "any arguments");
-	}
-
-	fprintf(f, "\n%-18s %-19s %s\n", "ERRNO", "GRANTED BY", "CONDITION");
-	for (size_t i = 0; i < nrules; i++) {
-		const struct myr_sandbox_rule *r = &rules[i];
-		if (r->verdict != MYR_VERDICT_ENOSYS ||
-		    !myr_sandbox_rule_applies(r, caps))
-			continue;
-		caps_words(r, by, sizeof(by));
-		fprintf(f, "%-18s %-19s %s\n", r->syscall, by, r->condition);
-	}
-
-	for (size_t i = 0; i < nrules; i++) {
-		const struct myr_sandbox_rule *r = &rules[i];
-		if (myr_sandbox_rule_applies(r, caps))
-			continue;
-		if (!lacking++)
-			fprintf(f, "\nNOT GRANTED: %s (these would need another "
-				"capability)\n%-18s %-19s %s\n", deny, "SYSCALL",
-				"NEEDS", "CONDITION");
-		caps_words(r, by, sizeof(by));
-		fprintf(f, "%-18s %-19s %s\n", r->syscall, by,
-			r->verdict == MYR_VERDICT_ENOSYS ? "(then ENOSYS)" :
-			r->condition ? r->condition : "any arguments");
-	}
+	print_rules(f, "ALLOWED", "GRANTED BY", caps, GRANTED_ALLOW);
+	print_rules(f, "ERRNO: fails with ENOSYS, so that libc falls back",
+		    "GRANTED BY", caps, GRANTED_ENOSYS);
+	snprintf(heading, sizeof(heading), "NOT GRANTED: %s (these would need "
+		 "another capability)", deny);
+	print_rules(f, heading, "NEEDS", caps, NOT_GRANTED);
 
 	fprintf(f, "\nNEVER ALLOWED, whatever the capabilities: %s\n", deny);
 	for (size_t i = 0, col = 0; i < nnever; i++) {
