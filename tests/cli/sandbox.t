@@ -171,6 +171,17 @@ is "$(cmp -s "$T/spawn.bpf" "$T/stdout.bpf" && echo same)" same \
 isnt "$(cmp -s "$T/spawn.bpf" "$T/none.bpf" && echo same)" same \
 	"another capability set gives another program"
 
+# docs/security.md documents every rule, syscall by syscall.
+"$MYRIAD" policy --caps fs-read,fs-write,net,spawn,threads >"$T/all.txt"
+missing=
+for sc in $({ sed -n '/^SYSCALL/,/^$/p' "$T/all.txt" | grep -Ev '^(SYSCALL|$)' |
+		cut -d' ' -f1; sed -n '/^NEVER/,$p' "$T/all.txt" | tail -n +2 |
+		tr ' ' '\n'; } | sort -u); do
+	grep -Eq "(^|[^a-z0-9_])${sc}([^a-z0-9_]|$)" "$MYRIAD_SRC/docs/security.md" ||
+		missing="$missing $sc"
+done
+is "${missing:-none}" none "docs/security.md names every syscall the policy lists"
+
 fails "policy --caps with an unknown name" 2 "$MYRIAD" policy --caps fs-read,teleport
 like "$err" "^myriad: policy: --caps: unknown capability 'teleport'" "names it"
 fails "policy with both --caps and a program" 2 "$MYRIAD" policy --caps net "$T/none.myr"
