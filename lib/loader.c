@@ -295,10 +295,6 @@ nomem:
 int myr_loader_init(struct myr_loader **out, const struct myr_loader_config *cfg,
 		    struct myr_error *err)
 {
-	struct myr_fetch_config fc = {
-		.dirs = cfg->dirs, .ndirs = cfg->ndirs, .io = cfg->io,
-		.trace = cfg->trace, .trace_opaque = cfg->trace_opaque,
-	};
 	struct myr_loader *l = calloc(1, sizeof(*l));
 	int r;
 
@@ -306,14 +302,8 @@ int myr_loader_init(struct myr_loader **out, const struct myr_loader_config *cfg
 		return myr_error_set(err, -ENOMEM, "out of memory");
 	l->cfg = cfg;
 	l->stats.size = sizeof(l->stats);
-	r = myr_fetcher_init(&l->fetcher, &fc, err);
-	if (r < 0) {
-		free(l);
-		return r;
-	}
 	r = myr_pool_init(&l->pool, cfg->alloc, &cfg->limits);
 	if (r < 0) {
-		myr_fetcher_exit(l->fetcher);
 		free(l);
 		return myr_error_set(err, r, "bad allocation strategy");
 	}
@@ -440,6 +430,22 @@ static int fetch_batch(struct myr_loader *l, const uint32_t *want, size_t n,
 
 	if (!n)
 		return 0;
+	if (!l->fetcher) {
+		/* Opened on first use: a program without library dependencies
+		 * needs no library directory at all. */
+		struct myr_fetch_config fc = {
+			.dirs = l->cfg->dirs, .ndirs = l->cfg->ndirs,
+			.io = l->cfg->io, .trace = l->cfg->trace,
+			.trace_opaque = l->cfg->trace_opaque,
+		};
+		struct myr_error err = { 0 };
+		r = myr_fetcher_init(&l->fetcher, &fc, &err);
+		if (r < 0) {
+			l->fetcher = NULL;
+			report(l, r, "%s", err.msg);
+			return r;
+		}
+	}
 	items = calloc(n, sizeof(*items));
 	if (!items) {
 		report(l, -ENOMEM, "out of memory");
@@ -1127,15 +1133,17 @@ static void keep_metadata(struct myr_loader *l)
 
 void myr_loader_release(struct myr_loader *l)
 {
-	if (l->stage == S_RELEASED || !l->fetcher)
+	if (l->stage >= S_RELEASED)
 		return;
 	if (l->stage == S_PROTECTED) {
 		keep_metadata(l);
 		l->stage = S_RELEASED;
 	}
-	myr_fetcher_close(l->fetcher);
-	myr_fetcher_exit(l->fetcher);
-	l->fetcher = NULL;
+	if (l->fetcher) {
+		myr_fetcher_close(l->fetcher);
+		myr_fetcher_exit(l->fetcher);
+		l->fetcher = NULL;
+	}
 	free(l->program_buf);
 	l->program_buf = NULL;
 	for (uint32_t i = 0; i < l->nmods; i++) {

@@ -207,8 +207,11 @@ struct myr_loader;
 
 /*
  * Create a loader.  cfg and everything it points to must outlive the
- * loader.  Opens the library directories (through the fetcher): a
- * directory that cannot be opened fails here (-errno, err names it).
+ * loader.  Nothing is opened yet: the library directories are opened
+ * (through the fetcher) when the first module must be read, so a program
+ * without library dependencies needs none; a directory that cannot be
+ * opened is then reported like any other load problem.  Returns 0 or
+ * -ENOMEM / -EINVAL (err says which).
  */
 int myr_loader_init(struct myr_loader **out,
 		    const struct myr_loader_config *cfg, struct myr_error *err);
