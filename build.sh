@@ -49,7 +49,8 @@ DEP_CFLAGS="-O2 $HARDEN_FLAGS -isystem $KHDR"
 MUSL_CFLAGS="$WARN_FLAGS -O2 $HARDEN_FLAGS -I$SRC/include -isystem $PREFIX/include -isystem $KHDR"
 MUSL_LDFLAGS="-static -Wl,-z,relro,-z,now -Wl,-z,noexecstack"
 ASAN_CFLAGS="$WARN_FLAGS -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -I$SRC/include"
-ASAN_LIBS="-llz4 -lseccomp -luring"
+# -lm: test_host_table compiles the host module's table, which names libm.
+ASAN_LIBS="-llz4 -lseccomp -luring -lm"
 
 say() { printf 'build.sh: %s\n' "$*"; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }

@@ -206,8 +206,11 @@ int abi_run(int argc, char **argv)
 		return 64;
 	}
 	const char *mode = argc > 2 ? argv[2] : "";
-	if (argc > 3)
-		return overflow(mode, argv[3]) < 0 ? 65 : 0;
+	if (argc > 3) {
+		int r = overflow(mode, argv[3]);
+		printf("%s of %zu bytes into 8: no abort\n", mode, strlen(argv[3]));
+		return r < 0 ? 65 : 0;
+	}
 	/* Before any output: whether stdout is flushed on abort differs. */
 	if (strcmp(mode, "assert") == 0)
 		assert(argc == 99);

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# tests/cli/host.t - the built-in host module (include/myriad/host.h,
+# docs/host.md):
+#   - the list is sorted and unique, and docs/host.md lists exactly it;
+#   - every symbol gcc and clang make an object reference when it uses the
+#     documented libc subset (tests/modules/host_probe.c at -O0, -O2,
+#     _FORTIFY_SOURCE=2/3, 64-bit file offsets, stack protector) is in the
+#     list, and `myriad link` binds them all; unknown names are rejected;
+#   - a real program (tests/modules/host_demo.c, a text statistics tool) and
+#     an ABI checker (tests/modules/host_abi.c) print the same bytes and
+#     exit with the same status under `myriad` as the same source compiled
+#     natively against glibc, for each compiler and optimisation level.
+# The expected output is always the native build's, never a stored copy.
+. "$(dirname "$0")/lib.sh"
+
+require_myriad
+require_cmd nm cmp diff
+MODULES=$MYRIAD_SRC/tests/modules
+HEADER=$MYRIAD_SRC/include/myriad/host.h
+COMPILERS=(gcc)
+command -v clang >/dev/null 2>&1 && COMPILERS+=(clang)
+
+# The table's names, one a line, in the header's order.
+"$HOST_CC" -E -P -I"$MYRIAD_SRC/include" -x c - >"$T/expanded" <<'EOF'
+#include <myriad/host.h>
+#define HOST_NAME(name, group) name@
+MYR_HOST_SYMBOLS(HOST_NAME, HOST_NAME)
+EOF
+tr -d ' \t' <"$T/expanded" | grep '@' | tr '@' '\n' | grep -v '^$' >"$T/table"
+LC_ALL=C sort -u "$T/table" >"$T/table.sorted"
+count=$(wc -l <"$T/table")
+
+if [ "$count" -gt 100 ] && cmp -s "$T/table" "$T/table.sorted"; then
+	pass "host.h lists $count names, sorted by strcmp and unique"
+else
+	fail "host.h lists $count names, sorted by strcmp and unique" \
+		"$(diff "$T/table" "$T/table.sorted" | head -5)"
+fi
+
+# docs/host.md: every `name` between the two markers.
+sed -n '/<!-- host-symbols:begin -->/,/<!-- host-symbols:end -->/p' \
+	"$MYRIAD_SRC/docs/host.md" | grep -o '`[A-Za-z_][A-Za-z0-9_]*`' |
+	tr -d '`' | LC_ALL=C sort -u >"$T/documented"
+if cmp -s "$T/documented" "$T/table.sorted"; then
+	pass "docs/host.md documents exactly the table's names"
+else
+	fail "docs/host.md documents exactly the table's names" \
+		"< only in docs/host.md, > only in host.h:" \
+		"$(diff "$T/documented" "$T/table.sorted" | grep '^[<>]' | head -20)"
+fi
+
+# ---- coverage: what compiled objects reference ------------------------------
+
+PROBE_FLAGS=("-O0" "-O2" "-O2 -D_FORTIFY_SOURCE=2"
+	"-O2 -D_FORTIFY_SOURCE=3 -D_FILE_OFFSET_BITS=64"
+	"-Os -fstack-protector-all")
+for cc in "${COMPILERS[@]}"; do
+	for flags in "${PROBE_FLAGS[@]}"; do
+		what="$cc $flags host_probe.c"
+		obj=$T/probe.o
+		# shellcheck disable=SC2086 # flags is a list
+		if ! "$cc" -c -fPIC $flags -w -o "$obj" "$MODULES/host_probe.c" 2>"$T/cc.err"; then
+			fail "$what compiles" "$(cat "$T/cc.err")"
+			continue
+		fi
+		# _GLOBAL_OFFSET_TABLE_ is the static linker's, not a libc name.
+		missing=$(nm -u "$obj" | awk '{print $2}' | grep -vx '_GLOBAL_OFFSET_TABLE_' |
+			LC_ALL=C sort -u | LC_ALL=C comm -23 - "$T/table.sorted" | tr '\n' ' ')
+		used=$(nm -u "$obj" | wc -l)
+		is "$missing" "" "$what: all $used undefined symbols are host exports"
+		myr_link "$T/probe.myr" --name probe "$obj"
+		is "$status" 0 "$what: myriad link binds every import to the host${err:+ ($err)}"
+	done
+done
+
+cat >"$T/unknown.c" <<'EOF'
+#include <pthread.h>
+#include <string.h>
+static void *body(void *arg) { return arg; }
+int start(char *buf)
+{
+	pthread_t t;
+	strerror_r(1, buf, 16);
+	return pthread_create(&t, NULL, body, NULL);
+}
+EOF
+gcc -c -fPIC -O2 -D_GNU_SOURCE -o "$T/unknown.o" "$T/unknown.c"
+myr_link "$T/unknown.myr" --name unknown "$T/unknown.o"
+is "$status" 1 "link fails on names the host module does not export"
+like "$err" 'pthread_create' "the error names pthread_create"
+like "$err" 'strerror_r' "and strerror_r (GNU and POSIX ABIs differ)"
+
+# ---- programs: the same output as a native build ----------------------------
+
+# build_pair CC FLAGS SOURCE ENTRY CAPS: $T/NAME.myr (a Myriad program) and
+# $T/NAME.native (the same source with -DNATIVE_MAIN against glibc).
+build_pair() {
+	local cc=$1 flags=$2 src=$3 entry=$4 name
+	shift 4
+	name=$(basename "$src" .c)
+	# shellcheck disable=SC2086 # flags is a list
+	"$cc" -c -fPIC $flags -I"$MYRIAD_SRC/include" -o "$T/$name.o" "$src" \
+		2>"$T/cc.err" &&
+	"$cc" $flags -DNATIVE_MAIN -o "$T/$name.native" "$src" 2>>"$T/cc.err" || {
+		fail "$cc $flags $name compiles" "$(cat "$T/cc.err")"
+		return 1
+	}
+	myr_link "$T/$name.myr" --name "$name" --entry "$entry" "$@" "$T/$name.o"
+	if [ "$status" != 0 ]; then
+		fail "$cc $flags $name links" "$err"
+		return 1
+	fi
+}
+
+# same_as_native DESC WANT_STATUS NAME ARGS...: runs $T/NAME.native and
+# `myriad $T/NAME.myr` with the same arguments, environment and stdin
+# ($STDIN, default /dev/null).  Passes when both exit with WANT_STATUS and
+# print the same stdout, which must not be empty unless WANT_STATUS is 64
+# (usage) or 134 (abort) - so two identically broken runs cannot pass.
+same_as_native() {
+	local desc=$1 want=$2 name=$3 ns=0 ms=0
+	shift 3
+	# The subshells keep bash's "Aborted" job notices off the TAP stream.
+	( "$T/$name.native" "$@" <"${STDIN:-/dev/null}" >"$T/n.out" 2>"$T/n.err"
+	  exit $? ) 2>/dev/null || ns=$?
+	( "$MYRIAD" --libdir "$T" "$T/$name.myr" "$@" <"${STDIN:-/dev/null}" \
+		>"$T/m.out" 2>"$T/m.err"
+	  exit $? ) 2>/dev/null || ms=$?
+	if [ "$ns" = "$want" ] && [ "$ms" = "$want" ] && cmp -s "$T/n.out" "$T/m.out" &&
+		{ [ -s "$T/n.out" ] || [ "$want" = 64 ] || [ "$want" = 134 ]; }; then
+		pass "$desc: status $want, $(wc -l <"$T/n.out") identical lines"
+	else
+		fail "$desc" "status: native $ns, myriad $ms, expected $want" \
+			"diff native myriad:" "$(diff "$T/n.out" "$T/m.out" | head -20)"
+		_tap_show stderr "$(head -5 "$T/m.err")"
+	fi
+}
+
+printf 'Some text on stdin, some of it twice: twice, twice.\n3.25 and 4.75\n' >"$T/stdin.txt"
+DEMO_FILES=("$MYRIAD_SRC/include/myriad/host.h" "$MODULES/host_demo.c")
+for cc in "${COMPILERS[@]}"; do
+	for flags in "-O0" "-O2" "-O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong"; do
+		w="$cc $flags host_demo"
+		build_pair "$cc" "$flags" "$MODULES/host_demo.c" demo_main --cap fs-read || continue
+		same_as_native "$w, built-in text" 0 host_demo
+		same_as_native "$w -x -l -n 5" 0 host_demo -x -l -n 5
+		same_as_native "$w, two files" 0 host_demo -n 3 -w 12 -l "${DEMO_FILES[@]}"
+		DEMO_TOP=4 same_as_native "$w, DEMO_TOP=4 -m 5" 0 host_demo -m 5 "${DEMO_FILES[0]}"
+		STDIN=$T/stdin.txt same_as_native "$w, stdin" 0 host_demo -l -
+		same_as_native "$w, a missing file" 2 host_demo "$T/missing" "${DEMO_FILES[0]}"
+		same_as_native "$w -e: exit() flushes the report" 2 host_demo -e \
+			"${DEMO_FILES[0]}" "$T/missing" "${DEMO_FILES[1]}"
+		same_as_native "$w, bad number" 64 host_demo -n abc
+		same_as_native "$w, unknown option" 64 host_demo -q
+	done
+done
+
+printf 'first line\nsecond line, a little longer\n\ncaf\xc3\xa9 na\xc3\xafve\n' >"$T/abi-input.txt"
+for cc in "${COMPILERS[@]}"; do
+	for flags in "-O0" "-O2" "-O2 -D_FORTIFY_SOURCE=2"; do
+		w="$cc $flags host_abi"
+		build_pair "$cc" "$flags" "$MODULES/host_abi.c" abi_main --cap fs-read || continue
+		HOST_ABI_VAR=from-env same_as_native "$w" 0 host_abi "$T/abi-input.txt"
+		same_as_native "$w, exit(3) with buffered stdout" 3 host_abi "$T/abi-input.txt" exit
+		same_as_native "$w, failed assert aborts" 134 host_abi "$T/abi-input.txt" assert
+		case $flags in *FORTIFY*) ;; *) continue ;; esac
+		for mode in strcpy sprintf memcpy read; do
+			# Whether an overflow is caught is the compiler's choice
+			# (clang does not fortify read()); the native build says.
+			if ( "$T/host_abi.native" "$T/abi-input.txt" "$mode" 0123456789abcdef \
+				</dev/zero >/dev/null 2>&1; exit $? ) 2>/dev/null; then
+				skip "$w, $mode overflow aborts" "$cc does not fortify $mode"
+				continue
+			fi
+			STDIN=/dev/zero same_as_native "$w, $mode overflow aborts" 134 \
+				host_abi "$T/abi-input.txt" "$mode" 0123456789abcdef
+			like "$(cat "$T/m.err")" 'buffer overflow detected' \
+				"$w, $mode overflow: the fortify message"
+		done
+		STDIN=/dev/zero same_as_native "$w, strcpy that fits" 0 host_abi \
+			"$T/abi-input.txt" strcpy 0123456
+	done
+done
+
+done_testing
