@@ -75,8 +75,12 @@ struct myr_fetcher {
 /* fetch.c */
 void *fetch_arena_alloc(struct fetch_arena *a, size_t size);
 /* Reserve room for size more bytes in one chunk, so a batch's buffers can
- * be laid out contiguously with a single mmap.  -ENOMEM on failure. */
-int fetch_arena_reserve(struct fetch_arena *a, size_t size);
+ * be laid out contiguously with a single mmap; dense: the caller will fill
+ * it (huge pages are then worth it).  -ENOMEM on failure. */
+int fetch_arena_reserve(struct fetch_arena *a, size_t size, int dense);
+/* Reserve a batch's first-read buffers for its pending items. */
+int fetch_reserve_batch(struct myr_fetcher *f, const struct myr_fetch_item *items,
+			size_t n);
 void fetch_trace(const struct myr_fetcher *f, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* "NAME.myr" into path, or -EINVAL with item->err filled. */

@@ -209,7 +209,9 @@ int fetch_uring_init(struct myr_fetcher *f, struct myr_error *err)
 	r->phases = !!(f->flags & MYR_FETCH_F_PHASES);
 	/* A file takes at most three SQEs at once (open, read, timeout). */
 	r->chunk = slots < RING_ENTRIES / 3 ? slots : RING_ENTRIES / 3;
-	r->sqe_flags = (f->flags & MYR_FETCH_F_ASYNC) ? IOSQE_ASYNC : 0;
+	/* io-wq workers run on every core; inline completion runs on the
+	 * caller's alone (docs/performance.md has the measurements). */
+	r->sqe_flags = (f->flags & MYR_FETCH_F_INLINE) ? 0 : IOSQE_ASYNC;
 	/* No O_CLOEXEC: the kernel refuses it for direct descriptors, which
 	 * are never in the fd table anyway. */
 	r->how.flags = (uint64_t)(FETCH_OPEN_FLAGS & ~O_CLOEXEC);
@@ -361,23 +363,23 @@ static int run_chunk(struct myr_fetcher *f, struct myr_fetch_item *items,
 		     size_t *nnext)
 {
 	struct fetch_ring *r = f->ring;
-	size_t total = 0;
 	unsigned nsqe = 0;
 	int ret;
 
-	for (unsigned k = 0; k < cn; k++)
-		total += (fetch_read_size(&items[idx[k]]) + 15) & ~(size_t)15;
-	if (fetch_arena_reserve(&f->arena, total) < 0)
-		return -ENOMEM;
-
+	/* Buffers first: a failure must leave no SQE queued. */
+	for (unsigned k = 0; k < cn; k++) {
+		struct ring_slot *s = &r->st[k];
+		s->item = idx[k];
+		s->asked = fetch_read_size(&items[idx[k]]);
+		s->buf = fetch_arena_alloc(&f->arena, s->asked);
+		if (!s->buf)
+			return -ENOMEM;
+	}
 	for (unsigned k = 0; k < cn; k++) {
 		struct myr_fetch_item *item = &items[idx[k]];
 		struct ring_slot *s = &r->st[k];
 		struct io_uring_sqe *sqe;
 
-		s->item = idx[k];
-		s->asked = fetch_read_size(item);
-		s->buf = fetch_arena_alloc(&f->arena, s->asked);
 		s->open_res = s->read_res = -ECANCELED;
 		s->state = SLOT_FIRST;
 		s->timed = r->dir_timed[d];
