@@ -827,9 +827,12 @@ int myr_loader_resolve(struct myr_loader *l, const char *path)
 	if (l->stage != S_NEW)
 		return -EINVAL;
 	l->program_path = path;
-	if (l->cfg->trace)
-		l->cfg->trace(l->cfg->trace_opaque, "program: reading the "
-			      "file given on the command line");
+	if (l->cfg->trace) {
+		char line[MYR_ERROR_MSG_MAX];
+		snprintf(line, sizeof(line), "program %s: read as given, not "
+			 "searched in the library directories", path);
+		l->cfg->trace(l->cfg->trace_opaque, line);
+	}
 	if (add_module(l, "program", 7) != 0)
 		return l->failed;
 	if (read_program(l, path) < 0 || parse_program(l, path) < 0)

@@ -103,6 +103,26 @@ init usecb
 missing 1
 fini usecb
 fini cb" "cross-module function/data pointers, lookup, init and fini order"
+
+	# exit() from module code: destructors still run, stdout is flushed.
+	cat >"$T/bye.c" <<'EOF2'
+#include <stdio.h>
+#include <stdlib.h>
+#include <myriad/myriad.h>
+__attribute__((destructor)) static void down(void) { printf("[fini bye]"); }
+int bye_main(const struct myriad_ctx *ctx)
+{
+	printf("partial line, no newline ");
+	if (ctx->argc > 1)
+		exit(atoi(ctx->argv[1]));
+	return 0;
+}
+EOF2
+	myr_link "$T/bye.myr" --entry bye_main "$(cc_object "$T/bye.c")"
+	run "$MYRIAD" --libdir "$T/clib" "$T/bye.myr" 9
+	is "$status" 9 "exit() in module code: its status"
+	is "$out" "partial line, no newline [fini bye]" \
+		"exit() in module code: destructors run, stdout flushed"
 else
 	skip "hello world" "$HOST_CC is not installed"
 fi
