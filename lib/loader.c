@@ -507,8 +507,8 @@ static int fetch_hint(struct myr_loader *l)
 		const char *name = myr_view_str(pv, c->name_off);
 		uint32_t idx;
 
-		if (!myr_name_valid(name, c->name_len) ||
-		    strcmp(name, MYR_HOST_MODULE_NAME) == 0 ||
+		/* The reader validated every closure name already. */
+		if (strcmp(name, MYR_HOST_MODULE_NAME) == 0 ||
 		    map_find(l, name, c->name_len,
 			     name_hash(name, c->name_len)) != NO_MODULE)
 			continue;
@@ -623,12 +623,8 @@ static int visit_deps(struct myr_loader *l, uint32_t idx, uint32_t **next,
 				*slot = HOST_MODULE;
 			continue;
 		}
-		if (!myr_name_valid(name, d->name_len)) {
-			format_chain(l, idx, chain, sizeof(chain));
-			report(l, -EINVAL, "%s: dependency %u has an invalid "
-			       "module name", chain, i);
-			continue;
-		}
+		/* The name is valid (no '/', no "..", bounded): the reader
+		 * checked every dependency name before this was reached. */
 		t = map_find(l, name, d->name_len, name_hash(name, d->name_len));
 		if (t == NO_MODULE) {
 			t = add_module(l, name, d->name_len);

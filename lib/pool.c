@@ -258,8 +258,15 @@ static int plan_pooling(struct myr_pool *p, const struct myr_pool_request *req,
 		int r = check_request(&req[i], i, &p->lim, err);
 		if (r < 0)
 			return r;
-		for (unsigned c = 0; c < MYR_CLASS_COUNT; c++)
-			pack_class(&req[i], c, &cursor[c], off);
+		for (unsigned s = 0; s < MYR_SEG_COUNT; s++) {
+			uint64_t *cur = &cursor[seg_class(s)];
+			if (req[i].size[s]) {
+				uint64_t a = 1ull << req[i].align_log2[s];
+				*cur = (*cur + a - 1) & ~(a - 1);
+			}
+			off[s] = (uint32_t)*cur;
+			*cur += req[i].size[s];
+		}
 	}
 	for (unsigned c = 0; c < MYR_CLASS_COUNT; c++) {
 		p->class_bytes[c] = cursor[c];
