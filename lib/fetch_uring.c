@@ -53,8 +53,12 @@
 
 /* Submission queue size, and the most slots the table gets.  Measured
  * (docs/performance.md): larger chunks stop paying off past ~1k files. */
+#ifndef RING_ENTRIES
 #define RING_ENTRIES      2048u
+#endif
+#ifndef RING_SLOTS_MAX
 #define RING_SLOTS_MAX    1024u
+#endif
 
 struct ring_slot {
 	size_t item;           /* index into the batch */
@@ -183,6 +187,12 @@ int fetch_uring_init(struct myr_fetcher *f, struct myr_error *err)
 			      strerror(-ret));
 		goto fail;
 	}
+#ifdef RING_IOWQ_MAX
+	{
+		unsigned max[2] = { RING_IOWQ_MAX, RING_IOWQ_MAX };
+		ring_register(r, IORING_REGISTER_IOWQ_MAX_WORKERS, max, 2);
+	}
+#endif
 	if (setup_flags & IORING_SETUP_R_DISABLED) {
 		ret = restrict_ring(r);
 		if (ret == 0) {

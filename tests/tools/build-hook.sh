@@ -13,3 +13,9 @@ ${MYRIAD_HOST_CC:-cc} $MYRIAD_ASAN_CFLAGS -o "$out/mkmod" "$here/mkmod.c" \
 # shellcheck disable=SC2086
 ${MYRIAD_HOST_CC:-cc} $MYRIAD_ASAN_CFLAGS -o "$out/gen_closure" \
 	"$here/gen_closure.c" "$MYRIAD_ASAN_LIB" $MYRIAD_ASAN_LIBS
+# fetchbench: the fetcher's microbenchmark (a measurement, not a test),
+# built optimized and static like the launcher
+# shellcheck disable=SC2086
+${MYRIAD_MUSL_CC:-musl-gcc} $MYRIAD_MUSL_CFLAGS -o "$out/fetchbench" \
+	"$here/fetchbench.c" "$MYRIAD_MUSL_LIB" -L"$MYRIAD_DEPS_PREFIX/lib" \
+	-luring -llz4 $MYRIAD_MUSL_LDFLAGS
