@@ -367,9 +367,12 @@ static int do_mprotect(struct myr_pool *p, uint64_t from, uint64_t to,
 	p->mprotect_calls++;
 	if (mprotect(p->base + from, to - from, prot) != 0) {
 		int e = errno;
-		return myr_error_set(err, -e, "mprotect of %llu bytes: %s",
+		return myr_error_set(err, -e, "mprotect of %llu bytes: %s%s",
 				     (unsigned long long)(to - from),
-				     strerror(e));
+				     strerror(e),
+				     e == ENOMEM && p->strategy == MYR_ALLOC_ON_DEMAND ?
+				     " (too many mappings for vm.max_map_count? "
+				     "--alloc=pooling needs four)" : "");
 	}
 	return 0;
 }

@@ -208,6 +208,38 @@ is "$status" 127 "--libdir replaces MYRIAD_LIBRARY_PATH"
 like "$err" "^myriad: .*/nonexistent" "the unusable directory is named"
 run env MYRIAD_DEBUG=files "$MYRIAD" --libdir "$T/env/lib" "$T/env/prog.myr"
 like "$err" "^myriad: files: " "MYRIAD_DEBUG=files traces the files tried"
+# setuid/setgid (AT_SECURE): MYRIAD_LIBRARY_PATH and MYRIAD_DEBUG are ignored.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	mkdir -p "$T/suid"
+	cp "$MYRIAD" "$T/suid/plain"
+	cp "$MYRIAD" "$T/suid/setuid"
+	chmod 755 "$T" "$T/suid" "$T/suid/plain"
+	chmod 4755 "$T/suid/setuid"
+	chmod -R a+rX "$T/env"
+	run env MYRIAD_LIBRARY_PATH="$T/env/lib" setpriv --reuid=65534 \
+		--regid=65534 --clear-groups "$T/suid/plain" "$T/env/prog.myr"
+	if [ "$out" != "$sum" ]; then
+		skip "AT_SECURE ignores MYRIAD_LIBRARY_PATH" \
+			"nobody cannot run the scratch copy: $(head -n1 <<<"$err")"
+	else
+		run env MYRIAD_LIBRARY_PATH="$T/env/lib" MYRIAD_DEBUG=files \
+			setpriv --reuid=65534 --regid=65534 --clear-groups \
+			"$T/suid/setuid" --libdir /nonexistent-myriad-dir "$T/env/prog.myr"
+		unlike "$err" "files:" "setuid: MYRIAD_DEBUG is ignored"
+		run env MYRIAD_LIBRARY_PATH="$T/env/lib" setpriv --reuid=65534 \
+			--regid=65534 --clear-groups "$T/suid/setuid" "$T/env/prog.myr"
+		if [ "$status" = 0 ] && [ "$(stat -c %u "$T/suid/setuid")" = 0 ] &&
+			grep -q nosuid <<<"$(findmnt -no OPTIONS -T "$T")"; then
+			skip "AT_SECURE ignores MYRIAD_LIBRARY_PATH" "$T is mounted nosuid"
+		else
+			is "$status" 127 "setuid: MYRIAD_LIBRARY_PATH is ignored"
+			unlike "$err" "$T/env/lib" "setuid: the variable's directory is never used"
+		fi
+	fi
+else
+	skip "AT_SECURE ignores MYRIAD_LIBRARY_PATH" "needs root and setpriv"
+fi
+
 for a in pooling on-demand; do
 	run "$MYRIAD" --alloc=$a --libdir "$T/env/lib" "$T/env/prog.myr"
 	is "$out" "$sum" "--alloc=$a"
