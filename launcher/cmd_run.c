@@ -20,6 +20,7 @@
 #include <myriad/loader.h>
 #include <myriad/module.h>
 #include <myriad/sandbox.h>
+#include <sys/personality.h>
 #include "cli.h"
 
 #ifndef MYRIAD_DEFAULT_LIBDIR
@@ -386,6 +387,13 @@ int cmd_run(int argc, char **argv)
 	int status = MYRIAD_EXIT_USAGE, prog, r;
 	myr_entry_fn entry;
 
+	/* An inherited READ_IMPLIES_EXEC (setarch -X) would make every readable
+	 * page of the pool executable too, breaking W^X before the sandbox can
+	 * clear it: drop it before anything is mapped. */
+	r = personality(0xffffffff);
+	if (r >= 0 && (r & READ_IMPLIES_EXEC))
+		personality((unsigned long)r & ~(unsigned long)READ_IMPLIES_EXEC);
+
 	myr_pool_limits_default(&o.limits);
 	prog = parse_options(argc, argv, &o, &status);
 	if (prog <= 0)
@@ -424,6 +432,9 @@ int cmd_run(int argc, char **argv)
 			cli_error("%s: cannot be loaded", argv[prog]);
 		return MYRIAD_EXIT_LOAD;
 	}
+	if (o.sandbox == MYR_SANDBOX_OFF)
+		cli_error("%s: sandbox off (--sandbox=off): the program runs "
+			  "without a seccomp filter", argv[prog]);
 	if (myr_sandbox_apply(myr_loader_caps(l), o.sandbox, &err) < 0) {
 		cli_error("%s: cannot apply the sandbox: %s", argv[prog], err.msg);
 		return MYRIAD_EXIT_LOAD;
