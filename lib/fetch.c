@@ -420,6 +420,16 @@ static ssize_t read_full(int fd, uint8_t *buf, size_t size, off_t off)
 	return (ssize_t)got;
 }
 
+static ssize_t read_once(int fd, uint8_t *buf, size_t size, off_t off)
+{
+	ssize_t r;
+
+	do
+		r = pread(fd, buf, size, off);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : r;
+}
+
 void fetch_slow_path(struct myr_fetcher *f, struct myr_fetch_item *item,
 		     int dir, const char *path)
 {
@@ -526,13 +536,15 @@ static void sync_one(struct myr_fetcher *f, struct myr_fetch_item *item,
 	buf = alloc_or_reject(f, item, dir, path, asked);
 	if (!buf)
 		goto out;
-	got = read_full(fd, buf, asked, 0);
+	/* One read: on a regular file only the end makes it short, and if
+	 * anything else did, the probe or the slow path notices. */
+	got = read_once(fd, buf, asked, 0);
 	v = got < 0 ? -1 : fetch_judge(f, item, dir, buf, (size_t)got, asked,
 				       &nbuf, &need);
 	if (v == 0) {
 		arena_trim(&f->arena, buf, asked, (size_t)got);
 	} else if (v > 0) {
-		got2 = read_full(fd, nbuf + got, need, got);
+		got2 = read_once(fd, nbuf + got, need, got);
 		if (got2 < 0 || fetch_judge_second(f, item, dir, nbuf,
 						   (size_t)got, (size_t)got2,
 						   need) < 0)

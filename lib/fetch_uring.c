@@ -56,6 +56,9 @@
 #ifndef RING_ENTRIES
 #define RING_ENTRIES      2048u
 #endif
+#ifndef RING_ASYNC_EVERY
+#define RING_ASYNC_EVERY  3u
+#endif
 #ifndef RING_SLOTS_MAX
 #define RING_SLOTS_MAX    1024u
 #endif
@@ -79,7 +82,7 @@ struct fetch_ring {
 	struct io_uring ring;
 	unsigned slots;        /* direct descriptor table size */
 	unsigned chunk;        /* files per chunk */
-	unsigned sqe_flags;    /* IOSQE_ASYNC or 0 */
+	unsigned async_every;  /* one file in this many goes to io-wq; 0: none */
 	int phases;
 	struct open_how how;
 	struct ring_slot *st;
@@ -219,9 +222,13 @@ int fetch_uring_init(struct myr_fetcher *f, struct myr_error *err)
 	r->phases = !!(f->flags & MYR_FETCH_F_PHASES);
 	/* A file takes at most three SQEs at once (open, read, timeout). */
 	r->chunk = slots < RING_ENTRIES / 3 ? slots : RING_ENTRIES / 3;
-	/* io-wq workers run on every core; inline completion runs on the
-	 * caller's alone (docs/performance.md has the measurements). */
-	r->sqe_flags = (f->flags & MYR_FETCH_F_INLINE) ? 0 : IOSQE_ASYNC;
+	/* Inline completion keeps one core busy; punting everything to io-wq
+	 * costs more CPU in queueing and wakeups than it saves.  Punting one
+	 * file in RING_ASYNC_EVERY lets the workers take a share on the other
+	 * core while the submitter completes the rest inline: measured the
+	 * fastest (docs/performance.md). */
+	r->async_every = (f->flags & MYR_FETCH_F_ASYNC) ? 1 :
+			 (f->flags & MYR_FETCH_F_INLINE) ? 0 : RING_ASYNC_EVERY;
 	/* No O_CLOEXEC: the kernel refuses it for direct descriptors, which
 	 * are never in the fd table anyway. */
 	r->how.flags = (uint64_t)(FETCH_OPEN_FLAGS & ~O_CLOEXEC);
@@ -236,7 +243,7 @@ int fetch_uring_init(struct myr_fetcher *f, struct myr_error *err)
 	}
 	f->ring = r;
 	f->stats.slots = slots;
-	f->stats.ring_async = !!r->sqe_flags;
+	f->stats.ring_async = r->async_every;
 	return 0;
 fail:
 	io_uring_queue_exit(&r->ring);
@@ -274,7 +281,9 @@ static int ring_run(struct myr_fetcher *f, unsigned expect)
 		unsigned head, n = 0;
 		int ret;
 
-		ret = io_uring_submit_and_wait(&r->ring, 1);
+		/* Wait for everything at once: with DEFER_TASKRUN the kernel
+		 * then wakes the task only when the last completion lands. */
+		ret = io_uring_submit_and_wait(&r->ring, expect - seen);
 		f->stats.submits++;
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
 			return ret;
@@ -295,6 +304,12 @@ static int ring_run(struct myr_fetcher *f, unsigned expect)
 	return 0;
 }
 
+/* IOSQE_ASYNC for one slot in r->async_every (0: none). */
+static unsigned slot_async(const struct fetch_ring *r, unsigned k)
+{
+	return r->async_every && k % r->async_every == 0 ? IOSQE_ASYNC : 0;
+}
+
 /*
  * Queue a read of slot k's file; returns the number of SQEs queued.  A
  * slot's first attempt carries RWF_NOWAIT.  A file that refuses it
@@ -311,7 +326,7 @@ static unsigned prep_read(struct fetch_ring *r, unsigned k, void *buf,
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
 
 	io_uring_prep_read(sqe, (int)k, buf, (unsigned)len, off);
-	sqe->flags |= IOSQE_FIXED_FILE | r->sqe_flags;
+	sqe->flags |= IOSQE_FIXED_FILE | slot_async(r, k);
 	sqe->user_data = (uint64_t)k << 1 | 1;
 	r->st[k].read_res = -ECANCELED;
 	if (!r->st[k].timed) {
@@ -399,7 +414,7 @@ static int run_chunk(struct myr_fetcher *f, struct myr_fetch_item *items,
 		sqe = io_uring_get_sqe(&r->ring);
 		io_uring_prep_openat2_direct(sqe, f->dirfds[d], r->paths[k],
 					     &r->how, k);
-		sqe->flags |= r->sqe_flags | (r->phases ? 0 : IOSQE_IO_LINK);
+		sqe->flags |= slot_async(r, k) | (r->phases ? 0 : IOSQE_IO_LINK);
 		sqe->user_data = (uint64_t)k << 1;
 		nsqe++;
 		if (!r->phases)

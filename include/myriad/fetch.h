@@ -74,7 +74,8 @@ typedef void (*myr_fetch_trace_fn)(void *opaque, const char *line);
 /* myr_fetch_config.flags: overrides for measurements and tests only.  The
  * defaults are the fastest measured mode (docs/performance.md). */
 #define MYR_FETCH_F_ASYNC   0x1u  /* io_uring: punt every request to io-wq
-                                     workers (IOSQE_ASYNC) */
+                                     workers (IOSQE_ASYNC); the default
+                                     punts a share of them */
 #define MYR_FETCH_F_INLINE  0x2u  /* io_uring: never set IOSQE_ASYNC */
 #define MYR_FETCH_F_PHASES  0x4u  /* io_uring: all opens, then all reads,
                                      instead of linked open->read pairs */
@@ -163,7 +164,8 @@ struct myr_fetch_stats {
 	int ring_restricted;       /* 1: the ring allows only the fetcher's
 	                              opcodes; 0: sync mode, or a kernel without
 	                              IORING_REGISTER_RESTRICTIONS */
-	int ring_async;            /* 1: requests are punted to io-wq */
+	unsigned ring_async;       /* one file in this many is punted to io-wq
+	                              workers (IOSQE_ASYNC); 0: none */
 	unsigned slots;            /* direct descriptor table size */
 	char note[160];            /* why AUTO chose sync, or why the ring is
 	                              unrestricted; "" otherwise */

@@ -11,17 +11,20 @@
  *   fetchbench run -d DIR -n N -m MODE [-r REPS] [-H]
  *       MODE is one of
  *         sync           the fetcher, MYR_IO_SYNC
- *         uring          the fetcher, io_uring, linked open->read, inline
- *         uring-async    the same with IOSQE_ASYNC (io-wq workers)
- *         uring-phases   all opens, then all reads, inline
- *         uring-phases-async
+ *         uring          the fetcher, io_uring, linked open->read, its
+ *                        default share of IOSQE_ASYNC
+ *         uring-inline   the same, never IOSQE_ASYNC: one core
+ *         uring-async    the same, always IOSQE_ASYNC: io-wq workers
+ *         uring-phases   all opens, then all reads (default share)
+ *         uring-phases-inline, uring-phases-async
  *         raw-dirfd      openat(dirfd) + read + close per file, no checks
  *         raw-abs        open(absolute path) + read + close per file
  *         cat            one open + read + close of DIR.cat
  *       -H: no size hints (default: each file's size, as the closure
  *       records it).  Without -r: one silent run (for hyperfine or
  *       strace -c).  With -r: one warm-up, REPS timed runs in-process,
- *       and "mode files bytes median_us min_us" on stdout.  Every timed
+ *       and "mode files bytes median_us min_us median_cpu_us" on stdout
+ *       (CPU time of all the process's threads, io-wq workers included).  Every timed
  *       run includes the fetcher's init (ring setup) and exit.
  */
 #ifndef _GNU_SOURCE
@@ -33,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,6 +56,16 @@ static double now_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* CPU time of the whole process, io-wq workers included (they are threads
+ * of it). */
+static double cpu_us(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 static int gen(const char *dir, size_t n, size_t min, size_t max)
@@ -175,7 +189,8 @@ static void run_fetcher(struct bench *b)
 		cfg.io = MYR_IO_SYNC;
 	} else {
 		cfg.io = MYR_IO_URING;
-		cfg.flags = strstr(m, "async") ? MYR_FETCH_F_ASYNC : MYR_FETCH_F_INLINE;
+		cfg.flags = strstr(m, "async") ? MYR_FETCH_F_ASYNC :
+			    strstr(m, "inline") ? MYR_FETCH_F_INLINE : 0;
 		if (strstr(m, "phases"))
 			cfg.flags |= MYR_FETCH_F_PHASES;
 	}
@@ -255,15 +270,20 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	double *t = calloc((size_t)reps, sizeof(*t));
+	double *c = calloc((size_t)reps, sizeof(*c));
 	run_once(&b);
 	for (int i = 0; i < reps; i++) {
-		double t0 = now_us();
+		double t0 = now_us(), c0 = cpu_us();
 		run_once(&b);
 		t[i] = now_us() - t0;
+		c[i] = cpu_us() - c0;
 	}
 	qsort(t, (size_t)reps, sizeof(*t), cmp_double);
-	printf("%s%s\t%zu\t%zu\t%.0f\t%.0f\n", b.mode, b.hints ? "" : "-nohint",
-	       b.n, b.total, t[reps / 2], t[0]);
+	qsort(c, (size_t)reps, sizeof(*c), cmp_double);
+	printf("%s%s\t%zu\t%zu\t%.0f\t%.0f\t%.0f\n", b.mode,
+	       b.hints ? "" : "-nohint", b.n, b.total, t[reps / 2], t[0],
+	       c[reps / 2]);
 	free(t);
+	free(c);
 	return 0;
 }

@@ -170,31 +170,29 @@ static void fetch_many(const char *root, size_t n, enum myr_io_mode io,
 	free(names);
 }
 
-TEST(ten_thousand_files_sync)
+/* 10,000 files, read with and without size hints. */
+static void ten_thousand(enum myr_io_mode io)
 {
 	char root[64];
 	uint8_t *bufs[4];
 	size_t lens[4];
 	many_files(root, 10000, bufs, lens);
-	fetch_many(root, 10000, MYR_IO_SYNC, bufs, lens, 1);
-	fetch_many(root, 10000, MYR_IO_SYNC, bufs, lens, 0);
+	fetch_many(root, 10000, io, bufs, lens, 1);
+	fetch_many(root, 10000, io, bufs, lens, 0);
 	tf_rmtree(root);
 	for (int k = 0; k < 4; k++)
 		free(bufs[k]);
 }
 
+TEST(ten_thousand_files_sync)
+{
+	ten_thousand(MYR_IO_SYNC);
+}
+
 TEST(ten_thousand_files_uring)
 {
-	char root[64];
-	uint8_t *bufs[4];
-	size_t lens[4];
 	NEED_URING();
-	many_files(root, 10000, bufs, lens);
-	fetch_many(root, 10000, MYR_IO_URING, bufs, lens, 1);
-	fetch_many(root, 10000, MYR_IO_URING, bufs, lens, 0);
-	tf_rmtree(root);
-	for (int k = 0; k < 4; k++)
-		free(bufs[k]);
+	ten_thousand(MYR_IO_URING);
 }
 
 TEST(five_thousand_files_under_rlimit_nofile_64)
