@@ -80,7 +80,12 @@ static int read_file(const char *path, uint64_t max, uint8_t **out, size_t *len)
 		cli_error("%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) < 0) {
+		cli_error("%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
 		cli_error("%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory" :
 			  "not a regular file");
 		close(fd);
