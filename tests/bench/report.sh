@@ -22,15 +22,15 @@ stage_table() { # parse the launcher's --stats output: "stage ... N.NNN ms"
 		[[ -f $f ]] || continue
 		local n=${f##*/n}; n=${n%%.*}
 		awk -v n="$n" '
-			# Lines like "myriad: stats: fetch 12.345 ms (...)": the first
-			# word before a number followed by a time unit is the stage.
+			# "myriad: stats: resolve 0.169 ms, fetch 0.431 ms, ...": every
+			# number followed by a time unit is a stage, named by the word
+			# before it.
 			{
-				for (i = 2; i <= NF; i++) {
-					if ($i ~ /^[0-9.]+$/ && $(i + 1) ~ /^(ms|us|µs)/) {
+				for (i = 2; i < NF; i++) {
+					if ($i ~ /^[0-9.]+$/ && $(i + 1) ~ /^(ms|us)/) {
 						v = $i + 0; if ($(i + 1) ~ /^ms/) v *= 1000
 						name = $(i - 1); sub(/[:=]$/, "", name)
 						print n "\t" name "\t" v
-						break
 					}
 				}
 			}' "$f"

@@ -32,6 +32,9 @@ usage: build.sh bench [OPTIONS] [N...]      (default N: 1 10 100 1000 10000 1000
   --elf-max N       largest N for the glibc and musl variants (default 10000)
   --no-cold         skip the cold page cache runs
   --quick           N = 1 10 100 1000, few runs (a minute or two)
+  --questions N     also answer the seed note's questions on the N tree's
+                    files (docs/performance.md); default 10000 in a full run
+  --build-only      generate and build the trees, measure nothing
   --check           correctness only: build, run every variant once, compare
                     checksums, exit 1 on any mismatch (tests/cli/bench_small.t)
 EOF
@@ -47,7 +50,7 @@ CACHE_ROOT=${MYRIAD_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/myriad-bench}
 MYRIAD=${MYRIAD:-$BUILD/bin/myriad}
 NPROC=$(nproc 2>/dev/null || echo 2)
 
-SEED=1 BUDGET=3 HARD=150 MIN_RUNS=5 MAX_RUNS=21 ELF_MAX=10000 COLD=1 CHECK=0 QUICK=0
+SEED=1 BUDGET=3 HARD=150 MIN_RUNS=5 MAX_RUNS=21 ELF_MAX=10000 COLD=1 CHECK=0 QUICK=0 BUILD_ONLY=0 QUESTIONS=
 NS=()
 while (($#)); do
 	case $1 in
@@ -59,6 +62,8 @@ while (($#)); do
 	--no-cold) COLD=0 ;;
 	--quick) QUICK=1 ;;
 	--check) CHECK=1 ;;
+	--build-only) BUILD_ONLY=1 ;;
+	--questions) QUESTIONS=$2; shift ;;
 	-h|--help) usage ;;
 	-*) echo "bench: unknown option $1" >&2; usage ;;
 	*) [[ $1 =~ ^[0-9]+$ ]] && (($1 >= 1 && $1 <= 1000000)) ||
@@ -71,6 +76,8 @@ FULL_RUN=0
 if ((${#NS[@]} == 0)); then
 	if ((QUICK)); then NS=(1 10 100 1000); else NS=(1 10 100 1000 10000 100000); FULL_RUN=1; fi
 fi
+((FULL_RUN)) && [[ -z $QUESTIONS ]] && QUESTIONS=10000
+if [[ -n $QUESTIONS && " ${NS[*]} " != *" $QUESTIONS "* ]]; then NS+=("$QUESTIONS"); fi
 if ((QUICK)); then MIN_RUNS=3 MAX_RUNS=9 BUDGET=1 HARD=20; fi
 if ((CHECK)); then COLD=0; fi
 
@@ -101,6 +108,11 @@ build_tool benchrun -static || die "cannot build benchrun"
 # Static, so that as a process it pays no dynamic loading of its own.
 build_tool readbench -static -luring -lpthread ||
 	build_tool readbench -luring -lpthread
+build_tool uffdbench -lpthread
+# Against the library's own reader and checksum, optimised as in the launcher.
+$HOSTCC $TOOL_CFLAGS -I"$SRC/include" -o "$TOOLS/codecbench" "$BENCH/codecbench.c" \
+	"$SRC/lib/module.c" "$SRC/lib/checksum.c" "$SRC/lib/error.c" -llz4 ||
+	die "cannot build codecbench"
 
 # The linker command lines gcc and musl-gcc run for -shared, without the
 # driver and the LTO plugin, split around the output and the input object.
@@ -250,6 +262,7 @@ measure() { # cache(hot|cold) benchrun-args... -- variants
 
 for N in "${NS[@]}"; do
 	prepare_tree
+	((BUILD_ONLY)) && continue
 	prepare_bound
 	P=(-e "$TREE/expected")
 	V=(-- static "$TREE/static-musl/prog")
@@ -297,10 +310,15 @@ for N in "${NS[@]}"; do
 			"${P[@]}" "${CV[@]}" "${B[@]}"
 	fi
 	printf '%s\t%s\t%s\t%s\n' "$N" "$BOUND_FILES" "$BOUND_BYTES" "$BOUND_WHAT" >>"$OUT/bound-files.tsv.new"
+	if [[ $N == "$QUESTIONS" ]]; then
+		log "N=$N: the seed note's questions"
+		"$BENCH/questions.sh" "$TOOLS" "$TREE" "$OUT"
+	fi
 done
 mv -f "$OUT/bound-files.tsv.new" "$OUT/bound-files.tsv" 2>/dev/null || true
 cat "$RESULTS.head" "$RESULTS" >"$RESULTS.tmp" && mv "$RESULTS.tmp" "$RESULTS" && rm -f "$RESULTS.head"
 
+((BUILD_ONLY)) && { log "trees built: $CACHE_ROOT"; exit 0; }
 if ((CHECK)); then
 	((FAILED)) && die "checksum check failed (see above)"
 	log "every variant printed $(cat "$TREE/expected")"
