@@ -11,14 +11,18 @@
  * Files are opened as direct descriptors into a sparse table of `slots`
  * entries, which never counts against RLIMIT_NOFILE (the kernel only caps
  * the table's size by it, so the table is sized to fit).  A chunk of at
- * most `slots` files goes in one io_uring_enter: for each file an open into
- * slot k linked (IOSQE_IO_LINK) to one read of the fixed file k.  A failed
- * open cancels its read; a short read ends the chain without leaking
- * anything, because nothing follows the read: there is no close.  Instead,
- * the next chunk's open into slot k replaces (and so releases) the file
- * left there, and closing the ring releases the last ones.  That saves a
- * third of the requests.  Files whose header says they are larger get one
- * more read while their slot still holds them.
+ * most `slots` files is read in two io_uring_enter calls: first an open of
+ * each into slot k, then one read of each fixed file k that opened.
+ * Nothing closes the files: the next chunk's open into slot k replaces
+ * (and so releases) the file left there, and closing the ring releases the
+ * last ones, which saves a third of the requests.  Files whose header says
+ * they are larger get one more read while their slot still holds them.
+ *
+ * MYR_FETCH_F_LINKED instead links (IOSQE_IO_LINK) each open to its read
+ * and submits both at once: one io_uring_enter per chunk, but on this
+ * kernel (6.18) the links cost more CPU than the extra enter
+ * (docs/performance.md).  A failed open cancels its read, and a short read
+ * ends the chain without leaking a slot since no close follows it.
  *
  * First reads carry RWF_NOWAIT: io_uring would otherwise poll a FIFO that
  * has a writer (ignoring O_NONBLOCK) and hang.  On a hot page cache a
@@ -30,6 +34,7 @@
 #endif
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +171,16 @@ static int restrict_ring(struct fetch_ring *r)
 	return ring_register(r, IORING_REGISTER_RESTRICTIONS, res, 4);
 }
 
+/* CPUs this thread may run on: with one, punting work to io-wq only adds
+ * queueing. */
+static int usable_cpus(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 1;
+	return CPU_COUNT(&set);
+}
+
 int fetch_uring_init(struct myr_fetcher *f, struct myr_error *err)
 {
 	struct fetch_ring *r;
@@ -219,7 +234,7 @@ int fetch_uring_init(struct myr_fetcher *f, struct myr_error *err)
 	}
 
 	r->slots = slots;
-	r->phases = !!(f->flags & MYR_FETCH_F_PHASES);
+	r->phases = !(f->flags & MYR_FETCH_F_LINKED);
 	/* A file takes at most three SQEs at once (open, read, timeout). */
 	r->chunk = slots < RING_ENTRIES / 3 ? slots : RING_ENTRIES / 3;
 	/* Inline completion keeps one core busy; punting everything to io-wq
@@ -228,7 +243,8 @@ int fetch_uring_init(struct myr_fetcher *f, struct myr_error *err)
 	 * core while the submitter completes the rest inline: measured the
 	 * fastest (docs/performance.md). */
 	r->async_every = (f->flags & MYR_FETCH_F_ASYNC) ? 1 :
-			 (f->flags & MYR_FETCH_F_INLINE) ? 0 : RING_ASYNC_EVERY;
+			 (f->flags & MYR_FETCH_F_INLINE) ? 0 :
+			 usable_cpus() > 1 ? RING_ASYNC_EVERY : 0;
 	/* No O_CLOEXEC: the kernel refuses it for direct descriptors, which
 	 * are never in the fd table anyway. */
 	r->how.flags = (uint64_t)(FETCH_OPEN_FLAGS & ~O_CLOEXEC);
@@ -530,6 +546,16 @@ int myr_fetcher_test_ring_op(struct myr_fetcher *f, uint8_t opcode)
 }
 
 #else /* !FETCH_HAVE_LIBURING */
+
+/* CPUs this thread may run on: with one, punting work to io-wq only adds
+ * queueing. */
+static int usable_cpus(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 1;
+	return CPU_COUNT(&set);
+}
 
 int fetch_uring_init(struct myr_fetcher *f, struct myr_error *err)
 {

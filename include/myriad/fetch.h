@@ -77,8 +77,9 @@ typedef void (*myr_fetch_trace_fn)(void *opaque, const char *line);
                                      workers (IOSQE_ASYNC); the default
                                      punts a share of them */
 #define MYR_FETCH_F_INLINE  0x2u  /* io_uring: never set IOSQE_ASYNC */
-#define MYR_FETCH_F_PHASES  0x4u  /* io_uring: all opens, then all reads,
-                                     instead of linked open->read pairs */
+#define MYR_FETCH_F_LINKED  0x4u  /* io_uring: linked open->read pairs in
+                                     one submission, instead of all opens,
+                                     then all reads */
 
 struct myr_fetch_config {
 	const char *const *dirs;   /* library directories, searched in order;

@@ -12,12 +12,12 @@
  *   fetchbench run -d DIR -n N -m MODE [-r REPS] [-H]
  *       MODE is one of
  *         sync           the fetcher, MYR_IO_SYNC
- *         uring          the fetcher, io_uring, linked open->read, its
- *                        default share of IOSQE_ASYNC
+ *         uring          the fetcher, io_uring, as by default: all opens,
+ *                        then all reads, a share of them IOSQE_ASYNC
  *         uring-inline   the same, never IOSQE_ASYNC: one core
  *         uring-async    the same, always IOSQE_ASYNC: io-wq workers
- *         uring-phases   all opens, then all reads (default share)
- *         uring-phases-inline, uring-phases-async
+ *         uring-linked   linked open->read pairs (default share)
+ *         uring-linked-inline, uring-linked-async
  *         raw-dirfd      openat(dirfd) + read + close per file, no checks
  *         raw-abs        open(absolute path) + read + close per file
  *         cat            one open + read + close of DIR.cat
@@ -207,8 +207,8 @@ static void run_fetcher(struct bench *b)
 		cfg.io = MYR_IO_URING;
 		cfg.flags = strstr(m, "async") ? MYR_FETCH_F_ASYNC :
 			    strstr(m, "inline") ? MYR_FETCH_F_INLINE : 0;
-		if (strstr(m, "phases"))
-			cfg.flags |= MYR_FETCH_F_PHASES;
+		if (strstr(m, "linked"))
+			cfg.flags |= MYR_FETCH_F_LINKED;
 	}
 	if (myr_fetcher_init(&f, &cfg, &err) < 0)
 		die("init: %s", err.msg);

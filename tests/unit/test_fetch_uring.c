@@ -250,4 +250,83 @@ TEST(without_openat2_every_symlink_is_refused)
 	tf_rmtree(root);
 }
 
+/* Every ring variant (linked or phased, inline, async or mixed) and the
+ * sync path agree item by item on a batch that has one of each case. */
+TEST(every_io_variant_gives_the_same_results)
+{
+	static const unsigned variants[] = {
+		0, MYR_FETCH_F_LINKED, MYR_FETCH_F_ASYNC, MYR_FETCH_F_INLINE,
+		MYR_FETCH_F_LINKED | MYR_FETCH_F_ASYNC,
+		MYR_FETCH_F_LINKED | MYR_FETCH_F_INLINE,
+	};
+	char root[64], a[256], b[256], path[300];
+	const char *dirs[2] = { a, b };
+	const char *names[] = { "good", "inb", "missing", "dir", "fifo", "big",
+				"cut", "good" };
+	const uint32_t hints[] = { 0, 0, 0, 0, 0, 100, 0, 5000 };
+	enum { N = 8 };
+	struct myr_fetch_item want[N], got[N];
+	struct myr_fetcher *sync_f = NULL;
+	uint8_t *m;
+
+	NEED_URING();
+	tf_tmpdir(root);
+	tf_subdir(a, sizeof(a), root, "a");
+	tf_subdir(b, sizeof(b), root, "b");
+	tf_put(a, "good", 900);
+	tf_put(b, "inb", 1200);
+	tf_put(a, "big", 30000);
+	size_t len = tf_module("cut", 4000, &m);
+	tf_write(a, "cut.myr", m, len / 2);
+	free(m);
+	snprintf(path, sizeof(path), "%s/dir.myr", a);
+	ASSERT_EQ(0, mkdir(path, 0755));
+	snprintf(path, sizeof(path), "%s/fifo.myr", a);
+	ASSERT_EQ(0, mkfifo(path, 0644));
+
+	for (int v = -1; v < (int)(sizeof(variants) / sizeof(variants[0])); v++) {
+		struct myr_fetch_config cfg = {
+			.dirs = dirs, .ndirs = 2,
+			.io = v < 0 ? MYR_IO_SYNC : MYR_IO_URING,
+			.flags = v < 0 ? 0 : variants[v],
+		};
+		struct myr_error err = { 0 };
+		struct myr_fetcher *f;
+		struct myr_fetch_item *it = v < 0 ? want : got;
+
+		ASSERT_EQ(0, myr_fetcher_init(&f, &cfg, &err));
+		for (int i = 0; i < N; i++)
+			it[i] = tf_item(names[i], hints[i]);
+		ASSERT_EQ(0, myr_fetcher_fetch(f, it, N));
+		for (int i = 0; v >= 0 && i < N; i++) {
+			if (got[i].status != want[i].status ||
+			    got[i].len != want[i].len ||
+			    strcmp(got[i].err.msg, want[i].err.msg) != 0)
+				TH_LOG("flags %#x, %s: %d '%s', sync: %d '%s'",
+				       variants[v], names[i], got[i].status,
+				       got[i].err.msg, want[i].status,
+				       want[i].err.msg);
+			EXPECT_EQ(want[i].status, got[i].status);
+			EXPECT_EQ(want[i].dir, got[i].dir);
+			EXPECT_EQ(want[i].len, got[i].len);
+			EXPECT_STREQ(want[i].err.msg, got[i].err.msg);
+			if (got[i].status == 0)
+				EXPECT_MEMEQ(want[i].data, got[i].data, got[i].len);
+		}
+		if (v < 0)
+			sync_f = f;     /* its buffers are compared with */
+		else
+			myr_fetcher_exit(f);
+	}
+	EXPECT_EQ(0, want[0].status);
+	EXPECT_EQ(1, want[1].dir);
+	EXPECT_EQ(-ENOENT, want[2].status);
+	EXPECT_EQ(-EISDIR, want[3].status);
+	EXPECT_STREQ("is a FIFO", want[4].err.msg);
+	EXPECT_EQ(0, want[5].status);
+	EXPECT_EQ(-EBADMSG, want[6].status);
+	myr_fetcher_exit(sync_f);
+	tf_rmtree(root);
+}
+
 TEST_HARNESS_MAIN
