@@ -11,6 +11,9 @@
 # buffer each time.  Scratch layouts (sharded, crowded, /usr/lib) are made
 # once per tree and removed again for /usr/lib.
 set -euo pipefail
+# The whole script is one brace group, so bash parses it before running
+# any of it: editing the file during a long run cannot derail that run.
+{
 TOOLS=$1 TREE=$2 OUT=$3
 DIR=$TREE/myr LIST=$TREE/bound.list CAT=$TREE/bound.cat
 [[ -d $DIR ]] || DIR=$TREE/obj
@@ -141,3 +144,5 @@ fi
 } >"$MD.tmp"
 mv "$MD.tmp" "$MD"
 echo "bench: wrote $MD" >&2
+exit
+}

@@ -12,6 +12,9 @@
 # of the concatenated file is reported beside it: it is the floor of any
 # one-file-per-module layout, which only a single-file image can beat.
 set -euo pipefail
+# The whole script is one brace group, so bash parses it before running
+# any of it: editing the file during a long run cannot derail that run.
+{
 OUT=$1 FULL_RUN=${2:-0} SRC=${3:-.}
 RES=$OUT/results.tsv
 MD=$OUT/results.md
@@ -201,3 +204,65 @@ stage_table() { # parse the launcher's --stats output: "stage ... N.NNN ms"
 } >"$MD.tmp"
 mv "$MD.tmp" "$MD"
 echo "bench: wrote $MD" >&2
+
+# ---- the scaling curve: table and log-log plot ------------------------------
+# scaling.dat: N, then the hot median in ms of each variant ("NaN" if absent).
+CURVE_VARIANTS="static glibc glibc-now musl myriad"
+awk -F'\t' -v vars="$CURVE_VARIANTS" '
+	NR == 1 || $2 != "hot" || $9 != "ok" { next }
+	{ if (!($1 in seen)) { seen[$1] = 1; ns[++nn] = $1 } t[$1, $3] = $5 / 1000 }
+	$3 ~ /^read-(seq|uring|threads)$/ { if (!(($1, "bound") in t) || $5 / 1000 < t[$1, "bound"]) t[$1, "bound"] = $5 / 1000 }
+	END {
+		nv = split(vars " bound", v, " ")
+		for (i = 1; i <= nn; i++) {
+			printf "%s", ns[i]
+			for (j = 1; j <= nv; j++) printf " %s", ((ns[i], v[j]) in t) ? t[ns[i], v[j]] : "NaN"
+			print ""
+		}
+	}' "$RES" >"$OUT/scaling.dat"
+
+{
+	echo "| N | static musl | glibc ld.so | glibc ld.so, BIND_NOW | musl ld.so | Myriad | read bound (files) |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|"
+	awk '{ printf "| %s |", $1; for (i = 2; i <= NF; i++) printf " %s |", ($i == "NaN" ? "–" : ($i >= 100 ? sprintf("%.0f", $i) : ($i >= 10 ? sprintf("%.1f", $i) : sprintf("%.2f", $i)))); print "" }' "$OUT/scaling.dat"
+	echo
+	echo "Time to exit in ms, hot page cache, median; from \`./build.sh bench\` on $(date -u +%Y-%m-%d)," \
+		"commit $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)."
+} >"$OUT/scaling.md"
+
+if command -v gnuplot >/dev/null; then
+	gnuplot <<EOF || echo "bench: gnuplot failed; no plot" >&2
+set terminal svg size 720,480 dynamic font "sans,12" background "white"
+set output "$OUT/scaling.svg"
+set logscale xy
+set xlabel "modules (N)"
+set ylabel "time to exit, ms (hot cache, median)"
+set key top left
+set grid
+set format x "10^{%L}"
+set format y "10^{%L}"
+set datafile missing "NaN"
+plot "$OUT/scaling.dat" using 1:3 with linespoints lw 2 title "glibc ld.so (lazy)", \
+     "" using 1:4 with linespoints lw 2 title "glibc ld.so, BIND_NOW", \
+     "" using 1:5 with linespoints lw 2 title "musl ld.so", \
+     "" using 1:6 with linespoints lw 3 title "Myriad", \
+     "" using 1:7 with linespoints lw 1 dt 2 title "read bound (files, no linking)", \
+     "" using 1:2 with linespoints lw 2 title "static musl (everything in one executable)"
+EOF
+else
+	echo "bench: gnuplot is not installed (apt-get install gnuplot-nox); no plot" >&2
+fi
+
+# A full run refreshes the generated part of docs/performance.md.
+DOC=$SRC/docs/performance.md
+if [[ $FULL_RUN == 1 && -f $DOC && -f $OUT/scaling.svg ]] &&
+   grep -q '<!-- bench:scaling:begin -->' "$DOC"; then
+	cp "$OUT/scaling.svg" "$SRC/docs/performance-scaling.svg"
+	awk -v table="$OUT/scaling.md" '
+		/<!-- bench:scaling:begin -->/ { print; while ((getline l < table) > 0) print l; skip = 1; next }
+		/<!-- bench:scaling:end -->/ { skip = 0 }
+		!skip' "$DOC" >"$DOC.tmp" && mv "$DOC.tmp" "$DOC"
+	echo "bench: refreshed the scaling table and plot in docs/performance.md" >&2
+fi
+exit
+}

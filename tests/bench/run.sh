@@ -20,6 +20,9 @@
 # compiler version; a tree with another key for the same N and seed is stale
 # and removed.
 set -euo pipefail
+# The whole script is one brace group, so bash parses it before running
+# any of it: editing the file during a long run cannot derail that run.
+{
 
 usage() {
 	cat <<'EOF'
@@ -87,6 +90,12 @@ die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 mkdir -p "$OUT" "$TOOLS" "$CACHE_ROOT"
 
 # ---- tools ----------------------------------------------------------------
+# gnuplot draws the scaling plot (report.sh); Debian's gnuplot-nox, as root.
+if ! command -v gnuplot >/dev/null && ((CHECK == 0)) && [[ $(id -u) == 0 ]]; then
+	log "installing gnuplot-nox for the scaling plot"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y gnuplot-nox >/dev/null ||
+		log "could not install gnuplot-nox; the plot will be missing"
+fi
 command -v musl-gcc >/dev/null || die "musl-gcc is missing (apt-get install musl-tools)"
 [[ -e /lib/ld-musl-x86_64.so.1 ]] || die "/lib/ld-musl-x86_64.so.1 is missing (apt-get install musl)"
 HOSTCC=${HOSTCC:-gcc}
@@ -95,9 +104,12 @@ build_tool() { # name, extra flags...
 	local name=$1; shift
 	local cc=$HOSTCC
 	[[ $name == benchrun ]] && cc=musl-gcc
-	if [[ ! -x $TOOLS/$name || $BENCH/$name.c -nt $TOOLS/$name ]]; then
+	local how="$cc $TOOL_CFLAGS $*"
+	if [[ ! -x $TOOLS/$name || $BENCH/$name.c -nt $TOOLS/$name ||
+	      $(cat "$TOOLS/$name.how" 2>/dev/null) != "$how" ]]; then
 		$cc $TOOL_CFLAGS -o "$TOOLS/$name.tmp" "$BENCH/$name.c" "$@" &&
-			mv "$TOOLS/$name.tmp" "$TOOLS/$name"
+			mv "$TOOLS/$name.tmp" "$TOOLS/$name" &&
+			printf '%s\n' "$how" >"$TOOLS/$name.how"
 	fi
 }
 build_tool gen
@@ -331,3 +343,5 @@ fi
 "$BENCH/report.sh" "$OUT" "$FULL_RUN" "$SRC"
 ((FAILED)) && die "some variants failed; see $OUT/results.md"
 exit 0
+exit
+}
