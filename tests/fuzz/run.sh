@@ -10,8 +10,9 @@
 # from the lib/ sources directly, into $MYRIAD_BUILD/fuzz.  Seeds are made
 # fresh each run (real objects compiled from tests/modules, modules made by
 # `myriad link` and the writer); the corpus each harness grows is kept in
-# $MYRIAD_BUILD/fuzz/corpus/NAME across runs.  Inputs in
-# tests/fuzz/regress/NAME (past findings) are replayed first.
+# $MYRIAD_BUILD/fuzz/corpus/NAME across runs.  Past findings in
+# tests/fuzz/regress/NAME (fixed) and tests/fuzz/open/NAME (not yet) are
+# replayed first.
 #
 # Prints per harness: runs executed, coverage (cov/ft), CPU seconds, and
 # the path of every crash, leak, timeout or OOM input found.  Exits 1 if
@@ -123,14 +124,22 @@ seeds() {
 
 # ---- run ----------------------------------------------------------------------
 
-# The regression inputs must pass (libFuzzer runs each file once).
+# Past findings: tests/fuzz/regress/NAME (fixed; they must pass, and the
+# unit tests replay them too) and tests/fuzz/open/NAME (reported, not
+# fixed yet; each one that still fails is listed as a crash).
 replay() {
-	local name=$1 dir=$SRC/tests/fuzz/regress/$1
-	[ -d "$dir" ] && [ -n "$(ls -A "$dir")" ] || return 0
-	if ! nice -n 10 "$OUT/bin/fuzz_$name" -runs=1 "$dir"/* >"$OUT/logs/$name-regress.log" 2>&1; then
-		echo "  regression inputs in tests/fuzz/regress/$name fail; log: $OUT/logs/$name-regress.log"
-		return 1
-	fi
+	local name=$1 kind f rc=0
+	for kind in regress open; do
+		for f in "$SRC/tests/fuzz/$kind/$name"/*; do
+			[ -f "$f" ] || continue
+			if ! nice -n 10 "$OUT/bin/fuzz_$name" -runs=1 "$f" \
+				>"$OUT/logs/$name-replay.log" 2>&1; then
+				echo "  $kind input fails: ${f#"$SRC"/} (log: $OUT/logs/$name-replay.log)"
+				rc=1
+			fi
+		done
+	done
+	return $rc
 }
 
 # User + system CPU seconds of every child that has ended, from bash's
