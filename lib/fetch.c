@@ -559,23 +559,27 @@ out:
 	close(fd);
 }
 
-static void sync_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
-		       size_t n)
+int fetch_sync_try(struct myr_fetcher *f, struct myr_fetch_item *item, int dir)
 {
 	char path[FETCH_PATH_MAX];
 
+	fetch_item_path(item, path);
+	if (f->trace)
+		fetch_trace(f, "trying %s/%s", f->dirs[dir], path);
+	sync_one(f, item, path, dir);
+	return item->status == FETCH_PENDING;
+}
+
+static void sync_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
+		       size_t n)
+{
 	for (size_t i = 0; i < n; i++) {
 		struct myr_fetch_item *item = &items[i];
 		if (item->status != FETCH_PENDING)
 			continue;
-		fetch_item_path(item, path);
-		for (unsigned d = 0; d < f->ndirs; d++) {
-			if (f->trace)
-				fetch_trace(f, "trying %s/%s", f->dirs[d], path);
-			sync_one(f, item, path, (int)d);
-			if (item->status != FETCH_PENDING)
+		for (unsigned d = 0; d < f->ndirs; d++)
+			if (!fetch_sync_try(f, item, (int)d))
 				break;
-		}
 		if (item->status == FETCH_PENDING)
 			fetch_not_found(f, item);
 	}

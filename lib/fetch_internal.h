@@ -114,8 +114,16 @@ void fetch_not_found(struct myr_fetcher *f, struct myr_fetch_item *item);
  * item's final status. */
 void fetch_slow_path(struct myr_fetcher *f, struct myr_fetch_item *item,
 		     int dir, const char *path);
+/* Look item up in directory dir with plain syscalls; 1 if it is not
+ * there (still FETCH_PENDING), 0 when it has its final status. */
+int fetch_sync_try(struct myr_fetcher *f, struct myr_fetch_item *item, int dir);
 void fetch_done(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
 		const uint8_t *data, size_t len);
+
+/* myr_fetch_config.flags, test-only: keep every file in the ring even in
+ * a directory whose files cannot be read inline (tmpfs), so the tests,
+ * which run on tmpfs for speed, exercise the ring at scale. */
+#define FETCH_F_RING_ONLY   0x80000000u
 
 /* Internal marker in myr_fetch_item.status: still to be looked up. */
 #define FETCH_PENDING       1

@@ -77,6 +77,7 @@ struct ring_slot {
 	int state;             /* SLOT_* */
 	int timed;             /* reads go without RWF_NOWAIT, under a
 	                          linked timeout */
+	int no_nowait;         /* because the file refused RWF_NOWAIT */
 };
 
 /* A slot's file after its open: a first read's result to judge, a second
@@ -92,7 +93,8 @@ struct fetch_ring {
 	struct open_how how;
 	struct ring_slot *st;
 	char (*paths)[FETCH_PATH_MAX];
-	unsigned char *dir_timed;   /* per directory: no RWF_NOWAIT there */
+	unsigned char *dir_timed;   /* per directory: its modules refuse
+	                               RWF_NOWAIT, so plain syscalls read it */
 	struct __kernel_timespec timeout;
 };
 
@@ -369,10 +371,7 @@ static unsigned slot_step(struct myr_fetcher *f, struct myr_fetch_item *items,
 	if ((s->read_res == -EOPNOTSUPP || s->read_res == -EAGAIN) &&
 	    !s->timed) {
 		s->timed = 1;
-		/* The directory's filesystem cannot do RWF_NOWAIT: skip the
-		 * attempt for the rest of its files. */
-		if (s->read_res == -EOPNOTSUPP)
-			r->dir_timed[d] = 1;
+		s->no_nowait = s->read_res == -EOPNOTSUPP;
 		return prep_read(r, k, first ? s->buf : s->nbuf + s->asked,
 				 first ? s->asked : s->need,
 				 first ? 0 : s->asked);
@@ -389,6 +388,10 @@ static unsigned slot_step(struct myr_fetcher *f, struct myr_fetch_item *items,
 	}
 	v = fetch_judge(f, item, d, s->buf, (size_t)s->read_res, s->asked,
 			&s->nbuf, &s->need);
+	/* A module that refused RWF_NOWAIT: its directory's filesystem
+	 * cannot read inline (a FIFO refuses too, but is no module). */
+	if (v >= 0 && s->no_nowait && !(f->flags & FETCH_F_RING_ONLY))
+		r->dir_timed[d] = 1;
 	if (v > 0) {
 		s->state = SLOT_SECOND;
 		return prep_read(r, k, s->nbuf + s->asked, s->need, s->asked);
@@ -423,7 +426,8 @@ static int run_chunk(struct myr_fetcher *f, struct myr_fetch_item *items,
 
 		s->open_res = s->read_res = -ECANCELED;
 		s->state = SLOT_FIRST;
-		s->timed = r->dir_timed[d];
+		s->timed = 0;
+		s->no_nowait = 0;
 		fetch_item_path(item, r->paths[k]);
 		if (f->trace)
 			fetch_trace(f, "trying %s/%s", f->dirs[d], r->paths[k]);
@@ -509,8 +513,20 @@ int fetch_uring_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		for (size_t start = 0; start < npend && ret == 0; start += r->chunk) {
 			size_t left = npend - start;
 			unsigned cn = left < r->chunk ? (unsigned)left : r->chunk;
-			ret = run_chunk(f, items, pend + start, cn, (int)d,
-					pend, &nnext);
+			if (!r->dir_timed[d]) {
+				ret = run_chunk(f, items, pend + start, cn,
+						(int)d, pend, &nnext);
+				continue;
+			}
+			/* This directory's files cannot be read inline
+			 * (tmpfs): every read would go through io-wq and a
+			 * linked timeout, which measured slower than plain
+			 * syscalls on one core. */
+			for (unsigned k = 0; k < cn; k++) {
+				size_t i = pend[start + k];
+				if (fetch_sync_try(f, &items[i], (int)d))
+					pend[nnext++] = i;
+			}
 		}
 		npend = nnext;
 	}
