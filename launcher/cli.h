@@ -26,10 +26,16 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A struct myr_diag whose lines go to stderr, each prefixed "myriad: ". */
 void cli_diag_init(struct myr_diag *diag);
 
+/* The launcher's own host module, as the loader and the cache see it
+ * (launcher/cmd_run.c). */
+struct myr_host_binding;
+void cli_host_binding(struct myr_host_binding *h);
+
 /* Subcommands.  argv[0] is the subcommand's name; return the exit code. */
 int cmd_run(int argc, char **argv);     /* argv[0] is "myriad" here */
 int cmd_link(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
 
 #endif

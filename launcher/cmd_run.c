@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <unistd.h>
+#include <myriad/cache.h>
 #include <myriad/host.h>
 #include <myriad/loader.h>
 #include <myriad/module.h>
@@ -39,14 +40,14 @@ struct run_options {
 	enum myr_alloc_strategy alloc;
 	struct myr_pool_limits limits;
 	enum myr_sandbox_mode sandbox;
-	int stats, trace_files;
+	int stats, trace_files, no_cache;
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 "usage: myriad [OPTIONS] PROGRAM [ARGS...]\n"
-"       myriad COMMAND [ARGS...]       (link, info, policy; see docs)\n"
+"       myriad COMMAND [ARGS...]       (link, info, policy, cache; see docs)\n"
 "\n"
 "Load PROGRAM (a path to a program module) and every module it depends on\n"
 "from the library directories, link them and call the program's entry with\n"
@@ -68,6 +69,7 @@ static void usage(FILE *out)
 "                         data, module-size\n"
 "  --sandbox=default|strict|off\n"
 "                         seccomp policy (default: default)\n"
+"  --no-cache             ignore the library directory's image (myriad cache)\n"
 "  --stats                print load statistics to stderr before the entry\n"
 "  --help                 this text\n"
 "  --version              the launcher's version\n"
@@ -164,6 +166,10 @@ static int parse_options(int argc, char **argv, struct run_options *o,
 		}
 		if (strcmp(arg, "--stats") == 0) {
 			o->stats = 1;
+			continue;
+		}
+		if (strcmp(arg, "--no-cache") == 0) {
+			o->no_cache = 1;
 			continue;
 		}
 		if ((v = option_value(argc, argv, &i, "libdir", &missing))) {
@@ -314,6 +320,13 @@ static void *host_find(void *opaque, const char *name, uint32_t len)
 	return s ? s->addr : NULL;
 }
 
+static int host_kind(void *opaque, const char *name, uint32_t len)
+{
+	const struct myr_host_symbol *s = myr_host_find(name, len);
+	(void)opaque;
+	return s ? s->kind : 0;
+}
+
 static void host_range(struct myr_host_binding *h)
 {
 	uintptr_t lo = UINTPTR_MAX, hi = 0;
@@ -331,13 +344,28 @@ static void host_range(struct myr_host_binding *h)
 	}
 }
 
+void cli_host_binding(struct myr_host_binding *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->name = MYR_HOST_MODULE_NAME;
+	h->ver_major = MYR_HOST_VERSION_MAJOR;
+	h->ver_minor = MYR_HOST_VERSION_MINOR;
+	h->ver_patch = MYR_HOST_VERSION_PATCH;
+	h->find = host_find;
+	h->kind = host_kind;
+	host_range(h);
+}
+
 static double ms(uint64_t ns)
 {
 	return (double)ns / 1e6;
 }
 
-static void print_stats(const struct myriad_load_stats *s)
+static void print_stats(const struct myriad_load_stats *s,
+			const struct myr_loader *l, const struct myr_cache *c)
 {
+	uint32_t cached, files;
+	struct myr_cache_info ci;
 	uint64_t total = s->ns_resolve + s->ns_fetch + s->ns_verify +
 			 s->ns_place + s->ns_link + s->ns_protect + s->ns_init;
 
@@ -355,6 +383,44 @@ static void print_stats(const struct myriad_load_stats *s)
 		  "total %.3f ms", ms(s->ns_resolve), ms(s->ns_fetch),
 		  ms(s->ns_verify), ms(s->ns_place), ms(s->ns_link),
 		  ms(s->ns_protect), ms(s->ns_init), ms(total));
+	myr_loader_origins(l, &cached, &files);
+	if (!c) {
+		cli_error("stats: %u modules from the cache, %u from files (no "
+			  "cache used)", cached, files);
+		return;
+	}
+	myr_cache_info(c, &ci);
+	cli_error("stats: %u modules from the cache, %u from files; cache open "
+		  "%.3f ms, %s%s%s, %u module stat calls", cached, files,
+		  ms(ci.ns_open), ci.stale ? "directory changed since the build"
+		  : "current", ci.slid ? ", slid" : "",
+		  ci.pins_valid ? "" : ", pinned modules unusable", ci.stat_calls);
+}
+
+/* The first library directory's image, or NULL (then one warning line if
+ * it exists but cannot be used). */
+static struct myr_cache *open_cache(const struct run_options *o,
+				    const struct myr_host_binding *host)
+{
+	struct myr_error err = { 0 };
+	struct myr_cache *c;
+	int r;
+
+	if (o->no_cache)
+		return NULL;
+	r = myr_cache_open(&c, o->dirs[0], host, &err);
+	if (r == -ENOENT || r == -ENOTDIR)
+		return NULL;
+	if (r < 0) {
+		cli_error("%s/%s/%s: ignored (%s); loading from the module files",
+			  o->dirs[0], MYR_CACHE_SUBDIR, MYR_CACHE_FILE, err.msg);
+		return NULL;
+	}
+	if (o->trace_files)
+		cli_error("files: cache %s/%s/%s: %u modules%s", o->dirs[0],
+			  MYR_CACHE_SUBDIR, MYR_CACHE_FILE,
+			  myr_cache_module_count(c), "");
+	return c;
 }
 
 static struct myr_loader *running;
@@ -372,13 +438,7 @@ int cmd_run(int argc, char **argv)
 {
 	struct run_options o = { .io = MYR_IO_AUTO, .alloc = MYR_ALLOC_POOLING,
 				 .sandbox = MYR_SANDBOX_DEFAULT };
-	struct myr_host_binding host = {
-		.name = MYR_HOST_MODULE_NAME,
-		.ver_major = MYR_HOST_VERSION_MAJOR,
-		.ver_minor = MYR_HOST_VERSION_MINOR,
-		.ver_patch = MYR_HOST_VERSION_PATCH,
-		.find = host_find,
-	};
+	struct myr_host_binding host;
 	struct myr_loader_config cfg = { 0 };
 	struct myr_error err = { 0 };
 	struct myr_diag diag;
@@ -405,7 +465,7 @@ int cmd_run(int argc, char **argv)
 	parse_debug(&o, secure);
 	if (choose_libdirs(&o, secure) < 0)
 		return MYRIAD_EXIT_USAGE;
-	host_range(&host);
+	cli_host_binding(&host);
 
 	cli_diag_init(&diag);
 	cfg.dirs = o.dirs;
@@ -415,6 +475,7 @@ int cmd_run(int argc, char **argv)
 	cfg.limits = o.limits;
 	cfg.host = &host;
 	cfg.diag = &diag;
+	cfg.cache = open_cache(&o, &host);
 	if (o.trace_files) {
 		cfg.trace = trace_files;
 		for (unsigned i = 0; i < o.ndirs; i++)
@@ -448,7 +509,7 @@ int cmd_run(int argc, char **argv)
 	}
 	myr_loader_run_init(l);
 	if (o.stats)
-		print_stats(myr_loader_stats(l));
+		print_stats(myr_loader_stats(l), l, cfg.cache);
 	entry = myr_loader_entry(l);
 	return entry(myr_loader_ctx(l, argc - prog, argv + prog, environ));
 }

@@ -21,6 +21,7 @@ static const struct subcommand subcommands[] = {
 	{ "link",   cmd_link },
 	{ "info",   cmd_info },
 	{ "policy", cmd_policy },
+	{ "cache",  cmd_cache },
 };
 
 static int is_bare_word(const char *arg)

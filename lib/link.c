@@ -61,6 +61,14 @@ static const char *const seg_names[MYR_SEG_COUNT] = {
 int64_t myr_link_relocate(const struct myr_link_module *m,
 			  const uintptr_t *addr, struct myr_error *err)
 {
+	return myr_link_relocate_observed(m, addr, NULL, err);
+}
+
+int64_t myr_link_relocate_observed(const struct myr_link_module *m,
+				   const uintptr_t *addr,
+				   const struct myr_link_observer *obs,
+				   struct myr_error *err)
+{
 	const struct myr_module_view *v = m->view;
 	const struct myr_header *h = v->hdr;
 	uint32_t n = h->relocs.count;
@@ -119,6 +127,12 @@ int64_t myr_link_relocate(const struct myr_link_module *m,
 		default:
 			return myr_error_set(err, -EBADMSG, "relocation %u: "
 					     "unknown type %u", i, r->type);
+		}
+		if (obs) {
+			int e = obs->applied(obs->opaque, i, site);
+			if (e < 0)
+				return myr_error_set(err, e, "relocation %u: "
+						     "cannot be recorded", i);
 		}
 	}
 	return n;

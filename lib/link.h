@@ -40,4 +40,21 @@ uint32_t myr_link_bind(const struct myr_link_module *m,
 int64_t myr_link_relocate(const struct myr_link_module *m,
 			  const uintptr_t *addr, struct myr_error *err);
 
+/*
+ * Told of every relocation once it is written, with its index and site:
+ * the cache builder (lib/cache_build.c) links its image with the same code
+ * as a launch and records the per-process fixups this way.  A negative
+ * return stops relocation with that -errno.
+ */
+struct myr_link_observer {
+	int (*applied)(void *opaque, uint32_t reloc, uint8_t *site);
+	void *opaque;
+};
+
+/* myr_link_relocate(), telling obs (if not NULL) of each relocation. */
+int64_t myr_link_relocate_observed(const struct myr_link_module *m,
+				   const uintptr_t *addr,
+				   const struct myr_link_observer *obs,
+				   struct myr_error *err);
+
 #endif

@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <myriad/cache.h>
 #include <myriad/limits.h>
 #include <myriad/loader.h>
 #include <myriad/module.h>
@@ -35,6 +36,15 @@
 
 #define NO_MODULE   UINT32_MAX        /* dependency slot: unusable */
 #define HOST_MODULE (UINT32_MAX - 1)  /* dependency slot: the host */
+/* Dependency slot or init-order entry: a module of the cache's image, by
+ * its index there (no struct lmod: a cached module costs the loader
+ * nothing but this word).  Below HOST_MODULE, so test those first. */
+#define CACHED      0x80000000u
+
+static int is_cached(uint32_t t)
+{
+	return t < HOST_MODULE && (t & CACHED);
+}
 
 /* How far a module got.  Only modules reached from the program are ever
  * past M_FETCHED; hint entries that are never reached are dropped. */
@@ -92,8 +102,14 @@ struct myr_loader {
 	uint32_t mapcap;
 	uint32_t *dep_slot;              /* per module, per dependency */
 	size_t ndep_slots, capdep_slots;
-	uint32_t *order;                 /* loaded modules, dependencies first */
+	uint32_t *order;                 /* file modules, dependencies first */
 	uint32_t norder;
+	uint32_t *init_order;            /* all modules (CACHED-tagged ones
+	                                    too), dependencies first */
+	uint32_t ninit_order, ncached;
+	const uint32_t *launch_closure;  /* the cache's record, or NULL */
+	uint32_t nlaunch;
+	int hint_needed;                 /* some dependency is not cached */
 	uint32_t ninited;
 	int fini_done;
 
@@ -512,6 +528,9 @@ static int fetch_hint(struct myr_loader *l)
 		    map_find(l, name, c->name_len,
 			     name_hash(name, c->name_len)) != NO_MODULE)
 			continue;
+		if (l->cfg->cache &&
+		    myr_cache_find(l->cfg->cache, name, c->name_len) >= 0)
+			continue;
 		idx = add_module(l, name, c->name_len);
 		if (idx == NO_MODULE)
 			break;
@@ -522,6 +541,34 @@ static int fetch_hint(struct myr_loader *l)
 	free(want);
 	free(hints);
 	return r;
+}
+
+/*
+ * With a cache: the program's recorded launch closure, if the cache has
+ * one for exactly this program (its checksum) and every entry is still
+ * usable; and whether the closure hint is needed at all: not when every
+ * direct dependency comes from the image, whose modules need no file.
+ */
+static void use_cache_records(struct myr_loader *l)
+{
+	struct myr_cache *c = l->cfg->cache;
+	const struct myr_module_view *pv = &l->mods[0].view;
+
+	if (myr_cache_launch_closure(c, l->mods[0].name, l->mods[0].name_len,
+				     pv->hdr->checksum, &l->launch_closure,
+				     &l->nlaunch) < 0) {
+		l->launch_closure = NULL;
+		l->nlaunch = 0;
+	}
+	l->hint_needed = 0;
+	for (uint32_t d = 0; d < pv->hdr->deps.count; d++) {
+		const char *name = myr_view_str(pv, pv->deps[d].name_off);
+		if (strcmp(name, MYR_HOST_MODULE_NAME) != 0 &&
+		    myr_cache_find(c, name, pv->deps[d].name_len) < 0) {
+			l->hint_needed = 1;
+			return;
+		}
+	}
 }
 
 /* Make a fetched module usable: parse it (structure only; checksums are
@@ -626,6 +673,24 @@ static int visit_deps(struct myr_loader *l, uint32_t idx, uint32_t **next,
 		/* The name is valid (no '/', no "..", bounded): the reader
 		 * checked every dependency name before this was reached. */
 		t = map_find(l, name, d->name_len, name_hash(name, d->name_len));
+		if (t == NO_MODULE && l->cfg->cache) {
+			int64_t c = myr_cache_find(l->cfg->cache, name, d->name_len);
+			if (c >= 0) {
+				uint16_t major, minor;
+				myr_cache_version(l->cfg->cache, (uint32_t)c,
+						  &major, &minor);
+				format_chain(l, idx, chain, sizeof(chain));
+				if (!myr_version_satisfies(d, major, minor))
+					report(l, -ENOEXEC, "%s -> %s: needs %s "
+					       "%u.%u, found %u.%u in %s (cache)",
+					       chain, name, name, d->ver_major,
+					       d->ver_minor, major, minor,
+					       l->cfg->dirs[0]);
+				else
+					*slot = CACHED | (uint32_t)c;
+				continue;
+			}
+		}
 		if (t == NO_MODULE) {
 			t = add_module(l, name, d->name_len);
 			if (t == NO_MODULE)
@@ -719,7 +784,7 @@ static void check_versions(struct myr_loader *l)
 			uint32_t t = l->dep_slot[m->dep_first + k];
 			const struct myr_dep *d = &m->view.deps[k];
 			const struct lmod *tm;
-			if (t >= HOST_MODULE)
+			if (t >= HOST_MODULE || is_cached(t))
 				continue;
 			tm = &l->mods[t];
 			if (tm->state != M_PARSED ||
@@ -771,12 +836,21 @@ static int order_modules(struct myr_loader *l)
 	uint32_t *next_dep = malloc(l->nmods * sizeof(*next_dep));
 	uint32_t depth = 0, cycles = 0;
 
+	uint32_t ncache = l->cfg->cache ?
+		myr_cache_module_count(l->cfg->cache) : 0;
+
 	l->order = malloc(l->nmods * sizeof(*l->order));
-	if (!stack || !next_dep || !l->order) {
+	l->init_order = malloc(((size_t)l->nmods + ncache) * sizeof(*l->init_order));
+	if (!stack || !next_dep || !l->order || !l->init_order) {
 		free(stack);
 		free(next_dep);
 		report(l, -ENOMEM, "out of memory");
 		return -ENOMEM;
+	}
+	/* A launch closure's modules first: no file module is below them. */
+	for (uint32_t k = 0; k < l->nlaunch; k++) {
+		myr_cache_mark_active(l->cfg->cache, l->launch_closure[k]);
+		l->init_order[l->ninit_order++] = CACHED | l->launch_closure[k];
 	}
 	stack[depth++] = 0;
 	next_dep[0] = 0;
@@ -788,6 +862,17 @@ static int order_modules(struct myr_loader *l)
 
 		if (next_dep[m] < ndeps) {
 			uint32_t t = l->dep_slot[lm->dep_first + next_dep[m]++];
+			if (is_cached(t)) {
+				/* The image holds no file module: its closure
+				 * goes here whole, dependencies first. */
+				uint32_t *at = l->init_order + l->ninit_order;
+				uint32_t n = myr_cache_order(l->cfg->cache,
+							     t & ~CACHED, at);
+				for (uint32_t k = 0; k < n; k++)
+					at[k] |= CACHED;
+				l->ninit_order += n;
+				continue;
+			}
 			if (t >= HOST_MODULE || l->mods[t].state != M_PARSED)
 				continue;
 			if (l->mods[t].color == 1) {
@@ -806,6 +891,7 @@ static int order_modules(struct myr_loader *l)
 		}
 		lm->color = 2;
 		l->order[l->norder++] = m;
+		l->init_order[l->ninit_order++] = m;
 		depth--;
 	}
 	if (cycles > 16)
@@ -836,8 +922,11 @@ int myr_loader_resolve(struct myr_loader *l, const char *path)
 	/* Re-key the program under its own name. */
 	memset(l->map, 0, l->mapcap * sizeof(*l->map));
 	map_put(l, 0);
+	l->hint_needed = 1;
 
-	if (fetch_hint(l) == 0 && walk_graph(l) == 0) {
+	if (l->cfg->cache)
+		use_cache_records(l);
+	if ((l->hint_needed ? fetch_hint(l) : 0) == 0 && walk_graph(l) == 0) {
 		check_versions(l);
 		if (!l->failed)
 			order_modules(l);
@@ -845,7 +934,8 @@ int myr_loader_resolve(struct myr_loader *l, const char *path)
 	l->stats.ns_resolve += now_ns() - t0 - (l->stats.ns_fetch - fetch_before);
 	if (l->failed)
 		return l->failed;
-	l->stats.modules = l->norder;
+	l->ncached = l->ninit_order - l->norder;
+	l->stats.modules = l->ninit_order;
 	l->stage = S_RESOLVED;
 	return 0;
 }
@@ -914,8 +1004,24 @@ int myr_loader_place(struct myr_loader *l)
 	}
 	r = myr_pool_plan(l->pool, req, l->norder, &err);
 	free(req);
-	if (r == 0 && l->cfg->host && l->cfg->host->hi > l->cfg->host->lo)
-		myr_pool_set_near(l->pool, l->cfg->host->lo, l->cfg->host->hi);
+	if (r == 0) {
+		/* Within reach of the host and of the image, if any. */
+		uintptr_t lo = 0, hi = 0;
+		if (l->cfg->host && l->cfg->host->hi > l->cfg->host->lo) {
+			lo = l->cfg->host->lo;
+			hi = l->cfg->host->hi;
+		}
+		if (l->cfg->cache && l->ncached) {
+			uintptr_t clo, chi;
+			myr_cache_span(l->cfg->cache, &clo, &chi);
+			if (hi <= lo || clo < lo)
+				lo = clo;
+			if (chi > hi)
+				hi = chi;
+		}
+		if (hi > lo)
+			myr_pool_set_near(l->pool, lo, hi);
+	}
 	if (r == 0)
 		r = myr_pool_map(l->pool, &err);
 	if (r < 0) {
@@ -969,7 +1075,14 @@ static void on_unresolved(void *opaque, uint32_t i)
 	char chain[512];
 
 	format_chain(l, u->module, chain, sizeof(chain));
-	if (t == HOST_MODULE)
+	if (is_cached(t)) {
+		uint16_t major, minor;
+		myr_cache_version(l->cfg->cache, t & ~CACHED, &major, &minor);
+		report(l, -ENOENT, "%s: symbol %s not found in %s %u.%u (%s, "
+		       "cache)", chain, myr_view_str(&m->view, imp->name_off),
+		       myr_cache_name(l->cfg->cache, t & ~CACHED), major, minor,
+		       l->cfg->dirs[0]);
+	} else if (t == HOST_MODULE)
 		report(l, -ENOENT, "%s: symbol %s not found in the host module "
 		       "%s %u.%u", chain, myr_view_str(&m->view, imp->name_off),
 		       MYR_HOST_MODULE_NAME, l->cfg->host->ver_major,
@@ -1016,10 +1129,24 @@ int myr_loader_link(struct myr_loader *l)
 		uint32_t missing;
 		int64_t n;
 
+		int bad = 0;
 		for (uint32_t d = 0; d < h->deps.count; d++) {
 			uint32_t t = l->dep_slot[m->dep_first + d];
+			if (is_cached(t)) {
+				deps[d] = myr_cache_link_module(l->cfg->cache,
+								t & ~CACHED, &err);
+				if (!deps[d]) {
+					report(l, err.code ? err.code : -EBADMSG,
+					       "%s (cache): %s", l->cfg->dirs[0],
+					       err.msg);
+					bad = 1;
+				}
+				continue;
+			}
 			deps[d] = t == HOST_MODULE ? NULL : &l->mods[t].link;
 		}
+		if (bad)
+			continue;
 		missing = myr_link_bind(&m->link, deps, l->cfg->host, addr,
 					on_unresolved, &u);
 		l->stats.imports_bound += h->imports.count - missing;
@@ -1036,6 +1163,12 @@ int myr_loader_link(struct myr_loader *l)
 	}
 	free(addr);
 	free(deps);
+	if (!l->failed && l->cfg->cache) {
+		struct myr_error err = { 0 };
+		if (myr_cache_activate(l->cfg->cache, &err) < 0)
+			report(l, err.code, "%s (cache): %s", l->cfg->dirs[0],
+			       err.msg);
+	}
 	l->stats.ns_link += now_ns() - t0;
 	if (l->failed)
 		return l->failed;
@@ -1143,6 +1276,7 @@ void myr_loader_release(struct myr_loader *l)
 		myr_fetcher_exit(l->fetcher);
 		l->fetcher = NULL;
 	}
+	myr_cache_release(l->cfg->cache);
 	free(l->program_buf);
 	l->program_buf = NULL;
 	for (uint32_t i = 0; i < l->nmods; i++) {
@@ -1176,6 +1310,20 @@ uint32_t myr_loader_caps(const struct myr_loader *l)
 /* Stage 8: init, and fini                                             */
 /* ------------------------------------------------------------------ */
 
+static void init_array(const struct myr_loader *l, uint32_t entry, int fini,
+		       void (*const **fns)(void), uint32_t *n)
+{
+	const struct lmod *m;
+
+	if (is_cached(entry)) {
+		myr_cache_init_array(l->cfg->cache, entry & ~CACHED, fini, fns, n);
+		return;
+	}
+	m = &l->mods[entry];
+	*fns = fini ? m->fini_fns : m->init_fns;
+	*n = fini ? m->nfini : m->ninit;
+}
+
 int myr_loader_run_init(struct myr_loader *l)
 {
 	uint64_t t0 = now_ns();
@@ -1183,12 +1331,14 @@ int myr_loader_run_init(struct myr_loader *l)
 	if (l->stage != S_RELEASED)
 		return l->failed ? -ECANCELED : -EINVAL;
 	l->stage = S_INITED;
-	for (uint32_t k = 0; k < l->norder; k++) {
-		const struct lmod *m = &l->mods[l->order[k]];
+	for (uint32_t k = 0; k < l->ninit_order; k++) {
+		void (*const *fns)(void);
+		uint32_t n;
+		init_array(l, l->init_order[k], 0, &fns, &n);
 		l->ninited = k + 1;
-		for (uint32_t i = 0; i < m->ninit; i++)
-			if (m->init_fns[i])
-				m->init_fns[i]();
+		for (uint32_t i = 0; i < n; i++)
+			if (fns[i])
+				fns[i]();
 	}
 	l->stats.ns_init += now_ns() - t0;
 	return 0;
@@ -1200,10 +1350,12 @@ void myr_loader_run_fini(struct myr_loader *l)
 		return;
 	l->fini_done = 1;
 	for (uint32_t k = l->ninited; k-- > 0;) {
-		const struct lmod *m = &l->mods[l->order[k]];
-		for (uint32_t i = m->nfini; i-- > 0;)
-			if (m->fini_fns[i])
-				m->fini_fns[i]();
+		void (*const *fns)(void);
+		uint32_t n;
+		init_array(l, l->init_order[k], 1, &fns, &n);
+		for (uint32_t i = n; i-- > 0;)
+			if (fns[i])
+				fns[i]();
 	}
 }
 
@@ -1221,6 +1373,27 @@ myr_entry_fn myr_loader_entry(const struct myr_loader *l)
 				      p->view.hdr->entry.off);
 }
 
+static void *cache_lookup(const struct myr_loader *l, const char *module,
+			  uint32_t n, const char *symbol)
+{
+	int64_t c = myr_cache_find_active(l->cfg->cache, module, n);
+	const struct myr_link_module *lm;
+	uint32_t len;
+	int64_t e;
+
+	if (c < 0)
+		return NULL;
+	lm = myr_cache_link_module(l->cfg->cache, (uint32_t)c, NULL);
+	len = (uint32_t)strnlen(symbol, MYR_SYMBOL_MAX + 1);
+	if (!lm || len > MYR_SYMBOL_MAX)
+		return NULL;
+	e = myr_module_find_export(lm->view, symbol, len,
+				   myr_symbol_hash(symbol, len), MYR_NO_HINT);
+	if (e < 0)
+		return NULL;
+	return lm->seg[lm->view->exports[e].seg] + lm->view->exports[e].off;
+}
+
 void *myr_loader_lookup(const struct myr_loader *l, const char *module,
 			const char *symbol)
 {
@@ -1235,6 +1408,8 @@ void *myr_loader_lookup(const struct myr_loader *l, const char *module,
 		if (n > MYR_NAME_MAX)
 			return NULL;
 		idx = map_find(l, module, (uint32_t)n, name_hash(module, (uint32_t)n));
+		if (idx == NO_MODULE && l->cfg->cache)
+			return cache_lookup(l, module, (uint32_t)n, symbol);
 		if (idx == NO_MODULE)
 			return NULL;
 	}
@@ -1273,6 +1448,13 @@ const struct myriad_ctx *myr_loader_ctx(struct myr_loader *l, int argc,
 	return &l->ctx;
 }
 
+void myr_loader_origins(const struct myr_loader *l, uint32_t *cached,
+			uint32_t *files)
+{
+	*cached = l->ncached;
+	*files = l->norder;
+}
+
 const struct myriad_load_stats *myr_loader_stats(const struct myr_loader *l)
 {
 	return &l->stats;
@@ -1290,6 +1472,7 @@ void myr_loader_exit(struct myr_loader *l)
 	free(l->map);
 	free(l->dep_slot);
 	free(l->order);
+	free(l->init_order);
 	free(l->meta_copy);
 	while (l->arena) {
 		struct arena_chunk *c = l->arena;

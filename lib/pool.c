@@ -405,11 +405,9 @@ static int within_reach(uintptr_t base, uint64_t size, uintptr_t lo,
  * predate it the flag is ignored and the address is only a hint, so the
  * result is checked either way.
  */
-static void *reserve_near(struct myr_pool *p)
+void *myr_pool_reserve_near(uint64_t size, uintptr_t lo, uintptr_t hi)
 {
 	const uint64_t gap = 64u << 20;
-	uintptr_t lo = p->near_lo, hi = p->near_hi;
-	uint64_t size = p->reserved;
 	uintptr_t candidates[6];
 	unsigned nc = 0;
 
@@ -421,7 +419,6 @@ static void *reserve_near(struct myr_pool *p)
 	for (unsigned i = 0; i < nc; i++) {
 		if (!within_reach(candidates[i], size, lo, hi))
 			continue;
-		p->mmap_calls++;
 		void *b = mmap((void *)candidates[i], size, PROT_NONE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
 			       MAP_FIXED_NOREPLACE, -1, 0);
@@ -445,7 +442,8 @@ int myr_pool_map(struct myr_pool *p, struct myr_error *err)
 		return 0;
 	}
 	if (p->near_hi > p->near_lo) {
-		base = reserve_near(p);
+		p->mmap_calls++;
+		base = myr_pool_reserve_near(p->reserved, p->near_lo, p->near_hi);
 		if (base == MAP_FAILED) {
 			char a[32];
 			format_size(a, sizeof(a), p->reserved);
@@ -485,6 +483,16 @@ int myr_pool_map(struct myr_pool *p, struct myr_error *err)
 		}
 	}
 	return 0;
+}
+
+uint8_t *myr_pool_base(const struct myr_pool *p)
+{
+	return p->base;
+}
+
+uint64_t myr_pool_class_start(const struct myr_pool *p, unsigned cls)
+{
+	return cls <= MYR_CLASS_COUNT ? p->class_start[cls] : 0;
 }
 
 uint8_t *myr_pool_segment(const struct myr_pool *p, size_t i, unsigned seg)

@@ -152,6 +152,21 @@ int myr_pool_map(struct myr_pool *p, struct myr_error *err);
  * empty segment still has an address: the place it would start. */
 uint8_t *myr_pool_segment(const struct myr_pool *p, size_t i, unsigned seg);
 
+/* The reservation's first byte (NULL before myr_pool_map() or when empty). */
+uint8_t *myr_pool_base(const struct myr_pool *p);
+
+/* Pooling: the reservation offset where class cls starts; cls ==
+ * MYR_CLASS_COUNT gives the end.  Each is page-aligned (after planning). */
+uint64_t myr_pool_class_start(const struct myr_pool *p, unsigned cls);
+
+/*
+ * Reserve size bytes of PROT_NONE address space whose every byte is within
+ * a 32-bit displacement of every byte of [lo, hi), trying the places
+ * myr_pool_map() tries.  Returns the address or MAP_FAILED.  The cache
+ * (lib/cache.c) maps its image with it when its preferred address is taken.
+ */
+void *myr_pool_reserve_near(uint64_t size, uintptr_t lo, uintptr_t hi);
+
 /*
  * Final protections: text read+exec, rodata and relro read-only, data and
  * bss read+write.  Pooling: two mprotect() calls in total (text; rodata and
@@ -189,6 +204,10 @@ struct myr_host_binding {
 	uintptr_t lo, hi;               /* every host symbol lies in [lo, hi) */
 	void *(*find)(void *opaque, const char *name, uint32_t len);
 	void *opaque;
+	/* MYR_SYM_FUNC or MYR_SYM_OBJECT, 0 if unknown; may be NULL (then
+	 * every symbol counts as an object).  The cache builder calls
+	 * functions through stubs but must reach objects directly. */
+	int (*kind)(void *opaque, const char *name, uint32_t len);
 };
 
 struct myr_loader_config {
@@ -201,6 +220,10 @@ struct myr_loader_config {
 	struct myr_diag *diag;          /* every problem, one line each */
 	myr_fetch_trace_fn trace;       /* MYRIAD_DEBUG=files, or NULL */
 	void *trace_opaque;
+	/* An opened image of the first library directory (<myriad/cache.h>),
+	 * or NULL.  Modules it holds (and can use) are taken from it instead
+	 * of their files; the loader activates and protects them. */
+	struct myr_cache *cache;
 };
 
 struct myr_loader;
@@ -288,6 +311,11 @@ void *myr_loader_lookup(const struct myr_loader *l, const char *module,
 			const char *symbol);
 
 const struct myriad_load_stats *myr_loader_stats(const struct myr_loader *l);
+
+/* How many modules of the program came from the cache's image and how
+ * many from files (the program included), after stage 1. */
+void myr_loader_origins(const struct myr_loader *l, uint32_t *cached,
+			uint32_t *files);
 
 /* Free the loader and unmap the modules: only when no module code ran or
  * none can run any more.  NULL is allowed. */

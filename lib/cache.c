@@ -1,0 +1,1061 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The cache at launch: parse (hostile input, like the module reader), map
+ * the image, decide per module whether it can be used, order and activate
+ * the modules a program needs.  The format is <myriad/cache.h> and
+ * docs/cache.md; the builder is lib/cache_build.c.
+ *
+ * Overflow reasoning: as in lib/module.c, every on-disk quantity is at most
+ * 32 bits wide (the header's 64-bit sizes are bounded first), every end is
+ * computed in 64 bits and compared against a bound that fits in 32 bits,
+ * and nothing is read before the range holding it has been checked.
+ *
+ * What is trusted per launch and why: the header and the metadata carry
+ * checksums verified at every open, so a flipped byte in the index, an
+ * offset or a fixup is caught before use.  The image's bytes (code and
+ * data) are not hashed per launch: they are written once, atomically, by
+ * the builder from checksummed module files, and hashing them would cost
+ * what the cache saves (docs/cache.md, "What is verified").
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <myriad/cache.h>
+#include <myriad/limits.h>
+#include <myriad/module.h>
+#include "link.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+#define REACH ((1ull << 31) - MYR_CACHE_PAGE)
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	      "the cache is read in place, so the host must be little-endian");
+
+/* ------------------------------------------------------------------ */
+/* Parsing                                                             */
+/* ------------------------------------------------------------------ */
+
+static unsigned seg_class(unsigned seg)
+{
+	return seg == MYR_SEG_BSS ? MYR_CLASS_DATA : seg;
+}
+
+/* The table lies inside [lo, hi) of the file, 8-aligned, at most max
+ * entries. */
+static int table_ok(const struct myr_cache_table *t, uint64_t elem,
+		    uint64_t max, uint64_t lo, uint64_t hi, const char *what,
+		    struct myr_error *err)
+{
+	if (t->count > max)
+		return myr_error_set(err, -E2BIG, "%s: %u entries, over the "
+				     "limit %llu", what, t->count,
+				     (unsigned long long)max);
+	if (t->count == 0)
+		return 0;
+	if (t->off % 8 || t->off < lo ||
+	    (uint64_t)t->off + (uint64_t)t->count * elem > hi)
+		return myr_error_set(err, -EBADMSG, "%s: table at %u (%u "
+				     "entries) outside the metadata", what,
+				     t->off, t->count);
+	return 0;
+}
+
+/* A range [first, first + count) of a table of n entries. */
+static int range_ok(const struct myr_cache_table *r, uint32_t n)
+{
+	return (uint64_t)r->off + r->count <= n;
+}
+
+/* A string of the string table: inside it and followed by a NUL. */
+static int str_ok(const struct myr_cache_view *v, uint32_t off, uint32_t len)
+{
+	uint32_t size = v->hdr->strings.count;
+	return (uint64_t)off + len < size && v->strings[off + len] == '\0';
+}
+
+int myr_cache_parse(const void *buf, size_t len, unsigned flags,
+		    struct myr_cache_view *v, struct myr_error *err)
+{
+	const struct myr_cache_header *h = buf;
+	uint64_t meta_end;
+	int r;
+
+	memset(v, 0, sizeof(*v));
+	if (len < MYR_CACHE_HEADER_SIZE ||
+	    memcmp(h->magic, MYR_CACHE_MAGIC, 8) != 0)
+		return myr_error_set(err, -ENOEXEC, "not a Myriad cache");
+	if (h->version != MYR_CACHE_VERSION)
+		return myr_error_set(err, -EPROTO, "cache format version %u, "
+				     "this launcher reads %u", h->version,
+				     MYR_CACHE_VERSION);
+	if (h->arch != MYR_ARCH_HOST)
+		return myr_error_set(err, -EPROTO, "built for architecture %u, "
+				     "this is %u", h->arch, MYR_ARCH_HOST);
+	if (!(flags & MYR_CACHE_PARSE_NO_SUMS)) {
+		struct myr_cache_header copy;
+		memcpy(&copy, h, sizeof(copy));
+		copy.header_checksum = 0;
+		if (myr_xxh64(&copy, sizeof(copy), 0) != h->header_checksum)
+			return myr_error_set(err, -EILSEQ, "header checksum "
+					     "mismatch");
+	}
+	if (h->flags != 0)
+		return myr_error_set(err, -EBADMSG, "unknown header flags 0x%x",
+				     h->flags);
+	for (size_t i = 0; i < sizeof(h->reserved); i++)
+		if (h->reserved[i])
+			return myr_error_set(err, -EBADMSG, "reserved header "
+					     "byte %zu is not zero", i);
+
+	/* The file: header, metadata, identities, image (page-aligned). */
+	if (h->image_size > MYR_POOL_RESERVATION_MAX ||
+	    h->image_size % MYR_CACHE_PAGE || h->image_off % MYR_CACHE_PAGE ||
+	    h->image_off > UINT32_MAX || h->file_size > UINT64_MAX / 2 ||
+	    h->image_off + h->image_size != h->file_size)
+		return myr_error_set(err, -EBADMSG, "image at %llu (%llu bytes) "
+				     "does not end the %llu-byte file",
+				     (unsigned long long)h->image_off,
+				     (unsigned long long)h->image_size,
+				     (unsigned long long)h->file_size);
+	if (h->pref_base % MYR_CACHE_PAGE || h->pref_base == 0 ||
+	    h->pref_base > (1ull << 46))
+		return myr_error_set(err, -EBADMSG, "preferred address 0x%llx "
+				     "is not a user-space page",
+				     (unsigned long long)h->pref_base);
+	if (h->meta_off < MYR_CACHE_HEADER_SIZE || h->meta_off % 8 ||
+	    h->meta_size > MYR_CACHE_META_MAX ||
+	    (uint64_t)h->meta_off + h->meta_size > h->image_off)
+		return myr_error_set(err, -EBADMSG, "metadata at %u (%u bytes) "
+				     "outside the file's header part",
+				     h->meta_off, h->meta_size);
+	meta_end = (uint64_t)h->meta_off + h->meta_size;
+	if (flags & MYR_CACHE_PARSE_META_ONLY) {
+		if (len < meta_end)
+			return myr_error_set(err, -EBADMSG, "metadata ends at "
+					     "%llu, past the %zu bytes given",
+					     (unsigned long long)meta_end, len);
+	} else if (len != h->file_size) {
+		return myr_error_set(err, -EBADMSG, "the header says %llu bytes, "
+				     "the file has %zu (truncated?)",
+				     (unsigned long long)h->file_size, len);
+	}
+	if (h->class_start[0] != 0 ||
+	    h->class_start[MYR_CLASS_COUNT] != h->image_size)
+		return myr_error_set(err, -EBADMSG, "class ranges do not cover "
+				     "the image");
+	for (unsigned c = 0; c < MYR_CLASS_COUNT; c++)
+		if (h->class_start[c] % MYR_CACHE_PAGE ||
+		    h->class_start[c] > h->class_start[c + 1])
+			return myr_error_set(err, -EBADMSG, "class %u range is "
+					     "not page-aligned and increasing", c);
+
+	if ((r = table_ok(&h->modules, sizeof(struct myr_cache_module),
+			  MYR_CACHE_MODULES_MAX, h->meta_off, meta_end,
+			  "modules", err)) ||
+	    (r = table_ok(&h->buckets, 4, 2ull * MYR_CACHE_MODULES_MAX * 2,
+			  h->meta_off, meta_end, "buckets", err)) ||
+	    (r = table_ok(&h->deps, 4, MYR_CACHE_FIXUPS_MAX, h->meta_off,
+			  meta_end, "dependencies", err)) ||
+	    (r = table_ok(&h->rebases, 4, MYR_CACHE_FIXUPS_MAX, h->meta_off,
+			  meta_end, "rebases", err)) ||
+	    (r = table_ok(&h->binds, sizeof(struct myr_cache_bind),
+			  MYR_CACHE_FIXUPS_MAX, h->meta_off, meta_end, "binds",
+			  err)) ||
+	    (r = table_ok(&h->exports, sizeof(struct myr_export),
+			  MYR_CACHE_FIXUPS_MAX, h->meta_off, meta_end, "exports",
+			  err)) ||
+	    (r = table_ok(&h->ebuckets, 4, MYR_CACHE_FIXUPS_MAX, h->meta_off,
+			  meta_end, "export buckets", err)) ||
+	    (r = table_ok(&h->hostsyms, sizeof(struct myr_cache_hostsym),
+			  MYR_CACHE_HOSTSYMS_MAX, h->meta_off, meta_end,
+			  "host symbols", err)) ||
+	    (r = table_ok(&h->closures, 4, MYR_CACHE_FIXUPS_MAX, h->meta_off,
+			  meta_end, "closures", err)) ||
+	    (r = table_ok(&h->strings, 1, MYR_CACHE_META_MAX, h->meta_off,
+			  meta_end, "strings", err)) ||
+	    (r = table_ok(&h->idents, sizeof(struct myr_cache_ident),
+			  MYR_CACHE_MODULES_MAX, meta_end, h->image_off,
+			  "identities", err)))
+		return r;
+	if (h->buckets.count & (h->buckets.count - 1) ||
+	    (h->modules.count && h->buckets.count <= h->modules.count))
+		return myr_error_set(err, -EBADMSG, "%u buckets for %u modules "
+				     "(a power of two above the count)",
+				     h->buckets.count, h->modules.count);
+	if (h->idents.count != h->modules.count)
+		return myr_error_set(err, -EBADMSG, "%u identities for %u "
+				     "modules", h->idents.count, h->modules.count);
+	if (h->strings.count == 0 && (h->modules.count || h->hostsyms.count))
+		return myr_error_set(err, -EBADMSG, "no string table");
+	if (!(flags & MYR_CACHE_PARSE_NO_SUMS) &&
+	    myr_xxh64((const uint8_t *)buf + h->meta_off, h->meta_size, 0) !=
+	    h->meta_checksum)
+		return myr_error_set(err, -EILSEQ, "metadata checksum mismatch");
+
+	v->base = buf;
+	v->size = len;
+	v->hdr = h;
+#define AT(t) ((const void *)((const uint8_t *)buf + h->t.off))
+	v->modules = AT(modules);
+	v->buckets = AT(buckets);
+	v->deps = AT(deps);
+	v->rebases = AT(rebases);
+	v->binds = AT(binds);
+	v->exports = AT(exports);
+	v->ebuckets = AT(ebuckets);
+	v->hostsyms = AT(hostsyms);
+	v->closures = AT(closures);
+	v->strings = AT(strings);
+	if (flags & MYR_CACHE_PARSE_IDENTS) {
+		uint64_t end = (uint64_t)h->idents.off +
+			(uint64_t)h->idents.count * sizeof(struct myr_cache_ident);
+		if (h->idents.count && end > len)
+			return myr_error_set(err, -EBADMSG, "identities end at "
+					     "%llu, past the %zu bytes given",
+					     (unsigned long long)end, len);
+		if (!(flags & MYR_CACHE_PARSE_NO_SUMS) &&
+		    myr_xxh64(AT(idents), end - h->idents.off, 0) !=
+		    h->ident_checksum)
+			return myr_error_set(err, -EILSEQ, "identity table "
+					     "checksum mismatch");
+		v->idents = AT(idents);
+	}
+#undef AT
+
+	/* Host symbols: few, and every launch needs them all. */
+	for (uint32_t i = 0; i < h->hostsyms.count; i++) {
+		const struct myr_cache_hostsym *s = &v->hostsyms[i];
+		if (!str_ok(v, s->name_off, s->name_len) ||
+		    !myr_symbol_name_valid(v->strings + s->name_off, s->name_len))
+			return myr_error_set(err, -EBADMSG, "host symbol %u: bad "
+					     "name", i);
+		if (s->kind == MYR_SYM_FUNC) {
+			if (s->slot % 8 ||
+			    s->slot < h->class_start[MYR_CLASS_RELRO] ||
+			    (uint64_t)s->slot + 8 > h->class_start[MYR_CLASS_DATA])
+				return myr_error_set(err, -EBADMSG, "host symbol "
+						     "%u: slot %u outside relro",
+						     i, s->slot);
+		} else if (s->kind != MYR_SYM_OBJECT || s->slot != UINT32_MAX) {
+			return myr_error_set(err, -EBADMSG, "host symbol %u: bad "
+					     "kind %u", i, s->kind);
+		}
+		if (s->flags & ~MYR_CH_PINNED || s->reserved)
+			return myr_error_set(err, -EBADMSG, "host symbol %u: "
+					     "unknown flags", i);
+	}
+	return 0;
+}
+
+/* An 8-byte fixup site inside module m's relro or data segment. */
+static int site_ok(const struct myr_cache_module *m, uint32_t site)
+{
+	for (unsigned s = MYR_SEG_RELRO; s <= MYR_SEG_DATA; s++)
+		if (site >= m->seg_off[s] && m->seg_size[s] >= 8 &&
+		    site - m->seg_off[s] <= m->seg_size[s] - 8)
+			return 1;
+	return 0;
+}
+
+static int array_ok(const struct myr_cache_module *m,
+		    const struct myr_cache_table *a)
+{
+	if (a->count == 0)
+		return a->off == 0;
+	return a->count <= MYR_INIT_FUNCS_MAX && a->off % 8 == 0 &&
+	       a->off >= m->seg_off[MYR_SEG_RELRO] &&
+	       (uint64_t)a->off + (uint64_t)a->count * 8 <=
+	       (uint64_t)m->seg_off[MYR_SEG_RELRO] + m->seg_size[MYR_SEG_RELRO];
+}
+
+/* What every use of a module needs: name, segments, dependencies, binds,
+ * init and fini arrays, launch closure.  Exports and rebases are checked
+ * where they are used (check_exports, check_rebases). */
+static int check_core(const struct myr_cache_view *v, uint32_t i,
+		      struct myr_error *err)
+{
+	const struct myr_cache_header *h = v->hdr;
+	const struct myr_cache_module *m;
+
+	if (i >= h->modules.count)
+		return myr_error_set(err, -EBADMSG, "module %u out of range", i);
+	m = &v->modules[i];
+	if (m->flags & ~MYR_CM_KNOWN)
+		return myr_error_set(err, -EBADMSG, "module %u: unknown flags "
+				     "0x%x", i, m->flags);
+	if (!str_ok(v, m->name_off, m->name_len) ||
+	    !myr_name_valid(v->strings + m->name_off, m->name_len) ||
+	    m->hash != myr_symbol_hash(v->strings + m->name_off, m->name_len))
+		return myr_error_set(err, -EBADMSG, "module %u: bad name", i);
+	if (!str_ok(v, m->reason_off, m->reason_len))
+		return myr_error_set(err, -EBADMSG, "module %u: bad reason", i);
+	if (!(m->flags & MYR_CM_IMAGE)) {
+		if (m->deps.count || m->rebases.count || m->binds.count ||
+		    m->exports.count || m->init.count || m->fini.count ||
+		    m->closure.count || (m->flags & ~MYR_CM_PROGRAM))
+			return myr_error_set(err, -EBADMSG, "module %u: not in "
+					     "the image but has entries", i);
+		return 0;
+	}
+	for (unsigned s = 0; s < MYR_SEG_COUNT; s++) {
+		unsigned c = seg_class(s);
+		if (m->seg_off[s] < h->class_start[c] ||
+		    m->seg_size[s] > MYR_SEGMENT_MAX ||
+		    (uint64_t)m->seg_off[s] + m->seg_size[s] > h->class_start[c + 1])
+			return myr_error_set(err, -EBADMSG, "module %u: segment "
+					     "%s outside its class", i,
+					     myr_segment_name(s));
+	}
+	if (!range_ok(&m->deps, h->deps.count) ||
+	    m->deps.count > MYR_DEPS_MAX ||
+	    !range_ok(&m->rebases, h->rebases.count) ||
+	    !range_ok(&m->binds, h->binds.count) ||
+	    !range_ok(&m->exports, h->exports.count) ||
+	    m->ebuckets.count > 2ull * m->exports.count ||
+	    (uint64_t)m->ebuckets.off + m->ebuckets.count + 1 > h->ebuckets.count ||
+	    !range_ok(&m->closure, h->closures.count))
+		return myr_error_set(err, -EBADMSG, "module %u: a table range "
+				     "is out of bounds", i);
+	for (uint32_t k = 0; k < m->deps.count; k++) {
+		uint32_t d = v->deps[m->deps.off + k];
+		if (d >= h->modules.count || d == i ||
+		    !(v->modules[d].flags & MYR_CM_IMAGE))
+			return myr_error_set(err, -EBADMSG, "module %u: "
+					     "dependency %u is %u, not a cached "
+					     "module", i, k, d);
+	}
+	for (uint32_t k = 0; k < m->binds.count; k++) {
+		const struct myr_cache_bind *b = &v->binds[m->binds.off + k];
+		if (!site_ok(m, b->site) || b->sym >= h->hostsyms.count)
+			return myr_error_set(err, -EBADMSG, "module %u: bind %u "
+					     "out of bounds", i, k);
+	}
+	if (!array_ok(m, &m->init) || !array_ok(m, &m->fini))
+		return myr_error_set(err, -EBADMSG, "module %u: init or fini "
+				     "array outside relro", i);
+	if (!(m->flags & MYR_CM_PROGRAM) && m->closure.count)
+		return myr_error_set(err, -EBADMSG, "module %u: a closure but "
+				     "not a program", i);
+	for (uint32_t k = 0; k < m->closure.count; k++) {
+		uint32_t d = v->closures[m->closure.off + k];
+		if (d >= h->modules.count || !(v->modules[d].flags & MYR_CM_IMAGE))
+			return myr_error_set(err, -EBADMSG, "module %u: closure "
+					     "entry %u out of range", i, k);
+	}
+	return 0;
+}
+
+static int check_rebases(const struct myr_cache_view *v, uint32_t i,
+			 struct myr_error *err)
+{
+	const struct myr_cache_module *m = &v->modules[i];
+	for (uint32_t k = 0; k < m->rebases.count; k++)
+		if (!site_ok(m, v->rebases[m->rebases.off + k]))
+			return myr_error_set(err, -EBADMSG, "module %u: rebase "
+					     "%u outside relro and data", i, k);
+	return 0;
+}
+
+/* The rules of the module reader's export table (format.h), so that
+ * myr_module_find_export() may run on it. */
+static int check_exports(const struct myr_cache_view *v, uint32_t i,
+			 struct myr_error *err)
+{
+	const struct myr_cache_module *m = &v->modules[i];
+	const uint32_t *b = v->ebuckets + m->ebuckets.off;
+	uint32_t nb = m->ebuckets.count, n = m->exports.count;
+
+	if ((nb == 0) != (n == 0) || (nb & (nb - 1)) || b[0] != 0 || b[nb] != n)
+		return myr_error_set(err, -EBADMSG, "module %u: bad export "
+				     "buckets", i);
+	for (uint32_t k = 0; k < nb; k++)
+		if (b[k] > b[k + 1])
+			return myr_error_set(err, -EBADMSG, "module %u: export "
+					     "buckets decrease", i);
+	for (uint32_t k = 0; k < n; k++) {
+		const struct myr_export *e = &v->exports[m->exports.off + k];
+		if (!str_ok(v, e->name_off, e->name_len) ||
+		    e->name_len > MYR_SYMBOL_MAX || e->seg >= MYR_SEG_COUNT ||
+		    e->off > m->seg_size[e->seg])
+			return myr_error_set(err, -EBADMSG, "module %u: export "
+					     "%u out of bounds", i, k);
+	}
+	return 0;
+}
+
+int myr_cache_check_module(const struct myr_cache_view *v, uint32_t i,
+			   struct myr_error *err)
+{
+	int r = check_core(v, i, err);
+	if (r == 0 && (v->modules[i].flags & MYR_CM_IMAGE))
+		r = check_rebases(v, i, err);
+	if (r == 0 && (v->modules[i].flags & MYR_CM_IMAGE))
+		r = check_exports(v, i, err);
+	return r;
+}
+
+int64_t myr_cache_view_find(const struct myr_cache_view *v, const char *name,
+			    uint32_t len)
+{
+	uint32_t nb = v->hdr->buckets.count, hash = myr_symbol_hash(name, len);
+
+	for (uint32_t probe = 0; probe < nb; probe++) {
+		uint32_t slot = v->buckets[(hash + probe) & (nb - 1)];
+		const struct myr_cache_module *m;
+		if (slot == 0 || slot > v->hdr->modules.count)
+			return -ENOENT;
+		m = &v->modules[slot - 1];
+		if (m->hash == hash && m->name_len == len &&
+		    str_ok(v, m->name_off, len) &&
+		    memcmp(v->strings + m->name_off, name, len) == 0)
+			return slot - 1;
+	}
+	return -ENOENT;
+}
+
+/* ------------------------------------------------------------------ */
+/* Launch                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Per-module state at launch. */
+enum {
+	ST_DONE     = 0x01,   /* usable or not is decided */
+	ST_USABLE   = 0x02,
+	ST_VISITING = 0x04,
+	ST_ACTIVE   = 0x08,   /* part of this program's image */
+};
+
+struct cached_link {
+	struct myr_header hdr;          /* only the export counts */
+	struct myr_module_view view;
+	struct myr_link_module link;
+};
+
+struct myr_cache {
+	struct myr_cache_view v;
+	uint8_t *meta;                  /* mapping of [0, image_off) */
+	size_t meta_len;
+	uint8_t *image;
+	uint64_t image_size;
+	int64_t slide;
+	int dirfd;
+	int stale, pins_valid;
+	uint32_t stat_calls;
+	uint8_t *state;
+	uint32_t *stack, *next;         /* DFS scratch, nmodules each */
+	uintptr_t *hostaddr;
+	struct cached_link **links;
+	uint32_t *active;
+	uint32_t nactive;
+	uint64_t ns_open;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int64_t ts_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+static int same_dir(const struct myr_cache_stamp *a, const struct stat *st)
+{
+	return a->mtime_ns == ts_ns(&st->st_mtim) &&
+	       a->ctime_ns == ts_ns(&st->st_ctim);
+}
+
+static int within_reach(uintptr_t base, uint64_t size, uintptr_t lo,
+			uintptr_t hi)
+{
+	uintptr_t from = base < lo ? base : lo;
+	uintptr_t to = base + size > hi ? base + size : hi;
+	return to - from <= REACH;
+}
+
+/* The image at its preferred address if free and near the host, else
+ * anywhere near the host (a slide). */
+static int map_image(struct myr_cache *c, int fd,
+		     const struct myr_host_binding *host, struct myr_error *err)
+{
+	const struct myr_cache_header *h = c->v.hdr;
+	uintptr_t lo = host ? host->lo : 0, hi = host ? host->hi : 0;
+	uint64_t size = h->image_size;
+	void *b = MAP_FAILED;
+
+	if (size && (hi <= lo || within_reach(h->pref_base, size, lo, hi))) {
+		b = mmap((void *)(uintptr_t)h->pref_base, size, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+			 MAP_FIXED_NOREPLACE, -1, 0);
+		if (b != MAP_FAILED && (uintptr_t)b != h->pref_base) {
+			munmap(b, size);
+			b = MAP_FAILED;
+		}
+	}
+	if (size == 0)
+		return 0;       /* every module was left out */
+	if (b == MAP_FAILED && hi > lo)
+		b = myr_pool_reserve_near(size, lo, hi);
+	if (b == MAP_FAILED && hi <= lo)
+		b = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+			 MAP_NORESERVE, -1, 0);
+	if (b == MAP_FAILED)
+		return myr_error_set(err, -ENOMEM, "no room for the %llu-byte "
+				     "image near the launcher",
+				     (unsigned long long)size);
+	c->image = b;
+	c->image_size = size;
+	c->slide = (int64_t)((uintptr_t)b - h->pref_base);
+
+	/* Text and rodata come straight from the page cache, shared by every
+	 * process; the descriptor is read-only, so these pages can never be
+	 * made writable.  Relro and data are private copies on write. */
+	static const struct { unsigned from, to; int prot, flags; } parts[] = {
+		{ MYR_CLASS_TEXT, MYR_CLASS_RODATA, PROT_READ | PROT_EXEC, MAP_SHARED },
+		{ MYR_CLASS_RODATA, MYR_CLASS_RELRO, PROT_READ, MAP_SHARED },
+		{ MYR_CLASS_RELRO, MYR_CLASS_COUNT, PROT_READ | PROT_WRITE, MAP_PRIVATE },
+	};
+	for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]); k++) {
+		uint64_t from = h->class_start[parts[k].from];
+		uint64_t to = h->class_start[parts[k].to];
+		if (to <= from)
+			continue;
+		if (mmap(c->image + from, to - from, parts[k].prot,
+			 parts[k].flags | MAP_FIXED, fd,
+			 (off_t)(h->image_off + from)) == MAP_FAILED) {
+			int e = errno;
+			return myr_error_set(err, -e, "cannot map the image: %s%s",
+					     strerror(e), e == EPERM ?
+					     " (a noexec file system?)" : "");
+		}
+	}
+	return 0;
+}
+
+static int bind_host(struct myr_cache *c, const struct myr_host_binding *host,
+		     struct myr_error *err)
+{
+	const struct myr_cache_header *h = c->v.hdr;
+	uint32_t n = h->hostsyms.count;
+
+	c->pins_valid = c->slide == 0;
+	if (n == 0)
+		return 0;
+	if (!host || !host->find)
+		return myr_error_set(err, -ENOENT, "it needs the host module and "
+				     "this launcher has none");
+	if (host->ver_major != h->host_major || host->ver_minor < h->host_minor)
+		return myr_error_set(err, -EPROTO, "built for host module %u.%u, "
+				     "this launcher has %u.%u", h->host_major,
+				     h->host_minor, host->ver_major,
+				     host->ver_minor);
+	c->hostaddr = malloc(n * sizeof(*c->hostaddr));
+	if (!c->hostaddr)
+		return myr_error_set(err, -ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < n; i++) {
+		const struct myr_cache_hostsym *s = &c->v.hostsyms[i];
+		const char *name = c->v.strings + s->name_off;
+		void *a = host->find(host->opaque, name, s->name_len);
+		if (!a)
+			return myr_error_set(err, -ENOENT, "host symbol %s is "
+					     "missing in this launcher", name);
+		c->hostaddr[i] = (uintptr_t)a;
+		if ((s->flags & MYR_CH_PINNED) && (uintptr_t)a != s->build_addr)
+			c->pins_valid = 0;
+		if (s->kind == MYR_SYM_FUNC) {
+			uint64_t v = (uint64_t)(uintptr_t)a;
+			memcpy(c->image + s->slot, &v, 8);
+		}
+	}
+	return 0;
+}
+
+static int open_cache(struct myr_cache *c, const char *dir,
+		      const struct myr_host_binding *host, struct myr_error *err)
+{
+	struct myr_cache_header hdr;
+	struct stat dst, st;
+	unsigned pflags = MYR_CACHE_PARSE_META_ONLY;
+	int fd, r;
+	ssize_t n;
+
+	c->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (c->dirfd < 0) {
+		int e = errno;
+		return myr_error_set(err, e == ENOENT ? -ENOENT : -e, "%s",
+				     strerror(e));
+	}
+	if (fstat(c->dirfd, &dst) != 0) {
+		int e = errno;
+		return myr_error_set(err, -e, "%s", strerror(e));
+	}
+	fd = openat(c->dirfd, MYR_CACHE_SUBDIR "/" MYR_CACHE_FILE,
+		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		int e = errno;
+		return myr_error_set(err, -e, "%s", strerror(e));
+	}
+	r = -EBADMSG;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		myr_error_set(err, r, "not a regular file");
+		goto out;
+	}
+	n = pread(fd, &hdr, sizeof(hdr), 0);
+	if (n != (ssize_t)sizeof(hdr)) {
+		r = myr_error_set(err, -EBADMSG, "truncated: %lld bytes",
+				  (long long)st.st_size);
+		goto out;
+	}
+	/* Header only: magic, version, architecture and its checksum, before
+	 * any size from it is used to map anything. */
+	r = myr_cache_parse(&hdr, sizeof(hdr), MYR_CACHE_PARSE_META_ONLY |
+			    MYR_CACHE_PARSE_NO_SUMS, &c->v, err);
+	if (r < 0 && r != -EBADMSG)
+		goto out;
+	{
+		struct myr_cache_header copy = hdr;
+		copy.header_checksum = 0;
+		if (memcmp(hdr.magic, MYR_CACHE_MAGIC, 8) != 0 ||
+		    myr_xxh64(&copy, sizeof(copy), 0) != hdr.header_checksum) {
+			r = myr_error_set(err, -EILSEQ, "header checksum "
+					  "mismatch");
+			goto out;
+		}
+	}
+	if ((uint64_t)st.st_size != hdr.file_size) {
+		r = myr_error_set(err, -EBADMSG, "the header says %llu bytes, "
+				  "the file has %lld (truncated?)",
+				  (unsigned long long)hdr.file_size,
+				  (long long)st.st_size);
+		goto out;
+	}
+	if (hdr.dir.dev != (uint64_t)dst.st_dev ||
+	    hdr.dir.ino != (uint64_t)dst.st_ino) {
+		r = myr_error_set(err, -ESTALE, "built for another directory");
+		goto out;
+	}
+	c->stale = !same_dir(&hdr.dir, &dst);
+	if (c->stale)
+		pflags |= MYR_CACHE_PARSE_IDENTS;
+	if (hdr.image_off == 0 || hdr.image_off > (uint64_t)st.st_size ||
+	    hdr.image_off > UINT32_MAX) {
+		r = myr_error_set(err, -EBADMSG, "image offset %llu outside the "
+				  "file", (unsigned long long)hdr.image_off);
+		goto out;
+	}
+	c->meta_len = (size_t)hdr.image_off;
+	c->meta = mmap(NULL, c->meta_len, PROT_READ, MAP_SHARED, fd, 0);
+	if (c->meta == MAP_FAILED) {
+		int e = errno;
+		c->meta = NULL;
+		r = myr_error_set(err, -e, "cannot map: %s", strerror(e));
+		goto out;
+	}
+	r = myr_cache_parse(c->meta, c->meta_len, pflags, &c->v, err);
+	if (r < 0)
+		goto out;
+	/* The mapping may have changed under the header read (a writer
+	 * that does not rename): insist on the same header. */
+	if (memcmp(c->meta, &hdr, sizeof(hdr)) != 0) {
+		r = myr_error_set(err, -EBUSY, "changed while being read");
+		goto out;
+	}
+	r = map_image(c, fd, host, err);
+	if (r == 0)
+		r = bind_host(c, host, err);
+out:
+	close(fd);
+	return r;
+}
+
+int myr_cache_open(struct myr_cache **out, const char *dir,
+		   const struct myr_host_binding *host, struct myr_error *err)
+{
+	uint64_t t0 = now_ns();
+	struct myr_cache *c = calloc(1, sizeof(*c));
+	uint32_t n;
+	int r;
+
+	*out = NULL;
+	if (!c)
+		return myr_error_set(err, -ENOMEM, "out of memory");
+	c->dirfd = -1;
+	r = open_cache(c, dir, host, err);
+	if (r == 0) {
+		n = c->v.hdr->modules.count;
+		c->state = calloc(n ? n : 1, 1);
+		c->stack = malloc((n ? n : 1) * sizeof(uint32_t));
+		c->next = malloc((n ? n : 1) * sizeof(uint32_t));
+		c->active = malloc((n ? n : 1) * sizeof(uint32_t));
+		c->links = calloc(n ? n : 1, sizeof(*c->links));
+		if (!c->state || !c->stack || !c->next || !c->active || !c->links)
+			r = myr_error_set(err, -ENOMEM, "out of memory");
+	}
+	if (r < 0) {
+		myr_cache_close(c);
+		return r;
+	}
+	if (!c->stale) {
+		close(c->dirfd);
+		c->dirfd = -1;
+	}
+	c->ns_open = now_ns() - t0;
+	*out = c;
+	return 0;
+}
+
+/* Stale mode: the module's file is still the one the image holds.  One
+ * stat, without following a symlink: a module replaced by a symlink is a
+ * change. */
+static int file_unchanged(struct myr_cache *c, uint32_t i)
+{
+	const struct myr_cache_module *m = &c->v.modules[i];
+	const struct myr_cache_stamp *id = &c->v.idents[i].st;
+	char path[MYR_NAME_MAX + 8];
+	struct stat st;
+
+	memcpy(path, c->v.strings + m->name_off, m->name_len);
+	memcpy(path + m->name_len, ".myr", 5);
+	c->stat_calls++;
+	if (c->dirfd < 0 || fstatat(c->dirfd, path, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return 0;
+	return S_ISREG(st.st_mode) && id->dev == (uint64_t)st.st_dev &&
+	       id->ino == (uint64_t)st.st_ino &&
+	       id->size == (uint64_t)st.st_size &&
+	       id->mtime_ns == ts_ns(&st.st_mtim) &&
+	       id->ctime_ns == ts_ns(&st.st_ctim);
+}
+
+/* Whether module i itself may be used, its dependencies aside. */
+static int own_ok(struct myr_cache *c, uint32_t i)
+{
+	const struct myr_cache_module *m = &c->v.modules[i];
+
+	if (!(m->flags & MYR_CM_IMAGE) || check_core(&c->v, i, NULL) < 0)
+		return 0;
+	if ((m->flags & MYR_CM_PINNED) && !c->pins_valid)
+		return 0;
+	if (c->slide && check_rebases(&c->v, i, NULL) < 0)
+		return 0;
+	return !c->stale || file_unchanged(c, i);
+}
+
+/* Decide module i and its closure, depth first without recursion: a
+ * module is usable when it is and all its dependencies are.  A cycle
+ * (which no builder writes) makes its members unusable. */
+static int usable(struct myr_cache *c, uint32_t root)
+{
+	uint32_t depth = 0;
+
+	if (c->state[root] & ST_DONE)
+		return (c->state[root] & ST_USABLE) != 0;
+	c->stack[depth++] = root;
+	c->next[root] = 0;
+	c->state[root] = ST_VISITING | (own_ok(c, root) ? ST_USABLE : 0);
+	while (depth) {
+		uint32_t i = c->stack[depth - 1];
+		const struct myr_cache_module *m = &c->v.modules[i];
+
+		if ((c->state[i] & ST_USABLE) && c->next[i] < m->deps.count) {
+			uint32_t d = c->v.deps[m->deps.off + c->next[i]++];
+			if (c->state[d] & ST_DONE) {
+				if (!(c->state[d] & ST_USABLE))
+					c->state[i] &= (uint8_t)~ST_USABLE;
+				continue;
+			}
+			if (c->state[d] & ST_VISITING) {
+				c->state[i] &= (uint8_t)~ST_USABLE;
+				continue;
+			}
+			c->next[d] = 0;
+			c->state[d] = ST_VISITING | (own_ok(c, d) ? ST_USABLE : 0);
+			c->stack[depth++] = d;
+			continue;
+		}
+		c->state[i] = (uint8_t)((c->state[i] & ~ST_VISITING) | ST_DONE);
+		depth--;
+		if (depth && !(c->state[i] & ST_USABLE))
+			c->state[c->stack[depth - 1]] &= (uint8_t)~ST_USABLE;
+	}
+	return (c->state[root] & ST_USABLE) != 0;
+}
+
+int64_t myr_cache_find(struct myr_cache *c, const char *name, uint32_t len)
+{
+	int64_t i = myr_cache_view_find(&c->v, name, len);
+	if (i < 0 || !usable(c, (uint32_t)i))
+		return -ENOENT;
+	return i;
+}
+
+void myr_cache_version(const struct myr_cache *c, uint32_t i, uint16_t *major,
+		       uint16_t *minor)
+{
+	*major = c->v.modules[i].ver_major;
+	*minor = c->v.modules[i].ver_minor;
+}
+
+const char *myr_cache_name(const struct myr_cache *c, uint32_t i)
+{
+	return c->v.strings + c->v.modules[i].name_off;
+}
+
+uint32_t myr_cache_module_count(const struct myr_cache *c)
+{
+	return c->v.hdr->modules.count;
+}
+
+void myr_cache_mark_active(struct myr_cache *c, uint32_t i)
+{
+	if (!(c->state[i] & ST_ACTIVE)) {
+		c->state[i] |= ST_ACTIVE;
+		c->active[c->nactive++] = i;
+	}
+}
+
+/* Requires usable(i): every module of the closure is checked. */
+uint32_t myr_cache_order(struct myr_cache *c, uint32_t root, uint32_t *order)
+{
+	uint32_t depth = 0, n = 0;
+
+	if (c->state[root] & ST_ACTIVE)
+		return 0;
+	c->stack[depth++] = root;
+	c->next[root] = 0;
+	c->state[root] |= ST_ACTIVE | ST_VISITING;
+	while (depth) {
+		uint32_t i = c->stack[depth - 1];
+		const struct myr_cache_module *m = &c->v.modules[i];
+		if (c->next[i] < m->deps.count) {
+			uint32_t d = c->v.deps[m->deps.off + c->next[i]++];
+			if (c->state[d] & ST_ACTIVE)
+				continue;
+			c->state[d] |= ST_ACTIVE | ST_VISITING;
+			c->next[d] = 0;
+			c->stack[depth++] = d;
+			continue;
+		}
+		c->state[i] &= (uint8_t)~ST_VISITING;
+		order[n++] = i;
+		c->active[c->nactive++] = i;
+		depth--;
+	}
+	return n;
+}
+
+int myr_cache_launch_closure(struct myr_cache *c, const char *name,
+			     uint32_t len, uint64_t sum, const uint32_t **list,
+			     uint32_t *n)
+{
+	int64_t p = myr_cache_view_find(&c->v, name, len);
+	const struct myr_cache_module *m;
+	const uint32_t *l;
+
+	if (p < 0 || check_core(&c->v, (uint32_t)p, NULL) < 0)
+		return -ENOENT;
+	m = &c->v.modules[p];
+	if (!(m->flags & MYR_CM_PROGRAM) || m->checksum != sum)
+		return -ENOENT;
+	l = c->v.closures + m->closure.off;
+	/*
+	 * Never trusted blindly: one pass in list order decides every entry
+	 * (checked, fresh, pinned where allowed), and every dependency of an
+	 * entry must be an earlier entry, so the list is a complete closure
+	 * in a valid init order.  ST_VISITING marks "seen in this list".
+	 */
+	int ok = 1;
+	for (uint32_t k = 0; k < m->closure.count && ok; k++) {
+		uint32_t i = l[k];
+		const struct myr_cache_module *e = &c->v.modules[i];
+		if (c->state[i] & (ST_VISITING | ST_ACTIVE) ||
+		    ((c->state[i] & ST_DONE) && !(c->state[i] & ST_USABLE)) ||
+		    !(c->state[i] & ST_DONE ? 1 : own_ok(c, i))) {
+			ok = 0;
+			break;
+		}
+		for (uint32_t d = 0; d < e->deps.count; d++)
+			if (!(c->state[c->v.deps[e->deps.off + d]] & ST_VISITING))
+				ok = 0;
+		c->state[i] |= ST_VISITING;
+	}
+	for (uint32_t k = 0; k < m->closure.count; k++) {
+		uint32_t i = l[k];
+		if (!(c->state[i] & ST_VISITING))
+			break;
+		c->state[i] &= (uint8_t)~ST_VISITING;
+		if (ok)
+			c->state[i] |= ST_DONE | ST_USABLE;
+	}
+	if (!ok)
+		return -ENOENT;
+	*list = l;
+	*n = m->closure.count;
+	return 0;
+}
+
+int myr_cache_activate(struct myr_cache *c, struct myr_error *err)
+{
+	const struct myr_cache_header *h = c->v.hdr;
+	uint64_t from = h->class_start[MYR_CLASS_RELRO];
+	uint64_t to = h->class_start[MYR_CLASS_DATA];
+
+	for (uint32_t k = 0; k < c->nactive; k++) {
+		const struct myr_cache_module *m = &c->v.modules[c->active[k]];
+		for (uint32_t j = 0; j < m->binds.count; j++) {
+			const struct myr_cache_bind *b = &c->v.binds[m->binds.off + j];
+			uint64_t val = (uint64_t)c->hostaddr[b->sym] +
+				       (uint64_t)b->addend;
+			memcpy(c->image + b->site, &val, 8);
+		}
+		if (c->slide == 0)
+			continue;
+		for (uint32_t j = 0; j < m->rebases.count; j++) {
+			uint8_t *site = c->image + c->v.rebases[m->rebases.off + j];
+			uint64_t val;
+			memcpy(&val, site, 8);
+			val += (uint64_t)c->slide;
+			memcpy(site, &val, 8);
+		}
+	}
+	if (to > from && mprotect(c->image + from, to - from, PROT_READ) != 0) {
+		int e = errno;
+		return myr_error_set(err, -e, "mprotect of the image's relro: %s",
+				     strerror(e));
+	}
+	return 0;
+}
+
+void myr_cache_span(const struct myr_cache *c, uintptr_t *lo, uintptr_t *hi)
+{
+	*lo = (uintptr_t)c->image;
+	*hi = (uintptr_t)c->image + c->image_size;
+}
+
+const struct myr_link_module *myr_cache_link_module(struct myr_cache *c,
+						    uint32_t i,
+						    struct myr_error *err)
+{
+	const struct myr_cache_module *m = &c->v.modules[i];
+	struct cached_link *cl = c->links[i];
+	int r;
+
+	if (cl)
+		return &cl->link;
+	r = check_core(&c->v, i, err);
+	if (r == 0)
+		r = check_exports(&c->v, i, err);
+	if (r < 0)
+		return NULL;
+	cl = calloc(1, sizeof(*cl));
+	if (!cl) {
+		myr_error_set(err, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	cl->hdr.exports.count = m->exports.count;
+	cl->hdr.buckets.count = m->ebuckets.count;
+	cl->hdr.name_len = m->name_len;
+	cl->hdr.ver_major = m->ver_major;
+	cl->hdr.ver_minor = m->ver_minor;
+	cl->hdr.ver_patch = m->ver_patch;
+	cl->view.hdr = &cl->hdr;
+	cl->view.name = c->v.strings + m->name_off;
+	cl->view.exports = c->v.exports + m->exports.off;
+	cl->view.buckets = c->v.ebuckets + m->ebuckets.off;
+	cl->view.strtab = c->v.strings;
+	cl->link.view = &cl->view;
+	for (unsigned s = 0; s < MYR_SEG_COUNT; s++)
+		cl->link.seg[s] = c->image + m->seg_off[s];
+	c->links[i] = cl;
+	return &cl->link;
+}
+
+int myr_cache_is_active(const struct myr_cache *c, uint32_t i)
+{
+	return i < c->v.hdr->modules.count && (c->state[i] & ST_ACTIVE);
+}
+
+int64_t myr_cache_find_active(const struct myr_cache *c, const char *name,
+			      uint32_t len)
+{
+	int64_t i = myr_cache_view_find(&c->v, name, len);
+	return i >= 0 && (c->state[i] & ST_ACTIVE) ? i : -ENOENT;
+}
+
+void myr_cache_init_array(const struct myr_cache *c, uint32_t i, int fini,
+			  void (*const **fns)(void), uint32_t *n)
+{
+	const struct myr_cache_table *a = fini ? &c->v.modules[i].fini
+					       : &c->v.modules[i].init;
+	*n = a->count;
+	*fns = a->count ? (void (*const *)(void))(void *)(c->image + a->off)
+			: NULL;
+}
+
+void myr_cache_info(const struct myr_cache *c, struct myr_cache_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->modules = c->v.hdr->modules.count;
+	out->stale = c->stale;
+	out->slid = c->slide != 0;
+	out->pins_valid = c->pins_valid;
+	out->stat_calls = c->stat_calls;
+	out->active = c->nactive;
+	out->ns_open = c->ns_open;
+}
+
+void myr_cache_close_fds(struct myr_cache *c)
+{
+	if (c && c->dirfd >= 0) {
+		close(c->dirfd);
+		c->dirfd = -1;
+	}
+}
+
+static void free_bookkeeping(struct myr_cache *c)
+{
+	myr_cache_close_fds(c);
+	if (c->links)
+		for (uint32_t i = 0; c->v.hdr && i < c->v.hdr->modules.count; i++)
+			free(c->links[i]);
+	free(c->links);
+	free(c->state);
+	free(c->stack);
+	free(c->next);
+	free(c->active);
+	free(c->hostaddr);
+}
+
+void myr_cache_release(struct myr_cache *c)
+{
+	/* Lookups (ctx->lookup) keep using the links and the metadata, so
+	 * only the launch's scratch goes. */
+	if (!c)
+		return;
+	myr_cache_close_fds(c);
+	free(c->stack);
+	free(c->next);
+	c->stack = c->next = NULL;
+}
+
+void myr_cache_close(struct myr_cache *c)
+{
+	if (!c)
+		return;
+	free_bookkeeping(c);
+	if (c->image)
+		munmap(c->image, c->image_size);
+	if (c->meta)
+		munmap(c->meta, c->meta_len);
+	free(c);
+}
