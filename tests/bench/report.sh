@@ -188,9 +188,26 @@ stage_table() { # parse the launcher's --stats output: "stage ... N.NNN ms"
 						if (!m) { printf " – |"; continue }
 						for (a = 1; a <= m; a++) w[a] = v[k, a]
 						for (a = 2; a <= m; a++) { x = w[a]; b = a - 1; while (b > 0 && w[b] > x) { w[b + 1] = w[b]; b-- } w[b + 1] = x }
-						printf " %.3f |", (m % 2 ? w[(m + 1) / 2] : (w[m / 2] + w[m / 2 + 1]) / 2) / 1000
+						med[ns[i], ss[s]] = (m % 2 ? w[(m + 1) / 2] : (w[m / 2] + w[m / 2 + 1]) / 2) / 1000
+						printf " %.3f |", med[ns[i], ss[s]]
 					}
 					print ""
+				}
+				# Linear means the time per module stays put: compare each
+				# stage per module at the largest N with N = 1,000.
+				hi = ns[nn]
+				if (hi + 0 > 1000 && ((1000, ss[1]) in med)) {
+					printf "| per module, N=%s / N=1000 |", hi
+					for (s = 1; s <= ns2; s++) {
+						a = med[1000, ss[s]]; b = med[hi, ss[s]]
+						if (a > 0 && ((hi, ss[s]) in med)) printf " %.2fx |", (b / hi) / (a / 1000)
+						else printf " – |"
+					}
+					print ""
+					print ""
+					print "A stage is linear in N when its time per module stays about the same (1x);"
+					print "wall-clock stage times on a busy machine are noisy: compare instruction counts"
+					print "(docs/performance.md) before calling a stage worse than linear."
 				}
 			}' <<<"$stages"
 		echo
