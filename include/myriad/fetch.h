@@ -43,7 +43,9 @@
  *     reason.
  *
  * Cost (the fast path): one open, one read and no stat per file, all files of
- * a batch in a handful of io_uring_enter calls.  The file type is only
+ * a batch in a handful of io_uring_enter calls (two per 682 files).  A
+ * directory whose files cannot be read without blocking (tmpfs) is read
+ * with plain syscalls instead, which measured faster there.  The file type is only
  * looked at when something is off (a failed or short read, bytes the probe
  * rejects), so a valid closure never pays for it.
  */
@@ -128,9 +130,13 @@ struct myr_fetch_item {
  * same causes fail init with the kernel's -errno and a message.
  *
  * The ring is created disabled, restricted to the operations the fetcher
- * issues (OPENAT2, READ, CLOSE; no register operation at all), then
- * enabled; only a kernel that lacks restrictions gets an unrestricted ring,
- * and the stats say so.
+ * issues (OPENAT2, READ and LINK_TIMEOUT; no register operation at all),
+ * then enabled; only a kernel that lacks restrictions gets an unrestricted
+ * ring, and the stats say so.  io_uring mode needs Linux 5.19 (sparse
+ * direct descriptor tables); AUTO falls back to sync on older kernels.
+ *
+ * A fetcher is used by one thread at a time, and in io_uring mode by the
+ * thread that created it (the ring is single-issuer).
  */
 int myr_fetcher_init(struct myr_fetcher **out, const struct myr_fetch_config *cfg,
 		     struct myr_error *err);

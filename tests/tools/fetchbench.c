@@ -22,7 +22,10 @@
  *         raw-abs        open(absolute path) + read + close per file
  *         cat            one open + read + close of DIR.cat
  *       -H: no size hints (default: each file's size, as the closure
- *       records it).  Without -r: one silent run (for hyperfine or
+ *       records it).  -c: cold, as far as these files go: before every
+ *       run, evict their pages (POSIX_FADV_DONTNEED, untimed; the rest of
+ *       the page cache, other people's benchmarks included, is left
+ *       alone; no effect on tmpfs).  Without -r: one silent run (for hyperfine or
  *       strace -c).  With -r: one warm-up, REPS timed runs in-process,
  *       and "mode files bytes median_us min_us median_cpu_us" on stdout
  *       (CPU time of all the process's threads, io-wq workers included).  Every timed
@@ -132,7 +135,7 @@ static int gen(const char *dir, size_t n, size_t min, size_t max)
 struct bench {
 	const char *dir, *mode;
 	size_t n;
-	int hints;
+	int hints, cold;
 	char (*names)[32];
 	uint32_t *sizes;
 	size_t total;
@@ -226,6 +229,24 @@ static void run_fetcher(struct bench *b)
 	myr_fetcher_exit(f);
 }
 
+static void evict(struct bench *b)
+{
+	char path[4096];
+	for (size_t i = 0; i <= b->n; i++) {
+		int fd;
+		if (i < b->n)
+			snprintf(path, sizeof(path), "%s/%s.myr", b->dir, b->names[i]);
+		else
+			snprintf(path, sizeof(path), "%s.cat", b->dir);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			fdatasync(fd);
+			posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+			close(fd);
+		}
+	}
+}
+
 static void run_once(struct bench *b)
 {
 	if (!strcmp(b->mode, "raw-dirfd"))
@@ -253,13 +274,14 @@ int main(int argc, char **argv)
 		die("usage: fetchbench gen DIR N [MIN MAX] | run -d DIR -n N "
 		    "-m MODE [-r REPS] [-H]%s", "");
 	optind = 2;
-	while ((opt = getopt(argc, argv, "d:n:m:r:H")) != -1) {
+	while ((opt = getopt(argc, argv, "d:n:m:r:Hc")) != -1) {
 		switch (opt) {
 		case 'd': b.dir = optarg; break;
 		case 'n': b.n = strtoul(optarg, NULL, 10); break;
 		case 'm': b.mode = optarg; break;
 		case 'r': reps = atoi(optarg); break;
 		case 'H': b.hints = 0; break;
+		case 'c': b.cold = 1; break;
 		default: die("bad option%s", "");
 		}
 	}
@@ -287,6 +309,8 @@ int main(int argc, char **argv)
 		b.total += b.sizes[i];
 	}
 	if (reps <= 0) {
+		if (b.cold)
+			evict(&b);
 		run_once(&b);
 		return 0;
 	}
@@ -294,15 +318,19 @@ int main(int argc, char **argv)
 	double *c = calloc((size_t)reps, sizeof(*c));
 	run_once(&b);
 	for (int i = 0; i < reps; i++) {
-		double t0 = now_us(), c0 = cpu_us();
+		double t0, c0;
+		if (b.cold)
+			evict(&b);
+		t0 = now_us();
+		c0 = cpu_us();
 		run_once(&b);
 		t[i] = now_us() - t0;
 		c[i] = cpu_us() - c0;
 	}
 	qsort(t, (size_t)reps, sizeof(*t), cmp_double);
 	qsort(c, (size_t)reps, sizeof(*c), cmp_double);
-	printf("%s%s\t%zu\t%zu\t%.0f\t%.0f\t%.0f\n", b.mode,
-	       b.hints ? "" : "-nohint", b.n, b.total, t[reps / 2], t[0],
+	printf("%s%s%s\t%zu\t%zu\t%.0f\t%.0f\t%.0f\n", b.mode,
+	       b.hints ? "" : "-nohint", b.cold ? "-cold" : "", b.n, b.total, t[reps / 2], t[0],
 	       c[reps / 2]);
 	free(t);
 	free(c);
