@@ -307,13 +307,13 @@ static int ring_run(struct myr_fetcher *f, unsigned expect)
 			return ret;
 		io_uring_for_each_cqe(&r->ring, head, cqe) {
 			uint64_t ud = cqe->user_data;
-			struct ring_slot *s = &r->st[ud >> 1];
-			if (ud == UD_TIMEOUT)
-				;
-			else if (ud & 1)
-				s->read_res = cqe->res;
-			else
-				s->open_res = cqe->res;
+			if (ud != UD_TIMEOUT && (ud >> 1) < r->chunk) {
+				struct ring_slot *s = &r->st[ud >> 1];
+				if (ud & 1)
+					s->read_res = cqe->res;
+				else
+					s->open_res = cqe->res;
+			}
 			n++;
 		}
 		io_uring_cq_advance(&r->ring, n);
