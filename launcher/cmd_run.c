@@ -391,10 +391,11 @@ static void print_stats(const struct myriad_load_stats *s,
 	}
 	myr_cache_info(c, &ci);
 	cli_error("stats: %u modules from the cache, %u from files; cache open "
-		  "%.3f ms, %s%s%s, %u module stat calls", cached, files,
+		  "%.3f ms, %s%s%s%s, %u module stat calls", cached, files,
 		  ms(ci.ns_open), ci.stale ? "directory changed since the build"
 		  : "current", ci.slid ? ", slid" : "",
-		  ci.pins_valid ? "" : ", pinned modules unusable", ci.stat_calls);
+		  ci.pins_valid ? "" : ", pinned modules unusable",
+		  ci.closure_used ? ", launch closure" : "", ci.stat_calls);
 }
 
 /* The first library directory's image, or NULL (then one warning line if

@@ -126,7 +126,7 @@ int myr_cache_parse(const void *buf, size_t len, unsigned flags,
 				     (unsigned long long)h->image_size,
 				     (unsigned long long)h->file_size);
 	if (h->pref_base % MYR_CACHE_PAGE || h->pref_base == 0 ||
-	    h->pref_base > (1ull << 46))
+	    h->pref_base >= (1ull << 56))
 		return myr_error_set(err, -EBADMSG, "preferred address 0x%llx "
 				     "is not a user-space page",
 				     (unsigned long long)h->pref_base);
@@ -447,7 +447,7 @@ struct myr_cache {
 	uint64_t image_size;
 	int64_t slide;
 	int dirfd;
-	int stale, pins_valid;
+	int stale, pins_valid, closure_used;
 	uint32_t stat_calls;
 	uint8_t *state;
 	uint32_t *stack, *next;         /* DFS scratch, nmodules each */
@@ -899,6 +899,7 @@ int myr_cache_launch_closure(struct myr_cache *c, const char *name,
 	}
 	if (!ok)
 		return -ENOENT;
+	c->closure_used = 1;
 	*list = l;
 	*n = m->closure.count;
 	return 0;
@@ -1009,6 +1010,7 @@ void myr_cache_info(const struct myr_cache *c, struct myr_cache_info *out)
 	out->stale = c->stale;
 	out->slid = c->slide != 0;
 	out->pins_valid = c->pins_valid;
+	out->closure_used = c->closure_used;
 	out->stat_calls = c->stat_calls;
 	out->active = c->nactive;
 	out->ns_open = c->ns_open;

@@ -113,6 +113,8 @@ static void stamp_of(const struct stat *st, struct myr_cache_stamp *s)
 
 static int gb_put(struct growbuf *g, const void *p, size_t n)
 {
+	if (n == 0)
+		return 0;
 	if (g->cap - g->len < n) {
 		size_t cap = g->cap ? g->cap : 4096;
 		while (cap - g->len < n)
@@ -892,8 +894,15 @@ static int serialize(struct builder *b, struct myr_cache_header *h,
 			}
 			cm.ebuckets.off = (uint32_t)(ebuckets.len / 4);
 			cm.ebuckets.count = mh->buckets.count;
-			bad |= gb_put(&ebuckets, m->view.buckets,
-				      ((size_t)mh->buckets.count + 1) * 4) < 0;
+			if (mh->buckets.count) {
+				bad |= gb_put(&ebuckets, m->view.buckets,
+					      ((size_t)mh->buckets.count + 1) * 4) < 0;
+			} else {
+				/* The reader keeps no table for no exports;
+				 * the image always has count + 1 entries. */
+				static const uint32_t zero;
+				bad |= gb_put(&ebuckets, &zero, 4) < 0;
+			}
 			if (mh->init.count)
 				cm.init = (struct myr_cache_table){
 					(uint32_t)(m->link.seg[MYR_SEG_RELRO] + mh->init.off - b->base),

@@ -376,6 +376,7 @@ struct myr_cache_info {
 	int stale;                      /* DIR changed: per-module stats */
 	int slid;                       /* not at the preferred address */
 	int pins_valid;
+	int closure_used;               /* a recorded launch closure */
 	uint32_t stat_calls;            /* per-module checks made */
 	uint32_t active;
 	uint64_t ns_open;

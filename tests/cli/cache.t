@@ -1,0 +1,313 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# tests/cli/cache.t - `myriad cache` and launches from the image
+# (docs/cache.md): build, status, clear; modules taken from the image
+# (--stats); a module replaced by rename, removed, overwritten in place,
+# replaced by a symlink; every kind of corrupt or foreign cache ignored
+# with one warning and a correct run; a directory that cannot be written;
+# builds racing launches; host functions through stubs and a pinned
+# module; the 10,000-module closure gives the files' checksum.  The
+# expected output is always the generator's prediction or a --no-cache
+# run, never a stored value.  No timing is asserted.
+. "$(dirname "$0")/lib.sh"
+require_myriad
+
+GEN=$MYRIAD_BUILD/tools/gen_closure
+[ -x "$GEN" ] || skip_all "no $GEN (built by tests/tools/build-hook.sh)"
+
+LIB=$T/lib
+CACHE=$LIB/.myriad-cache/image
+N=300
+mkdir -p "$LIB" "$T/alt"
+sum=$("$GEN" -n $N -o "$LIB" -p "$T/prog.myr" --seed 42) || skip_all "gen_closure failed"
+sum=${sum#checksum }
+# Another generation of the same names: replacement modules.
+"$GEN" -n $N -o "$T/alt" --seed 43 >/dev/null || skip_all "gen_closure failed"
+cp -a "$LIB" "$T/pristine"
+
+launch() { run "$MYRIAD" --stats --sandbox=off --libdir "$LIB" "$@" "$T/prog.myr"; }
+from_cache() { grep -Eo 'stats: [0-9]+ modules from the cache, [0-9]+ from files' <<<"$err"; }
+warnings() { grep -c 'ignored' <<<"$err"; }
+
+# ---- build, status, launch -----------------------------------------------------
+
+fails "status before any build: exit 1" 1 "$MYRIAD" cache status --libdir "$LIB"
+like "$out" "absent" "status says the cache is absent"
+
+ok "cache build" "$MYRIAD" cache build --libdir "$LIB"
+like "$out" "$N of $N modules in the image" "build: every module went into the image"
+[ -f "$CACHE" ] && pass "the image is $LIB/.myriad-cache/image" || fail "no $CACHE"
+ok "status after the build: current (exit 0)" "$MYRIAD" cache status --libdir "$LIB"
+like "$out" ": current" "status says current"
+
+launch
+is "$out" "$sum" "launch from the image: the generator's checksum"
+is "$(from_cache)" "stats: $N modules from the cache, 1 from files" \
+	"--stats: every library module came from the image, the program from its file"
+like "$err" "current, 0 module stat calls" "a current cache costs no per-module stat"
+unlike "$err" "slid" "the image went to its preferred address"
+like "$err" "bytes read in 0 batches" "no module file was read"
+
+launch --no-cache
+is "$out" "$sum" "--no-cache: same checksum"
+is "$(from_cache)" "stats: 0 modules from the cache, $((N + 1)) from files" \
+	"--no-cache: every module from its file"
+
+run env MYRIAD_LIBRARY_PATH="$LIB:$T/alt" "$MYRIAD" --stats --sandbox=off "$T/prog.myr"
+like "$err" "$N modules from the cache" "the first directory of MYRIAD_LIBRARY_PATH supplies the image"
+run env MYRIAD_LIBRARY_PATH="$T/alt:$LIB" "$MYRIAD" --stats --sandbox=off "$T/prog.myr"
+like "$err" "0 modules from the cache" "a later directory's image is never used"
+
+# ---- a module replaced by rename (as package managers install) -------------------
+
+cp "$T/alt/m5.myr" "$LIB/.m5.new" && mv "$LIB/.m5.new" "$LIB/m5.myr"
+run "$MYRIAD" --no-cache --sandbox=off --libdir "$LIB" "$T/prog.myr"
+want=$out
+isnt "$want" "$sum" "replacing m5 changes the result (files)"
+launch
+is "$out" "$want" "replaced by rename: the launch uses the new m5, as the files do"
+like "$err" "directory changed since the build" "the per-launch stamp saw the rename"
+like "$(from_cache)" "[1-9][0-9]* from files" "m5 and the modules above it came from files"
+unlike "$(from_cache)" " 0 modules from the cache" "the rest still came from the image"
+fails "status after the rename: stale (exit 1)" 1 "$MYRIAD" cache status --libdir "$LIB"
+like "$out" "m5: replaced since the build" "status names m5"
+
+ok "rebuild" "$MYRIAD" cache build --libdir "$LIB"
+launch
+is "$out" "$want" "after the rebuild: the new m5 from the image"
+is "$(from_cache)" "stats: $N modules from the cache, 1 from files" "after the rebuild: all from the image"
+
+# ---- a module removed ----------------------------------------------------------
+
+mv "$LIB/m7.myr" "$T/m7.saved"
+launch
+is "$status" 127 "m7 removed: the launch fails as it does without a cache (127)"
+like "$err" "module m7 not found" "m7 removed: the loader's own message"
+is "$(warnings)" 0 "m7 removed: no cache warning"
+run "$MYRIAD" --sandbox=off --no-cache --libdir "$LIB" "$T/prog.myr"
+is "$status" 127 "m7 removed, --no-cache: the same failure"
+fails "status after the removal: stale" 1 "$MYRIAD" cache status --libdir "$LIB"
+like "$out" "m7: removed since the build" "status names m7"
+mv "$T/m7.saved" "$LIB/m7.myr"
+launch
+is "$out" "$want" "m7 back (by rename): correct again"
+
+# ---- overwritten in place: documented to keep the cached copy ---------------------
+
+ok "rebuild" "$MYRIAD" cache build --libdir "$LIB"
+cp "$LIB/m9.myr" "$T/m9.saved"
+cat "$T/alt/m9.myr" >"$LIB/m9.myr"
+launch
+is "$out" "$want" "overwritten in place: the launch keeps the image's (consistent) copy"
+fails "status sees the in-place overwrite" 1 "$MYRIAD" cache status --libdir "$LIB"
+like "$out" "m9: overwritten in place" "status names m9"
+cp "$T/m9.saved" "$T/m9.tmp" && mv "$T/m9.tmp" "$LIB/m9.myr"
+
+# ---- replaced by a symbolic link ---------------------------------------------------
+
+ok "rebuild" "$MYRIAD" cache build --libdir "$LIB"
+mkdir -p "$LIB/sub"
+cp "$T/alt/m11.myr" "$LIB/sub/m11.myr"
+ln -s sub/m11.myr "$LIB/.m11.lnk" && mv -T "$LIB/.m11.lnk" "$LIB/m11.myr"
+run "$MYRIAD" --no-cache --sandbox=off --libdir "$LIB" "$T/prog.myr"
+want11=$out
+launch
+is "$out" "$want11" "m11 replaced by a symlink: the launch follows the files"
+like "$(from_cache)" "[1-9][0-9]* from files" "m11 came from its file, not the image"
+ok "build with a symlinked module" "$MYRIAD" cache build --libdir "$LIB"
+like "$err" "m11: not cached: a symbolic link" "the build leaves the symlink out, saying why"
+launch
+is "$out" "$want11" "image without m11: still the files' result"
+cp "$T/pristine/m11.myr" "$LIB/.m11.tmp" && mv -T "$LIB/.m11.tmp" "$LIB/m11.myr"
+rm -rf "$LIB/sub"
+ok "rebuild" "$MYRIAD" cache build --libdir "$LIB"
+launch
+is "$out" "$want" "m11 restored"
+
+# ---- corrupt, foreign and unreadable caches: one warning, a correct run -------------
+
+cp "$CACHE" "$T/good"
+corrupt() { # DESCRIPTION PATTERN CMD...
+	local desc=$1 pat=$2
+	shift 2
+	cp "$T/good" "$CACHE"
+	"$@"
+	launch
+	is "$out" "$want" "$desc: correct run"
+	is "$(warnings)" 1 "$desc: exactly one warning"
+	like "$err" "myriad: $LIB/.myriad-cache/image: ignored \\(.*$pat" "$desc: the warning says why"
+	is "$(from_cache)" "stats: 0 modules from the cache, $((N + 1)) from files" "$desc: nothing from the image"
+}
+poke() { printf "$2" | dd of="$CACHE" bs=1 seek="$1" conv=notrunc status=none; }
+u32() { od -An -t u4 -j "$1" -N 4 "$T/good" | tr -d ' '; }
+size=$(stat -c %s "$T/good")
+modules_off=$(u32 152)
+rebases_off=$(u32 176)
+corrupt "truncated to half" "truncated" truncate -s $((size / 2)) "$CACHE"
+corrupt "truncated to 100 bytes" "truncated" truncate -s 100 "$CACHE"
+corrupt "empty" "truncated" truncate -s 0 "$CACHE"
+corrupt "a byte of the header flipped" "checksum" poke 64 '\x55'
+corrupt "a byte of the module index flipped" "metadata checksum" poke $((modules_off + 30)) '\xff'
+corrupt "a byte of the fixups flipped" "metadata checksum" poke $((rebases_off + 1)) '\x7f'
+corrupt "another format version" "version" poke 8 '\x09'
+corrupt "another architecture" "architecture" poke 10 '\xb7'
+corrupt "not a cache at all" "not a Myriad cache" poke 0 'garbage!'
+corrupt "a directory instead of the file" "not a regular file|Is a directory" \
+	eval 'rm -f "$CACHE" && mkdir "$CACHE"'
+rm -rf "$CACHE"
+cp "$T/good" "$CACHE"
+cp -a "$LIB" "$T/copy"
+run "$MYRIAD" --stats --sandbox=off --libdir "$T/copy" "$T/prog.myr"
+is "$out" "$want" "a cache copied from another directory: correct run"
+like "$err" "ignored \\(built for another directory\\)" "...with the warning 'built for another directory'"
+is "$(warnings)" 1 "...once"
+rm -rf "$T/copy"
+
+cp "$T/good" "$CACHE"
+poke $((modules_off + 3)) '\xff'
+fails "status on a corrupt cache: exit 1" 1 "$MYRIAD" cache status --libdir "$LIB"
+like "$out" "invalid: metadata checksum mismatch" "status names the corruption"
+cp "$T/good" "$CACHE"
+
+ok "clear" "$MYRIAD" cache clear --libdir "$LIB"
+[ ! -e "$CACHE" ] && pass "clear removed the image" || fail "clear left $CACHE"
+ok "clear again: nothing to do" "$MYRIAD" cache clear --libdir "$LIB"
+launch
+is "$(from_cache)" "stats: 0 modules from the cache, $((N + 1)) from files" "no cache: all from files, silently"
+is "$(warnings)" 0 "no cache: no warning"
+
+# ---- usage -------------------------------------------------------------------
+
+fails "cache without an action: usage error" 2 "$MYRIAD" cache
+fails "cache with an unknown action: usage error" 2 "$MYRIAD" cache frob --libdir "$LIB"
+fails "cache build on a missing directory: exit 1" 1 "$MYRIAD" cache build --libdir "$T/nope"
+like "$err" "^myriad: $T/nope: No such file or directory$" "...one line naming it"
+
+# ---- a directory that cannot be written ------------------------------------------
+
+mkdir -p "$T/ro"
+cp "$LIB"/m1*.myr "$T/ro/"
+chmod 755 "$T" "$T/ro"
+chmod 555 "$T/ro"
+if [ "$(id -u)" = 0 ]; then
+	if command -v setpriv >/dev/null; then
+		run setpriv --reuid=65534 --regid=65534 --clear-groups "$MYRIAD" cache build --libdir "$T/ro"
+	else
+		status=skip
+	fi
+else
+	run "$MYRIAD" cache build --libdir "$T/ro"
+fi
+if [ "$status" = skip ]; then
+	skip "a directory that cannot be written" "running as root without setpriv"
+else
+	is "$status" 1 "a directory that cannot be written: exit 1"
+	like "$err" "^myriad: cannot write the cache in $T/ro: Permission denied$" "...with one clear line"
+	is "$(wc -l <<<"$err")" 1 "...and nothing else"
+fi
+chmod 755 "$T/ro"
+
+# ---- builds racing launches (3 s) -------------------------------------------------
+
+ok "build" "$MYRIAD" cache build --libdir "$LIB"
+( end=$((SECONDS + 3)); while [ $SECONDS -lt $end ]; do
+	"$MYRIAD" cache build --libdir "$LIB" >/dev/null 2>>"$T/builds.err" || echo fail >>"$T/builds.err"
+done ) &
+builder=$!
+launches=0 bad=0
+end=$((SECONDS + 3))
+while [ $SECONDS -lt $end ]; do
+	o=$("$MYRIAD" --sandbox=off --libdir "$LIB" "$T/prog.myr" 2>>"$T/launch.err") || bad=$((bad + 1))
+	[ "$o" = "$want" ] || bad=$((bad + 1))
+	launches=$((launches + 1))
+done
+wait $builder
+is "$bad" 0 "$launches launches during repeated builds: none failed or printed a wrong checksum"
+is "$(grep -c "ignored" "$T/launch.err" 2>/dev/null || true)" 0 "...and none ignored the cache"
+is "$(cat "$T/builds.err" 2>/dev/null)" "" "the concurrent builds all succeeded"
+
+# ---- host functions (stubs), a pinned module, a launch closure --------------------
+
+if command -v "$HOST_CC" >/dev/null; then
+	H=$T/hlib
+	mkdir -p "$H"
+	cc_object -greet >/dev/null <<'EOF'
+#include <stdio.h>
+#include <string.h>
+int greet_count;
+int greet(const char *who)
+{
+	greet_count++;
+	fputs("hello, ", stdout);
+	printf("%s (%d)\n", who, greet_count);
+	return (int)strlen(who);
+}
+EOF
+	cc_object -app >/dev/null <<'EOF'
+#include <myriad/myriad.h>
+int greet(const char *who);
+int app_main(const struct myriad_ctx *ctx)
+{
+	int n = 0;
+	for (int i = 1; i < ctx->argc; i++)
+		n += greet(ctx->argv[i]);
+	return n;
+}
+EOF
+	myr_link "$H/greet.myr" --name greet "$T/greet.o"
+	is "$status" 0 "link greet (stdio from the host module)"
+	myr_link "$H/app.myr" --name app --entry app_main --needs "$H/greet.myr" "$T/app.o"
+	is "$status" 0 "link app"
+	run "$MYRIAD" --sandbox=off --no-cache --libdir "$H" "$H/app.myr" ab cde
+	hwant=$out hstatus=$status
+	ok "cache build with host imports" "$MYRIAD" cache build --libdir "$H"
+	like "$out" "2 of 2 modules in the image .[01] pinned to this launcher., 1 launch closures" \
+		"host module users are cached; the program's closure is recorded"
+	run "$MYRIAD" --stats --sandbox=off --libdir "$H" "$H/app.myr" ab cde
+	is "$out" "$hwant" "host functions through the image's stubs: same output"
+	is "$status" "$hstatus" "...same exit status"
+	like "$err" "1 modules from the cache, 1 from files" "greet came from the image"
+	like "$err" "launch closure" "the program's recorded launch closure was used"
+	run "$MYRIAD" --sandbox=default --libdir "$H" "$H/app.myr" x
+	is "$status" 1 "cached code runs under the default sandbox"
+
+	# Text that reads a host object PC-relatively (what gcc emits for
+	# extern data without -fPIC): pinned to this launcher build.
+	P=$T/plib
+	mkdir -p "$P"
+	printf '%s\n' '.text' '.globl greet' 'greet:' 'pushq %rbx' \
+		'movq %rdi, %rbx' 'movq stdout(%rip), %rsi' \
+		'leaq .LC0(%rip), %rdi' 'call fputs' 'movq %rbx, %rdi' \
+		'call puts' 'movq %rbx, %rdi' 'call strlen' 'popq %rbx' 'ret' \
+		'.section .rodata' '.LC0: .string "hello, "' >"$T/pgreet.s"
+	"$HOST_CC" -c "$T/pgreet.s" -o "$T/pgreet.o"
+	myr_link "$P/greet.myr" --name greet "$T/pgreet.o"
+	myr_link "$P/app.myr" --name app --entry app_main --needs "$P/greet.myr" "$T/app.o"
+	run "$MYRIAD" --sandbox=off --no-cache --libdir "$P" "$P/app.myr" ab cde
+	pwant=$out
+	ok "cache build with a pinned module" "$MYRIAD" cache build --libdir "$P"
+	like "$out" "2 of 2 modules in the image .1 pinned to this launcher." "the module is pinned"
+	run "$MYRIAD" --stats --sandbox=off --libdir "$P" "$P/app.myr" ab cde
+	is "$out" "$pwant" "a pinned module from the image (same launcher): same output"
+	like "$err" "1 modules from the cache" "...taken from the image"
+else
+	skip "host module through the image" "no $HOST_CC"
+fi
+
+# ---- 10,000 modules -----------------------------------------------------------------
+
+BIG=$T/big
+mkdir -p "$BIG"
+bsum=$("$GEN" -n 10000 -o "$BIG" -p "$BIG/prog.myr" --seed 7) || fail "gen_closure 10000"
+bsum=${bsum#checksum }
+ok "cache build of 10,000 modules" "$MYRIAD" cache build --libdir "$BIG"
+like "$out" "10001 of 10001 modules in the image.*1 launch closures" "every module, the program too"
+run "$MYRIAD" --stats --sandbox=off --libdir "$BIG" "$BIG/prog.myr" a
+is "$out" "$bsum" "10,000 modules from the image: the generator's checksum"
+is "$status" 1 "...and the entry's status"
+like "$err" "10000 modules from the cache, 1 from files" "...all from the image"
+run "$MYRIAD" --sandbox=off --no-cache --libdir "$BIG" "$BIG/prog.myr" a
+is "$out" "$bsum" "10,000 modules from files: the same checksum"
+
+done_testing

@@ -1,0 +1,614 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The cache through its API: a directory of hand-assembled modules is
+ * built into an image, opened and run through the loader, at the
+ * preferred address and slid; stale entries are refused; a module pinned
+ * to the host's object addresses falls back to its file when the host
+ * differs; and the parser rejects truncation, foreign versions, flipped
+ * bytes and (with the checksums recomputed) every out-of-bounds index,
+ * offset and fixup, without ever reading outside the buffer (ASan).
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <myriad/cache.h>
+#include <myriad/loader.h>
+#include <myriad/module.h>
+#include "harness.h"
+
+static char dir[256];
+
+static void write_file(const char *name, const uint8_t *p, size_t n)
+{
+	char path[512], tmp[520];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "wb");
+	if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0)
+		abort();
+	/* By rename, as package managers install. */
+	if (rename(tmp, path) != 0)
+		abort();
+}
+
+static void write_module(const struct myr_module_desc *d)
+{
+	struct myr_error err = { 0 };
+	uint8_t *out;
+	size_t len;
+	char name[80];
+	if (myr_module_write(d, &out, &len, &err) < 0) {
+		fprintf(stderr, "# write %s: %s\n", d->name, err.msg);
+		abort();
+	}
+	snprintf(name, sizeof(name), "%s.myr", d->name);
+	write_file(name, out, len);
+	free(out);
+}
+
+/* lib: f() returns value; data p = &f (an absolute pointer: a rebase). */
+static void write_lib(uint8_t value)
+{
+	static uint8_t text[6] = { 0xb8, 0, 0, 0, 0, 0xc3 };
+	static const uint8_t data[8];
+	static const struct myr_desc_export exp[] = {
+		{ "f", MYR_SEG_TEXT, MYR_SYM_FUNC, 0 },
+		{ "p", MYR_SEG_DATA, MYR_SYM_OBJECT, 0 },
+	};
+	static const struct myr_reloc rel[] = {
+		{ .site_off = 0, .site_seg = MYR_SEG_DATA, .type = MYR_REL_ABS64,
+		  .target_seg = MYR_SEG_TEXT, .target = 0 },
+	};
+	struct myr_module_desc d = {
+		.name = "lib", .ver_major = 1, .arch = MYR_ARCH_HOST,
+		.exports = exp, .nexports = 2, .relocs = rel, .nrelocs = 1,
+		.entry = { .seg = MYR_SEG_NONE }, .init = { .seg = MYR_SEG_NONE },
+		.fini = { .seg = MYR_SEG_NONE },
+	};
+	text[1] = value;
+	d.seg[MYR_SEG_TEXT] = (struct myr_desc_segment){ text, 6, 4 };
+	d.seg[MYR_SEG_DATA] = (struct myr_desc_segment){ data, 8, 3 };
+	write_module(&d);
+}
+
+/* mid: g() = f() + 1; relro q = &lib.p (an import: a rebase too). */
+static void write_mid(void)
+{
+	static const uint8_t text[] = { 0xe8, 0, 0, 0, 0, 0x83, 0xc0, 0x01, 0xc3 };
+	static const uint8_t relro[8];
+	static const struct myr_desc_dep deps[] = { { "lib", 1, 0, 0, 0 } };
+	static const struct myr_desc_import imp[] = {
+		{ "f", 0, MYR_NO_HINT }, { "p", 0, MYR_NO_HINT },
+	};
+	static const struct myr_desc_export exp[] = {
+		{ "g", MYR_SEG_TEXT, MYR_SYM_FUNC, 0 },
+		{ "q", MYR_SEG_RELRO, MYR_SYM_OBJECT, 0 },
+	};
+	static const struct myr_reloc rel[] = {
+		{ .site_off = 1, .site_seg = MYR_SEG_TEXT, .type = MYR_REL_PC32,
+		  .target_seg = MYR_TARGET_IMPORT, .target = 0, .addend = -4 },
+		{ .site_off = 0, .site_seg = MYR_SEG_RELRO, .type = MYR_REL_ABS64,
+		  .target_seg = MYR_TARGET_IMPORT, .target = 1 },
+	};
+	struct myr_module_desc d = {
+		.name = "mid", .ver_major = 1, .arch = MYR_ARCH_HOST,
+		.deps = deps, .ndeps = 1, .imports = imp, .nimports = 2,
+		.exports = exp, .nexports = 2, .relocs = rel, .nrelocs = 2,
+		.entry = { .seg = MYR_SEG_NONE }, .init = { .seg = MYR_SEG_NONE },
+		.fini = { .seg = MYR_SEG_NONE },
+	};
+	d.seg[MYR_SEG_TEXT] = (struct myr_desc_segment){ text, sizeof(text), 4 };
+	d.seg[MYR_SEG_RELRO] = (struct myr_desc_segment){ relro, 8, 3 };
+	write_module(&d);
+}
+
+/* prog: entry = g() + (*mid.q)() — through both absolute pointers. */
+static void write_prog(const char *name, const char *extra_dep)
+{
+	static const uint8_t text[] = {
+		0x53,                               /* push rbx */
+		0xe8, 0, 0, 0, 0,                   /* call g */
+		0x89, 0xc3,                         /* mov ebx, eax */
+		0x48, 0x8b, 0x05, 0, 0, 0, 0,       /* mov rax, [rip + q] */
+		0x48, 0x8b, 0x00,                   /* mov rax, [rax] */
+		0xff, 0xd0,                         /* call rax */
+		0x01, 0xd8,                         /* add eax, ebx */
+		0x5b, 0xc3,                         /* pop rbx; ret */
+	};
+	struct myr_desc_dep deps[] = { { "mid", 1, 0, 0, 0 }, { extra_dep, 1, 0, 0, 0 } };
+	static const struct myr_desc_import imp[] = {
+		{ "g", 0, MYR_NO_HINT }, { "q", 0, MYR_NO_HINT },
+	};
+	static const struct myr_reloc rel[] = {
+		{ .site_off = 2, .site_seg = MYR_SEG_TEXT, .type = MYR_REL_PC32,
+		  .target_seg = MYR_TARGET_IMPORT, .target = 0, .addend = -4 },
+		{ .site_off = 11, .site_seg = MYR_SEG_TEXT, .type = MYR_REL_PC32,
+		  .target_seg = MYR_TARGET_IMPORT, .target = 1, .addend = -4 },
+	};
+	struct myr_module_desc d = {
+		.name = name, .ver_major = 1, .arch = MYR_ARCH_HOST,
+		.flags = MYR_F_PROGRAM, .deps = deps, .ndeps = extra_dep ? 2 : 1,
+		.imports = imp, .nimports = 2, .relocs = rel, .nrelocs = 2,
+		.entry = { .seg = MYR_SEG_TEXT, .off = 0 },
+		.init = { .seg = MYR_SEG_NONE }, .fini = { .seg = MYR_SEG_NONE },
+	};
+	d.seg[MYR_SEG_TEXT] = (struct myr_desc_segment){ text, sizeof(text), 4 };
+	write_module(&d);
+}
+
+/* ---- a fake host module: one function, two objects ---------------------- */
+
+static int host_obj_a = 7, host_obj_b = 9;
+static int host_fn(void) { return 5; }
+
+static void *find_a(void *o, const char *name, uint32_t len)
+{
+	(void)o;
+	if (len == 4 && memcmp(name, "hobj", 4) == 0)
+		return &host_obj_a;
+	if (len == 3 && memcmp(name, "hfn", 3) == 0)
+		return (void *)host_fn;
+	return NULL;
+}
+
+static void *find_b(void *o, const char *name, uint32_t len)
+{
+	if (len == 4 && memcmp(name, "hobj", 4) == 0)
+		return &host_obj_b;
+	return find_a(o, name, len);
+}
+
+static int kind(void *o, const char *name, uint32_t len)
+{
+	(void)o;
+	return len == 3 && memcmp(name, "hfn", 3) == 0 ? MYR_SYM_FUNC : MYR_SYM_OBJECT;
+}
+
+static void host_init(struct myr_host_binding *h, int second)
+{
+	uintptr_t a = (uintptr_t)&host_obj_a, b = (uintptr_t)&host_obj_b,
+		  f = (uintptr_t)host_fn;
+	uintptr_t lo = a < b ? a : b, hi = a < b ? b : a;
+	memset(h, 0, sizeof(*h));
+	h->name = MYR_HOST_MODULE_NAME;
+	h->ver_major = 1;
+	h->find = second ? find_b : find_a;
+	h->kind = kind;
+	h->lo = (f < lo ? f : lo) & ~(uintptr_t)4095;
+	h->hi = (f > hi ? f : hi) + 4096;
+}
+
+/* hp: h() = *hobj (PC32 to a host object: pinned) + hfn() (a stub). */
+static void write_pinned(void)
+{
+	static const uint8_t text[] = {
+		0x53,                               /* push rbx */
+		0x48, 0x8d, 0x05, 0, 0, 0, 0,       /* lea rax, [rip + hobj] */
+		0x8b, 0x18,                         /* mov ebx, [rax] */
+		0xe8, 0, 0, 0, 0,                   /* call hfn */
+		0x01, 0xd8, 0x5b, 0xc3,             /* add eax, ebx; pop; ret */
+	};
+	static const struct myr_desc_dep deps[] = { { MYR_HOST_MODULE_NAME, 1, 0, 0, 0 } };
+	static const struct myr_desc_import imp[] = {
+		{ "hobj", 0, MYR_NO_HINT }, { "hfn", 0, MYR_NO_HINT },
+	};
+	static const struct myr_desc_export exp[] = {
+		{ "g", MYR_SEG_TEXT, MYR_SYM_FUNC, 0 },
+		{ "q", MYR_SEG_TEXT, MYR_SYM_OBJECT, 0 },
+	};
+	static const struct myr_reloc rel[] = {
+		{ .site_off = 4, .site_seg = MYR_SEG_TEXT, .type = MYR_REL_PC32,
+		  .target_seg = MYR_TARGET_IMPORT, .target = 0, .addend = -4 },
+		{ .site_off = 11, .site_seg = MYR_SEG_TEXT, .type = MYR_REL_PC32,
+		  .target_seg = MYR_TARGET_IMPORT, .target = 1, .addend = -4 },
+	};
+	struct myr_module_desc d = {
+		.name = "mid", .ver_major = 1, .arch = MYR_ARCH_HOST,
+		.deps = deps, .ndeps = 1, .imports = imp, .nimports = 2,
+		.exports = exp, .nexports = 2, .relocs = rel, .nrelocs = 2,
+		.entry = { .seg = MYR_SEG_NONE }, .init = { .seg = MYR_SEG_NONE },
+		.fini = { .seg = MYR_SEG_NONE },
+	};
+	d.seg[MYR_SEG_TEXT] = (struct myr_desc_segment){ text, sizeof(text), 4 };
+	write_module(&d);
+}
+
+/* ---- fixture ---------------------------------------------------------- */
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "%s/test_cache.XXXXXX",
+		 getenv("MYRIAD_TMPDIR") ? getenv("MYRIAD_TMPDIR") : "/tmp");
+	if (!mkdtemp(dir))
+		abort();
+}
+
+static int build(const struct myr_host_binding *host,
+		 struct myr_cache_build_result *res)
+{
+	struct myr_cache_build_config cfg = { .dir = dir, .host = host };
+	struct myr_error err = { 0 };
+	int r = myr_cache_build(&cfg, res, &err);
+	if (r < 0)
+		fprintf(stderr, "# build: %s\n", err.msg);
+	return r;
+}
+
+/* Load dir/NAME.myr with the cache c and return its entry's result, or
+ * -1000 - errno-ish on a load failure. */
+static int run_prog(struct myr_cache *c, const char *name,
+		    const struct myr_host_binding *host, uint32_t *cached)
+{
+	const char *dirs[] = { dir };
+	struct myr_loader_config cfg = { .dirs = dirs, .ndirs = 1,
+					 .io = MYR_IO_SYNC, .host = host,
+					 .cache = c };
+	struct myr_error err = { 0 };
+	struct myr_loader *l;
+	char path[512];
+	uint32_t files;
+	int r;
+
+	myr_pool_limits_default(&cfg.limits);
+	snprintf(path, sizeof(path), "%s/%s.myr", dir, name);
+	if (myr_loader_init(&l, &cfg, &err) < 0)
+		return -2000;
+	r = myr_loader_load(l, path);
+	if (r < 0) {
+		myr_loader_exit(l);
+		return -1000 + r;
+	}
+	myr_loader_run_init(l);
+	myr_loader_origins(l, cached, &files);
+	r = myr_loader_entry(l)(myr_loader_ctx(l, 0, NULL, NULL));
+	myr_loader_run_fini(l);
+	myr_loader_exit(l);
+	return r;
+}
+
+static uint8_t *slurp(size_t *len)
+{
+	char path[512];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, MYR_CACHE_SUBDIR, MYR_CACHE_FILE);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0 || fstat(fd, &st) != 0)
+		abort();
+	uint8_t *p = aligned_alloc(4096, ((size_t)st.st_size + 4095) & ~(size_t)4095);
+	if (!p || read(fd, p, (size_t)st.st_size) != st.st_size)
+		abort();
+	close(fd);
+	*len = (size_t)st.st_size;
+	return p;
+}
+
+/* Recompute both checksums after an edit, so the bounds checks are what
+ * must reject it. */
+static void resum(uint8_t *buf)
+{
+	struct myr_cache_header *h = (void *)buf;
+	h->meta_checksum = myr_xxh64(buf + h->meta_off, h->meta_size, 0);
+	h->header_checksum = 0;
+	h->header_checksum = myr_xxh64(h, sizeof(*h), 0);
+}
+
+/* Parse and check every module and name: any result but never a crash. */
+static int parse_all(const uint8_t *buf, size_t len, unsigned flags)
+{
+	struct myr_cache_view v;
+	struct myr_error err = { 0 };
+	int r = myr_cache_parse(buf, len, flags, &v, &err);
+	if (r < 0)
+		goto out;
+	for (uint32_t i = 0; i < v.hdr->modules.count; i++) {
+		int c = myr_cache_check_module(&v, i, &err);
+		if (c < 0)
+			r = c;
+	}
+out:
+	if (getenv("TEST_CACHE_VERBOSE"))
+		fprintf(stderr, "# parse: %d %s\n", r, err.msg);
+	if (r >= 0) {
+		myr_cache_view_find(&v, "lib", 3);
+		myr_cache_view_find(&v, "nosuch", 6);
+	}
+	return r;
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+TEST(build_open_and_run_from_the_image)
+{
+	struct myr_cache_build_result res;
+	struct myr_cache_info info;
+	struct myr_error err = { 0 };
+	struct myr_cache *c;
+	uint32_t cached = 0;
+
+	setup();
+	write_lib(42);
+	write_mid();
+	write_prog("prog", NULL);
+	ASSERT_EQ(0, build(NULL, &res));
+	EXPECT_EQ(3u, res.modules);
+	EXPECT_EQ(3u, res.cached);
+	EXPECT_EQ(1u, res.programs);
+	ASSERT_EQ(0, myr_cache_open(&c, dir, NULL, &err));
+	EXPECT_EQ(85, run_prog(c, "prog", NULL, &cached));
+	EXPECT_EQ(2u, cached);
+	myr_cache_info(c, &info);
+	EXPECT_EQ(0, info.stale);
+	EXPECT_EQ(1, info.closure_used);
+	EXPECT_EQ(0u, info.stat_calls);
+	myr_cache_close(c);
+}
+
+TEST(a_taken_preferred_address_slides_and_rebases)
+{
+	struct myr_cache_build_result res;
+	struct myr_cache_info info;
+	struct myr_error err = { 0 };
+	struct myr_cache *c;
+	uint32_t cached = 0;
+	size_t len;
+
+	setup();
+	write_lib(40);
+	write_mid();
+	write_prog("prog", NULL);
+	ASSERT_EQ(0, build(NULL, &res));
+	uint8_t *buf = slurp(&len);
+	const struct myr_cache_header *h = (const void *)buf;
+	void *blocker = mmap((void *)(uintptr_t)h->pref_base, MYR_CACHE_PAGE,
+			     PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+			     -1, 0);
+	ASSERT_EQ((uintptr_t)h->pref_base, (uintptr_t)blocker);
+	ASSERT_EQ(0, myr_cache_open(&c, dir, NULL, &err));
+	myr_cache_info(c, &info);
+	EXPECT_EQ(1, info.slid);
+	EXPECT_EQ(81, run_prog(c, "prog", NULL, &cached));
+	EXPECT_EQ(2u, cached);
+	myr_cache_close(c);
+	free(buf);
+}
+
+TEST(a_module_renamed_over_is_never_taken_from_the_image)
+{
+	struct myr_cache_build_result res;
+	struct myr_cache_info info;
+	struct myr_error err = { 0 };
+	struct myr_cache *c;
+	uint32_t cached = 9;
+
+	setup();
+	write_lib(42);
+	write_mid();
+	write_prog("prog", NULL);
+	write_prog("other", "lib");
+	ASSERT_EQ(0, build(NULL, &res));
+	write_lib(50);                      /* by rename */
+	ASSERT_EQ(0, myr_cache_open(&c, dir, NULL, &err));
+	myr_cache_info(c, &info);
+	EXPECT_EQ(1, info.stale);
+	EXPECT_EQ(-ENOENT, myr_cache_find(c, "lib", 3));
+	EXPECT_EQ(-ENOENT, myr_cache_find(c, "mid", 3));   /* depends on lib */
+	myr_cache_close(c);
+
+	ASSERT_EQ(0, myr_cache_open(&c, dir, NULL, &err));
+	EXPECT_EQ(101, run_prog(c, "prog", NULL, &cached));
+	EXPECT_EQ(0u, cached);
+	myr_cache_info(c, &info);
+	EXPECT_EQ(0, info.closure_used);   /* lib is stale: not trusted */
+	EXPECT_GT(info.stat_calls, 0u);
+	myr_cache_close(c);
+}
+
+TEST(pinned_modules_need_the_same_host_addresses)
+{
+	struct myr_host_binding ha, hb;
+	struct myr_cache_build_result res;
+	struct myr_cache_info info;
+	struct myr_error err = { 0 };
+	struct myr_cache *c;
+	uint32_t cached = 9;
+
+	setup();
+	host_init(&ha, 0);
+	host_init(&hb, 1);
+	write_pinned();
+	/* prog: g() + (*q)() with q the text of mid: reads its first bytes as
+	 * a pointer, so call only g: a program of its own. */
+	{
+		static const uint8_t text[] = { 0xe8, 0, 0, 0, 0, 0xc3 };
+		static const struct myr_desc_dep deps[] = { { "mid", 1, 0, 0, 0 } };
+		static const struct myr_desc_import imp[] = { { "g", 0, MYR_NO_HINT } };
+		static const struct myr_reloc rel[] = {
+			{ .site_off = 1, .site_seg = MYR_SEG_TEXT, .type = MYR_REL_PC32,
+			  .target_seg = MYR_TARGET_IMPORT, .target = 0, .addend = -4 },
+		};
+		struct myr_module_desc d = {
+			.name = "prog", .ver_major = 1, .arch = MYR_ARCH_HOST,
+			.flags = MYR_F_PROGRAM, .deps = deps, .ndeps = 1,
+			.imports = imp, .nimports = 1, .relocs = rel, .nrelocs = 1,
+			.entry = { .seg = MYR_SEG_TEXT }, .init = { .seg = MYR_SEG_NONE },
+			.fini = { .seg = MYR_SEG_NONE },
+		};
+		d.seg[MYR_SEG_TEXT] = (struct myr_desc_segment){ text, sizeof(text), 4 };
+		write_module(&d);
+	}
+	ASSERT_EQ(0, build(&ha, &res));
+	EXPECT_EQ(1u, res.pinned);
+	ASSERT_EQ(0, myr_cache_open(&c, dir, &ha, &err));
+	EXPECT_EQ(12, run_prog(c, "prog", &ha, &cached));   /* 7 + 5 */
+	EXPECT_EQ(1u, cached);
+	myr_cache_close(c);
+
+	/* Another "launcher build": hobj moved.  The image's text would read
+	 * the old address, so mid comes from its file, bound to the new. */
+	ASSERT_EQ(0, myr_cache_open(&c, dir, &hb, &err));
+	myr_cache_info(c, &info);
+	EXPECT_EQ(0, info.pins_valid);
+	EXPECT_EQ(14, run_prog(c, "prog", &hb, &cached));   /* 9 + 5 */
+	EXPECT_EQ(0u, cached);
+	myr_cache_close(c);
+}
+
+TEST(an_empty_directory_builds_an_empty_image)
+{
+	struct myr_cache_build_result res;
+	struct myr_error err = { 0 };
+	struct myr_cache *c;
+
+	setup();
+	ASSERT_EQ(0, build(NULL, &res));
+	EXPECT_EQ(0u, res.modules);
+	ASSERT_EQ(0, myr_cache_open(&c, dir, NULL, &err));
+	EXPECT_EQ(-ENOENT, myr_cache_find(c, "lib", 3));
+	myr_cache_close(c);
+}
+
+TEST(no_cache_is_enoent_and_foreign_files_are_not_caches)
+{
+	struct myr_error err = { 0 };
+	struct myr_cache *c;
+	uint8_t junk[600] = "not a cache";
+
+	setup();
+	EXPECT_EQ(-ENOENT, myr_cache_open(&c, dir, NULL, &err));
+	EXPECT_EQ(-ENOEXEC, myr_cache_parse(junk, sizeof(junk), 0,
+					    &(struct myr_cache_view){ 0 }, &err));
+}
+
+TEST(parse_rejects_every_truncation_and_flip)
+{
+	struct myr_cache_build_result res;
+	struct myr_error err = { 0 };
+	struct myr_cache_view v;
+	size_t len;
+
+	setup();
+	write_lib(42);
+	write_mid();
+	write_prog("prog", NULL);
+	ASSERT_EQ(0, build(NULL, &res));
+	uint8_t *buf = slurp(&len);
+	const struct myr_cache_header *h = (const void *)buf;
+	ASSERT_EQ(0, parse_all(buf, len, MYR_CACHE_PARSE_IDENTS));
+	for (size_t n = 0; n < len; n += n < 2048 ? 1 : 509)
+		EXPECT_LT(myr_cache_parse(buf, n, 0, &v, &err), 0);
+	/* Every byte of the header and the metadata is covered by a sum. */
+	size_t meta_end = h->meta_off + h->meta_size;
+	for (size_t at = 0; at < meta_end; at++) {
+		buf[at] ^= 0x20;
+		int r = myr_cache_parse(buf, len, 0, &v, &err);
+		if (r == 0)
+			fprintf(stderr, "# flip at %zu accepted\n", at);
+		EXPECT_LT(r, 0);
+		buf[at] ^= 0x20;
+	}
+	struct myr_cache_header *w = (void *)buf;
+	w->version = MYR_CACHE_VERSION + 1;
+	EXPECT_EQ(-EPROTO, myr_cache_parse(buf, len, 0, &v, &err));
+	w->version = MYR_CACHE_VERSION;
+	w->arch = MYR_ARCH_HOST == MYR_ARCH_X86_64 ? MYR_ARCH_AARCH64 : MYR_ARCH_X86_64;
+	EXPECT_EQ(-EPROTO, myr_cache_parse(buf, len, 0, &v, &err));
+	free(buf);
+}
+
+/* Each edit, checksums recomputed, must be rejected by the parser or by
+ * the module check that guards its use. */
+TEST(bounds_are_checked_behind_valid_checksums)
+{
+	struct myr_cache_build_result res;
+	struct myr_error err = { 0 };
+	size_t len;
+
+	setup();
+	write_lib(42);
+	write_mid();
+	write_prog("prog", NULL);
+	ASSERT_EQ(0, build(NULL, &res));
+	uint8_t *good = slurp(&len), *buf = malloc(len);
+	struct myr_cache_header *h = (void *)buf;
+#define MOD(i) ((struct myr_cache_module *)(void *)(buf + h->modules.off) + (i))
+#define TRY(what, stmt) do {                                               \
+		memcpy(buf, good, len);                                     \
+		stmt;                                                        \
+		resum(buf);                                                  \
+		int r_ = parse_all(buf, len, MYR_CACHE_PARSE_IDENTS);        \
+		if (r_ >= 0)                                                 \
+			fprintf(stderr, "# accepted: %s\n", what);           \
+		EXPECT_LT(r_, 0);                                            \
+	} while (0)
+	TRY("module table past the metadata", h->modules.off = h->meta_off + h->meta_size);
+	TRY("module table at a huge offset", h->modules.off = 0xfffffff8u);
+	TRY("module count over the limit", h->modules.count = MYR_CACHE_MODULES_MAX + 1);
+	TRY("strings outside the file", h->strings.count = 0x7fffffffu);
+	TRY("buckets not a power of two", h->buckets.count = 3);
+	TRY("image past the file", h->image_size += MYR_CACHE_PAGE);
+	TRY("image offset unaligned", h->image_off += 8);
+	TRY("class ranges decreasing", h->class_start[1] = h->class_start[2] + MYR_CACHE_PAGE);
+	TRY("preferred address zero", h->pref_base = 0);
+	TRY("identities miscounted", h->idents.count = 1);
+	TRY("unknown header flags", h->flags = 1);
+	TRY("dependency index out of range",
+	    ((uint32_t *)(void *)(buf + h->deps.off))[0] = 1000);
+	TRY("rebase site outside relro and data",
+	    ((uint32_t *)(void *)(buf + h->rebases.off))[0] = 0);
+	TRY("rebase site past the image",
+	    ((uint32_t *)(void *)(buf + h->rebases.off))[0] = 0xfffffff0u);
+	TRY("segment outside its class", MOD(0)->seg_off[MYR_SEG_TEXT] = 0x7ffff000u);
+	TRY("segment larger than its class", MOD(0)->seg_size[MYR_SEG_DATA] = 0x10000000u);
+	TRY("dependency range past the table", MOD(1)->deps.off = h->deps.count);
+	TRY("name outside the strings", MOD(0)->name_off = h->strings.count);
+	TRY("name hash wrong", MOD(0)->hash ^= 1);
+	TRY("export range past the table", MOD(0)->exports.count = 1000);
+	TRY("export name outside the strings",
+	    ((struct myr_export *)(void *)(buf + h->exports.off))[0].name_off = 0xffffff00u);
+	TRY("export offset past its segment",
+	    ((struct myr_export *)(void *)(buf + h->exports.off))[0].off = 0x100000u);
+	TRY("export buckets decreasing",
+	    ((uint32_t *)(void *)(buf + h->ebuckets.off))[0] = 7);
+	TRY("init array outside relro", (MOD(0)->init = (struct myr_cache_table){ 8, 1 }));
+	TRY("closure entry out of range",
+	    ((uint32_t *)(void *)(buf + h->closures.off))[0] = 99);
+	TRY("unknown module flags", MOD(0)->flags |= 0x100);
+	(void)err;
+	free(buf);
+	free(good);
+}
+
+/* Random edits of the metadata with valid checksums: never a crash, an
+ * out-of-bounds read (ASan) or a hang. */
+TEST(random_edits_behind_valid_checksums_are_safe)
+{
+	struct myr_cache_build_result res;
+	size_t len;
+	uint64_t s = 12345;
+	unsigned rejected = 0, rounds = 4000;
+
+	setup();
+	write_lib(42);
+	write_mid();
+	write_prog("prog", NULL);
+	ASSERT_EQ(0, build(NULL, &res));
+	uint8_t *good = slurp(&len), *buf = malloc(len);
+	const struct myr_cache_header *h = (const void *)good;
+	for (unsigned k = 0; k < rounds; k++) {
+		memcpy(buf, good, len);
+		for (int e = 0; e < 1 + (int)(k % 4); e++) {
+			s = s * 6364136223846793005ull + 1442695040888963407ull;
+			size_t at = (s >> 33) % (h->meta_off + h->meta_size);
+			if ((at >= 24 && at < 40) || (at >= 100 && at < 108))
+				continue;   /* the sums, and what they cover */
+			buf[at] = (uint8_t)(s >> 20);
+		}
+		resum(buf);
+		rejected += parse_all(buf, len, MYR_CACHE_PARSE_IDENTS) < 0;
+	}
+	EXPECT_GT(rejected, rounds / 4);
+	free(buf);
+	free(good);
+}
+
+TEST_HARNESS_MAIN
