@@ -120,11 +120,13 @@ build_tool benchrun -static || die "cannot build benchrun"
 # Static, so that as a process it pays no dynamic loading of its own.
 build_tool readbench -static -luring -lpthread ||
 	build_tool readbench -luring -lpthread
-build_tool uffdbench -lpthread
-# Against the library's own reader and checksum, optimised as in the launcher.
-$HOSTCC $TOOL_CFLAGS -I"$SRC/include" -o "$TOOLS/codecbench" "$BENCH/codecbench.c" \
-	"$SRC/lib/module.c" "$SRC/lib/checksum.c" "$SRC/lib/error.c" -llz4 ||
-	die "cannot build codecbench"
+if ((CHECK == 0 && BUILD_ONLY == 0)); then
+	build_tool uffdbench -lpthread
+	# Against the library's own reader and checksum, optimised as in the launcher.
+	$HOSTCC $TOOL_CFLAGS -I"$SRC/include" -o "$TOOLS/codecbench" "$BENCH/codecbench.c" \
+		"$SRC/lib/module.c" "$SRC/lib/checksum.c" "$SRC/lib/error.c" -llz4 ||
+		die "cannot build codecbench"
+fi
 
 # The linker command lines gcc and musl-gcc run for -shared, without the
 # driver and the LTO plugin, split around the output and the input object.
