@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The template every synthetic bench module is made from (tests/bench/README.md).
+ * The template every synthetic bench module is made from (docs/performance.md, "Method").
  *
  * It is compiled once per dependency count (-DNDEPS=0..3), never once per
  * module: gen.c derives each module's object by rewriting the placeholder
