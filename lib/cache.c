@@ -291,9 +291,10 @@ static int check_core(const struct myr_cache_view *v, uint32_t i,
 	if (m->flags & ~MYR_CM_KNOWN)
 		return myr_error_set(err, -EBADMSG, "module %u: unknown flags "
 				     "0x%x", i, m->flags);
-	if (!str_ok(v, m->name_off, m->name_len) ||
-	    !myr_name_valid(v->strings + m->name_off, m->name_len) ||
-	    m->hash != myr_symbol_hash(v->strings + m->name_off, m->name_len))
+	/* The name's characters matter only where it becomes a path (a
+	 * stale launch) or a message: check_name() there, not per launch. */
+	if (!str_ok(v, m->name_off, m->name_len) || m->name_len == 0 ||
+	    m->name_len > MYR_NAME_MAX)
 		return myr_error_set(err, -EBADMSG, "module %u: bad name", i);
 	if (!str_ok(v, m->reason_off, m->reason_len))
 		return myr_error_set(err, -EBADMSG, "module %u: bad reason", i);
@@ -353,6 +354,17 @@ static int check_core(const struct myr_cache_view *v, uint32_t i,
 	return 0;
 }
 
+/* A module name (no '/', no "..") whose hash is the stored one. */
+static int check_name(const struct myr_cache_view *v, uint32_t i,
+		      struct myr_error *err)
+{
+	const struct myr_cache_module *m = &v->modules[i];
+	if (!myr_name_valid(v->strings + m->name_off, m->name_len) ||
+	    m->hash != myr_symbol_hash(v->strings + m->name_off, m->name_len))
+		return myr_error_set(err, -EBADMSG, "module %u: bad name", i);
+	return 0;
+}
+
 static int check_rebases(const struct myr_cache_view *v, uint32_t i,
 			 struct myr_error *err)
 {
@@ -395,6 +407,8 @@ int myr_cache_check_module(const struct myr_cache_view *v, uint32_t i,
 			   struct myr_error *err)
 {
 	int r = check_core(v, i, err);
+	if (r == 0)
+		r = check_name(v, i, err);
 	if (r == 0 && (v->modules[i].flags & MYR_CM_IMAGE))
 		r = check_rebases(v, i, err);
 	if (r == 0 && (v->modules[i].flags & MYR_CM_IMAGE))
@@ -431,6 +445,8 @@ enum {
 	ST_USABLE   = 0x02,
 	ST_VISITING = 0x04,
 	ST_ACTIVE   = 0x08,   /* part of this program's image */
+	ST_INIT     = 0x10,   /* has an init or fini array */
+	ST_FIXUP    = 0x20,   /* has fixups to apply at this launch */
 };
 
 struct cached_link {
@@ -655,7 +671,10 @@ static int open_cache(struct myr_cache *c, const char *dir,
 		goto out;
 	}
 	c->meta_len = (size_t)hdr.image_off;
-	c->meta = mmap(NULL, c->meta_len, PROT_READ, MAP_SHARED, fd, 0);
+	/* Populated: the checksum reads every page anyway, and one call
+	 * maps them all instead of a fault per few pages. */
+	c->meta = mmap(NULL, c->meta_len, PROT_READ, MAP_SHARED | MAP_POPULATE,
+		       fd, 0);
 	if (c->meta == MAP_FAILED) {
 		int e = errno;
 		c->meta = NULL;
@@ -695,11 +714,9 @@ int myr_cache_open(struct myr_cache **out, const char *dir,
 	if (r == 0) {
 		n = c->v.hdr->modules.count;
 		c->state = calloc(n ? n : 1, 1);
-		c->stack = malloc((n ? n : 1) * sizeof(uint32_t));
-		c->next = malloc((n ? n : 1) * sizeof(uint32_t));
 		c->active = malloc((n ? n : 1) * sizeof(uint32_t));
 		c->links = calloc(n ? n : 1, sizeof(*c->links));
-		if (!c->state || !c->stack || !c->next || !c->active || !c->links)
+		if (!c->state || !c->active || !c->links)
 			r = myr_error_set(err, -ENOMEM, "out of memory");
 	}
 	if (r < 0) {
@@ -725,6 +742,8 @@ static int file_unchanged(struct myr_cache *c, uint32_t i)
 	char path[MYR_NAME_MAX + 8];
 	struct stat st;
 
+	if (check_name(&c->v, i, NULL) < 0)
+		return 0;
 	memcpy(path, c->v.strings + m->name_off, m->name_len);
 	memcpy(path + m->name_len, ".myr", 5);
 	c->stat_calls++;
@@ -737,8 +756,13 @@ static int file_unchanged(struct myr_cache *c, uint32_t i)
 	       id->ctime_ns == ts_ns(&st.st_ctim);
 }
 
-/* Whether module i itself may be used, its dependencies aside. */
-static int own_ok(struct myr_cache *c, uint32_t i)
+/*
+ * Whether module i itself may be used, its dependencies aside: 0, or
+ * ST_USABLE with ST_INIT and ST_FIXUP noted, so that activation and init
+ * skip the many modules without either and never touch their records
+ * again.
+ */
+static uint8_t own_ok(struct myr_cache *c, uint32_t i)
 {
 	const struct myr_cache_module *m = &c->v.modules[i];
 
@@ -748,7 +772,22 @@ static int own_ok(struct myr_cache *c, uint32_t i)
 		return 0;
 	if (c->slide && check_rebases(&c->v, i, NULL) < 0)
 		return 0;
-	return !c->stale || file_unchanged(c, i);
+	if (c->stale && !file_unchanged(c, i))
+		return 0;
+	return ST_USABLE | (m->init.count || m->fini.count ? ST_INIT : 0) |
+	       (m->binds.count || (c->slide && m->rebases.count) ? ST_FIXUP : 0);
+}
+
+/* The depth-first walks' stacks, allocated on first use: a launch
+ * closure needs none. */
+static int scratch(struct myr_cache *c)
+{
+	uint32_t n = c->v.hdr->modules.count;
+	if (!c->stack)
+		c->stack = malloc((n ? n : 1) * sizeof(uint32_t));
+	if (!c->next)
+		c->next = malloc((n ? n : 1) * sizeof(uint32_t));
+	return c->stack && c->next ? 0 : -ENOMEM;
 }
 
 /* Decide module i and its closure, depth first without recursion: a
@@ -760,9 +799,11 @@ static int usable(struct myr_cache *c, uint32_t root)
 
 	if (c->state[root] & ST_DONE)
 		return (c->state[root] & ST_USABLE) != 0;
+	if (scratch(c) < 0)
+		return 0;
 	c->stack[depth++] = root;
 	c->next[root] = 0;
-	c->state[root] = ST_VISITING | (own_ok(c, root) ? ST_USABLE : 0);
+	c->state[root] = ST_VISITING | own_ok(c, root);
 	while (depth) {
 		uint32_t i = c->stack[depth - 1];
 		const struct myr_cache_module *m = &c->v.modules[i];
@@ -779,7 +820,7 @@ static int usable(struct myr_cache *c, uint32_t root)
 				continue;
 			}
 			c->next[d] = 0;
-			c->state[d] = ST_VISITING | (own_ok(c, d) ? ST_USABLE : 0);
+			c->state[d] = ST_VISITING | own_ok(c, d);
 			c->stack[depth++] = d;
 			continue;
 		}
@@ -829,7 +870,7 @@ uint32_t myr_cache_order(struct myr_cache *c, uint32_t root, uint32_t *order)
 {
 	uint32_t depth = 0, n = 0;
 
-	if (c->state[root] & ST_ACTIVE)
+	if (c->state[root] & ST_ACTIVE || scratch(c) < 0)
 		return 0;
 	c->stack[depth++] = root;
 	c->next[root] = 0;
@@ -879,10 +920,17 @@ int myr_cache_launch_closure(struct myr_cache *c, const char *name,
 		uint32_t i = l[k];
 		const struct myr_cache_module *e = &c->v.modules[i];
 		if (c->state[i] & (ST_VISITING | ST_ACTIVE) ||
-		    ((c->state[i] & ST_DONE) && !(c->state[i] & ST_USABLE)) ||
-		    !(c->state[i] & ST_DONE ? 1 : own_ok(c, i))) {
+		    ((c->state[i] & ST_DONE) && !(c->state[i] & ST_USABLE))) {
 			ok = 0;
 			break;
+		}
+		if (!(c->state[i] & ST_DONE)) {
+			uint8_t bits = own_ok(c, i);
+			if (!bits) {
+				ok = 0;
+				break;
+			}
+			c->state[i] = bits & (uint8_t)~ST_USABLE;
 		}
 		for (uint32_t d = 0; d < e->deps.count; d++)
 			if (!(c->state[c->v.deps[e->deps.off + d]] & ST_VISITING))
@@ -912,6 +960,8 @@ int myr_cache_activate(struct myr_cache *c, struct myr_error *err)
 	uint64_t to = h->class_start[MYR_CLASS_DATA];
 
 	for (uint32_t k = 0; k < c->nactive; k++) {
+		if (!(c->state[c->active[k]] & ST_FIXUP))
+			continue;
 		const struct myr_cache_module *m = &c->v.modules[c->active[k]];
 		for (uint32_t j = 0; j < m->binds.count; j++) {
 			const struct myr_cache_bind *b = &c->v.binds[m->binds.off + j];
@@ -996,6 +1046,11 @@ int64_t myr_cache_find_active(const struct myr_cache *c, const char *name,
 void myr_cache_init_array(const struct myr_cache *c, uint32_t i, int fini,
 			  void (*const **fns)(void), uint32_t *n)
 {
+	if (!(c->state[i] & ST_INIT)) {
+		*n = 0;
+		*fns = NULL;
+		return;
+	}
 	const struct myr_cache_table *a = fini ? &c->v.modules[i].fini
 					       : &c->v.modules[i].init;
 	*n = a->count;

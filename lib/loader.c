@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -113,7 +114,9 @@ struct myr_loader {
 	uint32_t ninited;
 	int fini_done;
 
-	uint8_t *program_buf;
+	uint8_t *program_buf;            /* mapped, program_cap bytes; kept
+	                                    for the program's export table */
+	size_t program_cap;
 	const char *program_path;
 	struct arena_chunk *arena;
 	uint8_t *meta_copy;              /* export tables kept for lookup */
@@ -368,9 +371,14 @@ static int read_program(struct myr_loader *l, const char *path)
 		       "limit", path, (long long)st.st_size, MYR_FILE_MAX);
 		return -EFBIG;
 	}
-	/* One spare byte shows whether the file grew while being read. */
-	l->program_buf = malloc((size_t)st.st_size + 1);
-	if (!l->program_buf) {
+	/* One spare byte shows whether the file grew while being read.
+	 * Mapped and populated: a program with a large closure hint is
+	 * hundreds of KiB, and one call beats a page fault per page. */
+	l->program_cap = (size_t)st.st_size + 1;
+	l->program_buf = mmap(NULL, l->program_cap, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (l->program_buf == MAP_FAILED) {
+		l->program_buf = NULL;
 		close(fd);
 		report(l, -ENOMEM, "%s: out of memory", path);
 		return -ENOMEM;
@@ -1226,6 +1234,13 @@ int myr_loader_protect(struct myr_loader *l)
 /* Stage 6: release                                                    */
 /* ------------------------------------------------------------------ */
 
+static void free_program(struct myr_loader *l)
+{
+	if (l->program_buf)
+		munmap(l->program_buf, l->program_cap);
+	l->program_buf = NULL;
+}
+
 /* Keep each loaded module's metadata (header, tables, strings: what an
  * export lookup reads) and drop the file buffers. */
 static void keep_metadata(struct myr_loader *l)
@@ -1233,12 +1248,15 @@ static void keep_metadata(struct myr_loader *l)
 	size_t total = 0, at = 0;
 
 	for (uint32_t k = 0; k < l->norder; k++)
-		total += (l->mods[l->order[k]].view.hdr->meta_size + 7) & ~(size_t)7;
+		if (l->order[k] != 0)
+			total += (l->mods[l->order[k]].view.hdr->meta_size + 7) & ~(size_t)7;
 	l->meta_copy = malloc(total ? total : 1);
 	for (uint32_t k = 0; k < l->norder; k++) {
 		struct lmod *m = &l->mods[l->order[k]];
 		struct myr_module_view *v = &m->view;
 		size_t meta = v->hdr->meta_size;
+		if (l->order[k] == 0)
+			continue;       /* the program's own buffer is kept */
 		if (!l->meta_copy) {
 			memset(v, 0, sizeof(*v));
 			continue;
@@ -1277,9 +1295,11 @@ void myr_loader_release(struct myr_loader *l)
 		l->fetcher = NULL;
 	}
 	myr_cache_release(l->cfg->cache);
-	free(l->program_buf);
-	l->program_buf = NULL;
+	if (l->stage != S_RELEASED)
+		free_program(l);
 	for (uint32_t i = 0; i < l->nmods; i++) {
+		if (i == 0 && l->stage == S_RELEASED)
+			continue;
 		l->mods[i].file = NULL;
 		if (l->stage != S_RELEASED)
 			memset(&l->mods[i].view, 0, sizeof(l->mods[i].view));
@@ -1467,7 +1487,7 @@ void myr_loader_exit(struct myr_loader *l)
 	if (l->fetcher)
 		myr_fetcher_exit(l->fetcher);
 	myr_pool_exit(l->pool);
-	free(l->program_buf);
+	free_program(l);
 	free(l->mods);
 	free(l->map);
 	free(l->dep_slot);

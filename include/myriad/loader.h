@@ -273,8 +273,10 @@ int myr_loader_link(struct myr_loader *l);
  * text, rodata or relro. */
 int myr_loader_protect(struct myr_loader *l);
 
-/* Stage 6, release: free the file buffers and close the fetcher, so no fd
- * the loader opened survives.  May assume stage 5, or any failure. */
+/* Stage 6, release: free the file buffers (the program's is kept: its
+ * export table serves lookups) and close the fetcher and the cache's
+ * descriptors, so no fd the loader opened survives.  May assume stage 5,
+ * or any failure. */
 void myr_loader_release(struct myr_loader *l);
 
 /* Stages 1 to 6, each timed into the statistics; on failure the fetcher
