@@ -4,9 +4,10 @@
  * closure.h (app -> liba -> libb, app -> libb, app -> host), with one of
  * the three modules replaced by the input.
  *
- * Input: byte 0 picks the module (bits 0-1: app, liba, libb; bit 7: keep
- * the stored checksum instead of re-sealing it, so the verify stage's
- * rejection is fuzzed too); the rest is that module's file.  The loader
+ * Input: byte 0 picks the module (bits 0-1: app, liba, libb), the
+ * allocation strategy (bit 2: on-demand instead of pooling) and whether
+ * the stored checksum is kept instead of re-sealed (bit 7, so the verify
+ * stage's refusal is fuzzed too); the rest is that module's file.  The loader
  * reads only files, so the closure lives in a directory on tmpfs created
  * once per process; each run rewrites the one file it replaces and puts
  * the original back afterwards.  No module code ever runs: the harness
@@ -92,13 +93,13 @@ static void reseal(uint8_t *file, size_t len)
 	h->checksum = myr_module_checksum(h, h->file_size);
 }
 
-static void load(int which)
+static void load(int which, enum myr_alloc_strategy alloc)
 {
 	const char *dirs[] = { dir };
 	struct myr_diag diag = { .emit = fuzz_diag_emit };
 	struct myr_loader_config cfg = {
 		.dirs = dirs, .ndirs = 1, .io = MYR_IO_SYNC,
-		.alloc = MYR_ALLOC_POOLING, .host = &host, .diag = &diag,
+		.alloc = alloc, .host = &host, .diag = &diag,
 	};
 	struct myr_error err = { 0 };
 	struct myr_loader *l;
@@ -134,7 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		reseal(file, size - 1);
 	write_file(paths[which], file, size - 1);
 	free(file);
-	load(which);
+	load(which, data[0] & 4 ? MYR_ALLOC_ON_DEMAND : MYR_ALLOC_POOLING);
 	write_file(paths[which], originals[which], original_len[which]);
 	return 0;
 }
