@@ -398,17 +398,23 @@ static void print_stats(const struct myriad_load_stats *s,
 		  ci.closure_used ? ", launch closure" : "", ci.stat_calls);
 }
 
+struct cache_request {
+	const struct run_options *o;
+	const struct myr_host_binding *host;
+};
+
 /* The first library directory's image, or NULL (then one warning line if
- * it exists but cannot be used). */
-static struct myr_cache *open_cache(const struct run_options *o,
-				    const struct myr_host_binding *host)
+ * it exists but cannot be used).  Called by the loader only when the
+ * program needs a library module. */
+static struct myr_cache *open_cache(void *opaque)
 {
+	const struct cache_request *req = opaque;
+	const struct run_options *o = req->o;
+	const struct myr_host_binding *host = req->host;
 	struct myr_error err = { 0 };
 	struct myr_cache *c;
 	int r;
 
-	if (o->no_cache)
-		return NULL;
 	r = myr_cache_open(&c, o->dirs[0], host, &err);
 	if (r == -ENOENT || r == -ENOTDIR)
 		return NULL;
@@ -418,9 +424,9 @@ static struct myr_cache *open_cache(const struct run_options *o,
 		return NULL;
 	}
 	if (o->trace_files)
-		cli_error("files: cache %s/%s/%s: %u modules%s", o->dirs[0],
+		cli_error("files: cache %s/%s/%s: %u modules", o->dirs[0],
 			  MYR_CACHE_SUBDIR, MYR_CACHE_FILE,
-			  myr_cache_module_count(c), "");
+			  myr_cache_module_count(c));
 	return c;
 }
 
@@ -441,6 +447,7 @@ int cmd_run(int argc, char **argv)
 				 .sandbox = MYR_SANDBOX_DEFAULT };
 	struct myr_host_binding host;
 	struct myr_loader_config cfg = { 0 };
+	struct cache_request cache_req;
 	struct myr_error err = { 0 };
 	struct myr_diag diag;
 	struct myr_loader *l;
@@ -476,7 +483,12 @@ int cmd_run(int argc, char **argv)
 	cfg.limits = o.limits;
 	cfg.host = &host;
 	cfg.diag = &diag;
-	cfg.cache = open_cache(&o, &host);
+	if (!o.no_cache) {
+		cache_req.o = &o;
+		cache_req.host = &host;
+		cfg.cache_open = open_cache;
+		cfg.cache_opaque = &cache_req;
+	}
 	if (o.trace_files) {
 		cfg.trace = trace_files;
 		for (unsigned i = 0; i < o.ndirs; i++)
@@ -510,7 +522,7 @@ int cmd_run(int argc, char **argv)
 	}
 	myr_loader_run_init(l);
 	if (o.stats)
-		print_stats(myr_loader_stats(l), l, cfg.cache);
+		print_stats(myr_loader_stats(l), l, myr_loader_cache(l));
 	entry = myr_loader_entry(l);
 	return entry(myr_loader_ctx(l, argc - prog, argv + prog, environ));
 }

@@ -94,6 +94,7 @@ struct myr_loader {
 	const struct myr_loader_config *cfg;
 	struct myr_fetcher *fetcher;
 	struct myr_pool *pool;
+	struct myr_cache *cache;         /* cfg->cache, or opened on demand */
 	enum stage stage;
 	int failed;                      /* first -errno, sticky */
 
@@ -536,8 +537,8 @@ static int fetch_hint(struct myr_loader *l)
 		    map_find(l, name, c->name_len,
 			     name_hash(name, c->name_len)) != NO_MODULE)
 			continue;
-		if (l->cfg->cache &&
-		    myr_cache_find(l->cfg->cache, name, c->name_len) >= 0)
+		if (l->cache &&
+		    myr_cache_find(l->cache, name, c->name_len) >= 0)
 			continue;
 		idx = add_module(l, name, c->name_len);
 		if (idx == NO_MODULE)
@@ -551,6 +552,23 @@ static int fetch_hint(struct myr_loader *l)
 	return r;
 }
 
+/* The cache, when the program needs a library module at all: a program
+ * with none pays nothing for it. */
+static void open_cache(struct myr_loader *l)
+{
+	const struct myr_module_view *pv = &l->mods[0].view;
+
+	l->cache = l->cfg->cache;
+	if (l->cache || !l->cfg->cache_open)
+		return;
+	for (uint32_t d = 0; d < pv->hdr->deps.count; d++)
+		if (strcmp(myr_view_str(pv, pv->deps[d].name_off),
+			   MYR_HOST_MODULE_NAME) != 0) {
+			l->cache = l->cfg->cache_open(l->cfg->cache_opaque);
+			return;
+		}
+}
+
 /*
  * With a cache: the program's recorded launch closure, if the cache has
  * one for exactly this program (its checksum) and every entry is still
@@ -559,7 +577,7 @@ static int fetch_hint(struct myr_loader *l)
  */
 static void use_cache_records(struct myr_loader *l)
 {
-	struct myr_cache *c = l->cfg->cache;
+	struct myr_cache *c = l->cache;
 	const struct myr_module_view *pv = &l->mods[0].view;
 
 	if (myr_cache_launch_closure(c, l->mods[0].name, l->mods[0].name_len,
@@ -681,11 +699,11 @@ static int visit_deps(struct myr_loader *l, uint32_t idx, uint32_t **next,
 		/* The name is valid (no '/', no "..", bounded): the reader
 		 * checked every dependency name before this was reached. */
 		t = map_find(l, name, d->name_len, name_hash(name, d->name_len));
-		if (t == NO_MODULE && l->cfg->cache) {
-			int64_t c = myr_cache_find(l->cfg->cache, name, d->name_len);
+		if (t == NO_MODULE && l->cache) {
+			int64_t c = myr_cache_find(l->cache, name, d->name_len);
 			if (c >= 0) {
 				uint16_t major, minor;
-				myr_cache_version(l->cfg->cache, (uint32_t)c,
+				myr_cache_version(l->cache, (uint32_t)c,
 						  &major, &minor);
 				format_chain(l, idx, chain, sizeof(chain));
 				if (!myr_version_satisfies(d, major, minor))
@@ -844,8 +862,8 @@ static int order_modules(struct myr_loader *l)
 	uint32_t *next_dep = malloc(l->nmods * sizeof(*next_dep));
 	uint32_t depth = 0, cycles = 0;
 
-	uint32_t ncache = l->cfg->cache ?
-		myr_cache_module_count(l->cfg->cache) : 0;
+	uint32_t ncache = l->cache ?
+		myr_cache_module_count(l->cache) : 0;
 
 	l->order = malloc(l->nmods * sizeof(*l->order));
 	l->init_order = malloc(((size_t)l->nmods + ncache) * sizeof(*l->init_order));
@@ -857,7 +875,7 @@ static int order_modules(struct myr_loader *l)
 	}
 	/* A launch closure's modules first: no file module is below them. */
 	for (uint32_t k = 0; k < l->nlaunch; k++) {
-		myr_cache_mark_active(l->cfg->cache, l->launch_closure[k]);
+		myr_cache_mark_active(l->cache, l->launch_closure[k]);
 		l->init_order[l->ninit_order++] = CACHED | l->launch_closure[k];
 	}
 	stack[depth++] = 0;
@@ -874,7 +892,7 @@ static int order_modules(struct myr_loader *l)
 				/* The image holds no file module: its closure
 				 * goes here whole, dependencies first. */
 				uint32_t *at = l->init_order + l->ninit_order;
-				uint32_t n = myr_cache_order(l->cfg->cache,
+				uint32_t n = myr_cache_order(l->cache,
 							     t & ~CACHED, at);
 				for (uint32_t k = 0; k < n; k++)
 					at[k] |= CACHED;
@@ -932,7 +950,8 @@ int myr_loader_resolve(struct myr_loader *l, const char *path)
 	map_put(l, 0);
 	l->hint_needed = 1;
 
-	if (l->cfg->cache)
+	open_cache(l);
+	if (l->cache)
 		use_cache_records(l);
 	if ((l->hint_needed ? fetch_hint(l) : 0) == 0 && walk_graph(l) == 0) {
 		check_versions(l);
@@ -1019,9 +1038,9 @@ int myr_loader_place(struct myr_loader *l)
 			lo = l->cfg->host->lo;
 			hi = l->cfg->host->hi;
 		}
-		if (l->cfg->cache && l->ncached) {
+		if (l->cache && l->ncached) {
 			uintptr_t clo, chi;
-			myr_cache_span(l->cfg->cache, &clo, &chi);
+			myr_cache_span(l->cache, &clo, &chi);
 			if (hi <= lo || clo < lo)
 				lo = clo;
 			if (chi > hi)
@@ -1085,10 +1104,10 @@ static void on_unresolved(void *opaque, uint32_t i)
 	format_chain(l, u->module, chain, sizeof(chain));
 	if (is_cached(t)) {
 		uint16_t major, minor;
-		myr_cache_version(l->cfg->cache, t & ~CACHED, &major, &minor);
+		myr_cache_version(l->cache, t & ~CACHED, &major, &minor);
 		report(l, -ENOENT, "%s: symbol %s not found in %s %u.%u (%s, "
 		       "cache)", chain, myr_view_str(&m->view, imp->name_off),
-		       myr_cache_name(l->cfg->cache, t & ~CACHED), major, minor,
+		       myr_cache_name(l->cache, t & ~CACHED), major, minor,
 		       l->cfg->dirs[0]);
 	} else if (t == HOST_MODULE)
 		report(l, -ENOENT, "%s: symbol %s not found in the host module "
@@ -1141,7 +1160,7 @@ int myr_loader_link(struct myr_loader *l)
 		for (uint32_t d = 0; d < h->deps.count; d++) {
 			uint32_t t = l->dep_slot[m->dep_first + d];
 			if (is_cached(t)) {
-				deps[d] = myr_cache_link_module(l->cfg->cache,
+				deps[d] = myr_cache_link_module(l->cache,
 								t & ~CACHED, &err);
 				if (!deps[d]) {
 					report(l, err.code ? err.code : -EBADMSG,
@@ -1171,9 +1190,9 @@ int myr_loader_link(struct myr_loader *l)
 	}
 	free(addr);
 	free(deps);
-	if (!l->failed && l->cfg->cache) {
+	if (!l->failed && l->cache) {
 		struct myr_error err = { 0 };
-		if (myr_cache_activate(l->cfg->cache, &err) < 0)
+		if (myr_cache_activate(l->cache, &err) < 0)
 			report(l, err.code, "%s (cache): %s", l->cfg->dirs[0],
 			       err.msg);
 	}
@@ -1294,7 +1313,7 @@ void myr_loader_release(struct myr_loader *l)
 		myr_fetcher_exit(l->fetcher);
 		l->fetcher = NULL;
 	}
-	myr_cache_release(l->cfg->cache);
+	myr_cache_release(l->cache);
 	if (l->stage != S_RELEASED)
 		free_program(l);
 	for (uint32_t i = 0; i < l->nmods; i++) {
@@ -1336,7 +1355,7 @@ static void init_array(const struct myr_loader *l, uint32_t entry, int fini,
 	const struct lmod *m;
 
 	if (is_cached(entry)) {
-		myr_cache_init_array(l->cfg->cache, entry & ~CACHED, fini, fns, n);
+		myr_cache_init_array(l->cache, entry & ~CACHED, fini, fns, n);
 		return;
 	}
 	m = &l->mods[entry];
@@ -1396,14 +1415,14 @@ myr_entry_fn myr_loader_entry(const struct myr_loader *l)
 static void *cache_lookup(const struct myr_loader *l, const char *module,
 			  uint32_t n, const char *symbol)
 {
-	int64_t c = myr_cache_find_active(l->cfg->cache, module, n);
+	int64_t c = myr_cache_find_active(l->cache, module, n);
 	const struct myr_link_module *lm;
 	uint32_t len;
 	int64_t e;
 
 	if (c < 0)
 		return NULL;
-	lm = myr_cache_link_module(l->cfg->cache, (uint32_t)c, NULL);
+	lm = myr_cache_link_module(l->cache, (uint32_t)c, NULL);
 	len = (uint32_t)strnlen(symbol, MYR_SYMBOL_MAX + 1);
 	if (!lm || len > MYR_SYMBOL_MAX)
 		return NULL;
@@ -1428,7 +1447,7 @@ void *myr_loader_lookup(const struct myr_loader *l, const char *module,
 		if (n > MYR_NAME_MAX)
 			return NULL;
 		idx = map_find(l, module, (uint32_t)n, name_hash(module, (uint32_t)n));
-		if (idx == NO_MODULE && l->cfg->cache)
+		if (idx == NO_MODULE && l->cache)
 			return cache_lookup(l, module, (uint32_t)n, symbol);
 		if (idx == NO_MODULE)
 			return NULL;
@@ -1466,6 +1485,11 @@ const struct myriad_ctx *myr_loader_ctx(struct myr_loader *l, int argc,
 	l->ctx.lookup = ctx_lookup;
 	l->ctx.stats = &l->stats;
 	return &l->ctx;
+}
+
+struct myr_cache *myr_loader_cache(const struct myr_loader *l)
+{
+	return l->cache;
 }
 
 void myr_loader_origins(const struct myr_loader *l, uint32_t *cached,

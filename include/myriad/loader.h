@@ -224,6 +224,11 @@ struct myr_loader_config {
 	 * or NULL.  Modules it holds (and can use) are taken from it instead
 	 * of their files; the loader activates and protects them. */
 	struct myr_cache *cache;
+	/* Or opened on demand: called at most once, and only when the
+	 * program depends on a library module; returns NULL for none.  The
+	 * caller owns what it returns. */
+	struct myr_cache *(*cache_open)(void *opaque);
+	void *cache_opaque;
 };
 
 struct myr_loader;
@@ -313,6 +318,9 @@ void *myr_loader_lookup(const struct myr_loader *l, const char *module,
 			const char *symbol);
 
 const struct myriad_load_stats *myr_loader_stats(const struct myr_loader *l);
+
+/* The cache the loader used (cfg->cache or cfg->cache_open's), or NULL. */
+struct myr_cache *myr_loader_cache(const struct myr_loader *l);
 
 /* How many modules of the program came from the cache's image and how
  * many from files (the program included), after stage 1. */

@@ -272,6 +272,20 @@ EOF
 	run "$MYRIAD" --sandbox=default --libdir "$H" "$H/app.myr" x
 	is "$status" 1 "cached code runs under the default sandbox"
 
+	# A program without library modules never opens the cache, even a
+	# corrupt one.
+	cc_object -solo >/dev/null <<'EOF'
+#include <stdio.h>
+#include <myriad/myriad.h>
+int solo_main(const struct myriad_ctx *ctx) { puts("solo"); return ctx->argc; }
+EOF
+	myr_link "$H/solo.myr" --name solo --entry solo_main "$T/solo.o"
+	printf 'garbage!' | dd of="$H/.myriad-cache/image" bs=1 seek=0 conv=notrunc status=none
+	run "$MYRIAD" --stats --sandbox=off --libdir "$H" "$H/solo.myr"
+	is "$out" "solo" "a program with only host imports runs"
+	like "$err" "0 modules from the cache, 1 from files .no cache used." "...without opening the cache"
+	is "$(warnings)" 0 "...so a corrupt cache costs it nothing, not even a warning"
+
 	# Text that reads a host object PC-relatively (what gcc emits for
 	# extern data without -fPIC): pinned to this launcher build.
 	P=$T/plib
