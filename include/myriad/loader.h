@@ -278,10 +278,11 @@ int myr_loader_link(struct myr_loader *l);
  * text, rodata or relro. */
 int myr_loader_protect(struct myr_loader *l);
 
-/* Stage 6, release: free the file buffers (the program's is kept: its
- * export table serves lookups) and close the fetcher and the cache's
- * descriptors, so no fd the loader opened survives.  May assume stage 5,
- * or any failure. */
+/* Stage 6, release: close the fetcher and the cache's descriptors, so no
+ * fd the loader opened survives.  After a successful load the file
+ * buffers are kept until myr_loader_exit() (their export tables serve
+ * lookups); after a failure they are freed.  May assume stage 5, or any
+ * failure. */
 void myr_loader_release(struct myr_loader *l);
 
 /* Stages 1 to 6, each timed into the statistics; on failure the fetcher
