@@ -79,6 +79,25 @@ static inline void consume_stripe(uint64_t acc[4], const uint8_t *p)
 	acc[3] = lane_round(acc[3], load64(p + 24));
 }
 
+/* Whole stripes, with the lanes in locals: through s->acc the compiler
+ * must assume each store may change the bytes being hashed, and the
+ * store-to-load round trip would lengthen every lane's dependency chain. */
+static void consume_stripes(uint64_t acc[4], const uint8_t *p, size_t n)
+{
+	uint64_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+
+	for (; n; n--, p += STRIPE) {
+		a0 = lane_round(a0, load64(p));
+		a1 = lane_round(a1, load64(p + 8));
+		a2 = lane_round(a2, load64(p + 16));
+		a3 = lane_round(a3, load64(p + 24));
+	}
+	acc[0] = a0;
+	acc[1] = a1;
+	acc[2] = a2;
+	acc[3] = a3;
+}
+
 static void xxh64_update(struct xxh64_state *s, const uint8_t *p, size_t len)
 {
 	s->total += len;
@@ -95,11 +114,9 @@ static void xxh64_update(struct xxh64_state *s, const uint8_t *p, size_t len)
 		consume_stripe(s->acc, s->pending);
 		s->npending = 0;
 	}
-	while (len >= STRIPE) {
-		consume_stripe(s->acc, p);
-		p += STRIPE;
-		len -= STRIPE;
-	}
+	consume_stripes(s->acc, p, len / STRIPE);
+	p += len - len % STRIPE;
+	len %= STRIPE;
 	memcpy(s->pending, p, len);
 	s->npending = (uint32_t)len;
 }
