@@ -289,7 +289,7 @@ for N in "${NS[@]}"; do
 			-- glibc-now LD_BIND_NOW=1 "$TREE/elf-glibc/prog"
 			-- musl "$TREE/elf-musl/prog")
 	else
-		NOTES+=("N=$N: glibc and musl skipped (--elf-max $ELF_MAX; at 10,000 modules one glibc run takes over a minute and the cost grows quadratically)")
+		NOTES+=("N=$N: glibc and musl skipped (--elf-max $ELF_MAX; at 10,000 modules one glibc run takes half a minute or more here, and the cost grows quadratically)")
 	fi
 	if ((HAVE_MYR)); then
 		V+=(-- myriad "$MYRIAD" --libdir "$TREE/myr" "$TREE/myr/prog.myr"
