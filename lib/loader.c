@@ -468,7 +468,8 @@ static void *items_alloc(size_t size, void **base, size_t *len)
 	*base = p;
 	p += (HUGE_PAGE - (uintptr_t)p % HUGE_PAGE) % HUGE_PAGE;
 #ifdef MADV_HUGEPAGE
-	madvise(p, size, MADV_HUGEPAGE);   /* a hint: failure is fine */
+	/* Whole huge pages: the tail too, or it would keep small ones. */
+	madvise(p, *len - HUGE_PAGE, MADV_HUGEPAGE);   /* a hint */
 #endif
 	return p;
 }
