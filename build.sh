@@ -384,10 +384,19 @@ all: $(B)/bin/myriad $(B)/asan/libmyriad.a
 tests: $(TESTS)
 	@:
 
+# The seccomp filters, generated ahead of time with the host's libseccomp
+# from lib/sandbox.c's table (lib/gen/sandbox_bpf.c says how).
+$(B)/gen/sandbox_bpf.h: $(SRC)/lib/gen/sandbox_bpf.c $(SRC)/lib/sandbox.c $(SRC)/lib/error.c $(SRC)/include/myriad/sandbox.h $(SRC)/include/myriad/format.h $(B)/asan/flags
+	@mkdir -p $(@D)
+	@echo "  GEN     sandbox_bpf.h"
+	@$(HOST_CC) -std=c11 -O1 -Wall -Wextra -Werror -D_GNU_SOURCE= -I$(SRC)/include -I$(SRC)/lib \
+		-o $(B)/gen/sandbox_bpf $(SRC)/lib/gen/sandbox_bpf.c $(SRC)/lib/error.c -lseccomp
+	@$(B)/gen/sandbox_bpf $@
+$(B)/musl/obj/lib/sandbox.o $(B)/asan/obj/lib/sandbox.o: $(B)/gen/sandbox_bpf.h
 $(B)/musl/obj/lib/%.o: $(SRC)/lib/%.c $(B)/musl/flags
 	@mkdir -p $(@D)
 	@echo "  CC      lib/$*.c"
-	@$(MUSL_CC) $(MUSL_CFLAGS) -I$(SRC)/lib -MMD -MP -c $< -o $@
+	@$(MUSL_CC) $(MUSL_CFLAGS) -I$(SRC)/lib -I$(B)/gen -MMD -MP -c $< -o $@
 $(B)/musl/obj/launcher/%.o: $(SRC)/launcher/%.c $(B)/musl/flags
 	@mkdir -p $(@D)
 	@echo "  CC      launcher/$*.c"
@@ -395,7 +404,7 @@ $(B)/musl/obj/launcher/%.o: $(SRC)/launcher/%.c $(B)/musl/flags
 $(B)/asan/obj/%.o: $(SRC)/%.c $(B)/asan/flags
 	@mkdir -p $(@D)
 	@echo "  CC      $*.c (asan)"
-	@$(HOST_CC) $(ASAN_CFLAGS) -I$(SRC)/lib -MMD -MP -c $< -o $@
+	@$(HOST_CC) $(ASAN_CFLAGS) -I$(SRC)/lib -I$(B)/gen -MMD -MP -c $< -o $@
 $(B)/musl/libmyriad.a: $(MUSL_LIB_OBJS)
 	@echo "  AR      $(@F) (musl)"
 	@rm -f $@ && ar rcs $@ $^

@@ -402,7 +402,7 @@ static int add_rule(scmp_filter_ctx ctx, const struct myr_sandbox_rule *r,
 	return 0;
 }
 
-static int build(uint32_t caps, enum myr_sandbox_mode mode,
+static int build(uint32_t caps, enum myr_sandbox_mode mode, uint64_t self,
 		 scmp_filter_ctx *out, struct myr_error *err)
 {
 	uint32_t deny;
@@ -444,7 +444,6 @@ static int build(uint32_t caps, enum myr_sandbox_mode mode,
 				     "attributes: %s", strerror(-rc));
 	}
 
-	uint64_t self = (uint64_t)getpid();
 	for (size_t i = 0; i < NRULES; i++) {
 		if (!myr_sandbox_rule_applies(&rules[i], caps))
 			continue;
@@ -463,7 +462,7 @@ int myr_sandbox_build(uint32_t caps, enum myr_sandbox_mode mode,
 {
 	int saved_errno = errno;
 	scmp_filter_ctx ctx = NULL;
-	int rc = build(caps, mode, &ctx, err);
+	int rc = build(caps, mode, (uint64_t)getpid(), &ctx, err);
 
 	if (rc == 0)
 		*filter = ctx;
@@ -480,12 +479,11 @@ void myr_sandbox_release(void *filter)
 	errno = saved_errno;
 }
 
-int myr_sandbox_export_bpf(uint32_t caps, enum myr_sandbox_mode mode, int fd,
-			   struct myr_error *err)
+static int export_for_pid(uint32_t caps, enum myr_sandbox_mode mode,
+			  uint64_t self, int fd, struct myr_error *err)
 {
-	int saved_errno = errno;
 	scmp_filter_ctx ctx;
-	int rc = build(caps, mode, &ctx, err);
+	int rc = build(caps, mode, self, &ctx, err);
 
 	if (rc == 0) {
 		rc = seccomp_export_bpf(ctx, fd);
@@ -494,12 +492,24 @@ int myr_sandbox_export_bpf(uint32_t caps, enum myr_sandbox_mode mode, int fd,
 				      "%s", strerror(-rc));
 		seccomp_release(ctx);
 	}
+	return rc;
+}
+
+int myr_sandbox_export_bpf(uint32_t caps, enum myr_sandbox_mode mode, int fd,
+			   struct myr_error *err)
+{
+	int saved_errno = errno;
+	int rc = export_for_pid(caps, mode, (uint64_t)getpid(), fd, err);
+
 	errno = saved_errno;
 	return rc;
 }
 
-int myr_sandbox_bpf(uint32_t caps, enum myr_sandbox_mode mode, void **prog,
-		    size_t *len, struct myr_error *err)
+/* The classic BPF program libseccomp makes for caps and mode with self as
+ * the program's pid, in a malloc()ed buffer. */
+static int bpf_for_pid(uint32_t caps, enum myr_sandbox_mode mode,
+		       uint64_t self, void **prog, size_t *len,
+		       struct myr_error *err)
 {
 	int saved_errno = errno;
 	struct stat st;
@@ -513,7 +523,7 @@ int myr_sandbox_bpf(uint32_t caps, enum myr_sandbox_mode mode, void **prog,
 				   strerror(errno));
 		goto out;
 	}
-	rc = myr_sandbox_export_bpf(caps, mode, fd, err);
+	rc = export_for_pid(caps, mode, self, fd, err);
 	if (rc < 0)
 		goto out;
 	if (fstat(fd, &st) < 0) {
@@ -555,45 +565,177 @@ out:
 	return rc;
 }
 
-/* ---- applying ------------------------------------------------------------ */
+int myr_sandbox_bpf(uint32_t caps, enum myr_sandbox_mode mode, void **prog,
+		    size_t *len, struct myr_error *err)
+{
+	return bpf_for_pid(caps, mode, (uint64_t)getpid(), prog, len, err);
+}
 
-int myr_sandbox_apply(uint32_t caps, enum myr_sandbox_mode mode,
-		      struct myr_error *err)
+/* ---- the filters generated at build time --------------------------------- */
+
+/*
+ * build.sh runs lib/gen/sandbox_bpf.c, which builds the filter for every
+ * (caps, mode) with the table above and libseccomp, exactly as build()
+ * does, and writes the programs to sandbox_bpf.h with the places that hold
+ * the pid.  A launch then copies one program and writes its pid in: no
+ * libseccomp at run time (its filter build took 160 to 380 us and dozens
+ * of allocations).  tests/unit/test_sandbox_prebuilt.c checks that every
+ * program equals what libseccomp builds at run time.  Without the header
+ * (a build of lib/ outside build.sh), filters are built at run time.
+ */
+#if !defined(MYR_SANDBOX_GENERATOR) && defined(__has_include)
+#if __has_include("sandbox_bpf.h")
+#define HAVE_PREBUILT 1
+#endif
+#endif
+
+#ifdef HAVE_PREBUILT
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/syscall.h>
+
+struct prebuilt_bpf {
+	uint32_t off, len;          /* into prebuilt_insns */
+	uint32_t pid_off, npid;     /* into prebuilt_pid_at: instructions
+	                               whose k is the pid */
+};
+
+#include "sandbox_bpf.h"
+
+static_assert(MYR_CAP_KNOWN + 1 == PREBUILT_CAP_SETS,
+	      "sandbox_bpf.h has a program for every capability set");
+
+/* The program for caps and mode with pid written in: *n instructions into
+ * out, which holds PREBUILT_INSNS_MAX. */
+static int prebuilt_prog(uint32_t caps, enum myr_sandbox_mode mode,
+			 uint32_t pid, struct sock_filter *out, size_t *n,
+			 struct myr_error *err)
+{
+	const struct prebuilt_bpf *p;
+	int rc;
+
+	if (mode != MYR_SANDBOX_DEFAULT && mode != MYR_SANDBOX_STRICT)
+		return myr_error_set(err, -EINVAL, "sandbox mode %d has no "
+				     "filter", (int)mode);
+	rc = myr_caps_check(caps, err);
+	if (rc < 0)
+		return rc;
+	p = &prebuilt_bpf[mode == MYR_SANDBOX_STRICT][caps];
+	/* A pid equal to another constant of the program (pid 1 and
+	 * AF_UNIX) lets libseccomp share blocks, so its program would differ
+	 * from this one: such a filter is built at run time. */
+	for (uint32_t i = 0; i < p->len; i++)
+		if (prebuilt_insns[p->off + i].k == pid)
+			return myr_error_set(err, -EAGAIN, "the pid %u is also a "
+					     "constant of the filter", pid);
+	memcpy(out, prebuilt_insns + p->off, p->len * sizeof(*out));
+	for (uint32_t i = 0; i < p->npid; i++)
+		out[prebuilt_pid_at[p->pid_off + i]].k = pid;
+	*n = p->len;
+	return 0;
+}
+
+int myr_sandbox_prebuilt_bpf(uint32_t caps, enum myr_sandbox_mode mode,
+			     void **prog, size_t *len, struct myr_error *err)
 {
 	int saved_errno = errno;
-	scmp_filter_ctx ctx;
-	int rc, persona;
+	struct sock_filter *buf = malloc(PREBUILT_INSNS_MAX * sizeof(*buf));
+	size_t n;
+	int rc;
 
-	if (mode == MYR_SANDBOX_OFF)
-		return 0;
-	rc = build(caps, mode, &ctx, err);
-	if (rc < 0)
-		goto out;
+	if (!buf) {
+		errno = saved_errno;
+		return myr_error_set(err, -ENOMEM, "out of memory");
+	}
+	rc = prebuilt_prog(caps, mode, (uint32_t)getpid(), buf, &n, err);
+	if (rc < 0) {
+		free(buf);
+	} else {
+		*prog = buf;
+		*len = n * sizeof(*buf);
+	}
+	errno = saved_errno;
+	return rc;
+}
+#else
+int myr_sandbox_prebuilt_bpf(uint32_t caps, enum myr_sandbox_mode mode,
+			     void **prog, size_t *len, struct myr_error *err)
+{
+	(void)caps, (void)mode, (void)prog, (void)len;
+	return myr_error_set(err, -ENOSYS, "built without sandbox_bpf.h: "
+			     "filters are built at run time");
+}
+#endif
 
+/* ---- applying ------------------------------------------------------------ */
+
+/* What the kernel requires of an unprivileged filter, and what the filter
+ * assumes, before it is installed. */
+static int prepare(struct myr_error *err)
+{
 	/*
 	 * With READ_IMPLIES_EXEC (inherited from `setarch -X`, say) the
 	 * kernel adds PROT_EXEC to a readable mapping after the filter has
 	 * seen the arguments: clear it while personality() is still allowed.
 	 */
-	persona = personality(0xffffffff);
+	int persona = personality(0xffffffff);
 	if (persona >= 0 && (persona & READ_IMPLIES_EXEC) &&
-	    personality((unsigned long)persona & ~(unsigned long)READ_IMPLIES_EXEC) < 0) {
-		rc = myr_error_set(err, -errno, "cannot clear "
-				   "READ_IMPLIES_EXEC: %s", strerror(errno));
-		goto release;
-	}
+	    personality((unsigned long)persona & ~(unsigned long)READ_IMPLIES_EXEC) < 0)
+		return myr_error_set(err, -errno, "cannot clear "
+				     "READ_IMPLIES_EXEC: %s", strerror(errno));
 	/* The kernel requires it of unprivileged filters, and it keeps an
 	 * execve (with spawn) from gaining privileges the filter forbids. */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		rc = myr_error_set(err, -errno, "cannot set no_new_privs: %s",
-				   strerror(errno));
-		goto release;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return myr_error_set(err, -errno, "cannot set no_new_privs: %s",
+				     strerror(errno));
+	return 0;
+}
+
+int myr_sandbox_apply(uint32_t caps, enum myr_sandbox_mode mode,
+		      struct myr_error *err)
+{
+	int saved_errno = errno;
+	int rc;
+
+	if (mode == MYR_SANDBOX_OFF)
+		return 0;
+#ifdef HAVE_PREBUILT
+	struct sock_filter insns[PREBUILT_INSNS_MAX];
+	struct sock_fprog fprog;
+	size_t n;
+
+	rc = prebuilt_prog(caps, mode, (uint32_t)getpid(), insns, &n, err);
+	if (rc != -EAGAIN) {
+		if (rc == 0)
+			rc = prepare(err);
+		if (rc == 0) {
+			fprog.len = (unsigned short)n;
+			fprog.filter = insns;
+			/* The flags libseccomp's seccomp_load() passes: none;
+			 * prctl before seccomp(2) (3.17), as it does too. */
+			if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0,
+				    &fprog) < 0 &&
+			    (errno != ENOSYS ||
+			     prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) < 0))
+				rc = myr_error_set(err, -errno, "cannot install "
+						   "the seccomp filter: %s",
+						   strerror(errno));
+		}
+		goto out;
 	}
-	rc = seccomp_load(ctx);
+#endif
+	scmp_filter_ctx ctx;
+
+	rc = build(caps, mode, (uint64_t)getpid(), &ctx, err);
 	if (rc < 0)
-		myr_error_set(err, rc, "cannot install the seccomp filter: %s",
-			      strerror(-rc));
-release:
+		goto out;
+	rc = prepare(err);
+	if (rc == 0) {
+		rc = seccomp_load(ctx);
+		if (rc < 0)
+			myr_error_set(err, rc, "cannot install the seccomp "
+				      "filter: %s", strerror(-rc));
+	}
 	seccomp_release(ctx);
 out:
 	errno = saved_errno;

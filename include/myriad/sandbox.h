@@ -150,6 +150,16 @@ int myr_sandbox_bpf(uint32_t caps, enum myr_sandbox_mode mode, void **prog,
 		    size_t *len, struct myr_error *err);
 
 /*
+ * The same program as myr_sandbox_bpf(), taken from the filters generated
+ * at build time with the same table and libseccomp (lib/gen/sandbox_bpf.c)
+ * and the caller's pid written in: what myr_sandbox_apply() installs.
+ * -ENOSYS in a build of lib/ without the generated header (then
+ * myr_sandbox_apply() builds the filter at run time).
+ */
+int myr_sandbox_prebuilt_bpf(uint32_t caps, enum myr_sandbox_mode mode,
+			     void **prog, size_t *len, struct myr_error *err);
+
+/*
  * Set PR_SET_NO_NEW_PRIVS, clear READ_IMPLIES_EXEC from the personality
  * (it would add PROT_EXEC behind the filter's back) and install the filter
  * for caps (MYR_CAP_*).  MYR_SANDBOX_OFF does nothing and returns 0; saying
