@@ -64,6 +64,10 @@
 #ifndef RING_ASYNC_EVERY
 #define RING_ASYNC_EVERY  3u
 #endif
+/* 1: punt one file in RING_ASYNC_EVERY by default (see fetch_uring_init). */
+#ifndef RING_ASYNC_DEFAULT
+#define RING_ASYNC_DEFAULT 0
+#endif
 #ifndef RING_SLOTS_MAX
 #define RING_SLOTS_MAX    1024u
 #endif
@@ -239,14 +243,18 @@ int fetch_uring_init(struct myr_fetcher *f, struct myr_error *err)
 	r->phases = !(f->flags & MYR_FETCH_F_LINKED);
 	/* A file takes at most three SQEs at once (open, read, timeout). */
 	r->chunk = slots < RING_ENTRIES / 3 ? slots : RING_ENTRIES / 3;
-	/* Inline completion keeps one core busy; punting everything to io-wq
-	 * costs more CPU in queueing and wakeups than it saves.  Punting one
-	 * file in RING_ASYNC_EVERY lets the workers take a share on the other
-	 * core while the submitter completes the rest inline: measured the
-	 * fastest (docs/performance.md). */
+	/* Inline by default: on a hot page cache every open and read then
+	 * completes in the submitting thread, with the least CPU of any way
+	 * measured, and whatever would block (an uncached lookup, an
+	 * RWF_NOWAIT read of uncached pages) still goes to io-wq workers, so
+	 * a cold cache keeps its parallel reads.  Punting a share of the
+	 * files to io-wq up front (RING_ASYNC_EVERY, one in three) won on an
+	 * idle machine but lost once the other core was busy, as it is when
+	 * several programs start (10,000 modules: 94 against 86 ms, 1,000:
+	 * 7.9 against 7.0 ms, interleaved runs with tests/bench/benchrun). */
 	r->async_every = (f->flags & MYR_FETCH_F_ASYNC) ? 1 :
 			 (f->flags & MYR_FETCH_F_INLINE) ? 0 :
-			 usable_cpus() > 1 ? RING_ASYNC_EVERY : 0;
+			 RING_ASYNC_DEFAULT && usable_cpus() > 1 ? RING_ASYNC_EVERY : 0;
 	/* No O_CLOEXEC: the kernel refuses it for direct descriptors, which
 	 * are never in the fd table anyway. */
 	r->how.flags = (uint64_t)(FETCH_OPEN_FLAGS & ~O_CLOEXEC);

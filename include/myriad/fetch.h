@@ -76,9 +76,10 @@ typedef void (*myr_fetch_trace_fn)(void *opaque, const char *line);
 /* myr_fetch_config.flags: overrides for measurements and tests only.  The
  * defaults are the fastest measured mode (docs/performance.md). */
 #define MYR_FETCH_F_ASYNC   0x1u  /* io_uring: punt every request to io-wq
-                                     workers (IOSQE_ASYNC); the default
-                                     punts a share of them */
-#define MYR_FETCH_F_INLINE  0x2u  /* io_uring: never set IOSQE_ASYNC */
+                                     workers (IOSQE_ASYNC); by default
+                                     only what would block goes there */
+#define MYR_FETCH_F_INLINE  0x2u  /* io_uring: never set IOSQE_ASYNC (the
+                                     default) */
 #define MYR_FETCH_F_LINKED  0x4u  /* io_uring: linked open->read pairs in
                                      one submission, instead of all opens,
                                      then all reads */
