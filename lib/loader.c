@@ -100,6 +100,8 @@ struct myr_loader {
 
 	struct lmod *mods;               /* index 0 is the program */
 	uint32_t nmods, capmods;
+	void *mods_base;                 /* big_alloc()'s mapping, or NULL */
+	size_t mods_len;
 	uint32_t *map;                   /* open addressing, index + 1; 0 empty */
 	uint32_t mapcap;
 	uint32_t *dep_slot;              /* per module, per dependency */
@@ -265,6 +267,77 @@ static int map_grow(struct myr_loader *l)
 	return 0;
 }
 
+#define HUGE_PAGE (2u << 20)
+
+/*
+ * Zeroed memory for arrays that grow with the closure: fetch_batch()'s
+ * items (over half a KiB each, mostly the error message) and the module
+ * table (about 260 bytes a module).  At 10,000 modules they span 2,000
+ * pages, and each fresh 4 KiB page costs a fault (several microseconds in
+ * a VM).  Past one huge page the array starts on a 2 MiB boundary of a
+ * mapping advised for huge pages, so it takes a fault per 2 MiB instead;
+ * *base is then what to unmap (big_free()), NULL for a small array from
+ * the heap.
+ */
+static void *big_alloc(size_t size, void **base, size_t *len)
+{
+	uint8_t *p;
+
+	*base = NULL;
+	if (size < HUGE_PAGE)
+		return calloc(1, size);
+	*len = ((size + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1)) + HUGE_PAGE;
+	p = mmap(NULL, *len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	*base = p;
+	p += (HUGE_PAGE - (uintptr_t)p % HUGE_PAGE) % HUGE_PAGE;
+#ifdef MADV_HUGEPAGE
+	/* Whole huge pages: the tail too, or it would keep small ones. */
+	madvise(p, *len - HUGE_PAGE, MADV_HUGEPAGE);   /* a hint */
+#endif
+	return p;
+}
+
+static void big_free(void *p, void *base, size_t len)
+{
+	if (base)
+		munmap(base, len);
+	else
+		free(p);
+}
+
+/* Room for cap modules, keeping the entries: realloc() while small (it
+ * moves large blocks with mremap, touching no new page), big_alloc() past
+ * a huge page. */
+static int mods_grow(struct myr_loader *l, uint32_t cap)
+{
+	void *base = NULL;
+	size_t len = 0;
+	struct lmod *p;
+
+	if ((size_t)cap * sizeof(*p) < HUGE_PAGE) {
+		p = realloc(l->mods, (size_t)cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		l->mods = p;
+		l->capmods = cap;
+		return 0;
+	}
+	p = big_alloc((size_t)cap * sizeof(*p), &base, &len);
+	if (!p)
+		return -ENOMEM;
+	if (l->nmods)
+		memcpy(p, l->mods, l->nmods * sizeof(*p));
+	big_free(l->mods, l->mods_base, l->mods_len);
+	l->mods = p;
+	l->mods_base = base;
+	l->mods_len = len;
+	l->capmods = cap;
+	return 0;
+}
+
 /* Add a module by name (not yet present), or return NO_MODULE on -ENOMEM
  * or when the module limit is reached (both reported). */
 static uint32_t add_module(struct myr_loader *l, const char *name,
@@ -279,14 +352,9 @@ static uint32_t add_module(struct myr_loader *l, const char *name,
 		l->nmods++;  /* report once */
 		return NO_MODULE;
 	}
-	if (l->nmods == l->capmods) {
-		uint32_t cap = l->capmods ? l->capmods * 2 : 256;
-		struct lmod *p = realloc(l->mods, cap * sizeof(*p));
-		if (!p)
-			goto nomem;
-		l->mods = p;
-		l->capmods = cap;
-	}
+	if (l->nmods == l->capmods &&
+	    mods_grow(l, l->capmods ? l->capmods * 2 : 256) < 0)
+		goto nomem;
 	if ((uint64_t)(l->nmods + 1) * 2 > l->mapcap && map_grow(l) < 0)
 		goto nomem;
 	m = &l->mods[l->nmods];
@@ -443,45 +511,6 @@ static int parse_program(struct myr_loader *l, const char *path)
 	return 0;
 }
 
-#define HUGE_PAGE (2u << 20)
-
-/*
- * Zeroed memory for fetch_batch()'s items, over half a KiB each (mostly
- * the error message): 10,000 of them span 1,370 pages, and each fresh
- * 4 KiB page costs a fault (several microseconds in a VM).  Past one huge
- * page the array starts on a 2 MiB boundary of a mapping advised for huge
- * pages, so it takes a fault per 2 MiB instead; *base is then what to
- * unmap (items_free()), NULL for a small array from the heap.
- */
-static void *items_alloc(size_t size, void **base, size_t *len)
-{
-	uint8_t *p;
-
-	*base = NULL;
-	if (size < HUGE_PAGE)
-		return calloc(1, size);
-	*len = ((size + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1)) + HUGE_PAGE;
-	p = mmap(NULL, *len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	*base = p;
-	p += (HUGE_PAGE - (uintptr_t)p % HUGE_PAGE) % HUGE_PAGE;
-#ifdef MADV_HUGEPAGE
-	/* Whole huge pages: the tail too, or it would keep small ones. */
-	madvise(p, *len - HUGE_PAGE, MADV_HUGEPAGE);   /* a hint */
-#endif
-	return p;
-}
-
-static void items_free(void *items, void *base, size_t len)
-{
-	if (base)
-		munmap(base, len);
-	else
-		free(items);
-}
-
 /* Fetch the modules listed in want[0..n) (all in state M_WANTED) in one
  * batch, recording each result in its module. */
 static int fetch_batch(struct myr_loader *l, const uint32_t *want, size_t n,
@@ -512,7 +541,7 @@ static int fetch_batch(struct myr_loader *l, const uint32_t *want, size_t n,
 		}
 	}
 	items = n <= SIZE_MAX / sizeof(*items) ?
-		items_alloc(n * sizeof(*items), &items_base, &items_len) : NULL;
+		big_alloc(n * sizeof(*items), &items_base, &items_len) : NULL;
 	if (!items) {
 		report(l, -ENOMEM, "out of memory");
 		return -ENOMEM;
@@ -527,7 +556,7 @@ static int fetch_batch(struct myr_loader *l, const uint32_t *want, size_t n,
 	l->stats.ns_fetch += now_ns() - t0;
 	l->stats.fetch_batches++;
 	if (r < 0) {
-		items_free(items, items_base, items_len);
+		big_free(items, items_base, items_len);
 		report(l, r, "reading modules: %s", strerror(-r));
 		return r;
 	}
@@ -547,7 +576,7 @@ static int fetch_batch(struct myr_loader *l, const uint32_t *want, size_t n,
 							     strlen(items[i].err.msg));
 		}
 	}
-	items_free(items, items_base, items_len);
+	big_free(items, items_base, items_len);
 	return 0;
 }
 
@@ -562,7 +591,9 @@ static int fetch_hint(struct myr_loader *l)
 	uint32_t *hints = malloc((n ? n : 1) * sizeof(*hints));
 	int r;
 
-	if (!want || !hints) {
+	/* The hint says how many modules to expect: one table, no copies. */
+	if (!want || !hints || (l->nmods + n > l->capmods && n < MYR_LOAD_MODULES_MAX &&
+				mods_grow(l, l->nmods + n) < 0)) {
 		free(want);
 		free(hints);
 		report(l, -ENOMEM, "out of memory");
@@ -1517,7 +1548,7 @@ void myr_loader_exit(struct myr_loader *l)
 		myr_fetcher_exit(l->fetcher);
 	myr_pool_exit(l->pool);
 	free_program(l);
-	free(l->mods);
+	big_free(l->mods, l->mods_base, l->mods_len);
 	free(l->map);
 	free(l->dep_slot);
 	free(l->order);
