@@ -692,7 +692,9 @@ static void parse_module(struct myr_loader *l, uint32_t idx)
 	}
 	if (m->state != M_FETCHED)
 		return;
-	r = myr_module_parse(m->file, m->file_len, MYR_PARSE_NO_CHECKSUM,
+	/* A library's closure hint is never read: only the program's is. */
+	r = myr_module_parse(m->file, m->file_len,
+			     MYR_PARSE_NO_CHECKSUM | MYR_PARSE_NO_CLOSURE,
 			     &m->view, &err);
 	if (r < 0) {
 		format_chain(l, idx, chain, sizeof(chain));

@@ -823,7 +823,8 @@ int myr_module_parse(const void *file, size_t len, unsigned flags,
 	const uint32_t *buckets = (const void *)(ps.base + h->buckets.off);
 	const struct myr_reloc *relocs = (const void *)(ps.base + h->relocs.off);
 
-	if ((rc = check_deps(&ps, deps)) || (rc = check_closure(&ps, closure)) ||
+	if ((rc = check_deps(&ps, deps)) ||
+	    (!(flags & MYR_PARSE_NO_CLOSURE) && (rc = check_closure(&ps, closure))) ||
 	    (rc = check_imports(&ps, imports)) ||
 	    (rc = check_exports(&ps, exports, buckets)) ||
 	    (rc = check_relocs(&ps, relocs)) || (rc = check_entry(&ps)) ||
@@ -838,7 +839,7 @@ int myr_module_parse(const void *file, size_t len, unsigned flags,
 			.hdr = h,
 			.name = ps.strtab + h->name_off,
 			.deps = deps,
-			.closure = closure,
+			.closure = flags & MYR_PARSE_NO_CLOSURE ? NULL : closure,
 			.imports = imports,
 			.exports = exports,
 			.buckets = buckets,

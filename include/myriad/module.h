@@ -50,6 +50,11 @@ int myr_module_probe(const void *file, size_t avail, size_t *header_off,
 
 /* myr_module_parse() flags */
 #define MYR_PARSE_NO_CHECKSUM 0x1u  /* skip the checksum (tools, fuzzing) */
+/* Check the closure hint's placement (bounds, alignment, overlap) but not
+ * its entries, and leave view.closure NULL so nothing can read them: for
+ * the launcher, which reads only its program's hint.  A library's hint
+ * lists its whole closure, the bulk of the names a launch would check. */
+#define MYR_PARSE_NO_CLOSURE  0x2u
 
 /*
  * A validated module, borrowed from the caller's buffer: every pointer
@@ -63,7 +68,8 @@ struct myr_module_view {
 	const struct myr_header *hdr;
 	const char *name;               /* NUL-terminated, hdr->name_len long */
 	const struct myr_dep *deps;     /* hdr->deps.count */
-	const struct myr_dep *closure;  /* hdr->closure.count */
+	const struct myr_dep *closure;  /* hdr->closure.count; NULL with
+					   MYR_PARSE_NO_CLOSURE */
 	const struct myr_import *imports;
 	const struct myr_export *exports;
 	const uint32_t *buckets;        /* hdr->buckets.count + 1 entries */
