@@ -122,6 +122,8 @@ struct myr_loader {
 	size_t program_cap;
 	const char *program_path;
 	struct arena_chunk *arena;
+	size_t scratch_used;             /* bytes of the loader's own mapping
+	                                    handed out (scratch_alloc()) */
 
 	struct myriad_load_stats stats;
 	struct myriad_ctx ctx;
@@ -138,13 +140,74 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * The loader lives at the start of one anonymous mapping of SCRATCH_SIZE
+ * bytes, and its bookkeeping is carved from the rest, bump-style, until it
+ * is used up: then malloc() as before.  Small loads (a hello world) make a
+ * dozen allocations of as many sizes, and malloc would give each size class
+ * a group of its own, each a fresh page or two, each page a fault costing
+ * several microseconds in a VM; here they share a handful of pages.  Only
+ * pages written are ever backed.  Scratch memory starts zeroed and is
+ * never reused: lfree() of it does nothing, lrealloc() copies.
+ */
+#define SCRATCH_SIZE (256u << 10)
+
+static void *scratch_alloc(struct myr_loader *l, size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	if (n > SCRATCH_SIZE - l->scratch_used)
+		return NULL;
+	l->scratch_used += n;
+	return (uint8_t *)l + l->scratch_used - n;
+}
+
+static int in_scratch(const struct myr_loader *l, const void *p)
+{
+	return (const uint8_t *)p >= (const uint8_t *)l &&
+	       (const uint8_t *)p < (const uint8_t *)l + SCRATCH_SIZE;
+}
+
+static void *lmalloc(struct myr_loader *l, size_t n)
+{
+	void *p = scratch_alloc(l, n);
+	return p ? p : malloc(n);
+}
+
+static void *lcalloc(struct myr_loader *l, size_t n)
+{
+	void *p = scratch_alloc(l, n);
+	return p ? p : calloc(1, n);
+}
+
+static void lfree(struct myr_loader *l, void *p)
+{
+	if (!in_scratch(l, p))
+		free(p);
+}
+
+/* realloc() for lmalloc()ed blocks: old is the block's current size. */
+static void *lrealloc(struct myr_loader *l, void *p, size_t old, size_t n)
+{
+	void *q;
+
+	if (p && !in_scratch(l, p))
+		return realloc(p, n);
+	q = lmalloc(l, n);
+	if (q && p)
+		memcpy(q, p, old < n ? old : n);
+	return q;
+}
+
 static void *arena_alloc(struct myr_loader *l, size_t n)
 {
 	struct arena_chunk *c = l->arena;
 	n = (n + 7) & ~(size_t)7;
 	if (!c || c->cap - c->used < n) {
-		size_t cap = n > 60000 ? n : 60000;
-		c = malloc(sizeof(*c) + cap);
+		/* The first chunk small: a hello world interns a few names. */
+		size_t cap = l->arena ? 60000 : 1024;
+		if (cap < n)
+			cap = n;
+		c = lmalloc(l, sizeof(*c) + cap);
 		if (!c)
 			return NULL;
 		c->next = l->arena;
@@ -255,11 +318,11 @@ static void map_put(struct myr_loader *l, uint32_t idx)
 
 static int map_grow(struct myr_loader *l)
 {
-	uint32_t cap = l->mapcap ? l->mapcap * 2 : 1024;
-	uint32_t *m = calloc(cap, sizeof(*m));
+	uint32_t cap = l->mapcap ? l->mapcap * 2 : 64;
+	uint32_t *m = lcalloc(l, (size_t)cap * sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	free(l->map);
+	lfree(l, l->map);
 	l->map = m;
 	l->mapcap = cap;
 	for (uint32_t i = 0; i < l->nmods; i++)
@@ -279,13 +342,14 @@ static int map_grow(struct myr_loader *l)
  * *base is then what to unmap (big_free()), NULL for a small array from
  * the heap.
  */
-static void *big_alloc(size_t size, void **base, size_t *len)
+static void *big_alloc(struct myr_loader *l, size_t size, void **base,
+		       size_t *len)
 {
 	uint8_t *p;
 
 	*base = NULL;
 	if (size < HUGE_PAGE)
-		return calloc(1, size);
+		return lcalloc(l, size);
 	*len = ((size + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1)) + HUGE_PAGE;
 	p = mmap(NULL, *len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -300,12 +364,12 @@ static void *big_alloc(size_t size, void **base, size_t *len)
 	return p;
 }
 
-static void big_free(void *p, void *base, size_t len)
+static void big_free(struct myr_loader *l, void *p, void *base, size_t len)
 {
 	if (base)
 		munmap(base, len);
 	else
-		free(p);
+		lfree(l, p);
 }
 
 /* Room for cap modules, keeping the entries: realloc() while small (it
@@ -318,19 +382,20 @@ static int mods_grow(struct myr_loader *l, uint32_t cap)
 	struct lmod *p;
 
 	if ((size_t)cap * sizeof(*p) < HUGE_PAGE) {
-		p = realloc(l->mods, (size_t)cap * sizeof(*p));
+		p = lrealloc(l, l->mods, (size_t)l->capmods * sizeof(*p),
+			     (size_t)cap * sizeof(*p));
 		if (!p)
 			return -ENOMEM;
 		l->mods = p;
 		l->capmods = cap;
 		return 0;
 	}
-	p = big_alloc((size_t)cap * sizeof(*p), &base, &len);
+	p = big_alloc(l, (size_t)cap * sizeof(*p), &base, &len);
 	if (!p)
 		return -ENOMEM;
 	if (l->nmods)
 		memcpy(p, l->mods, l->nmods * sizeof(*p));
-	big_free(l->mods, l->mods_base, l->mods_len);
+	big_free(l, l->mods, l->mods_base, l->mods_len);
 	l->mods = p;
 	l->mods_base = base;
 	l->mods_len = len;
@@ -353,7 +418,7 @@ static uint32_t add_module(struct myr_loader *l, const char *name,
 		return NO_MODULE;
 	}
 	if (l->nmods == l->capmods &&
-	    mods_grow(l, l->capmods ? l->capmods * 2 : 256) < 0)
+	    mods_grow(l, l->capmods ? l->capmods * 2 : 8) < 0)
 		goto nomem;
 	if ((uint64_t)(l->nmods + 1) * 2 > l->mapcap && map_grow(l) < 0)
 		goto nomem;
@@ -382,16 +447,18 @@ nomem:
 int myr_loader_init(struct myr_loader **out, const struct myr_loader_config *cfg,
 		    struct myr_error *err)
 {
-	struct myr_loader *l = calloc(1, sizeof(*l));
+	struct myr_loader *l = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	int r;
 
-	if (!l)
+	if (l == MAP_FAILED)
 		return myr_error_set(err, -ENOMEM, "out of memory");
+	l->scratch_used = sizeof(*l);
 	l->cfg = cfg;
 	l->stats.size = sizeof(l->stats);
 	r = myr_pool_init(&l->pool, cfg->alloc, &cfg->limits);
 	if (r < 0) {
-		free(l);
+		munmap(l, SCRATCH_SIZE);
 		return myr_error_set(err, r, "bad allocation strategy");
 	}
 	*out = l;
@@ -443,8 +510,12 @@ static int read_program(struct myr_loader *l, const char *path)
 	 * Mapped and populated: a program with a large closure hint is
 	 * hundreds of KiB, and one call beats a page fault per page. */
 	l->program_cap = (size_t)st.st_size + 1;
-	l->program_buf = mmap(NULL, l->program_cap, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	l->program_buf = l->program_cap <= (16u << 10) ?
+		scratch_alloc(l, l->program_cap) : NULL;
+	if (!l->program_buf)
+		l->program_buf = mmap(NULL, l->program_cap,
+				      PROT_READ | PROT_WRITE, MAP_PRIVATE |
+				      MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (l->program_buf == MAP_FAILED) {
 		l->program_buf = NULL;
 		close(fd);
@@ -541,7 +612,7 @@ static int fetch_batch(struct myr_loader *l, const uint32_t *want, size_t n,
 		}
 	}
 	items = n <= SIZE_MAX / sizeof(*items) ?
-		big_alloc(n * sizeof(*items), &items_base, &items_len) : NULL;
+		big_alloc(l, n * sizeof(*items), &items_base, &items_len) : NULL;
 	if (!items) {
 		report(l, -ENOMEM, "out of memory");
 		return -ENOMEM;
@@ -556,7 +627,7 @@ static int fetch_batch(struct myr_loader *l, const uint32_t *want, size_t n,
 	l->stats.ns_fetch += now_ns() - t0;
 	l->stats.fetch_batches++;
 	if (r < 0) {
-		big_free(items, items_base, items_len);
+		big_free(l, items, items_base, items_len);
 		report(l, r, "reading modules: %s", strerror(-r));
 		return r;
 	}
@@ -576,7 +647,7 @@ static int fetch_batch(struct myr_loader *l, const uint32_t *want, size_t n,
 							     strlen(items[i].err.msg));
 		}
 	}
-	big_free(items, items_base, items_len);
+	big_free(l, items, items_base, items_len);
 	return 0;
 }
 
@@ -587,15 +658,15 @@ static int fetch_hint(struct myr_loader *l)
 	/* A copy: add_module() moves the module array. */
 	const struct myr_module_view pv_copy = l->mods[0].view, *pv = &pv_copy;
 	uint32_t n = pv->hdr->closure.count, nwant = 0;
-	uint32_t *want = malloc((n ? n : 1) * sizeof(*want));
-	uint32_t *hints = malloc((n ? n : 1) * sizeof(*hints));
+	uint32_t *want = lmalloc(l, (n ? n : 1) * sizeof(*want));
+	uint32_t *hints = lmalloc(l, (n ? n : 1) * sizeof(*hints));
 	int r;
 
 	/* The hint says how many modules to expect: one table, no copies. */
 	if (!want || !hints || (l->nmods + n > l->capmods && n < MYR_LOAD_MODULES_MAX &&
 				mods_grow(l, l->nmods + n) < 0)) {
-		free(want);
-		free(hints);
+		lfree(l, want);
+		lfree(l, hints);
 		report(l, -ENOMEM, "out of memory");
 		return -ENOMEM;
 	}
@@ -619,8 +690,8 @@ static int fetch_hint(struct myr_loader *l)
 		hints[nwant++] = c->size_hint;
 	}
 	r = fetch_batch(l, want, nwant, hints);
-	free(want);
-	free(hints);
+	lfree(l, want);
+	lfree(l, hints);
 	return r;
 }
 
@@ -717,10 +788,12 @@ static void parse_module(struct myr_loader *l, uint32_t idx)
 static int reserve_dep_slots(struct myr_loader *l, uint32_t n)
 {
 	if (l->ndep_slots + n > l->capdep_slots) {
-		size_t cap = l->capdep_slots ? l->capdep_slots * 2 : 4096;
+		size_t cap = l->capdep_slots ? l->capdep_slots * 2 : 256;
 		while (cap < l->ndep_slots + n)
 			cap *= 2;
-		uint32_t *p = realloc(l->dep_slot, cap * sizeof(*p));
+		uint32_t *p = lrealloc(l, l->dep_slot,
+				       l->capdep_slots * sizeof(*p),
+				       cap * sizeof(*p));
 		if (!p)
 			return -ENOMEM;
 		l->dep_slot = p;
@@ -796,11 +869,14 @@ static int visit_deps(struct myr_loader *l, uint32_t idx, uint32_t **next,
 			if (t == NO_MODULE)
 				return l->failed;
 			if (*nfetch == *capfetch) {
-				*capfetch = *capfetch ? *capfetch * 2 : 256;
-				uint32_t *p = realloc(*fetch, *capfetch * sizeof(*p));
+				uint32_t *p = lrealloc(l, *fetch,
+						       *capfetch * sizeof(*p),
+						       (*capfetch ? *capfetch * 2 : 256) *
+						       sizeof(*p));
 				if (!p)
 					goto nomem;
 				*fetch = p;
+				*capfetch = *capfetch ? *capfetch * 2 : 256;
 			}
 			(*fetch)[(*nfetch)++] = t;
 		}
@@ -817,11 +893,13 @@ static int visit_deps(struct myr_loader *l, uint32_t idx, uint32_t **next,
 			return l->failed;
 		}
 		if (*nnext == *capnext) {
-			*capnext = *capnext ? *capnext * 2 : 256;
-			uint32_t *p = realloc(*next, *capnext * sizeof(*p));
+			uint32_t *p = lrealloc(l, *next, *capnext * sizeof(*p),
+					       (*capnext ? *capnext * 2 : 256) *
+					       sizeof(*p));
 			if (!p)
 				goto nomem;
 			*next = p;
+			*capnext = *capnext ? *capnext * 2 : 256;
 		}
 		(*next)[(*nnext)++] = t;
 	}
@@ -835,7 +913,7 @@ nomem:
  * fetched in one batch; with an accurate hint there are none. */
 static int walk_graph(struct myr_loader *l)
 {
-	uint32_t *level = malloc(256 * sizeof(*level)), nlevel = 1, caplevel = 256;
+	uint32_t *level = lmalloc(l, 256 * sizeof(*level)), nlevel = 1, caplevel = 256;
 	uint32_t *next = NULL, nnext = 0, capnext = 0;
 	uint32_t *fetch = NULL, nfetch = 0, capfetch = 0;
 	int r = 0;
@@ -864,9 +942,9 @@ static int walk_graph(struct myr_loader *l)
 		capnext = tmpcap;
 		nnext = 0;
 	}
-	free(level);
-	free(next);
-	free(fetch);
+	lfree(l, level);
+	lfree(l, next);
+	lfree(l, fetch);
 	return r;
 }
 
@@ -932,18 +1010,18 @@ static void report_cycle(struct myr_loader *l, const uint32_t *stack,
  */
 static int order_modules(struct myr_loader *l)
 {
-	uint32_t *stack = malloc(l->nmods * sizeof(*stack));
-	uint32_t *next_dep = malloc(l->nmods * sizeof(*next_dep));
+	uint32_t *stack = lmalloc(l, l->nmods * sizeof(*stack));
+	uint32_t *next_dep = lmalloc(l, l->nmods * sizeof(*next_dep));
 	uint32_t depth = 0, cycles = 0;
 
 	uint32_t ncache = l->cache ?
 		myr_cache_module_count(l->cache) : 0;
 
-	l->order = malloc(l->nmods * sizeof(*l->order));
-	l->init_order = malloc(((size_t)l->nmods + ncache) * sizeof(*l->init_order));
+	l->order = lmalloc(l, l->nmods * sizeof(*l->order));
+	l->init_order = lmalloc(l, ((size_t)l->nmods + ncache) * sizeof(*l->init_order));
 	if (!stack || !next_dep || !l->order || !l->init_order) {
-		free(stack);
-		free(next_dep);
+		lfree(l, stack);
+		lfree(l, next_dep);
 		report(l, -ENOMEM, "out of memory");
 		return -ENOMEM;
 	}
@@ -997,8 +1075,8 @@ static int order_modules(struct myr_loader *l)
 	if (cycles > 16)
 		report(l, -ELOOP, "%u more dependency cycles not shown",
 		       cycles - 16);
-	free(stack);
-	free(next_dep);
+	lfree(l, stack);
+	lfree(l, next_dep);
 	return 0;
 }
 
@@ -1091,7 +1169,7 @@ int myr_loader_place(struct myr_loader *l)
 		return -ECANCELED;
 	if (l->stage != S_VERIFIED)
 		return -EINVAL;
-	req = malloc((l->norder ? l->norder : 1) * sizeof(*req));
+	req = lmalloc(l, (l->norder ? l->norder : 1) * sizeof(*req));
 	if (!req) {
 		report(l, -ENOMEM, "out of memory");
 		return -ENOMEM;
@@ -1104,7 +1182,7 @@ int myr_loader_place(struct myr_loader *l)
 		}
 	}
 	r = myr_pool_plan(l->pool, req, l->norder, &err);
-	free(req);
+	lfree(l, req);
 	if (r == 0) {
 		/* Within reach of the host and of the image, if any. */
 		uintptr_t lo = 0, hi = 0;
@@ -1213,11 +1291,11 @@ int myr_loader_link(struct myr_loader *l)
 		if (h->deps.count > max_deps)
 			max_deps = h->deps.count;
 	}
-	addr = malloc(max_imports * sizeof(*addr));
-	deps = malloc(max_deps * sizeof(*deps));
+	addr = lmalloc(l, max_imports * sizeof(*addr));
+	deps = lmalloc(l, max_deps * sizeof(*deps));
 	if (!addr || !deps) {
-		free(addr);
-		free(deps);
+		lfree(l, addr);
+		lfree(l, deps);
 		report(l, -ENOMEM, "out of memory");
 		return -ENOMEM;
 	}
@@ -1262,8 +1340,8 @@ int myr_loader_link(struct myr_loader *l)
 		}
 		l->stats.relocs_applied += (uint64_t)n;
 	}
-	free(addr);
-	free(deps);
+	lfree(l, addr);
+	lfree(l, deps);
 	if (!l->failed && l->cache) {
 		struct myr_error err = { 0 };
 		if (myr_cache_activate(l->cache, &err) < 0)
@@ -1329,7 +1407,7 @@ int myr_loader_protect(struct myr_loader *l)
 
 static void free_program(struct myr_loader *l)
 {
-	if (l->program_buf)
+	if (l->program_buf && !in_scratch(l, l->program_buf))
 		munmap(l->program_buf, l->program_cap);
 	l->program_buf = NULL;
 }
@@ -1550,15 +1628,15 @@ void myr_loader_exit(struct myr_loader *l)
 		myr_fetcher_exit(l->fetcher);
 	myr_pool_exit(l->pool);
 	free_program(l);
-	big_free(l->mods, l->mods_base, l->mods_len);
-	free(l->map);
-	free(l->dep_slot);
-	free(l->order);
-	free(l->init_order);
+	big_free(l, l->mods, l->mods_base, l->mods_len);
+	lfree(l, l->map);
+	lfree(l, l->dep_slot);
+	lfree(l, l->order);
+	lfree(l, l->init_order);
 	while (l->arena) {
 		struct arena_chunk *c = l->arena;
 		l->arena = c->next;
-		free(c);
+		lfree(l, c);
 	}
-	free(l);
+	munmap(l, SCRATCH_SIZE);
 }
