@@ -175,6 +175,12 @@ static int load_sections(struct elf_obj *o, const Elf64_Ehdr *eh,
 					i, (unsigned long long)s->out_off);
 			}
 		}
+		/* Names end up in messages: no control bytes (none is ever
+		 * in a compiler's section name). */
+		for (const char *c = s->name; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				return myr_error_set(err, -EBADMSG,
+					"section %u: name contains a control character", i);
 		s->out_off = 0;
 	}
 	return 0;
@@ -225,6 +231,10 @@ static int load_symtab(struct elf_obj *o, struct myr_error *err)
 		if (!table_str(o->strtab, o->strtab_size, sym.st_name) && sym.st_name)
 			return myr_error_set(err, -EBADMSG,
 				"symbol %u: st_name %u outside the string table", i, sym.st_name);
+		for (const char *c = elf_obj_sym_name(o, &sym); *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				return myr_error_set(err, -EBADMSG,
+					"symbol %u: name contains a control character", i);
 		if (sym.st_name == 0 && o->strtab_size == 0 && ELF64_ST_TYPE(sym.st_info) != STT_SECTION)
 			return myr_error_set(err, -EBADMSG,
 				"symbol %u: empty string table", i);

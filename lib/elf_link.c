@@ -897,10 +897,13 @@ static int pc32(struct myr_elf_link *l, uint8_t site_seg, uint64_t site,
 {
 	if (t->kind == T_SEG && t->seg == site_seg) {
 		/* Both ends in one segment, which is placed as a unit. */
-		int64_t v = (int64_t)t->off + addend - (int64_t)site;
-		if (v < INT32_MIN || v > INT32_MAX) {
-			report(l, "%s: %s displacement %lld out of 32-bit range",
-			       where, rname, (long long)v);
+		int64_t v;
+		/* off and site are segment offsets (< 2^32): only a hostile
+		 * addend can overflow, and it must not wrap into range. */
+		if (__builtin_add_overflow((int64_t)t->off - (int64_t)site, addend, &v) ||
+		    v < INT32_MIN || v > INT32_MAX) {
+			report(l, "%s: %s displacement out of 32-bit range (addend %lld)",
+			       where, rname, (long long)addend);
 			return -EINVAL;
 		}
 		myr_arch_put32(l->buf[site_seg] + site, (uint32_t)v);
