@@ -22,7 +22,6 @@
 #include "cli.h"
 
 /* Objects with debug information can be far larger than any module. */
-#define LINK_OBJECT_MAX (1ull << 30)
 #define LINK_DEFAULT_VERSION "0.1.0"
 
 static const struct { const char *name; uint32_t bit; } cap_names[] = {
@@ -360,7 +359,7 @@ int cmd_link(int argc, char **argv)
 	}
 	for (size_t i = 0; i < a.nobjs; i++) {
 		size_t len;
-		if (read_file(a.objs[i], LINK_OBJECT_MAX, &objbuf[i], &len) < 0)
+		if (read_file(a.objs[i], MYR_ELF_OBJECT_MAX, &objbuf[i], &len) < 0)
 			goto out;
 		objs[i] = (struct myr_link_object){ a.objs[i], objbuf[i], len };
 	}

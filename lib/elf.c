@@ -12,12 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <myriad/elf2myr.h>
+#include <myriad/limits.h>
 #include "elf_internal.h"
 #include "arch/x86_64/reloc.h"
 
 /* The most sections an object may have: extended section numbering (more
  * than SHN_LORESERVE sections) is not supported. */
-#define ELF_SHNUM_MAX SHN_LORESERVE
+static_assert(MYR_ELF_SECTIONS_MAX == SHN_LORESERVE, "MYR_ELF_SECTIONS_MAX");
 
 static int in_file(uint64_t off, uint64_t len, uint64_t size)
 {
@@ -114,9 +115,9 @@ static int check_ehdr(const Elf64_Ehdr *eh, size_t size, struct myr_error *err)
 		return myr_error_set(err, -EBADMSG, "no section header table "
 			"(e_shoff %llu, e_shnum %u; extended numbering is unsupported)",
 			(unsigned long long)eh->e_shoff, eh->e_shnum);
-	if (eh->e_shnum >= ELF_SHNUM_MAX)
+	if (eh->e_shnum >= MYR_ELF_SECTIONS_MAX)
 		return myr_error_set(err, -EBADMSG, "e_shnum %u over the limit %u",
-				     eh->e_shnum, ELF_SHNUM_MAX - 1);
+				     eh->e_shnum, MYR_ELF_SECTIONS_MAX - 1);
 	if (!in_file(eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr), size))
 		return myr_error_set(err, -EBADMSG,
 			"section header table (e_shoff %llu, e_shnum %u) lies outside the %zu-byte file",

@@ -1297,9 +1297,12 @@ static int check_options(struct myr_elf_link *l)
 		report(l, "capabilities are only meaningful for a program (use --entry)");
 	if (opt->nobjs == 0)
 		report(l, "no object files");
+	/* Checked before binding, when nobody knows yet whether the host
+	 * module will take a dependency slot: keep one for it. */
 	if (opt->ndeps + 1 > MYR_DEPS_MAX)
-		report(l, "%zu dependencies, over the limit MYR_DEPS_MAX (%u)",
-		       opt->ndeps, MYR_DEPS_MAX);
+		report(l, "%zu --needs modules, over the limit of %u "
+		       "(MYR_DEPS_MAX %u, less one slot kept for the host module)",
+		       opt->ndeps, MYR_DEPS_MAX - 1, MYR_DEPS_MAX);
 	return l->errors ? -EINVAL : 0;
 }
 

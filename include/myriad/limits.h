@@ -38,6 +38,11 @@
 #define MYR_RELOCS_MAX          4000000u
 #define MYR_INIT_FUNCS_MAX      65536u
 
+/* `myriad link`'s input: one ELF object file, and its section count
+ * (extended section numbering, from SHN_LORESERVE on, is refused). */
+#define MYR_ELF_OBJECT_MAX      (1ull << 30)
+#define MYR_ELF_SECTIONS_MAX    0xff00u
+
 /* The loader: how many modules one program may load, and how deep. */
 #define MYR_LOAD_MODULES_MAX    200000u
 #define MYR_LOAD_DEPTH_MAX      100000u

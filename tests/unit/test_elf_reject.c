@@ -100,6 +100,10 @@ REJECT(shoff_past_end, "section header table", ehdr(o)->e_shoff = base_len - 8)
 REJECT(shoff_overflow, "section header table", ehdr(o)->e_shoff = UINT64_MAX - 63)
 REJECT(shnum_zero, "extended numbering", ehdr(o)->e_shnum = 0)
 REJECT(shnum_huge, "e_shnum", ehdr(o)->e_shnum = 0xffff)
+/* MYR_ELF_SECTIONS_MAX: one past the most allowed is refused by the count;
+ * the most allowed passes the count and fails only on the file's size. */
+REJECT(shnum_past_limit, "e_shnum", ehdr(o)->e_shnum = MYR_ELF_SECTIONS_MAX)
+REJECT(shnum_at_limit, "section header table", ehdr(o)->e_shnum = MYR_ELF_SECTIONS_MAX - 1)
 REJECT(shnum_past_end, "section header table", ehdr(o)->e_shnum = 0x7000)
 REJECT(shstrndx_range, "e_shstrndx", ehdr(o)->e_shstrndx = 0xfff0)
 REJECT(shstrndx_not_strtab, "not SHT_STRTAB",
