@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <myriad/fetch.h>
 #include "cli.h"
 
 static void write_line(const char *body)
@@ -40,4 +45,56 @@ void cli_diag_init(struct myr_diag *diag)
 {
 	memset(diag, 0, sizeof(*diag));
 	diag->emit = diag_to_stderr;
+}
+
+int cli_read_file(const char *path, uint64_t max, const char *what,
+		  uint8_t **out, size_t *len)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		cli_error("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		cli_error("%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		cli_error("%s: not a regular file (%s)", path,
+			  myr_file_type_name(st.st_mode));
+		close(fd);
+		return -1;
+	}
+	if ((uint64_t)st.st_size > max) {
+		cli_error("%s: %lld bytes, over the %s of %llu bytes", path,
+			  (long long)st.st_size, what, (unsigned long long)max);
+		close(fd);
+		return -1;
+	}
+	size_t size = (size_t)st.st_size, got = 0;
+	uint8_t *buf = malloc(size + 1);
+	if (!buf) {
+		cli_error("%s: out of memory", path);
+		close(fd);
+		return -1;
+	}
+	while (got < size) {
+		ssize_t n = read(fd, buf + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			cli_error("%s: %s", path, n < 0 ? strerror(errno) :
+				  "file shrank while being read");
+			free(buf);
+			close(fd);
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	*out = buf;
+	*len = size;
+	return 0;
 }

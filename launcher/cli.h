@@ -9,6 +9,8 @@
 #ifndef MYRIAD_LAUNCHER_CLI_H
 #define MYRIAD_LAUNCHER_CLI_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <myriad/error.h>
 
 #define MYRIAD_EXIT_OK       0
@@ -30,6 +32,17 @@ void cli_diag_init(struct myr_diag *diag);
  * (launcher/cmd_run.c). */
 struct myr_host_binding;
 void cli_host_binding(struct myr_host_binding *h);
+
+/*
+ * Read all of a regular file named on the command line into a malloc()ed
+ * (hence 8-aligned, as the module reader requires) buffer with one spare
+ * byte.  O_NONBLOCK keeps a FIFO from hanging the open and fstat refuses
+ * anything but a regular file, so a FIFO or device never hangs a command.
+ * what names the limit in the message ("module size limit").  Returns 0,
+ * or prints one line naming path and the problem and returns -1.
+ */
+int cli_read_file(const char *path, uint64_t max, const char *what,
+		  uint8_t **out, size_t *len);
 
 /* Subcommands.  argv[0] is the subcommand's name; return the exit code. */
 int cmd_run(int argc, char **argv);     /* argv[0] is "myriad" here */

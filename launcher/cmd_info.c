@@ -28,63 +28,6 @@ static const char usage_text[] =
 /* Reading the file                                                    */
 /* ------------------------------------------------------------------ */
 
-/*
- * Reads all of path into a malloc()ed (hence 8-aligned) buffer.  Returns 0,
- * or prints the problem and returns -1.  O_NONBLOCK keeps a FIFO from
- * blocking the open; fstat then refuses anything but a regular file.
- */
-static int read_module_file(const char *path, uint8_t **out, size_t *out_len)
-{
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		cli_error("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		cli_error("%s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		cli_error("%s: not a regular file", path);
-		close(fd);
-		return -1;
-	}
-	if (st.st_size > (off_t)MYR_FILE_MAX) {
-		cli_error("%s: %lld bytes, over the module size limit of %u bytes",
-			  path, (long long)st.st_size, MYR_FILE_MAX);
-		close(fd);
-		return -1;
-	}
-
-	size_t size = (size_t)st.st_size, got = 0;
-	uint8_t *buf = malloc(size ? size : 1);
-	if (!buf) {
-		cli_error("%s: out of memory", path);
-		close(fd);
-		return -1;
-	}
-	while (got < size) {
-		ssize_t n = read(fd, buf + got, size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			cli_error("%s: %s", path, strerror(errno));
-			free(buf);
-			close(fd);
-			return -1;
-		}
-		if (n == 0)
-			break;   /* shrank while reading: parse what is there */
-		got += (size_t)n;
-	}
-	close(fd);
-	*out = buf;
-	*out_len = got;
-	return 0;
-}
-
 /* ------------------------------------------------------------------ */
 /* Text that came from the file                                        */
 /* ------------------------------------------------------------------ */
@@ -547,7 +490,7 @@ int cmd_info(int argc, char **argv)
 
 	uint8_t *file;
 	size_t len;
-	if (read_module_file(path, &file, &len) != 0)
+	if (cli_read_file(path, MYR_FILE_MAX, "module size limit", &file, &len) != 0)
 		return MYRIAD_EXIT_FAILURE;
 
 	struct info in = { .path = path, .file = file };

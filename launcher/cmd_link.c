@@ -67,63 +67,6 @@ static int parse_version(const char *s, uint16_t v[3])
 	return *s ? -1 : 0;
 }
 
-/*
- * Read a whole regular file.  O_NONBLOCK and the S_ISREG check keep a FIFO
- * or device named on the command line from hanging the link.
- */
-static int read_file(const char *path, uint64_t max, uint8_t **out, size_t *len)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		cli_error("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) < 0) {
-		cli_error("%s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		cli_error("%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory" :
-			  "not a regular file");
-		close(fd);
-		return -1;
-	}
-	if ((uint64_t)st.st_size > max) {
-		cli_error("%s: %lld bytes, over the limit of %llu", path,
-			  (long long)st.st_size, (unsigned long long)max);
-		close(fd);
-		return -1;
-	}
-	size_t size = (size_t)st.st_size, got = 0;
-	/* 8-aligned (malloc), as the module reader requires; one spare byte
-	 * so an empty file still gets a buffer. */
-	uint8_t *buf = malloc(size + 1);
-	if (!buf) {
-		cli_error("%s: out of memory", path);
-		close(fd);
-		return -1;
-	}
-	while (got < size) {
-		ssize_t n = read(fd, buf + got, size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			cli_error("%s: %s", path, n < 0 ? strerror(errno) :
-				  "file shrank while being read");
-			free(buf);
-			close(fd);
-			return -1;
-		}
-		got += (size_t)n;
-	}
-	close(fd);
-	*out = buf;
-	*len = size;
-	return 0;
-}
-
 /* Write data to path atomically with the given mode. */
 static int write_atomic(const char *path, const uint8_t *data, size_t len,
 			mode_t mode)
@@ -359,7 +302,7 @@ int cmd_link(int argc, char **argv)
 	}
 	for (size_t i = 0; i < a.nobjs; i++) {
 		size_t len;
-		if (read_file(a.objs[i], MYR_ELF_OBJECT_MAX, &objbuf[i], &len) < 0)
+		if (cli_read_file(a.objs[i], MYR_ELF_OBJECT_MAX, "object size limit", &objbuf[i], &len) < 0)
 			goto out;
 		objs[i] = (struct myr_link_object){ a.objs[i], objbuf[i], len };
 	}
@@ -367,7 +310,7 @@ int cmd_link(int argc, char **argv)
 		struct myr_error err;
 		size_t len;
 		memset(&err, 0, sizeof(err));
-		if (read_file(a.needs[i], MYR_FILE_MAX + MYR_SHEBANG_MAX, &depbuf[i], &len) < 0)
+		if (cli_read_file(a.needs[i], MYR_FILE_MAX + MYR_SHEBANG_MAX, "module size limit", &depbuf[i], &len) < 0)
 			goto out;
 		if (myr_module_parse(depbuf[i], len, 0, &views[i], &err) < 0) {
 			cli_error("%s: %s", a.needs[i], err.msg);

@@ -177,7 +177,7 @@ void fetch_trace(const struct myr_fetcher *f, const char *fmt, ...)
 	f->trace(f->trace_opaque, line);
 }
 
-static const char *type_name(mode_t mode)
+const char *myr_file_type_name(unsigned mode)
 {
 	switch (mode & S_IFMT) {
 	case S_IFDIR:  return "a directory";
@@ -459,7 +459,7 @@ void fetch_slow_path(struct myr_fetcher *f, struct myr_fetch_item *item,
 	}
 	if (!S_ISREG(st.st_mode)) {
 		reject(f, item, dir, path, S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL,
-		       "is %s", type_name(st.st_mode));
+		       "is %s", myr_file_type_name(st.st_mode));
 		return;
 	}
 

@@ -493,11 +493,7 @@ static int read_program(struct myr_loader *l, const char *path)
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		report(l, -ENOEXEC, "%s: not a regular file (%s)", path,
-		       S_ISDIR(st.st_mode) ? "a directory" :
-		       S_ISFIFO(st.st_mode) ? "a FIFO" :
-		       S_ISSOCK(st.st_mode) ? "a socket" :
-		       (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) ?
-		       "a device" : "not a file");
+		       myr_file_type_name(st.st_mode));
 		return -ENOEXEC;
 	}
 	if ((uint64_t)st.st_size > MYR_FILE_MAX) {

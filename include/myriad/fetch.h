@@ -188,4 +188,11 @@ struct myr_fetch_stats {
 
 void myr_fetcher_stats(const struct myr_fetcher *f, struct myr_fetch_stats *out);
 
+/*
+ * What a file of this st_mode is, for messages about files that are not
+ * regular: "a directory", "a FIFO", "a socket", "a character device", ...
+ * A static string.
+ */
+const char *myr_file_type_name(unsigned mode);
+
 #endif /* MYRIAD_FETCH_H */

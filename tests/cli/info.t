@@ -112,11 +112,11 @@ fails "a missing file fails" 1 "$MYRIAD" info "$T/nosuch.myr"
 like "$err" "^myriad: $T/nosuch.myr: No such file or directory$" "with the system's reason"
 
 fails "a directory is refused" 1 "$MYRIAD" info "$T"
-like "$err" "not a regular file$" "as not a regular file"
+like "$err" "not a regular file \\(a directory\\)$" "as not a regular file, naming its type"
 
 mkfifo "$T/fifo"
 fails "a FIFO is refused without blocking" 1 timeout 20 "$MYRIAD" info "$T/fifo"
-like "$err" "not a regular file$" "as not a regular file"
+like "$err" "not a regular file \\(a FIFO\\)$" "as not a regular file, naming its type"
 
 truncate -s $((64 * 1024 * 1024 + 1)) "$T/huge.myr"
 fails "a file over MYR_FILE_MAX is refused" 1 "$MYRIAD" info "$T/huge.myr"
