@@ -21,14 +21,15 @@
 # Environment: FUZZ_HARNESSES="module elf" runs only those;
 # FUZZ_FLAGS adds libFuzzer flags.
 #
-# Cache (issue 7): when lib/cache*.c lands, add fuzz_cache.c here (index and
-# fixup parsing); HARNESSES picks up every tests/fuzz/fuzz_*.c by itself.
+# HARNESSES picks up every tests/fuzz/fuzz_*.c by itself (fuzz_cache.c:
+# the cache index and fixup parsing, issue 7).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=${MYRIAD_SRC:-$(cd "$here/../.." && pwd)}
 BUILD=${MYRIAD_BUILD:?run through ./build.sh fuzz}
 OUT=$BUILD/fuzz
+MYRIAD_CACHE_IMAGE=.myriad-cache/image
 CLANG=${FUZZ_CC:-clang}
 
 case ${1:-60} in
@@ -102,7 +103,7 @@ MAKEFILE
 seeds() {
 	local s=$OUT/seeds tmp=$OUT/seeds-tmp src name cc opt
 	rm -rf "$s" "$tmp"
-	mkdir -p "$s/module" "$s/loader" "$s/elf" "$tmp"
+	mkdir -p "$s/module" "$s/loader" "$s/elf" "$s/cache" "$tmp"
 	"$OUT/bin/gen_seeds" "$s" || die "gen_seeds failed"
 	for src in "$SRC"/tests/modules/*.c; do
 		name=$(basename "$src" .c)
@@ -131,8 +132,19 @@ seeds() {
 		"$G" -n 3 -o "$tmp" -p "$tmp/prog.myr" --ctors --compress --bss 64 >/dev/null 2>&1 &&
 			for f in "$tmp"/*.myr; do cp "$f" "$s/module/gen-$(basename "$f")"; done
 	fi
+	# The cache harness reads one selector byte (its parse flags), then
+	# a real cache file: the one `myriad cache build` makes of the
+	# generated closure, with and without checksums, identities, and as
+	# metadata only.
+	local img=$tmp/$MYRIAD_CACHE_IMAGE sel
+	if [ -x "$M" ] && [ -n "$(ls "$tmp"/*.myr 2>/dev/null)" ] &&
+		"$M" cache build --libdir "$tmp" >/dev/null 2>&1 && [ -f "$img" ]; then
+		for sel in 0 2 4 6 3 7; do
+			{ printf "\\$(printf %03o "$sel")"; cat "$img"; } >"$s/cache/image-$sel"
+		done
+	fi
 	rm -rf "$tmp"
-	say "seeds: $(ls "$s/module" | wc -l) modules, $(ls "$s/loader" | wc -l) loader inputs, $(ls "$s/elf" | wc -l) objects"
+	say "seeds: $(ls "$s/module" | wc -l) modules, $(ls "$s/loader" | wc -l) loader inputs, $(ls "$s/elf" | wc -l) objects, $(ls "$s/cache" | wc -l) cache images"
 }
 
 # ---- run ----------------------------------------------------------------------
