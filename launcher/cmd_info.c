@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <myriad/module.h>
+#include <myriad/sandbox.h>
 #include "cli.h"
 
 static const char usage_text[] =
@@ -123,18 +124,6 @@ static void put_json_cstr(FILE *f, const char *s)
 /* What is described                                                   */
 /* ------------------------------------------------------------------ */
 
-static const struct {
-	uint32_t bit;
-	const char *name;
-} cap_names[] = {
-	{ MYR_CAP_FS_READ, "fs-read" },
-	{ MYR_CAP_FS_WRITE, "fs-write" },
-	{ MYR_CAP_NET, "net" },
-	{ MYR_CAP_SPAWN, "spawn" },
-	{ MYR_CAP_THREADS, "threads" },
-};
-
-#define NCAPS (sizeof(cap_names) / sizeof(cap_names[0]))
 
 static const char *kind_name(uint8_t kind)
 {
@@ -263,9 +252,9 @@ static void print_text(FILE *f, const struct info *in)
 	fprintf(f, "capabilities:  ");
 	if (!h->caps)
 		fprintf(f, "none");
-	for (unsigned i = 0, first = 1; i < NCAPS; i++)
-		if (h->caps & cap_names[i].bit) {
-			fprintf(f, "%s%s", first ? "" : ", ", cap_names[i].name);
+	for (unsigned i = 0, first = 1; i < 32; i++)
+		if (h->caps & (1u << i) && myr_cap_name(1u << i)) {
+			fprintf(f, "%s%s", first ? "" : ", ", myr_cap_name(1u << i));
 			first = 0;
 		}
 	fputc('\n', f);
@@ -381,9 +370,9 @@ static void print_json(FILE *f, const struct info *in)
 		(unsigned long long)in->computed_sum);
 
 	fputs(",\"capabilities\":[", f);
-	for (unsigned i = 0, first = 1; i < NCAPS; i++)
-		if (h->caps & cap_names[i].bit) {
-			fprintf(f, "%s\"%s\"", first ? "" : ",", cap_names[i].name);
+	for (unsigned i = 0, first = 1; i < 32; i++)
+		if (h->caps & (1u << i) && myr_cap_name(1u << i)) {
+			fprintf(f, "%s\"%s\"", first ? "" : ",", myr_cap_name(1u << i));
 			first = 0;
 		}
 	fputc(']', f);

@@ -18,19 +18,12 @@
 #include <unistd.h>
 #include <myriad/elf2myr.h>
 #include <myriad/host.h>
+#include <myriad/sandbox.h>
 #include <myriad/module.h>
 #include "cli.h"
 
 /* Objects with debug information can be far larger than any module. */
 #define LINK_DEFAULT_VERSION "0.1.0"
-
-static const struct { const char *name; uint32_t bit; } cap_names[] = {
-	{ "fs-read", MYR_CAP_FS_READ },
-	{ "fs-write", MYR_CAP_FS_WRITE },
-	{ "net", MYR_CAP_NET },
-	{ "spawn", MYR_CAP_SPAWN },
-	{ "threads", MYR_CAP_THREADS },
-};
 
 static void usage(FILE *f)
 {
@@ -209,15 +202,13 @@ static int parse_args(int argc, char **argv, struct link_args *a)
 		} else if (strcmp(opt, "--needs") == 0) {
 			a->needs[a->nneeds++] = val;
 		} else if (strcmp(opt, "--cap") == 0) {
-			size_t k = 0, n = sizeof(cap_names) / sizeof(cap_names[0]);
-			while (k < n && strcmp(cap_names[k].name, val) != 0)
-				k++;
-			if (k == n) {
+			uint32_t bit;
+			if (myr_cap_from_name(val, strlen(val), &bit) < 0) {
 				cli_error("link: unknown capability '%s' (known: fs-read, "
 					  "fs-write, net, spawn, threads)", val);
 				return MYRIAD_EXIT_USAGE;
 			}
-			a->caps |= cap_names[k].bit;
+			a->caps |= bit;
 		}
 	}
 	if (!a->out) {
