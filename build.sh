@@ -411,11 +411,22 @@ $(B)/musl/libmyriad.a: $(MUSL_LIB_OBJS)
 $(B)/asan/libmyriad.a: $(ASAN_LIB_OBJS)
 	@echo "  AR      $(@F) (asan)"
 	@rm -f $@ && ar rcs $@ $^
-$(B)/bin/myriad: $(LAUNCHER_OBJS) $(B)/musl/libmyriad.a $(DEP_LIBS) $(B)/musl/flags
+# libgcc's CPU detection (__cpu_model, a host export) without the
+# constructor that runs it, CPUID after CPUID, at every start-up: the
+# launcher runs it only for programs that bind it (launcher/host.c).
+# Linked before libgcc.a, it keeps the archive's copy out.
+$(B)/musl/obj/cpuinfo_noinit.o: $(B)/musl/flags
+	@mkdir -p $(@D)
+	@echo "  OBJCOPY cpuinfo.o (libgcc, without its constructor)"
+	@ar p "$$($(MUSL_CC) -print-libgcc-file-name)" cpuinfo.o >$@.tmp
+	@objcopy -R '.init_array*' -R '.ctors*' $@.tmp $@ && rm -f $@.tmp
+	@! readelf -SW $@ | grep -qE 'init_array|ctors' || \
+		{ echo "cpuinfo_noinit.o still has a constructor" >&2; rm -f $@; exit 1; }
+$(B)/bin/myriad: $(LAUNCHER_OBJS) $(B)/musl/obj/cpuinfo_noinit.o $(B)/musl/libmyriad.a $(DEP_LIBS) $(B)/musl/flags
 	@mkdir -p $(@D)
 	@echo "  LD      bin/myriad"
-	@$(MUSL_CC) $(MUSL_LDFLAGS) -o $@ $(LAUNCHER_OBJS) $(B)/musl/libmyriad.a \
-		-L$(PREFIX)/lib -lseccomp -luring -llz4
+	@$(MUSL_CC) $(MUSL_LDFLAGS) -o $@ $(LAUNCHER_OBJS) $(B)/musl/obj/cpuinfo_noinit.o \
+		$(B)/musl/libmyriad.a -L$(PREFIX)/lib -lseccomp -luring -llz4
 $(B)/tests/unit/%: $(SRC)/tests/unit/%.c $(B)/asan/libmyriad.a $(B)/asan/flags
 	@mkdir -p $(@D)
 	@echo "  CC      tests/unit/$*.c"

@@ -17,6 +17,12 @@
 MYR_HOST_SYMBOLS(MYR_HOST_DECLARE, MYR_HOST_DECLARE)
 #undef MYR_HOST_DECLARE
 
+/* libgcc's CPU model detection (cpuinfo.o), which fills __cpu_model and
+ * may run any number of times.  build.sh links a copy of it without its
+ * constructor: run at every start-up it was the launcher's largest single
+ * cost (CPUID traps to the hypervisor), for the few programs that ask. */
+extern int myr_host_cpu_indicator_init(void) __asm__("__cpu_indicator_init");
+
 #define MYR_HOST_FUNC(name, group) \
 	{ #name, myr_host_sym_##name, MYR_SYM_FUNC },
 #define MYR_HOST_OBJECT(name, group) \
@@ -44,6 +50,17 @@ static int compare_name(const char *name, size_t len, const char *sym)
 	return 1;
 }
 
+/* Every binding of a host symbol comes through myr_host_find() before any
+ * module code runs, so a module that reads __cpu_model (directly, or
+ * through __builtin_cpu_supports) finds it filled, constructors included. */
+static const struct myr_host_symbol *prepare(const struct myr_host_symbol *s)
+{
+	if (s->addr == myr_host_sym___cpu_model ||
+	    s->addr == myr_host_sym___cpu_indicator_init)
+		myr_host_cpu_indicator_init();
+	return s;
+}
+
 const struct myr_host_symbol *myr_host_find(const char *name, size_t len)
 {
 	size_t lo = 0, hi = myr_host_symbol_count;
@@ -54,7 +71,7 @@ const struct myr_host_symbol *myr_host_find(const char *name, size_t len)
 		size_t mid = lo + (hi - lo) / 2;
 		int c = compare_name(name, len, myr_host_symbols[mid].name);
 		if (c == 0)
-			return &myr_host_symbols[mid];
+			return prepare(&myr_host_symbols[mid]);
 		if (c < 0)
 			hi = mid;
 		else

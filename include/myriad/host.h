@@ -530,7 +530,9 @@ extern const size_t myr_host_symbol_count;
 /*
  * The entry named by the len bytes at name (not necessarily NUL-terminated),
  * or NULL if the host module does not export it.  Binary search: O(log n),
- * no allocation, safe on any input bytes.
+ * no allocation, safe on any input bytes.  Finding __cpu_model or
+ * __cpu_indicator_init runs libgcc's CPU detection first: the launcher
+ * does not run it at start-up.
  */
 const struct myr_host_symbol *myr_host_find(const char *name, size_t len);
 

@@ -157,6 +157,34 @@ for cc in "${COMPILERS[@]}"; do
 	done
 done
 
+# ---- CPU detection: run for the programs that bind it, before their code -----
+
+for cc in "${COMPILERS[@]}"; do
+	for flags in "-O0" "-O2" "-O2 -DHOST_CPU_INIT"; do
+		w="$cc $flags host_cpu"
+		build_pair "$cc" "$flags" "$MODULES/host_cpu.c" cpu_main || continue
+		same_as_native "$w: __builtin_cpu_supports and __builtin_cpu_is" 0 host_cpu
+		like "$(cat "$T/m.out")" 'sse2 +1' "$w: sees sse2, which every x86_64 has"
+		like "$(cat "$T/m.out")" 'constructor saw the same: yes' \
+			"$w: the module's constructor saw the same answers"
+	done
+done
+
+# The launcher's own start-up runs no CPU detection: libgcc's constructor
+# for it is not among the launcher's (build.sh strips it).
+detect=$(nm "$MYRIAD" 2>/dev/null | awk '$3 == "__cpu_indicator_init" {print $1}' |
+	sed 's/^0*//')
+if [ -z "$detect" ]; then
+	skip "no start-up constructor runs __cpu_indicator_init" "$MYRIAD has no symbol table"
+elif ! objcopy -O binary --only-section=.init_array "$MYRIAD" "$T/init_array" 2>"$T/objcopy.err"; then
+	fail "the launcher's .init_array can be read" "$(cat "$T/objcopy.err")"
+else
+	ctors=$(od -An -v -tx8 "$T/init_array" | tr -s ' \n' '\n' | grep -v '^$' |
+		sed 's/^0*//' | tr '\n' ' ')
+	unlike " $ctors" " $detect " \
+		"no start-up constructor runs __cpu_indicator_init (constructors: $ctors)"
+fi
+
 printf 'first line\nsecond line, a little longer\n\ncaf\xc3\xa9 na\xc3\xafve\n' >"$T/abi-input.txt"
 for cc in "${COMPILERS[@]}"; do
 	for flags in "-O0" "-O2" "-O2 -D_FORTIFY_SOURCE=2"; do
