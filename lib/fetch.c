@@ -15,6 +15,8 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,18 +112,28 @@ int fetch_arena_reserve(struct fetch_arena *a, size_t size, int dense)
 	return arena_grow(a, size, dense);
 }
 
-int fetch_reserve_batch(struct myr_fetcher *f, const struct myr_fetch_item *items,
-			size_t n)
+/* First-read bytes of a batch's pending items; *dense: all have hints. */
+static size_t batch_bytes(const struct myr_fetch_item *items, size_t n,
+			  int *dense)
 {
 	size_t total = 0;
-	int dense = 1;
 
+	*dense = 1;
 	for (size_t i = 0; i < n; i++) {
 		if (items[i].status != FETCH_PENDING)
 			continue;
 		total += align_up(fetch_read_size(&items[i]), ARENA_ALIGN);
-		dense &= items[i].size_hint != 0;
+		*dense &= items[i].size_hint != 0;
 	}
+	return total;
+}
+
+int fetch_reserve_batch(struct myr_fetcher *f, const struct myr_fetch_item *items,
+			size_t n)
+{
+	int dense;
+	size_t total = batch_bytes(items, n, &dense);
+
 	return total ? fetch_arena_reserve(&f->arena, total, dense) : 0;
 }
 
@@ -242,6 +254,32 @@ void fetch_not_found(struct myr_fetcher *f, struct myr_fetch_item *item)
 	item->len = 0;
 }
 
+int fetch_charge(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
+		 uint64_t len)
+{
+	uint64_t was = __atomic_load_n(f->charged, __ATOMIC_RELAXED), now;
+
+	/* A compare-and-swap loop, so the total never passes the budget even
+	 * for a moment: a file either fits whole or is refused. */
+	do {
+		now = was + len;
+		if (len > f->max_bytes || now > f->max_bytes) {
+			myr_error_set(&item->err, -EDQUOT, "over MYR_LOAD_BYTES_MAX: "
+				      "module files would total %llu bytes, "
+				      "limit %llu", (unsigned long long)was +
+				      (unsigned long long)len,
+				      (unsigned long long)f->max_bytes);
+			item->status = -EDQUOT;
+			item->dir = dir;
+			item->data = NULL;
+			item->len = 0;
+			return -1;
+		}
+	} while (!__atomic_compare_exchange_n(f->charged, &was, now, 0,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Names and sizes                                                     */
 /* ------------------------------------------------------------------ */
@@ -301,13 +339,18 @@ int fetch_judge(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
 	if (myr_module_probe(buf, got, &header_off, &total, NULL) < 0)
 		return -1;
 	if (total == got && got < asked) {
-		fetch_done(f, item, dir, buf, got);
+		if (fetch_charge(f, item, dir, got) == 0)
+			fetch_done(f, item, dir, buf, got);
 		return 0;
 	}
 	/* Truncated, longer than its header, or a short read that may not be
 	 * the end of the file: all rare, all for the slow path. */
 	if (total <= got || got < asked || total > FETCH_HINT_MAX)
 		return -1;
+	/* Charged before the rest is read: the header's size is the file's
+	 * if the second read proves it. */
+	if (fetch_charge(f, item, dir, total) < 0)
+		return 0;
 	*nbuf = fetch_arena_alloc(&f->arena, total + 1);
 	if (!*nbuf)
 		return -1;
@@ -321,8 +364,13 @@ int fetch_judge_second(struct myr_fetcher *f, struct myr_fetch_item *item,
 		       int dir, uint8_t *nbuf, size_t first, size_t got,
 		       size_t need)
 {
-	if (got + 1 != need)
+	if (got + 1 != need) {
+		/* The slow path charges what it finds: give back what the
+		 * header claimed. */
+		__atomic_fetch_sub(f->charged, (uint64_t)(first + need - 1),
+				   __ATOMIC_RELAXED);
 		return -1;
+	}
 	fetch_done(f, item, dir, nbuf, first + got);
 	return 0;
 }
@@ -479,6 +527,11 @@ void fetch_slow_path(struct myr_fetcher *f, struct myr_fetch_item *item,
 		       "limit %u", (long long)st.st_size, MYR_FILE_MAX);
 		goto out;
 	}
+	if (fetch_charge(f, item, dir, (uint64_t)st.st_size) < 0) {
+		fetch_trace(f, "%s/%s: rejected: %s", f->dirs[dir], path,
+			    item->err.msg);
+		goto out;
+	}
 	/* One byte more than fstat says, to notice a file that grew. */
 	size = (size_t)st.st_size + 1;
 	buf = alloc_or_reject(f, item, dir, path, size);
@@ -586,6 +639,163 @@ static void sync_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 }
 
 /* ------------------------------------------------------------------ */
+/* Lanes                                                               */
+/* ------------------------------------------------------------------ */
+
+/* Items a lane takes at a time: small enough that lanes finish together
+ * (a lane whose CPU is busy takes fewer runs), large enough that the
+ * shared counter is touched rarely and a ring lane fills its queue. */
+#define LANE_RUN 128u
+
+struct lane_work {
+	struct myr_fetch_item *items;
+	size_t n;
+	size_t next;                /* atomic: first item no lane has taken */
+	int failed;                 /* atomic: a lane's first -errno */
+	size_t share;               /* bytes each lane reserves up front */
+	int dense;
+};
+
+struct lane {
+	struct myr_fetcher f;       /* a copy of the fetcher: its own arena
+	                               and statistics, no ring, the same
+	                               directories and budget */
+	struct lane_work *work;
+	pthread_t thread;
+	int result;
+};
+
+static void call_on_item(struct myr_fetcher *f, struct myr_fetch_item *items,
+			 size_t first, size_t n)
+{
+	if (f->on_item)
+		for (size_t i = first; i < first + n; i++)
+			f->on_item(f->on_item_opaque, i, &items[i]);
+}
+
+/* Take runs of items until none are left.  f is the lane's fetcher. */
+static int lane_loop(struct myr_fetcher *f, struct lane_work *w)
+{
+	/* A lane's expected share in one reservation: one chunk (with huge
+	 * pages when large) instead of one per run; a hint only, since runs
+	 * reserve what they need anyway. */
+	if (w->share)
+		fetch_arena_reserve(&f->arena, w->share, w->dense);
+	for (;;) {
+		size_t first = __atomic_fetch_add(&w->next, LANE_RUN,
+						  __ATOMIC_RELAXED), n;
+		int r = 0;
+
+		if (first >= w->n || __atomic_load_n(&w->failed, __ATOMIC_RELAXED))
+			return 0;
+		n = w->n - first < LANE_RUN ? w->n - first : LANE_RUN;
+		if (fetch_reserve_batch(f, w->items + first, n) < 0)
+			r = -ENOMEM;
+		else if (f->ring)
+			r = fetch_uring_batch(f, w->items + first, n);
+		else
+			sync_batch(f, w->items + first, n);
+		if (r < 0) {
+			int zero = 0;
+			__atomic_compare_exchange_n(&w->failed, &zero, r, 0,
+						    __ATOMIC_RELAXED,
+						    __ATOMIC_RELAXED);
+			return r;
+		}
+		call_on_item(f, w->items, first, n);
+	}
+}
+
+static void *lane_main(void *arg)
+{
+	struct lane *ln = arg;
+	ln->result = lane_loop(&ln->f, ln->work);
+	return NULL;
+}
+
+/* Give a finished lane's buffers and counts to the fetcher.  Its chunks go
+ * behind the fetcher's current one, which stays the one being filled. */
+static void lane_merge(struct myr_fetcher *f, struct lane *ln)
+{
+	struct fetch_arena_chunk *c = ln->f.arena.head, *last;
+
+	if (c) {
+		for (last = c; last->next; last = last->next)
+			;
+		if (f->arena.head) {
+			last->next = f->arena.head->next;
+			f->arena.head->next = c;
+		} else {
+			f->arena.head = c;
+		}
+		f->arena.mapped += ln->f.arena.mapped;
+	}
+	f->no_openat2 |= ln->f.no_openat2;
+	f->stats.files += ln->f.stats.files;
+	f->stats.bytes += ln->f.stats.bytes;
+	f->stats.opens += ln->f.stats.opens;
+	f->stats.extra_reads += ln->f.stats.extra_reads;
+	f->stats.slow_path += ln->f.stats.slow_path;
+	f->stats.submits += ln->f.stats.submits;
+}
+
+/* Run the batch on the calling thread and up to nlanes - 1 helpers; every
+ * helper is joined before this returns. */
+static int lanes_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
+		       size_t n, unsigned nlanes)
+{
+	struct lane_work w = { .items = items, .n = n };
+	size_t total = batch_bytes(items, n, &w.dense);
+	struct lane helpers[MYR_FETCH_LANES_MAX - 1];
+	unsigned started = 0, lanes;
+	pthread_attr_t attr;
+	int r, have_attr;
+
+	/* Small stacks: a lane's deepest call is a message's vsnprintf and
+	 * the caller's on_item, never recursion.  Failure leaves defaults. */
+	w.share = total / nlanes + total / 8;
+	have_attr = pthread_attr_init(&attr) == 0;
+	if (have_attr)
+		pthread_attr_setstacksize(&attr, 256u << 10);
+	for (unsigned k = 0; k + 1 < nlanes; k++) {
+		struct lane *ln = &helpers[started];
+		ln->f = *f;
+		ln->f.ring = NULL;
+		ln->f.arena.head = NULL;
+		ln->f.arena.mapped = 0;
+		memset(&ln->f.stats, 0, sizeof(ln->f.stats));
+		ln->work = &w;
+		ln->result = 0;
+		if (pthread_create(&ln->thread, have_attr ? &attr : NULL,
+				   lane_main, ln) != 0)
+			break;      /* the lanes that exist take its share */
+		started++;
+	}
+	if (have_attr)
+		pthread_attr_destroy(&attr);
+	r = lane_loop(f, &w);
+	for (unsigned k = 0; k < started; k++) {
+		pthread_join(helpers[k].thread, NULL);
+		lane_merge(f, &helpers[k]);
+		if (r == 0)
+			r = helpers[k].result;
+	}
+	lanes = started + 1;
+	if (lanes > f->stats.lanes)
+		f->stats.lanes = lanes;
+	return r;
+}
+
+/* CPUs this thread may run on. */
+static unsigned online_cpus(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 1;
+	return (unsigned)CPU_COUNT(&set);
+}
+
+/* ------------------------------------------------------------------ */
 /* Public API                                                          */
 /* ------------------------------------------------------------------ */
 
@@ -627,6 +837,17 @@ int myr_fetcher_init(struct myr_fetcher **out, const struct myr_fetch_config *cf
 		return myr_error_set(err, -ENOMEM, "out of memory");
 	f->ndirs = cfg->ndirs;
 	f->flags = cfg->flags;
+	f->nlanes = cfg->nthreads ? cfg->nthreads : online_cpus();
+	if (f->nlanes > MYR_FETCH_LANES_MAX)
+		f->nlanes = MYR_FETCH_LANES_MAX;
+	if (f->nlanes < 1)
+		f->nlanes = 1;
+	f->max_bytes = cfg->max_bytes && cfg->max_bytes < MYR_LOAD_BYTES_MAX ?
+		       cfg->max_bytes : MYR_LOAD_BYTES_MAX;
+	f->charged = &f->charged_bytes;
+	f->on_item = cfg->on_item;
+	f->on_item_opaque = cfg->on_item_opaque;
+	f->stats.lanes = 1;
 	f->trace = cfg->trace;
 	f->trace_opaque = cfg->trace_opaque;
 	f->dirfds = malloc(sizeof(*f->dirfds) * cfg->ndirs);
@@ -695,6 +916,7 @@ int myr_fetcher_fetch(struct myr_fetcher *f, struct myr_fetch_item *items,
 {
 	int saved_errno = errno, r = 0;
 	char path[FETCH_PATH_MAX];
+	size_t pending = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		items[i].status = FETCH_PENDING;
@@ -703,16 +925,29 @@ int myr_fetcher_fetch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		items[i].len = 0;
 		items[i].err.code = 0;
 		items[i].err.msg[0] = '\0';
-		fetch_item_path(&items[i], path);
+		pending += fetch_item_path(&items[i], path) == 0;
 	}
+	/* f->charged points into f: a fetcher moved since init (it is not,
+	 * but a copy would be) still charges its own budget. */
+	f->charged = &f->charged_bytes;
 	if (f->closed) {
 		r = -EBADF;
-	} else if (fetch_reserve_batch(f, items, n) < 0) {
-		r = -ENOMEM;
-	} else if (f->ring) {
-		r = fetch_uring_batch(f, items, n);
+	} else if (f->nlanes > 1 && !f->trace &&
+		   pending >= MYR_FETCH_LANES_MIN_ITEMS) {
+		unsigned lanes = f->nlanes;
+		/* No lane without a full run of its own to read. */
+		if (lanes > pending / LANE_RUN)
+			lanes = (unsigned)(pending / LANE_RUN);
+		r = lanes_batch(f, items, n, lanes);
 	} else {
-		sync_batch(f, items, n);
+		if (fetch_reserve_batch(f, items, n) < 0)
+			r = -ENOMEM;
+		else if (f->ring)
+			r = fetch_uring_batch(f, items, n);
+		else
+			sync_batch(f, items, n);
+		if (r == 0)
+			call_on_item(f, items, 0, n);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (items[i].status == FETCH_PENDING) {

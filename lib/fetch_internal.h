@@ -68,9 +68,23 @@ struct myr_fetcher {
 	myr_fetch_trace_fn trace;
 	void *trace_opaque;
 	struct fetch_arena arena;
-	struct fetch_ring *ring;    /* NULL in sync mode */
+	struct fetch_ring *ring;    /* NULL in sync mode, and in helper lanes */
 	struct myr_fetch_stats stats;
+	unsigned nlanes;            /* lanes a large batch may use, >= 1 */
+	uint64_t max_bytes;         /* the byte budget */
+	uint64_t *charged;          /* bytes charged against it so far, shared
+	                               by every lane (atomic): points at
+	                               charged_bytes of the fetcher itself */
+	uint64_t charged_bytes;
+	void (*on_item)(void *opaque, size_t index,
+			const struct myr_fetch_item *item);
+	void *on_item_opaque;
 };
+
+/* Charge a file of len bytes against the budget, or reject item (-EDQUOT)
+ * and return -1 if it would pass it. */
+int fetch_charge(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
+		 uint64_t len);
 
 /* fetch.c */
 void *fetch_arena_alloc(struct fetch_arena *a, size_t size);
@@ -90,7 +104,7 @@ size_t fetch_read_size(const struct myr_fetch_item *item);
 
 /*
  * Judge the bytes a first read returned: got of asked bytes at buf.
- * Returns 0 when the item is complete (item filled), 1 when the file is
+ * Returns 0 when the item is settled (done, or over the byte budget), 1 when the file is
  * larger and *need bytes must be read at offset got into a new buffer
  * (*nbuf, which already holds the first got bytes), and -1 when something
  * is off and the candidate needs fetch_slow_path().

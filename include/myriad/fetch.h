@@ -42,6 +42,27 @@
  *     (truncated, longer than its header, not a module) is rejected with the
  *     reason.
  *
+ * Lanes.  A batch of at least MYR_FETCH_LANES_MIN_ITEMS pending files is
+ * read by the calling thread plus up to nthreads-1 pthreads, each taking
+ * runs of LANE_RUN consecutive items from a shared counter until none are
+ * left (so a lane on a busy CPU simply takes fewer).  Every thread is
+ * joined before myr_fetcher_fetch() returns: outside a call the process
+ * is single-threaded, so a seccomp filter installed later covers every
+ * thread there is.  A thread that cannot be created costs nothing but
+ * its share: the lanes that exist take the work, never a failure.  With
+ * a trace callback there is only one lane, so its lines stay in order.
+ * Results do not depend on the number of lanes: each item's status,
+ * bytes and message are what one lane gives (tests/unit/test_fetch_lanes).
+ *
+ * Which I/O the lanes use.  In sync mode all lanes use plain syscalls.  In
+ * io_uring mode the calling thread keeps the ring (rings are single-issuer,
+ * created disabled and restricted by that thread), and the helper lanes
+ * read with plain syscalls: on a hot page cache a ring completes every
+ * request inline and costs more per file than the syscalls (10,000 files,
+ * readbench: seq 53 ms, ring 71 ms, one plain thread per CPU 35 ms), and
+ * on a cold one the ring lane still keeps its requests in flight.
+ * Measured in docs/performance.md ("Lanes").
+ *
  * Cost (the fast path): one open, one read and no stat per file, all files of
  * a batch in a handful of io_uring_enter calls (two per 682 files).  A
  * directory whose files cannot be read without blocking (tmpfs) is read
@@ -63,6 +84,7 @@ enum myr_io_mode {
 };
 
 struct myr_fetcher;
+struct myr_fetch_item;
 
 /*
  * Called with one line (no newline, valid only during the call) for each
@@ -92,7 +114,31 @@ struct myr_fetch_config {
 	myr_fetch_trace_fn trace;
 	void *trace_opaque;
 	unsigned flags;            /* MYR_FETCH_F_*, normally 0 */
+	/* Lanes: threads reading one batch together (see "Lanes" above).
+	 * 0: auto (the CPUs this thread may run on, at most
+	 * MYR_FETCH_LANES_MAX); 1: no thread ever; larger values are capped
+	 * at MYR_FETCH_LANES_MAX. */
+	unsigned nthreads;
+	/* The most bytes of module files this fetcher may read, over all its
+	 * batches and lanes together; 0: MYR_LOAD_BYTES_MAX (a larger value
+	 * is capped to it).  A file that would pass it fails with -EDQUOT
+	 * and a message naming MYR_LOAD_BYTES_MAX and the total. */
+	uint64_t max_bytes;
+	/* Called once per item of a batch, as soon as its status is final,
+	 * on the lane (thread) that read it, so the caller's per-file work
+	 * (parsing, checksums) runs on all lanes too.  It may only write
+	 * memory belonging to item `index` and must not call the fetcher.
+	 * Items of a failed batch (myr_fetcher_fetch() < 0) may be skipped.
+	 * NULL: none. */
+	void (*on_item)(void *opaque, size_t index,
+			const struct myr_fetch_item *item);
+	void *on_item_opaque;
 };
+
+/* Lanes at most, whatever nthreads asks; and the smallest batch (pending
+ * items) worth a thread. */
+#define MYR_FETCH_LANES_MAX      4u
+#define MYR_FETCH_LANES_MIN_ITEMS 256u
 
 /*
  * One file of a batch.  The caller fills name, name_len and size_hint
@@ -107,7 +153,8 @@ struct myr_fetch_item {
 	                              a wrong one costs one more read, never
 	                              correctness */
 	/* results */
-	int status;                /* 0, -ENOENT (in no directory), or -errno;
+	int status;                /* 0, -ENOENT (in no directory), -EDQUOT
+	                              (over max_bytes), or -errno;
 	                              err holds the message when not 0 */
 	int dir;                   /* index of the directory it came from, or
 	                              of the one whose candidate was rejected;
@@ -137,7 +184,8 @@ struct myr_fetch_item {
  * direct descriptor tables); AUTO falls back to sync on older kernels.
  *
  * A fetcher is used by one thread at a time, and in io_uring mode by the
- * thread that created it (the ring is single-issuer).
+ * thread that created it (the ring is single-issuer).  The lanes it runs
+ * inside myr_fetcher_fetch() are its own business (see "Lanes").
  */
 int myr_fetcher_init(struct myr_fetcher **out, const struct myr_fetch_config *cfg,
 		     struct myr_error *err);
@@ -184,6 +232,7 @@ struct myr_fetch_stats {
 	uint64_t slow_path;        /* candidates re-examined with fstat */
 	uint64_t submits;          /* io_uring_enter calls */
 	uint64_t arena_bytes;      /* buffer memory mapped */
+	unsigned lanes;            /* most lanes any batch ran on (1: none) */
 };
 
 void myr_fetcher_stats(const struct myr_fetcher *f, struct myr_fetch_stats *out);

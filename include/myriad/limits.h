@@ -46,6 +46,11 @@
 /* The loader: how many modules one program may load, and how deep. */
 #define MYR_LOAD_MODULES_MAX    200000u
 #define MYR_LOAD_DEPTH_MAX      100000u
+/* The bytes of module files one load reads, all library modules together
+ * (the program file is bounded by MYR_FILE_MAX alone): charged by the
+ * fetcher before it reads a file's bulk, so hostile directories cannot
+ * make a load read without end. */
+#define MYR_LOAD_BYTES_MAX      (1ull << 30)
 
 /*
  * The pooling allocator's default reservation (docs/launcher.md).  All

@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The fetcher's lanes (threads reading one batch) and its byte budget, in
+ * both io modes: N lanes give each item exactly what one lane gives
+ * (status, directory, bytes, message), the per-item hook sees every item
+ * once, only batches of MYR_FETCH_LANES_MIN_ITEMS or more use threads, no
+ * thread outlives a call, and max_bytes holds at the limit and one byte
+ * past it.
+ */
+#include <pthread.h>
+#include "harness.h"
+#include "test_fetch_util.h"
+#include "../../lib/fetch_internal.h"
+
+#define NFILES 700u
+
+static char root[64], dir_a[128], dir_b[128];
+static size_t total_bytes;       /* every file that a batch finds */
+static size_t read_bytes;        /* and every file read to be rejected */
+
+/* Two directories: most modules in a, some only in b, a few in neither,
+ * a few broken ones (a directory, a truncated file, bytes that are no
+ * module), sizes from 400 bytes to 9 KB so some need a second read. */
+static void make_tree(void)
+{
+	char name[32];
+	uint8_t *buf;
+	size_t len;
+
+	tf_tmpdir(root);
+	tf_subdir(dir_a, sizeof(dir_a), root, "a");
+	tf_subdir(dir_b, sizeof(dir_b), root, "b");
+	for (unsigned i = 0; i < NFILES; i++) {
+		snprintf(name, sizeof(name), "m%04u", i);
+		if (i % 97 == 5)
+			continue;                       /* missing */
+		if (i % 101 == 7) {
+			char file[40], sub[200];
+			snprintf(file, sizeof(file), "%s.myr", name);
+			tf_subdir(sub, sizeof(sub), dir_a, file);
+			continue;
+		}
+		if (i % 103 == 9) {
+			len = tf_module(name, 900, &buf);
+			snprintf(name + 5, sizeof(name) - 5, ".myr");
+			tf_write(dir_a, name, buf, len / 2);   /* truncated */
+			read_bytes += len / 2;
+			free(buf);
+			continue;
+		}
+		if (i % 107 == 11) {
+			snprintf(name + 5, sizeof(name) - 5, ".myr");
+			tf_write(dir_a, name, "not a module at all\n", 20);
+			read_bytes += 20;
+			continue;
+		}
+		len = tf_put(i % 13 == 0 ? dir_b : dir_a, name,
+			     400 + (i * 37) % (i % 50 ? 1600 : 9000));
+		total_bytes += len;
+		read_bytes += len;
+	}
+}
+
+static char names[NFILES][32];
+
+static void fill(struct myr_fetch_item *items, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(names[i], sizeof(names[i]), "m%04u", i);
+		memset(&items[i], 0, sizeof(items[i]));
+		items[i].name = names[i];
+		items[i].name_len = 5;
+		/* Some hints too small, so a second read happens. */
+		items[i].size_hint = i % 3 ? 0 : 600;
+	}
+}
+
+struct seen {
+	unsigned count[NFILES];
+	int status[NFILES];
+};
+
+static void on_item(void *opaque, size_t index,
+		    const struct myr_fetch_item *item)
+{
+	struct seen *s = opaque;
+	/* Each index is written by one lane only. */
+	s->count[index]++;
+	s->status[index] = item->status;
+}
+
+static int threads_now(void)
+{
+	char line[256];
+	int n = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/* Fetch the first n names with nthreads lanes; items and stats out.
+ * Returns 0, or 1 if the io mode is not available here. */
+static int run(enum myr_io_mode io, unsigned nthreads, uint64_t max_bytes,
+	       unsigned n, struct myr_fetch_item *items, struct seen *seen,
+	       struct myr_fetch_stats *st, struct myr_fetcher **keep)
+{
+	const char *dirs[] = { dir_a, dir_b };
+	struct myr_fetch_config cfg = {
+		.dirs = dirs, .ndirs = 2, .io = io, .nthreads = nthreads,
+		.max_bytes = max_bytes, .on_item = on_item,
+		.on_item_opaque = seen,
+		/* tmpfs: keep the ring's files in the ring */
+		.flags = io == MYR_IO_URING ? FETCH_F_RING_ONLY : 0,
+	};
+	struct myr_error err = { 0 };
+	struct myr_fetcher *f;
+
+	if (myr_fetcher_init(&f, &cfg, &err) < 0)
+		return 1;
+	memset(seen, 0, sizeof(*seen));
+	fill(items, n);
+	EXPECT_EQ(0, myr_fetcher_fetch(f, items, n));
+	/* Every lane is joined (io_uring's own io-wq workers may remain). */
+	if (io == MYR_IO_SYNC)
+		EXPECT_EQ(1, threads_now());
+	myr_fetcher_stats(f, st);
+	*keep = f;
+	return 0;
+}
+
+static void same_items(const struct myr_fetch_item *a,
+		       const struct myr_fetch_item *b, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		EXPECT_EQ(a[i].status, b[i].status);
+		EXPECT_EQ(a[i].dir, b[i].dir);
+		EXPECT_EQ(a[i].len, b[i].len);
+		EXPECT_STREQ(a[i].err.msg, b[i].err.msg);
+		if (a[i].status == 0 && b[i].status == 0 && a[i].len == b[i].len)
+			EXPECT_EQ(0, memcmp(a[i].data, b[i].data, a[i].len));
+		if (a[i].status != b[i].status)
+			TH_LOG("item %u: %d (%s) against %d (%s)", i,
+			       a[i].status, a[i].err.msg, b[i].status,
+			       b[i].err.msg);
+	}
+}
+
+static void lanes_match_one_lane(enum myr_io_mode io)
+{
+	static struct myr_fetch_item one[NFILES], many[NFILES];
+	static struct seen s1, sn;
+	struct myr_fetch_stats st1, stn;
+	struct myr_fetcher *f1, *fn;
+	unsigned found = 0, missing = 0, broken = 0;
+
+	if (run(io, 1, 0, NFILES, one, &s1, &st1, &f1))
+		SKIP(return, "io mode %d not available", (int)io);
+	EXPECT_EQ(1u, st1.lanes);
+	for (unsigned lanes = 2; lanes <= MYR_FETCH_LANES_MAX; lanes++) {
+		ASSERT_EQ(0, run(io, lanes, 0, NFILES, many, &sn, &stn, &fn));
+		EXPECT_EQ(lanes, stn.lanes);
+		same_items(one, many, NFILES);
+		EXPECT_EQ(st1.files, stn.files);
+		EXPECT_EQ(st1.bytes, stn.bytes);
+		for (unsigned i = 0; i < NFILES; i++) {
+			EXPECT_EQ(1u, sn.count[i]);
+			EXPECT_EQ(many[i].status, sn.status[i]);
+		}
+		myr_fetcher_exit(fn);
+	}
+	for (unsigned i = 0; i < NFILES; i++) {
+		EXPECT_EQ(1u, s1.count[i]);
+		found += one[i].status == 0;
+		missing += one[i].status == -ENOENT;
+		broken += one[i].status != 0 && one[i].status != -ENOENT;
+	}
+	/* The tree has all three kinds, and the bytes are all there. */
+	EXPECT_GT(found, NFILES / 2);
+	EXPECT_GT(missing, 0u);
+	EXPECT_GT(broken, 2u);
+	EXPECT_EQ(total_bytes, st1.bytes);
+	myr_fetcher_exit(f1);
+}
+
+/* Each test runs in its own child: its own tree, removed at its end. */
+#define TREE_TEST(name, body)                                                 \
+	TEST(name) { make_tree(); body; tf_rmtree(root); }
+
+TREE_TEST(sync_lanes_match_one_lane, lanes_match_one_lane(MYR_IO_SYNC))
+TREE_TEST(uring_lanes_match_one_lane, lanes_match_one_lane(MYR_IO_URING))
+
+/* Threads only for a batch of MYR_FETCH_LANES_MIN_ITEMS or more. */
+static void threshold(void)
+{
+	static struct myr_fetch_item items[NFILES];
+	static struct seen s;
+	struct myr_fetch_stats st;
+	struct myr_fetcher *f;
+
+	ASSERT_EQ(0, run(MYR_IO_SYNC, 2, 0, MYR_FETCH_LANES_MIN_ITEMS - 1,
+			 items, &s, &st, &f));
+	EXPECT_EQ(1u, st.lanes);
+	myr_fetcher_exit(f);
+	ASSERT_EQ(0, run(MYR_IO_SYNC, 2, 0, MYR_FETCH_LANES_MIN_ITEMS,
+			 items, &s, &st, &f));
+	EXPECT_EQ(2u, st.lanes);
+	myr_fetcher_exit(f);
+	/* 1: never a thread, however large the batch. */
+	ASSERT_EQ(0, run(MYR_IO_SYNC, 1, 0, NFILES, items, &s, &st, &f));
+	EXPECT_EQ(1u, st.lanes);
+	myr_fetcher_exit(f);
+	/* A request beyond the cap gets the cap. */
+	ASSERT_EQ(0, run(MYR_IO_SYNC, 1000, 0, NFILES, items, &s, &st, &f));
+	EXPECT_EQ(MYR_FETCH_LANES_MAX, st.lanes);
+	myr_fetcher_exit(f);
+}
+
+TREE_TEST(threshold_and_cap, threshold())
+
+/* The budget: exactly the bytes read fits (the files found, and the broken
+ * ones read to be judged); one byte less refuses some file with -EDQUOT
+ * and a message naming the limit, and the bytes read never pass it. */
+static void budget(enum myr_io_mode io, unsigned nthreads)
+{
+	static struct myr_fetch_item items[NFILES];
+	static struct seen s;
+	struct myr_fetch_stats st;
+	struct myr_fetcher *f;
+	unsigned over = 0;
+
+	if (run(io, nthreads, read_bytes, NFILES, items, &s, &st, &f))
+		SKIP(return, "io mode %d not available", (int)io);
+	for (unsigned i = 0; i < NFILES; i++)
+		EXPECT_NE(-EDQUOT, items[i].status);
+	EXPECT_EQ(total_bytes, st.bytes);
+	EXPECT_EQ(read_bytes, f->charged_bytes);
+	myr_fetcher_exit(f);
+
+	ASSERT_EQ(0, run(io, nthreads, read_bytes - 1, NFILES, items, &s,
+			 &st, &f));
+	for (unsigned i = 0; i < NFILES; i++) {
+		if (items[i].status != -EDQUOT)
+			continue;
+		over++;
+		EXPECT_NONNULL(strstr(items[i].err.msg, "MYR_LOAD_BYTES_MAX"));
+		EXPECT_NONNULL(strstr(items[i].err.msg, "limit"));
+	}
+	EXPECT_GE(over, 1u);
+	EXPECT_LE(st.bytes, read_bytes - 1);
+	EXPECT_LE(f->charged_bytes, read_bytes - 1);
+	/* Spent across batches: a file refused once is refused again. */
+	for (unsigned i = 0; i < NFILES; i++) {
+		if (items[i].status != -EDQUOT)
+			continue;
+		fill(items, NFILES);
+		ASSERT_EQ(0, myr_fetcher_fetch(f, &items[i], 1));
+		EXPECT_EQ(-EDQUOT, items[i].status);
+		break;
+	}
+	myr_fetcher_exit(f);
+}
+
+TREE_TEST(budget_sync_one_lane, budget(MYR_IO_SYNC, 1))
+TREE_TEST(budget_sync_lanes, budget(MYR_IO_SYNC, 2))
+TREE_TEST(budget_uring_one_lane, budget(MYR_IO_URING, 1))
+TREE_TEST(budget_uring_lanes, budget(MYR_IO_URING, 2))
+
+/* 0 and values above it mean MYR_LOAD_BYTES_MAX itself. */
+TEST(budget_default_is_the_limit)
+{
+	const char *dirs[] = { "/" };
+	struct myr_fetch_config cfg = { .dirs = dirs, .ndirs = 1,
+					.io = MYR_IO_SYNC };
+	struct myr_error err = { 0 };
+	struct myr_fetcher *f;
+
+	ASSERT_EQ(0, myr_fetcher_init(&f, &cfg, &err));
+	EXPECT_EQ(MYR_LOAD_BYTES_MAX, f->max_bytes);
+	myr_fetcher_exit(f);
+	cfg.max_bytes = MYR_LOAD_BYTES_MAX + 1;
+	ASSERT_EQ(0, myr_fetcher_init(&f, &cfg, &err));
+	EXPECT_EQ(MYR_LOAD_BYTES_MAX, f->max_bytes);
+	myr_fetcher_exit(f);
+}
+
+TEST_HARNESS_MAIN
