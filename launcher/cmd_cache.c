@@ -141,7 +141,7 @@ static int do_clear(const char *dir)
 int cmd_cache(int argc, char **argv)
 {
 	const char *dir = NULL, *action = NULL;
-	static char envdir[4096];
+	char envdir[4096];
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];

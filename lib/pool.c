@@ -15,6 +15,7 @@
  *     in myr_pool_protect().
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,9 @@
 #include <myriad/loader.h>
 
 #define PAGE_SIZE_FIXED 4096u
+
+/* A plan of up to this many modules fits in the pool itself. */
+#define POOL_INLINE_MODULES 4
 
 /* Where one on-demand module's page-aligned ranges start, relative to the
  * reservation; cls[MYR_CLASS_COUNT] is its end. */
@@ -43,7 +47,18 @@ struct myr_pool {
 	uintptr_t near_lo, near_hi;      /* keep within +-2 GiB of these */
 	unsigned mmap_calls, mprotect_calls;
 	int planned, mapped;
+	uint32_t seg_off_inline[POOL_INLINE_MODULES * MYR_SEG_COUNT];
 };
+
+/*
+ * A process launches one program, so it has one pool: that one lives in
+ * static storage and, with a small program's plan inline, a hello world's
+ * launch never calls malloc, whose first call costs a brk, two mmaps and
+ * four page faults (a third of the launcher's own faults).  Any other pool,
+ * concurrent or later, comes from calloc.
+ */
+static struct myr_pool static_pool;
+static atomic_flag static_pool_taken = ATOMIC_FLAG_INIT;
 
 static const char *const class_names[MYR_CLASS_COUNT] = {
 	"text", "rodata", "relro", "data",
@@ -186,9 +201,14 @@ int myr_pool_init(struct myr_pool **out, enum myr_alloc_strategy strategy,
 
 	if (strategy != MYR_ALLOC_POOLING && strategy != MYR_ALLOC_ON_DEMAND)
 		return -EINVAL;
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
+	if (!atomic_flag_test_and_set(&static_pool_taken)) {
+		p = &static_pool;
+		memset(p, 0, sizeof(*p));
+	} else {
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+	}
 	p->strategy = strategy;
 	p->lim = *lim;
 	*out = p;
@@ -348,7 +368,10 @@ int myr_pool_plan(struct myr_pool *p, const struct myr_pool_request *req,
 				     (unsigned long long)p->lim.modules);
 	}
 	p->n = n;
-	p->seg_off = calloc(n ? n : 1, MYR_SEG_COUNT * sizeof(uint32_t));
+	if (n <= POOL_INLINE_MODULES)
+		p->seg_off = p->seg_off_inline;
+	else
+		p->seg_off = calloc(n, MYR_SEG_COUNT * sizeof(uint32_t));
 	if (!p->seg_off)
 		return -ENOMEM;
 	int r = p->strategy == MYR_ALLOC_POOLING ? plan_pooling(p, req, err)
@@ -542,9 +565,13 @@ void myr_pool_release(struct myr_pool *p)
 {
 	if (!p)
 		return;
-	free(p->seg_off);
+	if (p->seg_off != p->seg_off_inline)
+		free(p->seg_off);
 	free(p->spans);
-	free(p);
+	if (p == &static_pool)
+		atomic_flag_clear(&static_pool_taken);
+	else
+		free(p);
 }
 
 void myr_pool_exit(struct myr_pool *p)
