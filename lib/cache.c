@@ -48,16 +48,12 @@ static unsigned seg_class(unsigned seg)
 	return seg == MYR_SEG_BSS ? MYR_CLASS_DATA : seg;
 }
 
-/* The table lies inside [lo, hi) of the file, 8-aligned, at most max
- * entries. */
+/* The table lies inside [lo, hi) of the file, 8-aligned.  Its count is
+ * bounded first, by myr_cache_check_limits(). */
 static int table_ok(const struct myr_cache_table *t, uint64_t elem,
-		    uint64_t max, uint64_t lo, uint64_t hi, const char *what,
+		    uint64_t lo, uint64_t hi, const char *what,
 		    struct myr_error *err)
 {
-	if (t->count > max)
-		return myr_error_set(err, -E2BIG, "%s: %u entries, over the "
-				     "limit %llu", what, t->count,
-				     (unsigned long long)max);
 	if (t->count == 0)
 		return 0;
 	if (t->off % 8 || t->off < lo ||
@@ -65,6 +61,46 @@ static int table_ok(const struct myr_cache_table *t, uint64_t elem,
 		return myr_error_set(err, -EBADMSG, "%s: table at %u (%u "
 				     "entries) outside the metadata", what,
 				     t->off, t->count);
+	return 0;
+}
+
+int myr_cache_check_limits(const struct myr_cache_header *h,
+			   struct myr_error *err)
+{
+	/* Buckets: a power of two above twice the module count. */
+	static const struct {
+		size_t field;
+		uint32_t max;
+		const char *what, *limit;
+	} bound[] = {
+#define B(f, max, what) { offsetof(struct myr_cache_header, f), max, what, #max }
+		B(modules, MYR_CACHE_MODULES_MAX, "modules"),
+		B(idents, MYR_CACHE_MODULES_MAX, "identities"),
+		B(buckets, 4 * MYR_CACHE_MODULES_MAX, "buckets"),
+		B(deps, MYR_CACHE_FIXUPS_MAX, "dependencies"),
+		B(rebases, MYR_CACHE_FIXUPS_MAX, "rebases"),
+		B(binds, MYR_CACHE_FIXUPS_MAX, "binds"),
+		B(exports, MYR_CACHE_FIXUPS_MAX, "exports"),
+		B(ebuckets, MYR_CACHE_FIXUPS_MAX, "export buckets"),
+		B(closures, MYR_CACHE_FIXUPS_MAX, "closures"),
+		B(hostsyms, MYR_CACHE_HOSTSYMS_MAX, "host symbols"),
+		B(strings, MYR_CACHE_META_MAX, "strings"),
+#undef B
+	};
+
+	if (h->meta_size > MYR_CACHE_META_MAX)
+		return myr_error_set(err, -E2BIG, "metadata: %u bytes, over the "
+				     "limit of %u (MYR_CACHE_META_MAX)",
+				     h->meta_size, MYR_CACHE_META_MAX);
+	for (size_t i = 0; i < sizeof(bound) / sizeof(bound[0]); i++) {
+		const struct myr_cache_table *t = (const void *)
+			((const uint8_t *)h + bound[i].field);
+		if (t->count > bound[i].max)
+			return myr_error_set(err, -E2BIG, "%s: %u entries, over "
+					     "the limit of %u (%s)", bound[i].what,
+					     t->count, bound[i].max,
+					     bound[i].limit);
+	}
 	return 0;
 }
 
@@ -130,8 +166,9 @@ int myr_cache_parse(const void *buf, size_t len, unsigned flags,
 		return myr_error_set(err, -EBADMSG, "preferred address 0x%llx "
 				     "is not a user-space page",
 				     (unsigned long long)h->pref_base);
+	if ((r = myr_cache_check_limits(h, err)) < 0)
+		return r;
 	if (h->meta_off < MYR_CACHE_HEADER_SIZE || h->meta_off % 8 ||
-	    h->meta_size > MYR_CACHE_META_MAX ||
 	    (uint64_t)h->meta_off + h->meta_size > h->image_off)
 		return myr_error_set(err, -EBADMSG, "metadata at %u (%u bytes) "
 				     "outside the file's header part",
@@ -157,34 +194,22 @@ int myr_cache_parse(const void *buf, size_t len, unsigned flags,
 			return myr_error_set(err, -EBADMSG, "class %u range is "
 					     "not page-aligned and increasing", c);
 
-	if ((r = table_ok(&h->modules, sizeof(struct myr_cache_module),
-			  MYR_CACHE_MODULES_MAX, h->meta_off, meta_end,
-			  "modules", err)) ||
-	    (r = table_ok(&h->buckets, 4, 2ull * MYR_CACHE_MODULES_MAX * 2,
-			  h->meta_off, meta_end, "buckets", err)) ||
-	    (r = table_ok(&h->deps, 4, MYR_CACHE_FIXUPS_MAX, h->meta_off,
-			  meta_end, "dependencies", err)) ||
-	    (r = table_ok(&h->rebases, 4, MYR_CACHE_FIXUPS_MAX, h->meta_off,
-			  meta_end, "rebases", err)) ||
-	    (r = table_ok(&h->binds, sizeof(struct myr_cache_bind),
-			  MYR_CACHE_FIXUPS_MAX, h->meta_off, meta_end, "binds",
-			  err)) ||
-	    (r = table_ok(&h->exports, sizeof(struct myr_export),
-			  MYR_CACHE_FIXUPS_MAX, h->meta_off, meta_end, "exports",
-			  err)) ||
-	    (r = table_ok(&h->ebuckets, 4, MYR_CACHE_FIXUPS_MAX, h->meta_off,
-			  meta_end, "export buckets", err)) ||
-	    (r = table_ok(&h->hostsyms, sizeof(struct myr_cache_hostsym),
-			  MYR_CACHE_HOSTSYMS_MAX, h->meta_off, meta_end,
-			  "host symbols", err)) ||
-	    (r = table_ok(&h->closures, 4, MYR_CACHE_FIXUPS_MAX, h->meta_off,
-			  meta_end, "closures", err)) ||
-	    (r = table_ok(&h->strings, 1, MYR_CACHE_META_MAX, h->meta_off,
-			  meta_end, "strings", err)) ||
+#define IN_META(t, elem, what) \
+	(r = table_ok(&h->t, elem, h->meta_off, meta_end, what, err))
+	if (IN_META(modules, sizeof(struct myr_cache_module), "modules") ||
+	    IN_META(buckets, 4, "buckets") ||
+	    IN_META(deps, 4, "dependencies") ||
+	    IN_META(rebases, 4, "rebases") ||
+	    IN_META(binds, sizeof(struct myr_cache_bind), "binds") ||
+	    IN_META(exports, sizeof(struct myr_export), "exports") ||
+	    IN_META(ebuckets, 4, "export buckets") ||
+	    IN_META(hostsyms, sizeof(struct myr_cache_hostsym), "host symbols") ||
+	    IN_META(closures, 4, "closures") ||
+	    IN_META(strings, 1, "strings") ||
 	    (r = table_ok(&h->idents, sizeof(struct myr_cache_ident),
-			  MYR_CACHE_MODULES_MAX, meta_end, h->image_off,
-			  "identities", err)))
+			  meta_end, h->image_off, "identities", err)))
 		return r;
+#undef IN_META
 	if (h->buckets.count & (h->buckets.count - 1) ||
 	    (h->modules.count && h->buckets.count <= h->modules.count))
 		return myr_error_set(err, -EBADMSG, "%u buckets for %u modules "

@@ -208,8 +208,9 @@ static int scan(struct builder *b, struct myr_error *err)
 		if (b->n == MYR_CACHE_MODULES_MAX) {
 			closedir(d);
 			return myr_error_set(err, -E2BIG, "%s holds more than %u "
-					     "modules", b->cfg->dir,
-					     MYR_CACHE_MODULES_MAX);
+					     "modules, over the limit "
+					     "(MYR_CACHE_MODULES_MAX)",
+					     b->cfg->dir, MYR_CACHE_MODULES_MAX);
 		}
 		if (b->n == cap) {
 			cap = cap ? cap * 2 : 256;
@@ -282,7 +283,7 @@ static void read_module(struct builder *b, uint32_t i)
 	stamp_of(&st, &m->ident.st);
 	if ((uint64_t)st.st_size > MYR_FILE_MAX) {
 		close(fd);
-		exclude(b, i, "%lld bytes, over the %u-byte module limit",
+		exclude(b, i, "%lld bytes, over the limit of %u (MYR_FILE_MAX)",
 			(long long)st.st_size, MYR_FILE_MAX);
 		return;
 	}
@@ -838,12 +839,13 @@ out:
 }
 
 static int serialize(struct builder *b, struct myr_cache_header *h,
-		     struct growbuf *file, struct myr_cache_build_result *res)
+		     struct growbuf *file, struct myr_cache_build_result *res,
+		     struct myr_error *err)
 {
 	struct growbuf strings = { 0 }, deps = { 0 }, exports = { 0 },
 		       ebuckets = { 0 }, closures = { 0 }, mods = { 0 },
 		       hostsyms = { 0 }, buckets = { 0 }, idents = { 0 };
-	int bad = 0;
+	int bad = 0, r;
 	uint32_t nb = 16;
 
 	str_add(&strings, "", 0, &bad);         /* offset 0: the empty string */
@@ -981,18 +983,26 @@ static int serialize(struct builder *b, struct myr_cache_header *h,
 	TABLE(idents, idents, sizeof(struct myr_cache_ident));
 #undef TABLE
 	bad |= gb_align(file, MYR_CACHE_PAGE) < 0;
-	if (bad || file->len > UINT32_MAX)
+	if (bad)
 		goto nomem;
+	/* Under 4 GiB no count or size above was truncated, so the
+	 * launch's own check sees what a launch would: a cache it would
+	 * refuse is never written. */
+	if (file->len > UINT32_MAX)
+		r = myr_error_set(err, -E2BIG, "metadata: %zu bytes, over the "
+				  "limit of %u (MYR_CACHE_META_MAX)",
+				  file->len - h->meta_off, MYR_CACHE_META_MAX);
+	else
+		r = myr_cache_check_limits(h, err);
 	h->image_off = file->len;
-	free(strings.p); free(deps.p); free(exports.p); free(ebuckets.p);
-	free(closures.p); free(mods.p); free(hostsyms.p); free(buckets.p);
-	free(idents.p);
-	return 0;
+	goto out;
 nomem:
+	r = myr_error_set(err, -ENOMEM, "out of memory");
+out:
 	free(strings.p); free(deps.p); free(exports.p); free(ebuckets.p);
 	free(closures.p); free(mods.p); free(hostsyms.p); free(buckets.p);
 	free(idents.p);
-	return -ENOMEM;
+	return r;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1215,8 +1225,12 @@ static int build_once(const struct myr_cache_build_config *cfg,
 	if (r == 0)
 		r = collect_host_symbols(&b);
 	if (r < 0) {
-		myr_error_set(err, r, "%s", r == -E2BIG ? "too many host symbols"
-			      : "out of memory");
+		if (r == -E2BIG)
+			myr_error_set(err, r, "more than %u host symbols, over "
+				      "the limit (MYR_CACHE_HOSTSYMS_MAX)",
+				      MYR_CACHE_HOSTSYMS_MAX);
+		else
+			myr_error_set(err, r, "out of memory");
 		goto out;
 	}
 	r = place(&b, err);
@@ -1224,11 +1238,9 @@ static int build_once(const struct myr_cache_build_config *cfg,
 		r = link_all(&b, err);
 	if (r < 0)
 		goto out;
-	r = serialize(&b, &h, &file, res);
-	if (r < 0) {
-		myr_error_set(err, r, "out of memory");
+	r = serialize(&b, &h, &file, res, err);
+	if (r < 0)
 		goto out;
-	}
 	memcpy(h.magic, MYR_CACHE_MAGIC, 8);
 	h.version = MYR_CACHE_VERSION;
 	h.arch = MYR_ARCH_HOST;

@@ -37,6 +37,7 @@
 #include <assert.h>
 #include <myriad/error.h>
 #include <myriad/format.h>
+#include <myriad/limits.h>
 #include <myriad/loader.h>
 
 /* DIR/.myriad-cache/image.  The subdirectory keeps the cache's own
@@ -48,12 +49,6 @@
 #define MYR_CACHE_VERSION       1u
 #define MYR_CACHE_PAGE          4096u
 #define MYR_CACHE_HEADER_SIZE   512u
-
-/* Bounds of a cache file (checked before use, like <myriad/limits.h>). */
-#define MYR_CACHE_MODULES_MAX   MYR_LOAD_MODULES_MAX
-#define MYR_CACHE_META_MAX      (1u << 30)
-#define MYR_CACHE_HOSTSYMS_MAX  65536u
-#define MYR_CACHE_FIXUPS_MAX    (64u << 20)
 
 /* An offset and a count into the file (metadata tables). */
 struct myr_cache_table {
@@ -222,6 +217,15 @@ struct myr_cache_view {
  */
 int myr_cache_parse(const void *buf, size_t len, unsigned flags,
 		    struct myr_cache_view *v, struct myr_error *err);
+
+/*
+ * The header's metadata size and every table count against their
+ * MYR_CACHE_* bounds (<myriad/limits.h>), before any of them sizes a
+ * check or a read.  myr_cache_parse() calls it; the builder calls it on
+ * what it is about to write.  0, or -E2BIG with err naming the limit.
+ */
+int myr_cache_check_limits(const struct myr_cache_header *h,
+			   struct myr_error *err);
 
 /*
  * Check every entry module i refers to: its name, segments, dependency

@@ -53,6 +53,27 @@
 #define MYR_LOAD_BYTES_MAX      (1ull << 30)
 
 /*
+ * A library directory's cache (<myriad/cache.h>), checked by
+ * myr_cache_check_limits() when a cache is parsed and before one is
+ * written, so the builder never writes a cache a launch would refuse.
+ */
+/* Modules in one cache's index: every module file of the directory.  As
+ * many as one load may track, so a cache can hold any program's closure. */
+#define MYR_CACHE_MODULES_MAX   MYR_LOAD_MODULES_MAX
+/* The index (metadata) a launch maps and hashes whole: 136 bytes a module
+ * plus its exports and fixups, so far above any directory's, and small
+ * enough that every table's end fits in 32 bits. */
+#define MYR_CACHE_META_MAX      (1u << 30)
+/* Distinct host-module symbols the image imports: each is bound by name at
+ * every launch.  The host module exports a few hundred. */
+#define MYR_CACHE_HOSTSYMS_MAX  65536u
+/* Entries of each table shared by all modules (dependencies, rebases,
+ * binds, exports, export buckets, launch closures): at 16 bytes an entry,
+ * a table at the limit fills MYR_CACHE_META_MAX, so no count can make a
+ * table's size overflow. */
+#define MYR_CACHE_FIXUPS_MAX    (64u << 20)
+
+/*
  * The pooling allocator's default reservation (docs/launcher.md).  All
  * classes live in one reservation of at most 2 GiB so that every module is
  * within +-2 GiB of every other: cross-module calls are direct PC-relative
