@@ -41,6 +41,7 @@ struct run_options {
 	struct myr_pool_limits limits;
 	enum myr_sandbox_mode sandbox;
 	int stats, trace_files, no_cache;
+	unsigned threads;               /* 0: auto */
 };
 
 static void usage(FILE *out)
@@ -57,6 +58,8 @@ static void usage(FILE *out)
 "  --libdir DIR           search DIR for modules (repeatable, in order);\n"
 "                         default: $MYRIAD_LIBRARY_PATH, else %s\n"
 "  --io=auto|uring|sync   how module files are read (default auto)\n"
+"  --threads=N            read and check module files on N threads, 1 to %u\n"
+"                         (default: one per CPU, at most %u)\n"
 "  --alloc=pooling|on-demand\n"
 "                         memory strategy (default pooling)\n"
 "  --pool-modules N       at most N modules (default %u)\n"
@@ -78,7 +81,8 @@ static void usage(FILE *out)
 "MYRIAD_DEBUG=stats,files.  Both are ignored in setuid/setgid programs.\n"
 "Exit status: the program's; 2 for usage errors; 127 if it could not be\n"
 "loaded (then none of its code ran).\n",
-		MYRIAD_DEFAULT_LIBDIR, MYR_POOL_DEFAULT_MODULES,
+		MYRIAD_DEFAULT_LIBDIR, MYR_FETCH_LANES_MAX, MYR_FETCH_LANES_MAX,
+		MYR_POOL_DEFAULT_MODULES,
 		MYR_POOL_DEFAULT_TEXT >> 20, MYR_POOL_DEFAULT_RODATA >> 20,
 		MYR_POOL_DEFAULT_RELRO >> 20, MYR_POOL_DEFAULT_DATA >> 20,
 		MYR_POOL_DEFAULT_MODULE_SIZE >> 20);
@@ -193,6 +197,19 @@ static int parse_options(int argc, char **argv, struct run_options *o,
 					  "not '%s'", v);
 				return -1;
 			}
+			continue;
+		}
+		if ((v = option_value(argc, argv, &i, "threads", &missing))) {
+			char *end;
+			unsigned long t;
+			errno = 0;
+			t = v[0] >= '0' && v[0] <= '9' ? strtoul(v, &end, 10) : 0;
+			if (t < 1 || t > MYR_FETCH_LANES_MAX || errno || *end) {
+				cli_error("--threads must be a number from 1 to "
+					  "%u, not '%s'", MYR_FETCH_LANES_MAX, v);
+				return -1;
+			}
+			o->threads = (unsigned)t;
 			continue;
 		}
 		if ((v = option_value(argc, argv, &i, "alloc", &missing))) {
@@ -479,6 +496,7 @@ int cmd_run(int argc, char **argv)
 	cfg.dirs = o.dirs;
 	cfg.ndirs = o.ndirs;
 	cfg.io = o.io;
+	cfg.nthreads = o.threads;
 	cfg.alloc = o.alloc;
 	cfg.limits = o.limits;
 	cfg.host = &host;

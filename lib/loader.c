@@ -22,6 +22,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +59,17 @@ enum mod_state {
 	M_PARSED,        /* view valid */
 };
 
+/* Parsed and checksummed on the lane (thread) that read the file, right
+ * after the read, while its bytes are in cache; only the result is kept,
+ * and a failure is parsed again on the loader's thread for its message, so
+ * reports come in module order whatever the lanes did. */
+enum pre_state {
+	PRE_NONE = 0,    /* not looked at: parse and checksum as usual */
+	PRE_BAD,         /* did not parse */
+	PRE_SUM_OK,      /* view valid, checksum matches */
+	PRE_SUM_BAD,     /* view valid, checksum does not match */
+};
+
 struct lmod {
 	const char *name;                /* interned, NUL-terminated */
 	uint32_t name_len, hash;
@@ -68,6 +81,10 @@ struct lmod {
 	uint8_t color;                   /* DFS: 0 white, 1 on stack, 2 done */
 	int dir;                         /* index into cfg->dirs; -1: program */
 	int fetch_status;
+	uint8_t pre;                     /* PRE_*: what the fetch lane that
+	                                    read the file found */
+	uint8_t redo;                    /* a lane of place or link left it
+	                                    for the loader's thread */
 	char *fetch_msg;                 /* interned, or NULL */
 	const uint8_t *file;
 	size_t file_len;
@@ -83,6 +100,12 @@ struct arena_chunk {
 	struct arena_chunk *next;
 	size_t used, cap;
 	char data[];
+};
+
+/* Which modules a fetch batch's items are, for fetched_item(). */
+struct batch_ctx {
+	struct myr_loader *l;
+	const uint32_t *want;
 };
 
 enum stage {
@@ -127,6 +150,9 @@ struct myr_loader {
 
 	struct myriad_load_stats stats;
 	struct myriad_ctx ctx;
+	struct batch_ctx batch;          /* the batch being fetched */
+	int over_budget;                 /* MYR_LOAD_BYTES_MAX reported */
+	uint32_t link_max_imports;       /* link lanes' scratch layout */
 };
 
 /* ------------------------------------------------------------------ */
@@ -578,6 +604,27 @@ static int parse_program(struct myr_loader *l, const char *path)
 	return 0;
 }
 
+/* On the fetch lane that read item i: parse (structure only, as
+ * parse_module() does) and checksum, writing only module want[i]'s own
+ * fields. */
+static void fetched_item(void *opaque, size_t i,
+			 const struct myr_fetch_item *item)
+{
+	const struct batch_ctx *b = opaque;
+	struct lmod *m = &b->l->mods[b->want[i]];
+	struct myr_error err;
+
+	if (item->status != 0)
+		return;
+	if (myr_module_parse(item->data, item->len,
+			     MYR_PARSE_NO_CHECKSUM | MYR_PARSE_NO_CLOSURE,
+			     &m->view, &err) < 0)
+		m->pre = PRE_BAD;
+	else
+		m->pre = myr_module_checksum(m->view.base, m->view.size) ==
+			 m->view.hdr->checksum ? PRE_SUM_OK : PRE_SUM_BAD;
+}
+
 /* Fetch the modules listed in want[0..n) (all in state M_WANTED) in one
  * batch, recording each result in its module. */
 static int fetch_batch(struct myr_loader *l, const uint32_t *want, size_t n,
@@ -591,6 +638,8 @@ static int fetch_batch(struct myr_loader *l, const uint32_t *want, size_t n,
 
 	if (!n)
 		return 0;
+	l->batch.l = l;
+	l->batch.want = want;
 	if (!l->fetcher) {
 		/* Opened on first use: a program without library dependencies
 		 * needs no library directory at all. */
@@ -598,6 +647,9 @@ static int fetch_batch(struct myr_loader *l, const uint32_t *want, size_t n,
 			.dirs = l->cfg->dirs, .ndirs = l->cfg->ndirs,
 			.io = l->cfg->io, .trace = l->cfg->trace,
 			.trace_opaque = l->cfg->trace_opaque,
+			.nthreads = l->cfg->nthreads,
+			.max_bytes = l->cfg->max_bytes,
+			.on_item = fetched_item, .on_item_opaque = &l->batch,
 		};
 		struct myr_error err = { 0 };
 		r = myr_fetcher_init(&l->fetcher, &fc, &err);
@@ -746,6 +798,15 @@ static void parse_module(struct myr_loader *l, uint32_t idx)
 	int r;
 
 	if (m->state == M_FAILED) {
+		if (m->fetch_status == -EDQUOT) {
+			/* Once the budget is spent every later file fails
+			 * too: one line says it. */
+			m->state = M_BAD;
+			if (l->over_budget++) {
+				fail(l, -EDQUOT);
+				return;
+			}
+		}
 		format_chain(l, idx, chain, sizeof(chain));
 		if (m->fetch_status == -ENOENT)
 			report(l, -ENOENT, "%s: module %s not found", chain,
@@ -759,10 +820,13 @@ static void parse_module(struct myr_loader *l, uint32_t idx)
 	}
 	if (m->state != M_FETCHED)
 		return;
-	/* A library's closure hint is never read: only the program's is. */
-	r = myr_module_parse(m->file, m->file_len,
-			     MYR_PARSE_NO_CHECKSUM | MYR_PARSE_NO_CLOSURE,
-			     &m->view, &err);
+	/* A library's closure hint is never read: only the program's is.
+	 * Parsed already on its fetch lane, unless that failed: then again
+	 * here, for the message. */
+	r = m->pre == PRE_SUM_OK || m->pre == PRE_SUM_BAD ? 0 :
+		myr_module_parse(m->file, m->file_len,
+				 MYR_PARSE_NO_CHECKSUM | MYR_PARSE_NO_CLOSURE,
+				 &m->view, &err);
 	if (r < 0) {
 		format_chain(l, idx, chain, sizeof(chain));
 		report(l, r, "%s: %s/%s.myr: %s", chain, dir_name(l, m),
@@ -1130,8 +1194,10 @@ int myr_loader_verify(struct myr_loader *l)
 		return -EINVAL;
 	for (uint32_t k = 0; k < l->norder; k++) {
 		const struct lmod *m = &l->mods[l->order[k]];
-		if (myr_module_checksum(m->view.base, m->view.size) ==
-		    m->view.hdr->checksum)
+		if (m->pre == PRE_SUM_OK ||
+		    (m->pre != PRE_SUM_BAD &&
+		     myr_module_checksum(m->view.base, m->view.size) ==
+		     m->view.hdr->checksum))
 			continue;
 		format_chain(l, l->order[k], chain, sizeof(chain));
 		if (m->dir < 0)
@@ -1150,8 +1216,139 @@ int myr_loader_verify(struct myr_loader *l)
 }
 
 /* ------------------------------------------------------------------ */
+/* Lanes for the per-module stages                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Place and link do the same work for each module of l->order, touching
+ * only that module's own memory (its segments, its link record): the
+ * calling thread and helper threads take runs of modules from a shared
+ * counter, as the fetcher's lanes do (<myriad/fetch.h>), and every helper
+ * is joined before the stage returns.  A lane never reports: a module
+ * whose work fails, or needs what a lane may not touch, is marked redo,
+ * and the loader's thread then does it again in module order, reporting
+ * exactly what one thread would.  Without threads (nthreads 1, or fewer
+ * than MYR_FETCH_LANES_MIN_ITEMS modules) everything is done there.
+ */
+#define STAGE_RUN 64u
+
+struct stage_lanes {
+	struct myr_loader *l;
+	/* Module order[k]'s work; 0, or -1 to leave it for the loader's
+	 * thread.  scratch: the lane's own buffer of scratch_len bytes. */
+	int (*work)(struct myr_loader *l, uint32_t k, void *scratch);
+	size_t scratch_len;
+	uint32_t next;                   /* atomic */
+};
+
+static void *stage_lane(void *arg)
+{
+	struct stage_lanes *sl = arg;
+	struct myr_loader *l = sl->l;
+	void *scratch = malloc(sl->scratch_len ? sl->scratch_len : 1);
+
+	for (;;) {
+		uint32_t k = __atomic_fetch_add(&sl->next, STAGE_RUN,
+						__ATOMIC_RELAXED);
+		uint32_t end = k + STAGE_RUN < l->norder ? k + STAGE_RUN : l->norder;
+		if (k >= l->norder)
+			break;
+		for (; k < end; k++)
+			if (!scratch || sl->work(l, k, scratch) < 0)
+				l->mods[l->order[k]].redo = 1;
+	}
+	free(scratch);
+	return NULL;
+}
+
+static unsigned stage_threads(const struct myr_loader *l)
+{
+	unsigned n = l->cfg->nthreads;
+
+	if (l->norder < MYR_FETCH_LANES_MIN_ITEMS || n == 1)
+		return 1;
+	if (!n) {
+		cpu_set_t set;
+		n = sched_getaffinity(0, sizeof(set), &set) == 0 ?
+		    (unsigned)CPU_COUNT(&set) : 1;
+	}
+	if (n > MYR_FETCH_LANES_MAX)
+		n = MYR_FETCH_LANES_MAX;
+	if (n > l->norder / STAGE_RUN)
+		n = l->norder / STAGE_RUN;
+	return n ? n : 1;
+}
+
+/* Run work over every module on the lanes; returns 1 if it did (the
+ * modules not marked redo are done), 0 if the caller must do them all. */
+static int stage_lanes_run(struct myr_loader *l,
+			   int (*work)(struct myr_loader *, uint32_t, void *),
+			   size_t scratch_len)
+{
+	struct stage_lanes sl = { .l = l, .work = work,
+				  .scratch_len = scratch_len };
+	pthread_t helpers[MYR_FETCH_LANES_MAX - 1];
+	unsigned n = stage_threads(l), started = 0;
+	pthread_attr_t attr;
+	int have_attr;
+
+	if (n < 2)
+		return 0;
+	for (uint32_t k = 0; k < l->norder; k++)
+		l->mods[l->order[k]].redo = 0;
+	have_attr = pthread_attr_init(&attr) == 0;
+	if (have_attr)
+		pthread_attr_setstacksize(&attr, 256u << 10);
+	for (unsigned t = 0; t + 1 < n; t++) {
+		if (pthread_create(&helpers[started], have_attr ? &attr : NULL,
+				   stage_lane, &sl) != 0)
+			break;
+		started++;
+	}
+	if (have_attr)
+		pthread_attr_destroy(&attr);
+	if (!started)
+		return 0;
+	stage_lane(&sl);
+	for (unsigned t = 0; t < started; t++)
+		pthread_join(helpers[t], NULL);
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
 /* Stage 3: place                                                      */
 /* ------------------------------------------------------------------ */
+
+/* Copy or decompress module order[k]'s segments into place; report: say
+ * what failed (the loader's thread only).  Returns 0 or -1. */
+static int place_module(struct myr_loader *l, uint32_t k, int report_errors)
+{
+	struct lmod *m = &l->mods[l->order[k]];
+	struct myr_error err = { 0 };
+	int ret = 0;
+
+	for (unsigned s = 0; s < MYR_SEG_BSS; s++) {
+		int r;
+		if (!m->view.hdr->seg[s].size)
+			continue;
+		r = myr_module_segment_load(&m->view, s, m->link.seg[s], &err);
+		if (r < 0) {
+			ret = -1;
+			if (report_errors) {
+				char chain[512];
+				format_chain(l, l->order[k], chain, sizeof(chain));
+				report(l, r, "%s: %s", chain, err.msg);
+			}
+		}
+	}
+	return ret;
+}
+
+static int place_lane(struct myr_loader *l, uint32_t k, void *scratch)
+{
+	(void)scratch;
+	return place_module(l, k, 0);
+}
 
 int myr_loader_place(struct myr_loader *l)
 {
@@ -1208,19 +1405,14 @@ int myr_loader_place(struct myr_loader *l)
 		m->link.view = &m->view;
 		for (unsigned s = 0; s < MYR_SEG_COUNT; s++)
 			m->link.seg[s] = myr_pool_segment(l->pool, k, s);
-		for (unsigned s = 0; s < MYR_SEG_BSS; s++) {
-			if (!m->view.hdr->seg[s].size)
-				continue;
-			r = myr_module_segment_load(&m->view, s, m->link.seg[s],
-						    &err);
-			if (r < 0) {
-				char chain[512];
-				format_chain(l, l->order[k], chain, sizeof(chain));
-				report(l, r, "%s: %s", chain, err.msg);
-				continue;
-			}
+		for (unsigned s = 0; s < MYR_SEG_BSS; s++)
 			l->stats.bytes_decompressed += m->view.hdr->seg[s].size;
-		}
+	}
+	{
+		int laned = stage_lanes_run(l, place_lane, 0);
+		for (uint32_t k = 0; k < l->norder; k++)
+			if (!laned || l->mods[l->order[k]].redo)
+				place_module(l, k, 1);
 	}
 	myr_pool_usage(l->pool, &u);
 	l->stats.mprotect_calls = u.mprotect_calls;
@@ -1269,6 +1461,77 @@ static void on_unresolved(void *opaque, uint32_t i)
 		       l->mods[t].view.hdr->ver_minor, dir_name(l, &l->mods[t]));
 }
 
+static void count_unresolved(void *opaque, uint32_t i)
+{
+	(void)opaque, (void)i;
+}
+
+/* Bind and relocate module order[k], with scratch arrays addr and deps.
+ * On a lane (report_errors 0) a module with a dependency in the cache or
+ * the host module is left to the loader's thread, as is any failure: the
+ * cache's and the host's lookups are not for threads, and messages are
+ * only for that thread.  Returns 0 or -1. */
+static int link_module(struct myr_loader *l, uint32_t k, uintptr_t *addr,
+		       const struct myr_link_module **deps, int report_errors)
+{
+	uint32_t idx = l->order[k];
+	struct lmod *m = &l->mods[idx];
+	const struct myr_header *h = m->view.hdr;
+	struct unresolved_ctx u = { l, idx };
+	struct myr_error err = { 0 };
+	uint32_t missing;
+	int64_t n;
+	int bad = 0;
+
+	for (uint32_t d = 0; d < h->deps.count; d++) {
+		uint32_t t = l->dep_slot[m->dep_first + d];
+		if (!report_errors && (is_cached(t) || t >= HOST_MODULE))
+			return -1;
+		if (is_cached(t)) {
+			deps[d] = myr_cache_link_module(l->cache, t & ~CACHED,
+							&err);
+			if (!deps[d]) {
+				report(l, err.code ? err.code : -EBADMSG,
+				       "%s (cache): %s", l->cfg->dirs[0],
+				       err.msg);
+				bad = 1;
+			}
+			continue;
+		}
+		deps[d] = t == HOST_MODULE ? NULL : &l->mods[t].link;
+	}
+	if (bad)
+		return -1;
+	missing = myr_link_bind(&m->link, deps, l->cfg->host, addr,
+				report_errors ? on_unresolved : count_unresolved,
+				&u);
+	if (missing && !report_errors)
+		return -1;
+	n = missing ? 0 : myr_link_relocate(&m->link, addr, &err);
+	if (n < 0 && !report_errors)
+		return -1;
+	__atomic_fetch_add(&l->stats.imports_bound,
+			   (uint64_t)(h->imports.count - missing), __ATOMIC_RELAXED);
+	if (missing)
+		return -1;
+	if (n < 0) {
+		char chain[512];
+		format_chain(l, idx, chain, sizeof(chain));
+		report(l, (int)n, "%s: %s", chain, err.msg);
+		return -1;
+	}
+	__atomic_fetch_add(&l->stats.relocs_applied, (uint64_t)n,
+			   __ATOMIC_RELAXED);
+	return 0;
+}
+
+static int link_lane(struct myr_loader *l, uint32_t k, void *scratch)
+{
+	uintptr_t *addr = scratch;
+	return link_module(l, k, addr, (const struct myr_link_module **)
+			   (addr + l->link_max_imports), 0);
+}
+
 int myr_loader_link(struct myr_loader *l)
 {
 	uint64_t t0 = now_ns();
@@ -1295,46 +1558,13 @@ int myr_loader_link(struct myr_loader *l)
 		report(l, -ENOMEM, "out of memory");
 		return -ENOMEM;
 	}
-	for (uint32_t k = 0; k < l->norder; k++) {
-		uint32_t idx = l->order[k];
-		struct lmod *m = &l->mods[idx];
-		const struct myr_header *h = m->view.hdr;
-		struct unresolved_ctx u = { l, idx };
-		struct myr_error err = { 0 };
-		uint32_t missing;
-		int64_t n;
-
-		int bad = 0;
-		for (uint32_t d = 0; d < h->deps.count; d++) {
-			uint32_t t = l->dep_slot[m->dep_first + d];
-			if (is_cached(t)) {
-				deps[d] = myr_cache_link_module(l->cache,
-								t & ~CACHED, &err);
-				if (!deps[d]) {
-					report(l, err.code ? err.code : -EBADMSG,
-					       "%s (cache): %s", l->cfg->dirs[0],
-					       err.msg);
-					bad = 1;
-				}
-				continue;
-			}
-			deps[d] = t == HOST_MODULE ? NULL : &l->mods[t].link;
-		}
-		if (bad)
-			continue;
-		missing = myr_link_bind(&m->link, deps, l->cfg->host, addr,
-					on_unresolved, &u);
-		l->stats.imports_bound += h->imports.count - missing;
-		if (missing)
-			continue;
-		n = myr_link_relocate(&m->link, addr, &err);
-		if (n < 0) {
-			char chain[512];
-			format_chain(l, idx, chain, sizeof(chain));
-			report(l, (int)n, "%s: %s", chain, err.msg);
-			continue;
-		}
-		l->stats.relocs_applied += (uint64_t)n;
+	l->link_max_imports = max_imports;
+	{
+		int laned = stage_lanes_run(l, link_lane, max_imports * sizeof(*addr) +
+					    max_deps * sizeof(*deps));
+		for (uint32_t k = 0; k < l->norder; k++)
+			if (!laned || l->mods[l->order[k]].redo)
+				link_module(l, k, addr, deps, 1);
 	}
 	lfree(l, addr);
 	lfree(l, deps);

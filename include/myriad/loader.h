@@ -229,6 +229,14 @@ struct myr_loader_config {
 	 * caller owns what it returns. */
 	struct myr_cache *(*cache_open)(void *opaque);
 	void *cache_opaque;
+	/* Threads reading, parsing and checksumming module files together
+	 * (myr_fetch_config.nthreads: 0 auto, 1 none); each is joined before
+	 * the stage that started it returns.  The results, messages and
+	 * their order do not depend on it. */
+	unsigned nthreads;
+	/* Bytes of library module files one load may read (0:
+	 * MYR_LOAD_BYTES_MAX; larger values are capped to it). */
+	uint64_t max_bytes;
 };
 
 struct myr_loader;
