@@ -46,8 +46,15 @@ DEB_SRC_FILE=/etc/apt/sources.list.d/myriad-deb-src.sources
 WARN_FLAGS="-std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE="
 HARDEN_FLAGS="-fstack-protector-strong -fstack-clash-protection"
 DEP_CFLAGS="-O2 $HARDEN_FLAGS -isystem $KHDR"
-MUSL_CFLAGS="$WARN_FLAGS -O2 $HARDEN_FLAGS -I$SRC/include -isystem $PREFIX/include -isystem $KHDR"
+MUSL_CFLAGS="$WARN_FLAGS -O2 -ffunction-sections $HARDEN_FLAGS -I$SRC/include -isystem $PREFIX/include -isystem $KHDR"
 MUSL_LDFLAGS="-static -Wl,-z,relro,-z,now -Wl,-z,noexecstack"
+# The launcher alone: with ld.lld, the functions a launch runs are placed
+# together (launcher/startup.order), for fewer page faults at start-up.
+# --no-dynamic-linker: lld would otherwise honour musl-gcc's interpreter.
+LAUNCHER_LDFLAGS=
+if command -v ld.lld >/dev/null 2>&1; then
+	LAUNCHER_LDFLAGS="-fuse-ld=lld -Wl,--no-dynamic-linker -Wl,--symbol-ordering-file=$SRC/launcher/startup.order -Wl,--no-warn-symbol-ordering"
+fi
 ASAN_CFLAGS="$WARN_FLAGS -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -I$SRC/include"
 # -lm: test_host_table compiles the host module's table, which names libm.
 ASAN_LIBS="-llz4 -lseccomp -luring -lm"
@@ -366,6 +373,7 @@ run_make() {
 		SRC="$SRC" B="$BUILD" PREFIX="$PREFIX" \
 		MUSL_CC="$MUSL_CC" HOST_CC="$HOST_CC" \
 		MUSL_CFLAGS="$MUSL_CFLAGS" MUSL_LDFLAGS="$MUSL_LDFLAGS" \
+		LAUNCHER_LDFLAGS="$LAUNCHER_LDFLAGS" \
 		ASAN_CFLAGS="$ASAN_CFLAGS" ASAN_LIBS="$ASAN_LIBS" \
 		"$@" <<'MAKEFILE'
 .DELETE_ON_ERROR:
@@ -422,10 +430,10 @@ $(B)/musl/obj/cpuinfo_noinit.o: $(B)/musl/flags
 	@objcopy -R '.init_array*' -R '.ctors*' $@.tmp $@ && rm -f $@.tmp
 	@! readelf -SW $@ | grep -qE 'init_array|ctors' || \
 		{ echo "cpuinfo_noinit.o still has a constructor" >&2; rm -f $@; exit 1; }
-$(B)/bin/myriad: $(LAUNCHER_OBJS) $(B)/musl/obj/cpuinfo_noinit.o $(B)/musl/libmyriad.a $(DEP_LIBS) $(B)/musl/flags
+$(B)/bin/myriad: $(LAUNCHER_OBJS) $(B)/musl/obj/cpuinfo_noinit.o $(B)/musl/libmyriad.a $(DEP_LIBS) $(B)/musl/flags $(SRC)/launcher/startup.order
 	@mkdir -p $(@D)
 	@echo "  LD      bin/myriad"
-	@$(MUSL_CC) $(MUSL_LDFLAGS) -o $@ $(LAUNCHER_OBJS) $(B)/musl/obj/cpuinfo_noinit.o \
+	@$(MUSL_CC) $(MUSL_LDFLAGS) $(LAUNCHER_LDFLAGS) -o $@ $(LAUNCHER_OBJS) $(B)/musl/obj/cpuinfo_noinit.o \
 		$(B)/musl/libmyriad.a -L$(PREFIX)/lib -lseccomp -luring -llz4
 $(B)/tests/unit/%: $(SRC)/tests/unit/%.c $(B)/asan/libmyriad.a $(B)/asan/flags
 	@mkdir -p $(@D)
@@ -437,7 +445,7 @@ $(B)/tests/unit/%: $(SRC)/tests/unit/%.c $(B)/asan/libmyriad.a $(B)/asan/flags
 MAKEFILE
 }
 
-MUSL_MAKE_ID="$MUSL_CC $(command -v "$MUSL_CC" >/dev/null && "$MUSL_CC" -dumpfullversion 2>/dev/null) | $MUSL_CFLAGS | $MUSL_LDFLAGS"
+MUSL_MAKE_ID="$MUSL_CC $(command -v "$MUSL_CC" >/dev/null && "$MUSL_CC" -dumpfullversion 2>/dev/null) | $MUSL_CFLAGS | $MUSL_LDFLAGS | $LAUNCHER_LDFLAGS"
 ASAN_MAKE_ID="$HOST_CC $(command -v "$HOST_CC" >/dev/null && "$HOST_CC" -dumpversion 2>/dev/null) | $ASAN_CFLAGS | $ASAN_LIBS"
 
 cmd_build() {
