@@ -295,7 +295,7 @@ static int array_ok(const struct myr_cache_module *m,
 {
 	if (a->count == 0)
 		return a->off == 0;
-	return a->count <= MYR_INIT_FUNCS_MAX && a->off % 8 == 0 &&
+	return a->off % 8 == 0 &&
 	       a->off >= m->seg_off[MYR_SEG_RELRO] &&
 	       (uint64_t)a->off + (uint64_t)a->count * 8 <=
 	       (uint64_t)m->seg_off[MYR_SEG_RELRO] + m->seg_size[MYR_SEG_RELRO];
@@ -316,10 +316,30 @@ static int check_core(const struct myr_cache_view *v, uint32_t i,
 	if (m->flags & ~MYR_CM_KNOWN)
 		return myr_error_set(err, -EBADMSG, "module %u: unknown flags "
 				     "0x%x", i, m->flags);
+	/* The reader's limits, which every cached module met as a file. */
+	if (m->name_len > MYR_NAME_MAX)
+		return myr_error_set(err, -EBADMSG, "module %u: name of %u bytes, "
+				     "over the limit of %u (MYR_NAME_MAX)", i,
+				     m->name_len, MYR_NAME_MAX);
+	for (unsigned s = 0; s < MYR_SEG_COUNT; s++)
+		if (m->seg_size[s] > MYR_SEGMENT_MAX)
+			return myr_error_set(err, -EBADMSG, "module %u: segment "
+					     "%s: %u bytes, over the limit of %u "
+					     "(MYR_SEGMENT_MAX)", i,
+					     myr_segment_name(s), m->seg_size[s],
+					     MYR_SEGMENT_MAX);
+	if (m->deps.count > MYR_DEPS_MAX)
+		return myr_error_set(err, -EBADMSG, "module %u: %u dependencies, "
+				     "over the limit of %u (MYR_DEPS_MAX)", i,
+				     m->deps.count, MYR_DEPS_MAX);
+	if (m->init.count > MYR_INIT_FUNCS_MAX ||
+	    m->fini.count > MYR_INIT_FUNCS_MAX)
+		return myr_error_set(err, -EBADMSG, "module %u: init or fini "
+				     "array over the limit of %u "
+				     "(MYR_INIT_FUNCS_MAX)", i, MYR_INIT_FUNCS_MAX);
 	/* The name's characters matter only where it becomes a path (a
 	 * stale launch) or a message: check_name() there, not per launch. */
-	if (!str_ok(v, m->name_off, m->name_len) || m->name_len == 0 ||
-	    m->name_len > MYR_NAME_MAX)
+	if (!str_ok(v, m->name_off, m->name_len) || m->name_len == 0)
 		return myr_error_set(err, -EBADMSG, "module %u: bad name", i);
 	if (!str_ok(v, m->reason_off, m->reason_len))
 		return myr_error_set(err, -EBADMSG, "module %u: bad reason", i);
@@ -334,14 +354,12 @@ static int check_core(const struct myr_cache_view *v, uint32_t i,
 	for (unsigned s = 0; s < MYR_SEG_COUNT; s++) {
 		unsigned c = seg_class(s);
 		if (m->seg_off[s] < h->class_start[c] ||
-		    m->seg_size[s] > MYR_SEGMENT_MAX ||
 		    (uint64_t)m->seg_off[s] + m->seg_size[s] > h->class_start[c + 1])
 			return myr_error_set(err, -EBADMSG, "module %u: segment "
 					     "%s outside its class", i,
 					     myr_segment_name(s));
 	}
 	if (!range_ok(&m->deps, h->deps.count) ||
-	    m->deps.count > MYR_DEPS_MAX ||
 	    !range_ok(&m->rebases, h->rebases.count) ||
 	    !range_ok(&m->binds, h->binds.count) ||
 	    !range_ok(&m->exports, h->exports.count) ||
@@ -419,8 +437,13 @@ static int check_exports(const struct myr_cache_view *v, uint32_t i,
 					     "buckets decrease", i);
 	for (uint32_t k = 0; k < n; k++) {
 		const struct myr_export *e = &v->exports[m->exports.off + k];
+		if (e->name_len > MYR_SYMBOL_MAX)
+			return myr_error_set(err, -EBADMSG, "module %u: export "
+					     "%u: name of %u bytes, over the limit "
+					     "of %u (MYR_SYMBOL_MAX)", i, k,
+					     e->name_len, MYR_SYMBOL_MAX);
 		if (!str_ok(v, e->name_off, e->name_len) ||
-		    e->name_len > MYR_SYMBOL_MAX || e->seg >= MYR_SEG_COUNT ||
+		    e->seg >= MYR_SEG_COUNT ||
 		    e->off > m->seg_size[e->seg])
 			return myr_error_set(err, -EBADMSG, "module %u: export "
 					     "%u out of bounds", i, k);

@@ -410,6 +410,24 @@ static int build(struct myr_cache_build_result *res, struct myr_error *err)
 	return myr_cache_build(&cfg, res, err);
 }
 
+/* DIR's cache file, whole, page-aligned. */
+static uint8_t *read_cache(size_t *len)
+{
+	char path[512];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, MYR_CACHE_SUBDIR,
+		 MYR_CACHE_FILE);
+	int fd = open(path, O_RDONLY);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, fstat(fd, &st));
+	uint8_t *buf = aligned_alloc(4096, round_page((size_t)st.st_size));
+	ASSERT_NONNULL(buf);
+	ASSERT_EQ(st.st_size, read(fd, buf, (size_t)st.st_size));
+	close(fd);
+	*len = (size_t)st.st_size;
+	return buf;
+}
+
 /* The builder counts distinct host symbols as it collects them: a module
  * importing exactly MYR_CACHE_HOSTSYMS_MAX of them is cached (and the
  * written index holds them all); one more and the build is refused. */
@@ -426,19 +444,10 @@ TEST(hostsyms_max_build)
 	EXPECT_EQ(0, r);
 	EXPECT_EQ(1u, res.cached);
 
-	char path[512];
-	struct stat st;
-	snprintf(path, sizeof(path), "%s/%s/%s", dir, MYR_CACHE_SUBDIR,
-		 MYR_CACHE_FILE);
-	int fd = open(path, O_RDONLY);
-	ASSERT_GE(fd, 0);
-	ASSERT_EQ(0, fstat(fd, &st));
-	uint8_t *buf = aligned_alloc(4096, round_page((size_t)st.st_size));
-	ASSERT_NONNULL(buf);
-	ASSERT_EQ(st.st_size, read(fd, buf, (size_t)st.st_size));
-	close(fd);
+	size_t len;
+	uint8_t *buf = read_cache(&len);
 	struct myr_cache_view v;
-	ASSERT_EQ(0, myr_cache_parse(buf, (size_t)st.st_size, 0, &v, &err));
+	ASSERT_EQ(0, myr_cache_parse(buf, len, 0, &v, &err));
 	EXPECT_EQ(MYR_CACHE_HOSTSYMS_MAX, v.hdr->hostsyms.count);
 	free(buf);
 
@@ -490,6 +499,83 @@ TEST(file_max_build)
 	EXPECT_NULL(strstr(excluded, "over the limit"));
 	file_max_build((off_t)MYR_FILE_MAX + 1, "over the limit");
 	EXPECT_NONNULL(strstr(excluded, "MYR_FILE_MAX"));
+	rm_tree();
+}
+
+/* ---- the reader's limits, rechecked per cached module ------------------ */
+
+/* dir/NNN...N.myr: a library with the longest name, an export, relro. */
+static void write_longest_name(void)
+{
+	static const uint8_t text[1] = { 0xc3 };
+	static const uint8_t relro[8];
+	static const struct myr_desc_export exp[] = {
+		{ "f", MYR_SEG_TEXT, MYR_SYM_FUNC, 0 },
+	};
+	char name[MYR_NAME_MAX + 1], path[600];
+	struct myr_module_desc d = {
+		.name = name, .ver_major = 1, .arch = MYR_ARCH_HOST,
+		.exports = exp, .nexports = 1,
+		.entry = { .seg = MYR_SEG_NONE }, .init = { .seg = MYR_SEG_NONE },
+		.fini = { .seg = MYR_SEG_NONE },
+	};
+	struct myr_error err = { 0 };
+	uint8_t *file;
+	size_t len;
+
+	memset(name, 'n', MYR_NAME_MAX);
+	name[MYR_NAME_MAX] = '\0';
+	d.seg[MYR_SEG_TEXT] = (struct myr_desc_segment){ text, 1, 0 };
+	d.seg[MYR_SEG_RELRO] = (struct myr_desc_segment){ relro, 8, 3 };
+	ASSERT_EQ(0, myr_module_write(&d, &file, &len, &err));
+	snprintf(path, sizeof(path), "%s/%s.myr", dir, name);
+	FILE *f = fopen(path, "wb");
+	ASSERT_NONNULL(f);
+	ASSERT_EQ(len, fwrite(file, 1, len, f));
+	ASSERT_EQ(0, fclose(f));
+	free(file);
+}
+
+/* Module 0 of v with one field edited: at the limit it is refused for
+ * another reason (or accepted), past it for the limit. */
+#define AT_AND_PAST(v, field, limit, name) do {                               		struct myr_error e_ = { 0 };                                   		__typeof__(field) saved_ = (field);                            		(field) = (limit);                                             		int r_ = myr_cache_check_module((v), 0, &e_);                  		EXPECT_NOT_OVER(r_, e_);                                       		(field) = (limit) + 1;                                         		memset(&e_, 0, sizeof(e_));                                    		EXPECT_EQ(-EBADMSG, myr_cache_check_module((v), 0, &e_));      		EXPECT_MSG(e_, "over the limit");                              		EXPECT_MSG(e_, name);                                          		(field) = saved_;                                              	} while (0)
+
+/*
+ * A cached module's entries are checked against the reader's limits too
+ * (myr_cache_check_module): a name of MYR_NAME_MAX bytes is cached for
+ * real; the other fields are edited in the index (checksums skipped).
+ */
+TEST(reader_limits_per_cached_module)
+{
+	struct myr_cache_build_config cfg = { 0 };
+	struct myr_cache_build_result res;
+	struct myr_cache_view v;
+	struct myr_error err = { 0 };
+
+	mkdir_tmp();
+	write_longest_name();
+	cfg.dir = dir;
+	ASSERT_EQ(0, myr_cache_build(&cfg, &res, &err));
+	ASSERT_EQ(1u, res.cached);
+	size_t len;
+	uint8_t *buf = read_cache(&len);
+	ASSERT_EQ(0, myr_cache_parse(buf, len, MYR_CACHE_PARSE_NO_SUMS, &v,
+				     &err));
+	ASSERT_EQ(0, myr_cache_check_module(&v, 0, &err));
+
+	struct myr_cache_module *m = (void *)(uintptr_t)v.modules;
+	struct myr_export *x = (void *)(uintptr_t)v.exports;
+	EXPECT_EQ(MYR_NAME_MAX, m->name_len);
+	AT_AND_PAST(&v, m->name_len, MYR_NAME_MAX, "MYR_NAME_MAX");
+	AT_AND_PAST(&v, m->seg_size[MYR_SEG_DATA], MYR_SEGMENT_MAX,
+		    "MYR_SEGMENT_MAX");
+	AT_AND_PAST(&v, m->deps.count, MYR_DEPS_MAX, "MYR_DEPS_MAX");
+	AT_AND_PAST(&v, m->init.count, MYR_INIT_FUNCS_MAX, "MYR_INIT_FUNCS_MAX");
+	AT_AND_PAST(&v, m->fini.count, MYR_INIT_FUNCS_MAX, "MYR_INIT_FUNCS_MAX");
+	AT_AND_PAST(&v, x[m->exports.off].name_len, MYR_SYMBOL_MAX,
+		    "MYR_SYMBOL_MAX");
+	EXPECT_EQ(0, myr_cache_check_module(&v, 0, &err));
+	free(buf);
 	rm_tree();
 }
 
