@@ -502,6 +502,53 @@ TEST(file_max_build)
 	rm_tree();
 }
 
+/*
+ * The builder stops listing the directory at MYR_CACHE_MODULES_MAX module
+ * files, before reading any.  200,001 files cost seconds even on tmpfs,
+ * so the directory lives in /dev/shm (skipped without it).  At the limit
+ * every (empty) file is read and left out of the image as not a module.
+ */
+TEST_TIMEOUT(modules_max_build, 300)
+{
+	const uint32_t n = MYR_CACHE_MODULES_MAX;
+	struct myr_cache_build_config cfg = { 0 };
+	struct myr_cache_build_result res;
+	struct myr_error err = { 0 };
+	char name[32];
+	int dfd, r;
+
+	snprintf(dir, sizeof(dir), "/dev/shm/test_limits_cache.XXXXXX");
+	if (!mkdtemp(dir))
+		SKIP(return, "no writable /dev/shm for 200,001 files");
+	dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	ASSERT_GE(dfd, 0);
+	for (uint32_t i = 0; i <= n; i++) {
+		snprintf(name, sizeof(name), "m%u.myr", i);
+		int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		ASSERT_GE(fd, 0);
+		close(fd);
+	}
+	cfg.dir = dir;
+	EXPECT_OVER(myr_cache_build(&cfg, &res, &err), err,
+		    "MYR_CACHE_MODULES_MAX");
+
+	snprintf(name, sizeof(name), "m%u.myr", n);
+	ASSERT_EQ(0, unlinkat(dfd, name, 0));
+	memset(&err, 0, sizeof(err));
+	r = myr_cache_build(&cfg, &res, &err);
+	EXPECT_NOT_OVER(r, err);
+	EXPECT_EQ(0, r);
+	EXPECT_EQ(n, res.modules);
+	EXPECT_EQ(0u, res.cached);
+
+	for (uint32_t i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "m%u.myr", i);
+		unlinkat(dfd, name, 0);
+	}
+	close(dfd);
+	rm_tree();
+}
+
 /* ---- the reader's limits, rechecked per cached module ------------------ */
 
 /* dir/NNN...N.myr: a library with the longest name, an export, relro. */
