@@ -586,9 +586,12 @@ static int layout_array(struct myr_elf_link *l, uint8_t role, uint64_t *off,
 		return -ENOMEM;
 	for (size_t oi = 0; oi < l->opt->nobjs; oi++)
 		for (uint32_t i = 1; i < l->objs[oi].shnum; i++)
-			if (l->objs[oi].secs[i].role == role)
-				v[k++] = (struct array_sec){ (uint32_t)oi, i,
+			if (l->objs[oi].secs[i].role == role) {
+				/* k is the input order: qsort is not stable. */
+				v[k] = (struct array_sec){ (uint32_t)oi, i,
 					l->objs[oi].secs[i].prio, k };
+				k++;
+			}
 	qsort(v, n, sizeof(*v), array_cmp);
 	*off = place(l, MYR_SEG_RELRO, 0, n ? 8 : 1);
 	for (size_t j = 0; j < n; j++) {
