@@ -10,9 +10,10 @@
  *   - The reservation never exceeds MYR_POOL_RESERVATION_MAX, so every
  *     segment offset fits in 32 bits and any two modules are within a
  *     PC-relative call of each other.
- *   - Nothing is ever mapped writable and executable at once: memory starts
- *     PROT_NONE, becomes RW for loading and linking, and text turns RX only
- *     in myr_pool_protect().
+ *   - Nothing is ever mapped writable and executable at once: memory is
+ *     mapped RW for loading and linking (pooling: the planned reservation
+ *     at once; on-demand: each module inside a PROT_NONE reservation), and
+ *     text turns RX only in myr_pool_protect().
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -428,7 +429,7 @@ static int within_reach(uintptr_t base, uint64_t size, uintptr_t lo,
  * predate it the flag is ignored and the address is only a hint, so the
  * result is checked either way.
  */
-void *myr_pool_reserve_near(uint64_t size, uintptr_t lo, uintptr_t hi)
+static void *reserve_near(uint64_t size, uintptr_t lo, uintptr_t hi, int prot)
 {
 	const uint64_t gap = 64u << 20;
 	uintptr_t candidates[6];
@@ -442,7 +443,7 @@ void *myr_pool_reserve_near(uint64_t size, uintptr_t lo, uintptr_t hi)
 	for (unsigned i = 0; i < nc; i++) {
 		if (!within_reach(candidates[i], size, lo, hi))
 			continue;
-		void *b = mmap((void *)candidates[i], size, PROT_NONE,
+		void *b = mmap((void *)candidates[i], size, prot,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
 			       MAP_FIXED_NOREPLACE, -1, 0);
 		if (b == MAP_FAILED)
@@ -454,8 +455,20 @@ void *myr_pool_reserve_near(uint64_t size, uintptr_t lo, uintptr_t hi)
 	return MAP_FAILED;
 }
 
+void *myr_pool_reserve_near(uint64_t size, uintptr_t lo, uintptr_t hi)
+{
+	return reserve_near(size, lo, hi, PROT_NONE);
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
 int myr_pool_map(struct myr_pool *p, struct myr_error *err)
 {
+	/* Pooling plans exactly the reservation: map it RW at once. */
+	int prot = p->strategy == MYR_ALLOC_POOLING ? PROT_READ | PROT_WRITE
+						    : PROT_NONE;
 	void *base;
 
 	if (!p->planned || p->mapped)
@@ -466,7 +479,7 @@ int myr_pool_map(struct myr_pool *p, struct myr_error *err)
 	}
 	if (p->near_hi > p->near_lo) {
 		p->mmap_calls++;
-		base = myr_pool_reserve_near(p->reserved, p->near_lo, p->near_hi);
+		base = reserve_near(p->reserved, p->near_lo, p->near_hi, prot);
 		if (base == MAP_FAILED) {
 			char a[32];
 			format_size(a, sizeof(a), p->reserved);
@@ -476,7 +489,7 @@ int myr_pool_map(struct myr_pool *p, struct myr_error *err)
 		}
 	} else {
 		p->mmap_calls++;
-		base = mmap(NULL, p->reserved, PROT_NONE,
+		base = mmap(NULL, p->reserved, prot,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	}
 	if (base == MAP_FAILED) {
@@ -488,8 +501,16 @@ int myr_pool_map(struct myr_pool *p, struct myr_error *err)
 	}
 	p->base = base;
 	p->mapped = 1;
-	if (p->strategy == MYR_ALLOC_POOLING)
-		return do_mprotect(p, 0, p->reserved, PROT_READ | PROT_WRITE, err);
+	if (p->strategy == MYR_ALLOC_POOLING) {
+		/* Text, rodata and relro are written whole by decompression:
+		 * one call makes their pages instead of a fault per page (a
+		 * hint; kernels before 5.14 refuse it).  Not the data class,
+		 * whose bss the program may never touch. */
+		int saved_errno = errno;
+		madvise(base, p->class_start[MYR_CLASS_DATA], MADV_POPULATE_WRITE);
+		errno = saved_errno;
+		return 0;
+	}
 
 	for (size_t i = 0; i < p->n; i++) {
 		uint64_t from = p->spans[i].cls[0];

@@ -34,7 +34,7 @@ for io in sync uring; do
 		like "$err" "stats: $((N + 1)) modules, [0-9]+ bytes read in 1 batches" \
 			"$N modules, --io=$io --alloc=$alloc: one fetch batch"
 		if [ $alloc = pooling ]; then
-			like "$err" " 3 mprotect calls" "pooling: 3 mprotect calls for $N modules"
+			like "$err" " 2 mprotect calls" "pooling: 2 mprotect calls for $N modules"
 		fi
 	done
 done

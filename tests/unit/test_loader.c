@@ -203,8 +203,8 @@ TEST(loads_links_and_runs_a_diamond)
 	EXPECT_EQ(s->modules, 4u);
 	EXPECT_EQ(s->imports_bound, 5u);
 	EXPECT_EQ(s->relocs_applied, 5u);
-	/* Open RW, then text RX; no rodata or relro to protect. */
-	EXPECT_EQ(s->mprotect_calls, 2u);
+	/* Mapped RW at once, then text RX; no rodata or relro to protect. */
+	EXPECT_EQ(s->mprotect_calls, 1u);
 	/* No hint recorded: one batch per level (json+util, then unicode). */
 	EXPECT_EQ(s->fetch_batches, 2u);
 	myr_loader_run_fini(fx.l);
