@@ -757,8 +757,10 @@ static int lanes_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 	have_attr = pthread_attr_init(&attr) == 0;
 	if (have_attr)
 		pthread_attr_setstacksize(&attr, 256u << 10);
+	/* Every copy before any thread runs: a running lane writes the
+	 * budget inside *f. */
 	for (unsigned k = 0; k + 1 < nlanes; k++) {
-		struct lane *ln = &helpers[started];
+		struct lane *ln = &helpers[k];
 		ln->f = *f;
 		ln->f.ring = NULL;
 		ln->f.arena.head = NULL;
@@ -766,8 +768,10 @@ static int lanes_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		memset(&ln->f.stats, 0, sizeof(ln->f.stats));
 		ln->work = &w;
 		ln->result = 0;
-		if (pthread_create(&ln->thread, have_attr ? &attr : NULL,
-				   lane_main, ln) != 0)
+	}
+	for (unsigned k = 0; k + 1 < nlanes; k++) {
+		if (pthread_create(&helpers[k].thread, have_attr ? &attr : NULL,
+				   lane_main, &helpers[k]) != 0)
 			break;      /* the lanes that exist take its share */
 		started++;
 	}
