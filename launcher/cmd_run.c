@@ -501,6 +501,7 @@ int cmd_run(int argc, char **argv)
 	cfg.limits = o.limits;
 	cfg.host = &host;
 	cfg.diag = &diag;
+	cfg.untimed = !o.stats;
 	if (!o.no_cache) {
 		cache_req.o = &o;
 		cache_req.host = &host;

@@ -159,9 +159,11 @@ struct myr_loader {
 /* Small helpers                                                       */
 /* ------------------------------------------------------------------ */
 
-static uint64_t now_ns(void)
+static uint64_t now_ns(const struct myr_loader *l)
 {
 	struct timespec ts;
+	if (l->cfg->untimed)
+		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
@@ -670,9 +672,9 @@ static int fetch_batch(struct myr_loader *l, const uint32_t *want, size_t n,
 		items[i].name_len = l->mods[want[i]].name_len;
 		items[i].size_hint = size_hints ? size_hints[i] : 0;
 	}
-	t0 = now_ns();
+	t0 = now_ns(l);
 	r = myr_fetcher_fetch(l->fetcher, items, n);
-	l->stats.ns_fetch += now_ns() - t0;
+	l->stats.ns_fetch += now_ns(l) - t0;
 	l->stats.fetch_batches++;
 	if (r < 0) {
 		big_free(l, items, items_base, items_len);
@@ -1142,7 +1144,7 @@ static int order_modules(struct myr_loader *l)
 
 int myr_loader_resolve(struct myr_loader *l, const char *path)
 {
-	uint64_t t0 = now_ns(), fetch_before = l->stats.ns_fetch;
+	uint64_t t0 = now_ns(l), fetch_before = l->stats.ns_fetch;
 
 	if (l->stage != S_NEW)
 		return -EINVAL;
@@ -1170,7 +1172,7 @@ int myr_loader_resolve(struct myr_loader *l, const char *path)
 		if (!l->failed)
 			order_modules(l);
 	}
-	l->stats.ns_resolve += now_ns() - t0 - (l->stats.ns_fetch - fetch_before);
+	l->stats.ns_resolve += now_ns(l) - t0 - (l->stats.ns_fetch - fetch_before);
 	if (l->failed)
 		return l->failed;
 	l->ncached = l->ninit_order - l->norder;
@@ -1185,7 +1187,7 @@ int myr_loader_resolve(struct myr_loader *l, const char *path)
 
 int myr_loader_verify(struct myr_loader *l)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = now_ns(l);
 	char chain[512];
 
 	if (l->failed)
@@ -1208,7 +1210,7 @@ int myr_loader_verify(struct myr_loader *l)
 			       "(the file is corrupt)", chain, dir_name(l, m),
 			       m->name);
 	}
-	l->stats.ns_verify += now_ns() - t0;
+	l->stats.ns_verify += now_ns(l) - t0;
 	if (l->failed)
 		return l->failed;
 	l->stage = S_VERIFIED;
@@ -1352,7 +1354,7 @@ static int place_lane(struct myr_loader *l, uint32_t k, void *scratch)
 
 int myr_loader_place(struct myr_loader *l)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = now_ns(l);
 	struct myr_pool_request *req;
 	struct myr_pool_usage u;
 	struct myr_error err = { 0 };
@@ -1416,7 +1418,7 @@ int myr_loader_place(struct myr_loader *l)
 	}
 	myr_pool_usage(l->pool, &u);
 	l->stats.mprotect_calls = u.mprotect_calls;
-	l->stats.ns_place += now_ns() - t0;
+	l->stats.ns_place += now_ns(l) - t0;
 	if (l->failed)
 		return l->failed;
 	l->stage = S_PLACED;
@@ -1534,7 +1536,7 @@ static int link_lane(struct myr_loader *l, uint32_t k, void *scratch)
 
 int myr_loader_link(struct myr_loader *l)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = now_ns(l);
 	uint32_t max_imports = 1, max_deps = 1;
 	const struct myr_link_module **deps;
 	uintptr_t *addr;
@@ -1574,7 +1576,7 @@ int myr_loader_link(struct myr_loader *l)
 			report(l, err.code, "%s (cache): %s", l->cfg->dirs[0],
 			       err.msg);
 	}
-	l->stats.ns_link += now_ns() - t0;
+	l->stats.ns_link += now_ns(l) - t0;
 	if (l->failed)
 		return l->failed;
 	l->stage = S_LINKED;
@@ -1587,7 +1589,7 @@ int myr_loader_link(struct myr_loader *l)
 
 int myr_loader_protect(struct myr_loader *l)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = now_ns(l);
 	struct myr_error err = { 0 };
 	struct myr_pool_usage u;
 	int r;
@@ -1622,7 +1624,7 @@ int myr_loader_protect(struct myr_loader *l)
 		m->pub.ver_minor = h->ver_minor;
 		m->pub.ver_patch = h->ver_patch;
 	}
-	l->stats.ns_protect += now_ns() - t0;
+	l->stats.ns_protect += now_ns(l) - t0;
 	l->stage = S_PROTECTED;
 	return 0;
 }
@@ -1707,7 +1709,7 @@ static void init_array(const struct myr_loader *l, uint32_t entry, int fini,
 
 int myr_loader_run_init(struct myr_loader *l)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = now_ns(l);
 
 	if (l->stage != S_RELEASED)
 		return l->failed ? -ECANCELED : -EINVAL;
@@ -1721,7 +1723,7 @@ int myr_loader_run_init(struct myr_loader *l)
 			if (fns[i])
 				fns[i]();
 	}
-	l->stats.ns_init += now_ns() - t0;
+	l->stats.ns_init += now_ns(l) - t0;
 	return 0;
 }
 

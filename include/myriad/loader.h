@@ -222,6 +222,9 @@ struct myr_loader_config {
 	struct myr_diag *diag;          /* every problem, one line each */
 	myr_fetch_trace_fn trace;       /* MYRIAD_DEBUG=files, or NULL */
 	void *trace_opaque;
+	/* Leave the statistics' stage times (ns_*) at 0 and read no clock:
+	 * a launch without --stats saves the clock's first-use cost. */
+	int untimed;
 	/* An opened image of the first library directory (<myriad/cache.h>),
 	 * or NULL.  Modules it holds (and can use) are taken from it instead
 	 * of their files; the loader activates and protects them. */
