@@ -568,6 +568,37 @@ out:
 /* Sync path                                                           */
 /* ------------------------------------------------------------------ */
 
+#ifndef RESOLVE_CACHED
+#define RESOLVE_CACHED 0x20
+#endif
+
+/*
+ * The fast path's open.  A helper lane beside a ring (cold_probe) first
+ * asks for a lookup the dentry cache can answer alone (RESOLVE_CACHED,
+ * Linux 5.12): -EAGAIN means the directory is cold, so the lane notes it
+ * (went_cold) and stops after its run, leaving the rest to the ring, which
+ * keeps many cold reads in flight where this lane would wait for each.
+ */
+static int open_fast(struct myr_fetcher *f, int dirfd, const char *path)
+{
+	if (f->cold_probe && !f->no_openat2) {
+		struct open_how how = {
+			.flags = (uint64_t)FETCH_OPEN_FLAGS,
+			.resolve = FETCH_RESOLVE | RESOLVE_CACHED,
+		};
+		long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+		if (fd >= 0)
+			return (int)fd;
+		if (errno == EAGAIN)
+			f->went_cold = 1;
+		else if (errno == EINVAL || errno == ENOSYS)
+			f->cold_probe = 0;   /* no RESOLVE_CACHED here */
+		else
+			return -errno;
+	}
+	return open_beneath(f, dirfd, path, FETCH_OPEN_FLAGS);
+}
+
 static void sync_one(struct myr_fetcher *f, struct myr_fetch_item *item,
 		     const char *path, int dir)
 {
@@ -577,7 +608,7 @@ static void sync_one(struct myr_fetcher *f, struct myr_fetch_item *item,
 	int fd, v;
 
 	f->stats.opens++;
-	fd = open_beneath(f, f->dirfds[dir], path, FETCH_OPEN_FLAGS);
+	fd = open_fast(f, f->dirfds[dir], path);
 	if (fd < 0) {
 		v = fetch_open_failed(f, item, dir, path, fd);
 		if (v < 0)
@@ -646,6 +677,7 @@ static void sync_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
  * (a lane whose CPU is busy takes fewer runs), large enough that the
  * shared counter is touched rarely and a ring lane fills its queue. */
 #define LANE_RUN 128u
+#define LANE_RUN_COLD 2048u
 
 struct lane_work {
 	struct myr_fetch_item *items;
@@ -654,6 +686,8 @@ struct lane_work {
 	int failed;                 /* atomic: a lane's first -errno */
 	size_t share;               /* bytes each lane reserves up front */
 	int dense;
+	int cold;                   /* atomic: a helper found the directory
+	                               cold; the ring lane takes long runs */
 };
 
 struct lane {
@@ -682,13 +716,17 @@ static int lane_loop(struct myr_fetcher *f, struct lane_work *w)
 	if (w->share)
 		fetch_arena_reserve(&f->arena, w->share, w->dense);
 	for (;;) {
-		size_t first = __atomic_fetch_add(&w->next, LANE_RUN,
+		/* Cold, a ring keeps as many reads in flight as its runs are
+		 * long: then the longest runs a ring takes at once. */
+		size_t run = f->ring && __atomic_load_n(&w->cold, __ATOMIC_RELAXED) ?
+			     LANE_RUN_COLD : LANE_RUN;
+		size_t first = __atomic_fetch_add(&w->next, run,
 						  __ATOMIC_RELAXED), n;
 		int r = 0;
 
 		if (first >= w->n || __atomic_load_n(&w->failed, __ATOMIC_RELAXED))
 			return 0;
-		n = w->n - first < LANE_RUN ? w->n - first : LANE_RUN;
+		n = w->n - first < run ? w->n - first : run;
 		if (fetch_reserve_batch(f, w->items + first, n) < 0)
 			r = -ENOMEM;
 		else if (f->ring)
@@ -703,6 +741,12 @@ static int lane_loop(struct myr_fetcher *f, struct lane_work *w)
 			return r;
 		}
 		call_on_item(f, w->items, first, n);
+		if (f->went_cold || (f->cold_probe &&
+				     (f->flags & FETCH_F_LANES_COLD))) {
+			/* The ring lane takes the rest. */
+			__atomic_store_n(&w->cold, 1, __ATOMIC_RELAXED);
+			return 0;
+		}
 	}
 }
 
@@ -763,6 +807,8 @@ static int lanes_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		struct lane *ln = &helpers[k];
 		ln->f = *f;
 		ln->f.ring = NULL;
+		ln->f.cold_probe = f->ring != NULL;
+		ln->f.went_cold = 0;
 		ln->f.arena.head = NULL;
 		ln->f.arena.mapped = 0;
 		memset(&ln->f.stats, 0, sizeof(ln->f.stats));

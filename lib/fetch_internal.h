@@ -79,6 +79,9 @@ struct myr_fetcher {
 	void (*on_item)(void *opaque, size_t index,
 			const struct myr_fetch_item *item);
 	void *on_item_opaque;
+	int cold_probe;             /* a helper lane beside a ring: notice a
+	                               cold directory (see open_fast()) */
+	int went_cold;              /* ... and it did: stop taking runs */
 };
 
 /* Charge a file of len bytes against the budget, or reject item (-EDQUOT)
@@ -138,6 +141,11 @@ void fetch_done(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
  * a directory whose files cannot be read inline (tmpfs), so the tests,
  * which run on tmpfs for speed, exercise the ring at scale. */
 #define FETCH_F_RING_ONLY   0x80000000u
+
+/* myr_fetch_config.flags, test-only: helper lanes beside a ring behave as
+ * if the directory were cold (they stop after one run each, the ring lane
+ * takes the rest in long runs), which tmpfs never is. */
+#define FETCH_F_LANES_COLD  0x40000000u
 
 /* Internal marker in myr_fetch_item.status: still to be looked up. */
 #define FETCH_PENDING       1

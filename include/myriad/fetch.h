@@ -54,14 +54,25 @@
  * Results do not depend on the number of lanes: each item's status,
  * bytes and message are what one lane gives (tests/unit/test_fetch_lanes).
  *
- * Which I/O the lanes use.  In sync mode all lanes use plain syscalls.  In
- * io_uring mode the calling thread keeps the ring (rings are single-issuer,
- * created disabled and restricted by that thread), and the helper lanes
- * read with plain syscalls: on a hot page cache a ring completes every
- * request inline and costs more per file than the syscalls (10,000 files,
- * readbench: seq 53 ms, ring 71 ms, one plain thread per CPU 35 ms), and
- * on a cold one the ring lane still keeps its requests in flight.
- * Measured in docs/performance.md ("Lanes").
+ * Which I/O the lanes use.  In sync mode every lane uses plain syscalls.
+ * In io_uring mode the calling thread keeps the ring (rings are
+ * single-issuer, created disabled and restricted by that thread) and the
+ * helper lanes use plain syscalls, first asking for an open the dentry
+ * cache can answer alone (RESOLVE_CACHED): hot, every request of a ring
+ * completes inline and costs more per file than the syscalls, so plain
+ * helpers are the cheap way to a second CPU; cold, a helper's first open
+ * fails with -EAGAIN, the helper stops after its run and the ring lane
+ * takes the rest in long runs, keeping its many reads in flight.  Measured
+ * at 10,000 modules, 2 CPUs (benchrun medians, 21 runs, hot; 3 cold runs
+ * after drop_caches):
+ *   hot:  readbench seq 54 ms, one thread per CPU 34 ms; myriad 48-52 ms
+ *         (--io=sync 50-51), --threads=1 77-87 ms
+ *   cold: myriad 297-361 ms, --threads=1 (ring alone) 267-290 ms,
+ *         --io=sync 661-780 ms, --io=sync --threads=1 1,064-1,115 ms;
+ *         before helpers stopped when cold: 339-368 ms.
+ * One ring per lane was not tried: a ring lane is slower hot than a plain
+ * one (readbench: ring 71 ms against 53 ms sequential), and cold the one
+ * ring already has io-wq's workers on every CPU.
  *
  * Cost (the fast path): one open, one read and no stat per file, all files of
  * a batch in a handful of io_uring_enter calls (two per 682 files).  A

@@ -105,6 +105,8 @@ static int threads_now(void)
 
 /* Fetch the first n names with nthreads lanes; items and stats out.
  * Returns 0, or 1 if the io mode is not available here. */
+static unsigned extra_flags;
+
 static int run(enum myr_io_mode io, unsigned nthreads, uint64_t max_bytes,
 	       unsigned n, struct myr_fetch_item *items, struct seen *seen,
 	       struct myr_fetch_stats *st, struct myr_fetcher **keep)
@@ -115,7 +117,7 @@ static int run(enum myr_io_mode io, unsigned nthreads, uint64_t max_bytes,
 		.max_bytes = max_bytes, .on_item = on_item,
 		.on_item_opaque = seen,
 		/* tmpfs: keep the ring's files in the ring */
-		.flags = io == MYR_IO_URING ? FETCH_F_RING_ONLY : 0,
+		.flags = (io == MYR_IO_URING ? FETCH_F_RING_ONLY : 0) | extra_flags,
 	};
 	struct myr_error err = { 0 };
 	struct myr_fetcher *f;
@@ -195,6 +197,9 @@ static void lanes_match_one_lane(enum myr_io_mode io)
 
 TREE_TEST(sync_lanes_match_one_lane, lanes_match_one_lane(MYR_IO_SYNC))
 TREE_TEST(uring_lanes_match_one_lane, lanes_match_one_lane(MYR_IO_URING))
+/* A cold directory: the helpers stop early, the ring lane reads the rest. */
+TREE_TEST(uring_cold_lanes_match_one_lane,
+	  (extra_flags = FETCH_F_LANES_COLD, lanes_match_one_lane(MYR_IO_URING)))
 
 /* Threads only for a batch of MYR_FETCH_LANES_MIN_ITEMS or more. */
 static void threshold(void)
