@@ -140,10 +140,9 @@ void myr_pool_set_near(struct myr_pool *p, uintptr_t lo, uintptr_t hi);
 
 /*
  * Reserve the address space and make the planned ranges readable and
- * writable, never executable: pooling makes one mmap() of exactly the plan
- * (and populates its text, rodata and relro pages in one madvise(), a
- * hint); on-demand reserves PROT_NONE and makes one mmap() per module
- * inside the reservation.
+ * writable, never executable: pooling makes one mmap() of exactly the plan;
+ * on-demand reserves PROT_NONE and makes one mmap() per module inside the
+ * reservation.
  * Memory is zero-filled, so BSS needs nothing more.  -ENOMEM (err says how
  * much could not be reserved, or that no free range lies near enough to
  * the one set with myr_pool_set_near()) or another -errno from the kernel.
