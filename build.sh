@@ -35,7 +35,7 @@ TEST_TIMEOUT=${MYRIAD_TEST_TIMEOUT:-120}
 
 REQUIRED_PACKAGES=(musl-tools gcc make pkg-config linux-libc-dev dpkg-dev
 	liblz4-dev libseccomp-dev liburing-dev gperf clang file binutils
-	xxhash perl)
+	xxhash perl lld)
 DEB_SRC_FILE=/etc/apt/sources.list.d/myriad-deb-src.sources
 
 # Flags.  Musl supports the stack protector; _FORTIFY_SOURCE does nothing
@@ -48,14 +48,12 @@ HARDEN_FLAGS="-fstack-protector-strong -fstack-clash-protection"
 DEP_CFLAGS="-O2 $HARDEN_FLAGS -isystem $KHDR"
 MUSL_CFLAGS="$WARN_FLAGS -O2 -ffunction-sections $HARDEN_FLAGS -I$SRC/include -isystem $PREFIX/include -isystem $KHDR"
 MUSL_LDFLAGS="-static -Wl,-z,relro,-z,now -Wl,-z,noexecstack"
-# The launcher alone: with ld.lld, the functions a launch runs are placed
-# together (launcher/startup.order), with _init and _fini next to them
-# (launcher/startup.ld), for fewer page faults at start-up.
+# The launcher alone: linked by ld.lld, so the functions a launch runs are
+# placed together (launcher/startup.order), with _init and _fini next to
+# them (launcher/startup.ld), for fewer page faults at start-up (GNU ld has
+# no symbol ordering file).
 # --no-dynamic-linker: lld would otherwise honour musl-gcc's interpreter.
-LAUNCHER_LDFLAGS=
-if command -v ld.lld >/dev/null 2>&1; then
-	LAUNCHER_LDFLAGS="-fuse-ld=lld -Wl,--no-dynamic-linker -Wl,--symbol-ordering-file=$SRC/launcher/startup.order -Wl,--no-warn-symbol-ordering -Wl,-T,$SRC/launcher/startup.ld"
-fi
+LAUNCHER_LDFLAGS="-fuse-ld=lld -Wl,--no-dynamic-linker -Wl,--symbol-ordering-file=$SRC/launcher/startup.order -Wl,--no-warn-symbol-ordering -Wl,-T,$SRC/launcher/startup.ld"
 ASAN_CFLAGS="$WARN_FLAGS -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -I$SRC/include"
 # -lm: test_host_table compiles the host module's table, which names libm.
 ASAN_LIBS="-llz4 -lseccomp -luring -lm"
