@@ -69,6 +69,14 @@ enum pre_state {
 	PRE_SUM_OK,      /* view valid, checksum matches */
 	PRE_SUM_BAD,     /* view valid, checksum does not match */
 };
+/* PRE_SUM_* also mean the module is the one asked for (its name matches):
+ * a module that is not is PRE_BAD, and the loader's thread parses it again
+ * for the message. */
+
+/* Dependencies a fetch lane looks up for its module, at most: the slots
+ * are the module's own, so a lane writes nowhere else; a module with more
+ * is looked up on the loader's thread as before. */
+#define PRE_DEPS 4
 
 struct lmod {
 	const char *name;                /* interned, NUL-terminated */
@@ -85,6 +93,19 @@ struct lmod {
 	                                    read the file found */
 	uint8_t redo;                    /* a lane of place or link left it
 	                                    for the loader's thread */
+	uint8_t pre_deps;                /* pre_dep[0..ndeps) is filled */
+	uint32_t ndeps;                  /* view.hdr->deps.count, once parsed:
+	                                    the walks then never touch the
+	                                    header again */
+	/* The fetch lane's map_find() of each dependency, with the map as it
+	 * was during the fetch: an index found then is what the loader's
+	 * thread would find (the map only grows); NO_MODULE (not there, or
+	 * the host's name) leaves the lookup to the loader's thread. */
+	uint32_t pre_dep[PRE_DEPS];
+	/* And what each needs (major, minor): with the module's own version
+	 * below, check_versions() reads no module file. */
+	uint16_t pre_need[PRE_DEPS][2];
+	uint16_t ver_major, ver_minor;   /* the view's, once parsed */
 	char *fetch_msg;                 /* interned, or NULL */
 	const uint8_t *file;
 	size_t file_len;
@@ -344,9 +365,9 @@ static void map_put(struct myr_loader *l, uint32_t idx)
 	l->map[i] = idx + 1;
 }
 
-static int map_grow(struct myr_loader *l)
+/* Rehash into cap slots (a power of two, more than twice the modules). */
+static int map_grow(struct myr_loader *l, uint32_t cap)
 {
-	uint32_t cap = l->mapcap ? l->mapcap * 2 : 64;
 	uint32_t *m = lcalloc(l, (size_t)cap * sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -431,10 +452,17 @@ static int mods_grow(struct myr_loader *l, uint32_t cap)
 	return 0;
 }
 
-/* Add a module by name (not yet present), or return NO_MODULE on -ENOMEM
- * or when the module limit is reached (both reported). */
+static int is_host_name(const char *name, uint32_t len)
+{
+	return len == sizeof(MYR_HOST_MODULE_NAME) - 1 &&
+	       memcmp(name, MYR_HOST_MODULE_NAME, len) == 0;
+}
+
+/* Add a module by name (not yet present; hash is name_hash() of it), or
+ * return NO_MODULE on -ENOMEM or when the module limit is reached (both
+ * reported). */
 static uint32_t add_module(struct myr_loader *l, const char *name,
-			   uint32_t len)
+			   uint32_t len, uint32_t hash)
 {
 	struct lmod *m;
 
@@ -448,7 +476,8 @@ static uint32_t add_module(struct myr_loader *l, const char *name,
 	if (l->nmods == l->capmods &&
 	    mods_grow(l, l->capmods ? l->capmods * 2 : 8) < 0)
 		goto nomem;
-	if ((uint64_t)(l->nmods + 1) * 2 > l->mapcap && map_grow(l) < 0)
+	if ((uint64_t)(l->nmods + 1) * 2 > l->mapcap &&
+	    map_grow(l, l->mapcap ? l->mapcap * 2 : 64) < 0)
 		goto nomem;
 	m = &l->mods[l->nmods];
 	memset(m, 0, sizeof(*m));
@@ -456,7 +485,7 @@ static uint32_t add_module(struct myr_loader *l, const char *name,
 	if (!m->name)
 		goto nomem;
 	m->name_len = len;
-	m->hash = name_hash(name, len);
+	m->hash = hash;
 	m->parent = NO_MODULE;
 	m->dir = -1;
 	m->pub.size = sizeof(m->pub);
@@ -601,30 +630,58 @@ static int parse_program(struct myr_loader *l, const char *path)
 	m->name_len = m->view.hdr->name_len;
 	m->hash = name_hash(m->name, m->name_len);
 	m->pub.name = m->name;
+	m->ndeps = m->view.hdr->deps.count;
+	m->ver_major = m->view.hdr->ver_major;
+	m->ver_minor = m->view.hdr->ver_minor;
 	m->state = M_PARSED;
 	m->reached = 1;
 	return 0;
 }
 
-/* On the fetch lane that read item i: parse (structure only, as
- * parse_module() does) and checksum, writing only module want[i]'s own
- * fields. */
+/*
+ * On the fetch lane that read item i: parse (structure only, as
+ * parse_module() does), check the name, checksum, and look up the
+ * dependencies, while the file is in this CPU's cache.  Writes only module
+ * want[i]'s own fields; reads the name map and other modules' names,
+ * which nothing writes during a fetch.
+ */
 static void fetched_item(void *opaque, size_t i,
 			 const struct myr_fetch_item *item)
 {
 	const struct batch_ctx *b = opaque;
-	struct lmod *m = &b->l->mods[b->want[i]];
+	const struct myr_loader *l = b->l;
+	struct lmod *m = &l->mods[b->want[i]];
+	const struct myr_module_view *v = &m->view;
 	struct myr_error err;
 
 	if (item->status != 0)
 		return;
 	if (myr_module_parse(item->data, item->len,
 			     MYR_PARSE_NO_CHECKSUM | MYR_PARSE_NO_CLOSURE,
-			     &m->view, &err) < 0)
+			     &m->view, &err) < 0 ||
+	    v->hdr->name_len != m->name_len ||
+	    memcmp(v->name, m->name, m->name_len) != 0) {
 		m->pre = PRE_BAD;
-	else
-		m->pre = myr_module_checksum(m->view.base, m->view.size) ==
-			 m->view.hdr->checksum ? PRE_SUM_OK : PRE_SUM_BAD;
+		return;
+	}
+	m->ndeps = v->hdr->deps.count;
+	m->ver_major = v->hdr->ver_major;
+	m->ver_minor = v->hdr->ver_minor;
+	if (m->ndeps <= PRE_DEPS) {
+		/* Names valid: the parse checked every dependency. */
+		for (uint32_t k = 0; k < m->ndeps; k++) {
+			const struct myr_dep *d = &v->deps[k];
+			const char *name = myr_view_str(v, d->name_off);
+			m->pre_dep[k] = is_host_name(name, d->name_len) ?
+				NO_MODULE : map_find(l, name, d->name_len,
+						     name_hash(name, d->name_len));
+			m->pre_need[k][0] = d->ver_major;
+			m->pre_need[k][1] = d->ver_minor;
+		}
+		m->pre_deps = 1;
+	}
+	m->pre = myr_module_checksum(v->base, v->size) == v->hdr->checksum ?
+		 PRE_SUM_OK : PRE_SUM_BAD;
 }
 
 /* Fetch the modules listed in want[0..n) (all in state M_WANTED) in one
@@ -712,9 +769,16 @@ static int fetch_hint(struct myr_loader *l)
 	uint32_t *hints = lmalloc(l, (n ? n : 1) * sizeof(*hints));
 	int r;
 
-	/* The hint says how many modules to expect: one table, no copies. */
+	uint32_t mapcap = l->mapcap;
+
+	/* The hint says how many modules to expect: one table and one map,
+	 * sized once, no copies and no rehash. */
+	while (n < MYR_LOAD_MODULES_MAX &&
+	       (uint64_t)(l->nmods + n + 1) * 2 > mapcap)
+		mapcap *= 2;
 	if (!want || !hints || (l->nmods + n > l->capmods && n < MYR_LOAD_MODULES_MAX &&
-				mods_grow(l, l->nmods + n) < 0)) {
+				mods_grow(l, l->nmods + n) < 0) ||
+	    (mapcap != l->mapcap && map_grow(l, mapcap) < 0)) {
 		lfree(l, want);
 		lfree(l, hints);
 		report(l, -ENOMEM, "out of memory");
@@ -723,17 +787,18 @@ static int fetch_hint(struct myr_loader *l)
 	for (uint32_t i = 0; i < n; i++) {
 		const struct myr_dep *c = &pv->closure[i];
 		const char *name = myr_view_str(pv, c->name_off);
-		uint32_t idx;
+		uint32_t idx, hash;
 
 		/* The reader validated every closure name already. */
-		if (strcmp(name, MYR_HOST_MODULE_NAME) == 0 ||
-		    map_find(l, name, c->name_len,
-			     name_hash(name, c->name_len)) != NO_MODULE)
+		if (is_host_name(name, c->name_len))
+			continue;
+		hash = name_hash(name, c->name_len);
+		if (map_find(l, name, c->name_len, hash) != NO_MODULE)
 			continue;
 		if (l->cache &&
 		    myr_cache_find(l->cache, name, c->name_len) >= 0)
 			continue;
-		idx = add_module(l, name, c->name_len);
+		idx = add_module(l, name, c->name_len, hash);
 		if (idx == NO_MODULE)
 			break;
 		want[nwant] = idx;
@@ -795,7 +860,7 @@ static void use_cache_records(struct myr_loader *l)
 static void parse_module(struct myr_loader *l, uint32_t idx)
 {
 	struct lmod *m = &l->mods[idx];
-	struct myr_error err = { 0 };
+	struct myr_error err;
 	char chain[512];
 	int r;
 
@@ -822,13 +887,17 @@ static void parse_module(struct myr_loader *l, uint32_t idx)
 	}
 	if (m->state != M_FETCHED)
 		return;
-	/* A library's closure hint is never read: only the program's is.
-	 * Parsed already on its fetch lane, unless that failed: then again
-	 * here, for the message. */
-	r = m->pre == PRE_SUM_OK || m->pre == PRE_SUM_BAD ? 0 :
-		myr_module_parse(m->file, m->file_len,
-				 MYR_PARSE_NO_CHECKSUM | MYR_PARSE_NO_CLOSURE,
-				 &m->view, &err);
+	/* Parsed and its name checked already on its fetch lane, unless
+	 * that failed: then again here, for the message. */
+	if (m->pre == PRE_SUM_OK || m->pre == PRE_SUM_BAD) {
+		m->state = M_PARSED;
+		return;
+	}
+	/* A library's closure hint is never read: only the program's is. */
+	err.msg[0] = '\0';
+	r = myr_module_parse(m->file, m->file_len,
+			     MYR_PARSE_NO_CHECKSUM | MYR_PARSE_NO_CLOSURE,
+			     &m->view, &err);
 	if (r < 0) {
 		format_chain(l, idx, chain, sizeof(chain));
 		report(l, r, "%s: %s/%s.myr: %s", chain, dir_name(l, m),
@@ -844,6 +913,9 @@ static void parse_module(struct myr_loader *l, uint32_t idx)
 		m->state = M_BAD;
 		return;
 	}
+	m->ndeps = m->view.hdr->deps.count;
+	m->ver_major = m->view.hdr->ver_major;
+	m->ver_minor = m->view.hdr->ver_minor;
 	m->state = M_PARSED;
 }
 
@@ -864,14 +936,103 @@ static int reserve_dep_slots(struct myr_loader *l, uint32_t n)
 	return 0;
 }
 
+/* A growing list of module indices: a level of the walk, or a batch. */
+struct index_list {
+	uint32_t *v;
+	uint32_t n, cap;
+};
+
+static int index_list_push(struct myr_loader *l, struct index_list *q,
+			   uint32_t idx)
+{
+	if (q->n == q->cap) {
+		uint32_t cap = q->cap ? q->cap * 2 : 256;
+		uint32_t *p = lrealloc(l, q->v, q->cap * sizeof(*p),
+				       cap * sizeof(*p));
+		if (!p) {
+			report(l, -ENOMEM, "out of memory");
+			return -ENOMEM;
+		}
+		q->v = p;
+		q->cap = cap;
+	}
+	q->v[q->n++] = idx;
+	return 0;
+}
+
+/* resolve_dep(): stop the walk, the failure is reported. */
+#define FAILED_DEP (UINT32_MAX - 2)
+
+/*
+ * Dependency i of module idx, looked up on the loader's thread: the host,
+ * a module of the map or of the cache, or a new module (queued on fetch).
+ * Returns the module's index, or NO_MODULE with *slot set (HOST_MODULE,
+ * CACHED, or NO_MODULE after reporting why), or FAILED_DEP.
+ */
+static uint32_t resolve_dep(struct myr_loader *l, uint32_t idx, uint32_t i,
+			    uint32_t *slot, struct index_list *fetch)
+{
+	const struct myr_module_view *v = &l->mods[idx].view;
+	const struct myr_dep *d = &v->deps[i];
+	const char *name = myr_view_str(v, d->name_off);
+	uint32_t t, hash;
+	char chain[512];
+
+	if (is_host_name(name, d->name_len)) {
+		const struct myr_host_binding *h = l->cfg->host;
+		if (!h) {
+			format_chain(l, idx, chain, sizeof(chain));
+			report(l, -ENOENT, "%s -> %s: no host module in "
+			       "this launcher", chain, name);
+		} else if (!myr_version_satisfies(d, h->ver_major,
+						  h->ver_minor)) {
+			format_chain(l, idx, chain, sizeof(chain));
+			report(l, -ENOEXEC, "%s -> %s: needs %s %u.%u, "
+			       "found %u.%u built into the launcher",
+			       chain, name, name, d->ver_major,
+			       d->ver_minor, h->ver_major, h->ver_minor);
+		} else {
+			*slot = HOST_MODULE;
+		}
+		return NO_MODULE;
+	}
+	/* The name is valid (no '/', no "..", bounded): the reader checked
+	 * every dependency name before this was reached. */
+	hash = name_hash(name, d->name_len);
+	t = map_find(l, name, d->name_len, hash);
+	if (t != NO_MODULE)
+		return t;
+	if (l->cache) {
+		int64_t c = myr_cache_find(l->cache, name, d->name_len);
+		if (c >= 0) {
+			uint16_t major, minor;
+			myr_cache_version(l->cache, (uint32_t)c, &major, &minor);
+			if (!myr_version_satisfies(d, major, minor)) {
+				format_chain(l, idx, chain, sizeof(chain));
+				report(l, -ENOEXEC, "%s -> %s: needs %s "
+				       "%u.%u, found %u.%u in %s (cache)",
+				       chain, name, name, d->ver_major,
+				       d->ver_minor, major, minor,
+				       l->cfg->dirs[0]);
+			} else {
+				*slot = CACHED | (uint32_t)c;
+			}
+			return NO_MODULE;
+		}
+	}
+	t = add_module(l, name, d->name_len, hash);
+	if (t == NO_MODULE || index_list_push(l, fetch, t) < 0)
+		return FAILED_DEP;
+	return t;
+}
+
 /* Record where each dependency of module idx lives; queue the ones not
  * reached yet for the next level and the ones not fetched yet for its
- * batch. */
-static int visit_deps(struct myr_loader *l, uint32_t idx, uint32_t **next,
-		      uint32_t *nnext, uint32_t *capnext, uint32_t **fetch,
-		      uint32_t *nfetch, uint32_t *capfetch)
+ * batch.  A dependency its fetch lane found in the map costs no lookup. */
+static int visit_deps(struct myr_loader *l, uint32_t idx,
+		      struct index_list *next, struct index_list *fetch)
 {
-	uint32_t ndeps = l->mods[idx].view.hdr->deps.count;
+	uint32_t ndeps = l->mods[idx].ndeps;
 	char chain[512];
 
 	if (reserve_dep_slots(l, ndeps) < 0) {
@@ -881,67 +1042,17 @@ static int visit_deps(struct myr_loader *l, uint32_t idx, uint32_t **next,
 	l->mods[idx].dep_first = (uint32_t)l->ndep_slots;
 	l->ndep_slots += ndeps;
 	for (uint32_t i = 0; i < ndeps; i++) {
-		const struct myr_module_view *v = &l->mods[idx].view;
-		const struct myr_dep *d = &v->deps[i];
-		const char *name = myr_view_str(v, d->name_off);
 		uint32_t *slot = &l->dep_slot[l->mods[idx].dep_first + i];
-		uint32_t t;
+		uint32_t t = l->mods[idx].pre_deps ? l->mods[idx].pre_dep[i] :
+			     NO_MODULE;
 
 		*slot = NO_MODULE;
-		if (d->name_len == sizeof(MYR_HOST_MODULE_NAME) - 1 &&
-		    memcmp(name, MYR_HOST_MODULE_NAME, d->name_len) == 0) {
-			const struct myr_host_binding *h = l->cfg->host;
-			format_chain(l, idx, chain, sizeof(chain));
-			if (!h)
-				report(l, -ENOENT, "%s -> %s: no host module in "
-				       "this launcher", chain, name);
-			else if (!myr_version_satisfies(d, h->ver_major,
-							h->ver_minor))
-				report(l, -ENOEXEC, "%s -> %s: needs %s %u.%u, "
-				       "found %u.%u built into the launcher",
-				       chain, name, name, d->ver_major,
-				       d->ver_minor, h->ver_major, h->ver_minor);
-			else
-				*slot = HOST_MODULE;
+		if (t == NO_MODULE)
+			t = resolve_dep(l, idx, i, slot, fetch);
+		if (t == FAILED_DEP)
+			return l->failed;
+		if (t == NO_MODULE)
 			continue;
-		}
-		/* The name is valid (no '/', no "..", bounded): the reader
-		 * checked every dependency name before this was reached. */
-		t = map_find(l, name, d->name_len, name_hash(name, d->name_len));
-		if (t == NO_MODULE && l->cache) {
-			int64_t c = myr_cache_find(l->cache, name, d->name_len);
-			if (c >= 0) {
-				uint16_t major, minor;
-				myr_cache_version(l->cache, (uint32_t)c,
-						  &major, &minor);
-				format_chain(l, idx, chain, sizeof(chain));
-				if (!myr_version_satisfies(d, major, minor))
-					report(l, -ENOEXEC, "%s -> %s: needs %s "
-					       "%u.%u, found %u.%u in %s (cache)",
-					       chain, name, name, d->ver_major,
-					       d->ver_minor, major, minor,
-					       l->cfg->dirs[0]);
-				else
-					*slot = CACHED | (uint32_t)c;
-				continue;
-			}
-		}
-		if (t == NO_MODULE) {
-			t = add_module(l, name, d->name_len);
-			if (t == NO_MODULE)
-				return l->failed;
-			if (*nfetch == *capfetch) {
-				uint32_t *p = lrealloc(l, *fetch,
-						       *capfetch * sizeof(*p),
-						       (*capfetch ? *capfetch * 2 : 256) *
-						       sizeof(*p));
-				if (!p)
-					goto nomem;
-				*fetch = p;
-				*capfetch = *capfetch ? *capfetch * 2 : 256;
-			}
-			(*fetch)[(*nfetch)++] = t;
-		}
 		*slot = t;
 		if (l->mods[t].reached)
 			continue;
@@ -954,60 +1065,48 @@ static int visit_deps(struct myr_loader *l, uint32_t idx, uint32_t **next,
 			       chain, MYR_LOAD_DEPTH_MAX);
 			return l->failed;
 		}
-		if (*nnext == *capnext) {
-			uint32_t *p = lrealloc(l, *next, *capnext * sizeof(*p),
-					       (*capnext ? *capnext * 2 : 256) *
-					       sizeof(*p));
-			if (!p)
-				goto nomem;
-			*next = p;
-			*capnext = *capnext ? *capnext * 2 : 256;
-		}
-		(*next)[(*nnext)++] = t;
+		if (index_list_push(l, next, t) < 0)
+			return -ENOMEM;
 	}
 	return 0;
-nomem:
-	report(l, -ENOMEM, "out of memory");
-	return -ENOMEM;
 }
 
 /* Breadth first from the program.  Each level's unknown modules are
  * fetched in one batch; with an accurate hint there are none. */
 static int walk_graph(struct myr_loader *l)
 {
-	uint32_t *level = lmalloc(l, 256 * sizeof(*level)), nlevel = 1, caplevel = 256;
-	uint32_t *next = NULL, nnext = 0, capnext = 0;
-	uint32_t *fetch = NULL, nfetch = 0, capfetch = 0;
-	int r = 0;
+	struct index_list level = { 0 }, next = { 0 }, fetch = { 0 }, tmp;
+	int r = index_list_push(l, &level, 0);
 
-	if (!level) {
-		report(l, -ENOMEM, "out of memory");
-		return -ENOMEM;
-	}
-	level[0] = 0;
-	while (nlevel && r == 0) {
-		for (uint32_t i = 0; i < nlevel && r == 0; i++) {
-			parse_module(l, level[i]);
-			if (l->mods[level[i]].state == M_PARSED)
-				r = visit_deps(l, level[i], &next, &nnext,
-					       &capnext, &fetch, &nfetch,
-					       &capfetch);
+	while (level.n && r == 0) {
+		for (uint32_t i = 0; i < level.n && r == 0; i++) {
+			parse_module(l, level.v[i]);
+			if (l->mods[level.v[i]].state == M_PARSED)
+				r = visit_deps(l, level.v[i], &next, &fetch);
 		}
 		if (r == 0)
-			r = fetch_batch(l, fetch, nfetch, NULL);
-		nfetch = 0;
-		uint32_t *tmp = level, tmpcap = caplevel;
+			r = fetch_batch(l, fetch.v, fetch.n, NULL);
+		fetch.n = 0;
+		tmp = level;
 		level = next;
-		caplevel = capnext;
-		nlevel = nnext;
 		next = tmp;
-		capnext = tmpcap;
-		nnext = 0;
+		next.n = 0;
 	}
-	lfree(l, level);
-	lfree(l, next);
-	lfree(l, fetch);
+	lfree(l, level.v);
+	lfree(l, next.v);
+	lfree(l, fetch.v);
 	return r;
+}
+
+/* Does the version of module t satisfy dependency k of module m? */
+static int dep_satisfied(const struct lmod *m, uint32_t k,
+			 const struct lmod *t)
+{
+	if (m->pre_deps)
+		return t->ver_major == m->pre_need[k][0] &&
+		       t->ver_minor >= m->pre_need[k][1];
+	return myr_version_satisfies(&m->view.deps[k], t->ver_major,
+				     t->ver_minor);
 }
 
 /* Every dependency edge whose target is in hand: does the version found
@@ -1020,23 +1119,20 @@ static void check_versions(struct myr_loader *l)
 		const struct lmod *m = &l->mods[i];
 		if (!m->reached || m->state != M_PARSED)
 			continue;
-		for (uint32_t k = 0; k < m->view.hdr->deps.count; k++) {
+		for (uint32_t k = 0; k < m->ndeps; k++) {
 			uint32_t t = l->dep_slot[m->dep_first + k];
 			const struct myr_dep *d = &m->view.deps[k];
 			const struct lmod *tm;
 			if (t >= HOST_MODULE || is_cached(t))
 				continue;
 			tm = &l->mods[t];
-			if (tm->state != M_PARSED ||
-			    myr_version_satisfies(d, tm->view.hdr->ver_major,
-						  tm->view.hdr->ver_minor))
+			if (tm->state != M_PARSED || dep_satisfied(m, k, tm))
 				continue;
 			format_chain(l, i, chain, sizeof(chain));
 			report(l, -ENOEXEC, "%s -> %s: needs %s %u.%u, found "
 			       "%u.%u in %s", chain, tm->name, tm->name,
-			       d->ver_major, d->ver_minor,
-			       tm->view.hdr->ver_major,
-			       tm->view.hdr->ver_minor, dir_name(l, tm));
+			       d->ver_major, d->ver_minor, tm->ver_major,
+			       tm->ver_minor, dir_name(l, tm));
 		}
 	}
 }
@@ -1098,7 +1194,7 @@ static int order_modules(struct myr_loader *l)
 	while (depth) {
 		uint32_t m = stack[depth - 1];
 		struct lmod *lm = &l->mods[m];
-		uint32_t ndeps = lm->state == M_PARSED ? lm->view.hdr->deps.count : 0;
+		uint32_t ndeps = lm->state == M_PARSED ? lm->ndeps : 0;
 
 		if (next_dep[m] < ndeps) {
 			uint32_t t = l->dep_slot[lm->dep_first + next_dep[m]++];
@@ -1155,7 +1251,7 @@ int myr_loader_resolve(struct myr_loader *l, const char *path)
 			 "searched in the library directories", path);
 		l->cfg->trace(l->cfg->trace_opaque, line);
 	}
-	if (add_module(l, "program", 7) != 0)
+	if (add_module(l, "program", 7, name_hash("program", 7)) != 0)
 		return l->failed;
 	if (read_program(l, path) < 0 || parse_program(l, path) < 0)
 		return l->failed;
