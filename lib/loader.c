@@ -381,6 +381,10 @@ static int map_grow(struct myr_loader *l, uint32_t cap)
 
 #define HUGE_PAGE (2u << 20)
 
+/* How many entries ahead a loop over modules in an order of their own
+ * asks for the memory it will need: enough to cover a cache miss. */
+#define PREFETCH_AHEAD 8
+
 /*
  * Zeroed memory for arrays that grow with the closure: fetch_batch()'s
  * items (over half a KiB each, mostly the error message) and the module
@@ -1454,6 +1458,7 @@ int myr_loader_place(struct myr_loader *l)
 	struct myr_pool_request *req;
 	struct myr_pool_usage u;
 	struct myr_error err = { 0 };
+	uint64_t decompressed = 0;
 	int r;
 
 	if (l->failed)
@@ -1465,11 +1470,22 @@ int myr_loader_place(struct myr_loader *l)
 		report(l, -ENOMEM, "out of memory");
 		return -ENOMEM;
 	}
+	/* Modules in init order are scattered over the table and their
+	 * headers over the fetched files, all last touched by the fetch
+	 * lanes: each a cache miss, one after the other, unless fetched ahead
+	 * (the table entry 2 * PREFETCH_AHEAD ahead, its header
+	 * PREFETCH_AHEAD ahead, once that entry is in). */
 	for (uint32_t k = 0; k < l->norder; k++) {
 		const struct myr_header *h = l->mods[l->order[k]].view.hdr;
+		if (k + 2 * PREFETCH_AHEAD < l->norder)
+			__builtin_prefetch(&l->mods[l->order[k + 2 * PREFETCH_AHEAD]].view.hdr);
+		if (k + PREFETCH_AHEAD < l->norder)
+			__builtin_prefetch(l->mods[l->order[k + PREFETCH_AHEAD]].view.hdr);
 		for (unsigned s = 0; s < MYR_SEG_COUNT; s++) {
 			req[k].size[s] = h->seg[s].size;
 			req[k].align_log2[s] = h->seg[s].align_log2;
+			if (s < MYR_SEG_BSS)
+				decompressed += h->seg[s].size;
 		}
 	}
 	r = myr_pool_plan(l->pool, req, l->norder, &err);
@@ -1498,13 +1514,14 @@ int myr_loader_place(struct myr_loader *l)
 		report(l, r, "%s: %s", l->mods[0].name, err.msg);
 		return r;
 	}
+	l->stats.bytes_decompressed += decompressed;
 	for (uint32_t k = 0; k < l->norder; k++) {
 		struct lmod *m = &l->mods[l->order[k]];
+		if (k + PREFETCH_AHEAD < l->norder)
+			__builtin_prefetch(&l->mods[l->order[k + PREFETCH_AHEAD]].link, 1);
 		m->link.view = &m->view;
 		for (unsigned s = 0; s < MYR_SEG_COUNT; s++)
 			m->link.seg[s] = myr_pool_segment(l->pool, k, s);
-		for (unsigned s = 0; s < MYR_SEG_BSS; s++)
-			l->stats.bytes_decompressed += m->view.hdr->seg[s].size;
 	}
 	{
 		int laned = stage_lanes_run(l, place_lane, 0);
