@@ -92,7 +92,8 @@ struct lmod {
 	uint8_t pre;                     /* PRE_*: what the fetch lane that
 	                                    read the file found */
 	uint8_t redo;                    /* a lane of place or link left it
-	                                    for the loader's thread */
+	                                    for the loader's thread; 0
+	                                    outside those stages */
 	uint8_t pre_deps;                /* pre_dep[0..ndeps) is filled */
 	uint32_t ndeps;                  /* view.hdr->deps.count, once parsed:
 	                                    the walks then never touch the
@@ -173,7 +174,8 @@ struct myr_loader {
 	struct myriad_ctx ctx;
 	struct batch_ctx batch;          /* the batch being fetched */
 	int over_budget;                 /* MYR_LOAD_BYTES_MAX reported */
-	uint32_t link_max_imports;       /* link lanes' scratch layout */
+	uint32_t link_max_imports;       /* link lanes' scratch layout; */
+	uint32_t link_max_deps;          /* both found by place */
 };
 
 /* ------------------------------------------------------------------ */
@@ -1341,6 +1343,7 @@ struct stage_lanes {
 	int (*work)(struct myr_loader *l, uint32_t k, void *scratch);
 	size_t scratch_len;
 	uint32_t next;                   /* atomic */
+	uint32_t left;                   /* atomic: modules left (redo) */
 };
 
 static void *stage_lane(void *arg)
@@ -1356,8 +1359,10 @@ static void *stage_lane(void *arg)
 		if (k >= l->norder)
 			break;
 		for (; k < end; k++)
-			if (!scratch || sl->work(l, k, scratch) < 0)
+			if (!scratch || sl->work(l, k, scratch) < 0) {
 				l->mods[l->order[k]].redo = 1;
+				__atomic_fetch_add(&sl->left, 1, __ATOMIC_RELAXED);
+			}
 	}
 	free(scratch);
 	return NULL;
@@ -1381,9 +1386,12 @@ static unsigned stage_threads(const struct myr_loader *l)
 	return n ? n : 1;
 }
 
-/* Run work over every module on the lanes; returns 1 if it did (the
- * modules not marked redo are done), 0 if the caller must do them all. */
-static int stage_lanes_run(struct myr_loader *l,
+/* stage_lanes_run(): no lane ran, the caller must do every module. */
+#define STAGE_ALL UINT32_MAX
+
+/* Run work over every module on the lanes; returns how many they left
+ * marked redo for the caller (stage_left()), or STAGE_ALL. */
+static uint32_t stage_lanes_run(struct myr_loader *l,
 			   int (*work)(struct myr_loader *, uint32_t, void *),
 			   size_t scratch_len)
 {
@@ -1395,9 +1403,7 @@ static int stage_lanes_run(struct myr_loader *l,
 	int have_attr;
 
 	if (n < 2)
-		return 0;
-	for (uint32_t k = 0; k < l->norder; k++)
-		l->mods[l->order[k]].redo = 0;
+		return STAGE_ALL;
 	have_attr = pthread_attr_init(&attr) == 0;
 	if (have_attr)
 		pthread_attr_setstacksize(&attr, 256u << 10);
@@ -1410,11 +1416,28 @@ static int stage_lanes_run(struct myr_loader *l,
 	if (have_attr)
 		pthread_attr_destroy(&attr);
 	if (!started)
-		return 0;
+		return STAGE_ALL;
 	stage_lane(&sl);
 	for (unsigned t = 0; t < started; t++)
 		pthread_join(helpers[t], NULL);
-	return 1;
+	return sl.left;
+}
+
+/* The next module in order after *k that the loader's thread must do
+ * (left of them, from stage_lanes_run()), its redo mark cleared; 0 when
+ * none is left.  Scans no further than the last one left. */
+static int stage_left(struct myr_loader *l, uint32_t *left, uint32_t *k)
+{
+	for (; *left && *k < l->norder; ++*k) {
+		struct lmod *m = &l->mods[l->order[*k]];
+		if (*left == STAGE_ALL || m->redo) {
+			if (*left != STAGE_ALL)
+				--*left;
+			m->redo = 0;
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1461,6 +1484,8 @@ int myr_loader_place(struct myr_loader *l)
 	uint64_t decompressed = 0;
 	int r;
 
+	l->link_max_imports = 1;
+	l->link_max_deps = 1;
 	if (l->failed)
 		return -ECANCELED;
 	if (l->stage != S_VERIFIED)
@@ -1487,6 +1512,12 @@ int myr_loader_place(struct myr_loader *l)
 			if (s < MYR_SEG_BSS)
 				decompressed += h->seg[s].size;
 		}
+		/* The link stage's scratch, sized here while the header is
+		 * in hand. */
+		if (h->imports.count > l->link_max_imports)
+			l->link_max_imports = h->imports.count;
+		if (h->deps.count > l->link_max_deps)
+			l->link_max_deps = h->deps.count;
 	}
 	r = myr_pool_plan(l->pool, req, l->norder, &err);
 	lfree(l, req);
@@ -1524,10 +1555,9 @@ int myr_loader_place(struct myr_loader *l)
 			m->link.seg[s] = myr_pool_segment(l->pool, k, s);
 	}
 	{
-		int laned = stage_lanes_run(l, place_lane, 0);
-		for (uint32_t k = 0; k < l->norder; k++)
-			if (!laned || l->mods[l->order[k]].redo)
-				place_module(l, k, 1);
+		uint32_t left = stage_lanes_run(l, place_lane, 0);
+		for (uint32_t k = 0; stage_left(l, &left, &k); k++)
+			place_module(l, k, 1);
 	}
 	myr_pool_usage(l->pool, &u);
 	l->stats.mprotect_calls = u.mprotect_calls;
@@ -1650,7 +1680,7 @@ static int link_lane(struct myr_loader *l, uint32_t k, void *scratch)
 int myr_loader_link(struct myr_loader *l)
 {
 	uint64_t t0 = now_ns(l);
-	uint32_t max_imports = 1, max_deps = 1;
+	uint32_t max_imports = l->link_max_imports, max_deps = l->link_max_deps;
 	const struct myr_link_module **deps;
 	uintptr_t *addr;
 
@@ -1658,13 +1688,6 @@ int myr_loader_link(struct myr_loader *l)
 		return -ECANCELED;
 	if (l->stage != S_PLACED)
 		return -EINVAL;
-	for (uint32_t k = 0; k < l->norder; k++) {
-		const struct myr_header *h = l->mods[l->order[k]].view.hdr;
-		if (h->imports.count > max_imports)
-			max_imports = h->imports.count;
-		if (h->deps.count > max_deps)
-			max_deps = h->deps.count;
-	}
 	addr = lmalloc(l, max_imports * sizeof(*addr));
 	deps = lmalloc(l, max_deps * sizeof(*deps));
 	if (!addr || !deps) {
@@ -1673,13 +1696,12 @@ int myr_loader_link(struct myr_loader *l)
 		report(l, -ENOMEM, "out of memory");
 		return -ENOMEM;
 	}
-	l->link_max_imports = max_imports;
 	{
-		int laned = stage_lanes_run(l, link_lane, max_imports * sizeof(*addr) +
-					    max_deps * sizeof(*deps));
-		for (uint32_t k = 0; k < l->norder; k++)
-			if (!laned || l->mods[l->order[k]].redo)
-				link_module(l, k, addr, deps, 1);
+		uint32_t left = stage_lanes_run(l, link_lane,
+						max_imports * sizeof(*addr) +
+						max_deps * sizeof(*deps));
+		for (uint32_t k = 0; stage_left(l, &left, &k); k++)
+			link_module(l, k, addr, deps, 1);
 	}
 	lfree(l, addr);
 	lfree(l, deps);
