@@ -1077,6 +1077,19 @@ static int visit_deps(struct myr_loader *l, uint32_t idx,
 	return 0;
 }
 
+/* Ask for the table entries of the dependencies module idx's fetch lane
+ * found, before the walk reaches it. */
+static void prefetch_pre_deps(const struct myr_loader *l, uint32_t idx)
+{
+	const struct lmod *m = &l->mods[idx];
+
+	if (!m->pre_deps)
+		return;
+	for (uint32_t k = 0; k < m->ndeps; k++)
+		if (m->pre_dep[k] < l->nmods)
+			__builtin_prefetch(&l->mods[m->pre_dep[k]].reached, 1);
+}
+
 /* Breadth first from the program.  Each level's unknown modules are
  * fetched in one batch; with an accurate hint there are none. */
 static int walk_graph(struct myr_loader *l)
@@ -1086,6 +1099,12 @@ static int walk_graph(struct myr_loader *l)
 
 	while (level.n && r == 0) {
 		for (uint32_t i = 0; i < level.n && r == 0; i++) {
+			/* The level's entries are scattered over the table, and
+			 * so are their dependencies: ask ahead, as in place. */
+			if (i + 2 * PREFETCH_AHEAD < level.n)
+				__builtin_prefetch(&l->mods[level.v[i + 2 * PREFETCH_AHEAD]].pre_dep);
+			if (i + PREFETCH_AHEAD < level.n)
+				prefetch_pre_deps(l, level.v[i + PREFETCH_AHEAD]);
 			parse_module(l, level.v[i]);
 			if (l->mods[level.v[i]].state == M_PARSED)
 				r = visit_deps(l, level.v[i], &next, &fetch);
@@ -1166,6 +1185,19 @@ static void report_cycle(struct myr_loader *l, const uint32_t *stack,
 	report(l, -ELOOP, "%s", line);
 }
 
+/* Ask for the table entries of module idx's dependencies, which the
+ * depth-first walk visits next. */
+static void prefetch_deps(const struct myr_loader *l, uint32_t idx)
+{
+	const struct lmod *m = &l->mods[idx];
+
+	for (uint32_t k = 0; k < m->ndeps; k++) {
+		uint32_t t = l->dep_slot[m->dep_first + k];
+		if (t < l->nmods)
+			__builtin_prefetch(&l->mods[t].color);
+	}
+}
+
 /*
  * Depth-first from the program: post-order is the init order (each
  * module after all its dependencies) and the placement order; an edge
@@ -1229,6 +1261,7 @@ static int order_modules(struct myr_loader *l)
 			l->mods[t].color = 1;
 			next_dep[t] = 0;
 			stack[depth++] = t;
+			prefetch_deps(l, t);
 			continue;
 		}
 		lm->color = 2;
@@ -1793,14 +1826,14 @@ void myr_loader_release(struct myr_loader *l)
 		}
 	}
 	myr_cache_release(l->cache);
-	if (l->stage != S_RELEASED)
-		free_program(l);
+	/* After a load the files stay (above), and only resolve reads
+	 * m->file: no pass over every module. */
+	if (l->stage == S_RELEASED)
+		return;
+	free_program(l);
 	for (uint32_t i = 0; i < l->nmods; i++) {
-		if (i == 0 && l->stage == S_RELEASED)
-			continue;
 		l->mods[i].file = NULL;
-		if (l->stage != S_RELEASED)
-			memset(&l->mods[i].view, 0, sizeof(l->mods[i].view));
+		memset(&l->mods[i].view, 0, sizeof(l->mods[i].view));
 	}
 }
 
