@@ -176,8 +176,8 @@ struct myr_loader {
 	struct myriad_ctx ctx;
 	struct batch_ctx batch;          /* the batch being fetched */
 	int over_budget;                 /* MYR_LOAD_BYTES_MAX reported */
-	uint32_t link_max_imports;       /* link lanes' scratch layout; */
-	uint32_t link_max_deps;          /* both found by place */
+	uint32_t link_max_imports;       /* link lanes' scratch layout, */
+	uint32_t link_max_deps;          /* both taken by place */
 };
 
 /* ------------------------------------------------------------------ */
@@ -779,9 +779,8 @@ static int fetch_hint(struct myr_loader *l)
 	uint32_t n = pv->hdr->closure.count, nwant = 0;
 	uint32_t *want = lmalloc(l, (n ? n : 1) * sizeof(*want));
 	uint32_t *hints = lmalloc(l, (n ? n : 1) * sizeof(*hints));
+	uint32_t mapcap = l->mapcap ? l->mapcap : 64;
 	int r;
-
-	uint32_t mapcap = l->mapcap;
 
 	/* The hint says how many modules to expect: one table and one map,
 	 * sized once, no copies and no rehash. */
