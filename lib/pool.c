@@ -76,7 +76,8 @@ static uint64_t page_up(uint64_t x)
 }
 
 /* "512 MiB", "12 KiB" or "1000 bytes": exact, in the largest unit that
- * divides the size, with a rounded MiB figure for large odd sizes. */
+ * divides the size; a large odd size gets a rounded MiB figure and its
+ * exact bytes, so one byte past a limit never reads as equal to it. */
 static void format_size(char *buf, size_t len, uint64_t bytes)
 {
 	if (bytes && bytes % (1u << 30) == 0)
@@ -84,7 +85,8 @@ static void format_size(char *buf, size_t len, uint64_t bytes)
 	else if (bytes && bytes % (1u << 20) == 0)
 		snprintf(buf, len, "%llu MiB", (unsigned long long)(bytes >> 20));
 	else if (bytes >= (1u << 20))
-		snprintf(buf, len, "%.1f MiB", (double)bytes / (1u << 20));
+		snprintf(buf, len, "%.1f MiB (%llu bytes)",
+			 (double)bytes / (1u << 20), (unsigned long long)bytes);
 	else if (bytes && bytes % 1024 == 0)
 		snprintf(buf, len, "%llu KiB", (unsigned long long)(bytes >> 10));
 	else
@@ -181,7 +183,7 @@ int myr_pool_limits_check(const struct myr_pool_limits *lim,
 			  struct myr_error *err)
 {
 	uint64_t total = 0;
-	char a[32];
+	char a[64];
 
 	for (unsigned c = 0; c < MYR_CLASS_COUNT; c++)
 		total += page_up(lim->size[c]);
@@ -219,7 +221,7 @@ int myr_pool_init(struct myr_pool **out, enum myr_alloc_strategy strategy,
 static int limit_exceeded(struct myr_error *err, const char *what,
 			  const char *option, uint64_t need, uint64_t limit)
 {
-	char a[32], b[32];
+	char a[64], b[64];
 	format_size(a, sizeof(a), need);
 	format_size(b, sizeof(b), limit);
 	return myr_error_set(err, -E2BIG, "pool limit exceeded: %s needs %s, "
@@ -258,7 +260,7 @@ static int check_request(const struct myr_pool_request *req, size_t i,
 		sum += req->size[s];
 	}
 	if (sum > lim->module_size) {
-		char a[32], b[32];
+		char a[64], b[64];
 		format_size(a, sizeof(a), sum);
 		format_size(b, sizeof(b), lim->module_size);
 		return myr_error_set(err, -E2BIG, "pool limit exceeded: module "
@@ -477,7 +479,7 @@ int myr_pool_map(struct myr_pool *p, struct myr_error *err)
 		p->mmap_calls++;
 		base = reserve_near(p->reserved, p->near_lo, p->near_hi, prot);
 		if (base == MAP_FAILED) {
-			char a[32];
+			char a[64];
 			format_size(a, sizeof(a), p->reserved);
 			return myr_error_set(err, -ENOMEM, "cannot reserve %s "
 					     "of address space within 2 GiB of "
@@ -490,7 +492,7 @@ int myr_pool_map(struct myr_pool *p, struct myr_error *err)
 	}
 	if (base == MAP_FAILED) {
 		int e = errno;
-		char a[32];
+		char a[64];
 		format_size(a, sizeof(a), p->reserved);
 		return myr_error_set(err, -e, "cannot reserve %s of address "
 				     "space: %s", a, strerror(e));

@@ -87,6 +87,8 @@ static void class_default(unsigned seg, uint32_t limit, const char *option)
 	EXPECT_EQ(0, plan(req, n, &err));
 	req[n].size[seg] = 1;
 	EXPECT_PAST(plan(req, n + 1, &err), err, option);
+	/* One byte past must not read as equal to the limit. */
+	EXPECT_NONNULL(strstr(err.msg, " bytes)"));
 	free(req);
 }
 
