@@ -132,8 +132,11 @@ fi
 # driver and the LTO plugin, split around the output and the input object.
 so_link_parts() { # prefix compiler...
 	local prefix=$1; shift
-	local line
-	line=$("$@" -### -shared -o @OUT@ @IN@.o 2>&1 | grep -m1 'collect2') ||
+	local out line
+	# The driver's whole output first: grep -m1 in a pipe could close it
+	# while the driver still writes, and pipefail would then see SIGPIPE.
+	out=$("$@" -### -shared -o @OUT@ @IN@.o 2>&1) &&
+		line=$(grep -m1 'collect2' <<<"$out") ||
 		die "cannot read the link command of $*"
 	eval "set -- $line"
 	shift
