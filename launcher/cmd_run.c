@@ -21,7 +21,6 @@
 #include <myriad/loader.h>
 #include <myriad/module.h>
 #include <myriad/sandbox.h>
-#include <sys/personality.h>
 #include "cli.h"
 
 #ifndef MYRIAD_DEFAULT_LIBDIR
@@ -475,9 +474,7 @@ int cmd_run(int argc, char **argv)
 	/* An inherited READ_IMPLIES_EXEC (setarch -X) would make every readable
 	 * page of the pool executable too, breaking W^X before the sandbox can
 	 * clear it: drop it before anything is mapped. */
-	r = personality(0xffffffff);
-	if (r >= 0 && (r & READ_IMPLIES_EXEC))
-		personality((unsigned long)r & ~(unsigned long)READ_IMPLIES_EXEC);
+	myr_sandbox_clear_read_implies_exec(&err);
 
 	myr_pool_limits_default(&o.limits);
 	prog = parse_options(argc, argv, &o, &status);

@@ -547,7 +547,9 @@ static int read_program(struct myr_loader *l, const char *path)
 	size_t got = 0;
 	int fd, e;
 
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	/* openat(), not open(): musl's open() follows an O_CLOEXEC open
+	 * with fcntl(F_SETFD) for kernels before 2.6.23, one syscall more. */
+	fd = openat(AT_FDCWD, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		e = errno;
 		report(l, -e, "%s: %s", path, strerror(e));
@@ -587,7 +589,11 @@ static int read_program(struct myr_loader *l, const char *path)
 		report(l, -ENOMEM, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	for (;;) {
+	/* Until fstat's size is read: a regular file read whole in one call
+	 * needs no second read for the end of file, and the spare byte asked
+	 * for still shows one that grew.  A short read (a shrunk file, some
+	 * network file systems) reads on until the end of file. */
+	while (got < (size_t)st.st_size || st.st_size == 0) {
 		ssize_t n = read(fd, l->program_buf + got,
 				 (size_t)st.st_size + 1 - got);
 		if (n < 0 && errno == EINTR)

@@ -402,6 +402,22 @@ static int add_rule(scmp_filter_ctx ctx, const struct myr_sandbox_rule *r,
 	return 0;
 }
 
+/*
+ * The pid the filter's rules name as the program's own.  The callers are
+ * single-threaded (myr_sandbox_apply()'s contract), so the calling thread
+ * is the main one and its tid is the pid: musl keeps the tid in the thread
+ * descriptor (set at start-up and by fork()), so gettid() reads it without
+ * the syscall that getpid() always makes.  glibc's gettid() is a syscall.
+ */
+static pid_t own_pid(void)
+{
+#ifdef __GLIBC__
+	return getpid();
+#else
+	return gettid();
+#endif
+}
+
 static int build(uint32_t caps, enum myr_sandbox_mode mode, uint64_t self,
 		 scmp_filter_ctx *out, struct myr_error *err)
 {
@@ -462,7 +478,7 @@ int myr_sandbox_build(uint32_t caps, enum myr_sandbox_mode mode,
 {
 	int saved_errno = errno;
 	scmp_filter_ctx ctx = NULL;
-	int rc = build(caps, mode, (uint64_t)getpid(), &ctx, err);
+	int rc = build(caps, mode, (uint64_t)own_pid(), &ctx, err);
 
 	if (rc == 0)
 		*filter = ctx;
@@ -499,7 +515,7 @@ int myr_sandbox_export_bpf(uint32_t caps, enum myr_sandbox_mode mode, int fd,
 			   struct myr_error *err)
 {
 	int saved_errno = errno;
-	int rc = export_for_pid(caps, mode, (uint64_t)getpid(), fd, err);
+	int rc = export_for_pid(caps, mode, (uint64_t)own_pid(), fd, err);
 
 	errno = saved_errno;
 	return rc;
@@ -568,7 +584,7 @@ out:
 int myr_sandbox_bpf(uint32_t caps, enum myr_sandbox_mode mode, void **prog,
 		    size_t *len, struct myr_error *err)
 {
-	return bpf_for_pid(caps, mode, (uint64_t)getpid(), prog, len, err);
+	return bpf_for_pid(caps, mode, (uint64_t)own_pid(), prog, len, err);
 }
 
 /* ---- the filters generated at build time --------------------------------- */
@@ -647,7 +663,7 @@ int myr_sandbox_prebuilt_bpf(uint32_t caps, enum myr_sandbox_mode mode,
 		errno = saved_errno;
 		return myr_error_set(err, -ENOMEM, "out of memory");
 	}
-	rc = prebuilt_prog(caps, mode, (uint32_t)getpid(), buf, &n, err);
+	rc = prebuilt_prog(caps, mode, (uint32_t)own_pid(), buf, &n, err);
 	if (rc < 0) {
 		free(buf);
 	} else {
@@ -669,10 +685,14 @@ int myr_sandbox_prebuilt_bpf(uint32_t caps, enum myr_sandbox_mode mode,
 
 /* ---- applying ------------------------------------------------------------ */
 
-/* What the kernel requires of an unprivileged filter, and what the filter
- * assumes, before it is installed. */
-static int prepare(struct myr_error *err)
+/* Set once myr_sandbox_clear_read_implies_exec() has cleared it: the
+ * caller promised that nothing sets it again before the filter is in. */
+static int read_implies_exec_cleared;
+
+int myr_sandbox_clear_read_implies_exec(struct myr_error *err)
 {
+	int saved_errno = errno;
+	int rc = 0;
 	/*
 	 * With READ_IMPLIES_EXEC (inherited from `setarch -X`, say) the
 	 * kernel adds PROT_EXEC to a readable mapping after the filter has
@@ -681,8 +701,23 @@ static int prepare(struct myr_error *err)
 	int persona = personality(0xffffffff);
 	if (persona >= 0 && (persona & READ_IMPLIES_EXEC) &&
 	    personality((unsigned long)persona & ~(unsigned long)READ_IMPLIES_EXEC) < 0)
-		return myr_error_set(err, -errno, "cannot clear "
-				     "READ_IMPLIES_EXEC: %s", strerror(errno));
+		rc = myr_error_set(err, -errno, "cannot clear "
+				   "READ_IMPLIES_EXEC: %s", strerror(errno));
+	else
+		read_implies_exec_cleared = 1;
+	errno = saved_errno;
+	return rc;
+}
+
+/* What the kernel requires of an unprivileged filter, and what the filter
+ * assumes, before it is installed. */
+static int prepare(struct myr_error *err)
+{
+	int rc = read_implies_exec_cleared ? 0 :
+		myr_sandbox_clear_read_implies_exec(err);
+
+	if (rc < 0)
+		return rc;
 	/* The kernel requires it of unprivileged filters, and it keeps an
 	 * execve (with spawn) from gaining privileges the filter forbids. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -704,7 +739,7 @@ int myr_sandbox_apply(uint32_t caps, enum myr_sandbox_mode mode,
 	struct sock_fprog fprog;
 	size_t n;
 
-	rc = prebuilt_prog(caps, mode, (uint32_t)getpid(), insns, &n, err);
+	rc = prebuilt_prog(caps, mode, (uint32_t)own_pid(), insns, &n, err);
 	if (rc != -EAGAIN) {
 		if (rc == 0)
 			rc = prepare(err);
@@ -726,7 +761,7 @@ int myr_sandbox_apply(uint32_t caps, enum myr_sandbox_mode mode,
 #endif
 	scmp_filter_ctx ctx;
 
-	rc = build(caps, mode, (uint64_t)getpid(), &ctx, err);
+	rc = build(caps, mode, (uint64_t)own_pid(), &ctx, err);
 	if (rc < 0)
 		goto out;
 	rc = prepare(err);

@@ -160,6 +160,14 @@ int myr_sandbox_prebuilt_bpf(uint32_t caps, enum myr_sandbox_mode mode,
 			     void **prog, size_t *len, struct myr_error *err);
 
 /*
+ * Clear READ_IMPLIES_EXEC from the personality now, before anything is
+ * mapped (it makes every readable mapping executable too), so that
+ * myr_sandbox_apply() need not: the caller promises nothing sets it again
+ * before then.  On failure myr_sandbox_apply() tries again.
+ */
+int myr_sandbox_clear_read_implies_exec(struct myr_error *err);
+
+/*
  * Set PR_SET_NO_NEW_PRIVS, clear READ_IMPLIES_EXEC from the personality
  * (it would add PROT_EXEC behind the filter's back) and install the filter
  * for caps (MYR_CAP_*).  MYR_SANDBOX_OFF does nothing and returns 0; saying
