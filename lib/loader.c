@@ -201,7 +201,10 @@ static uint64_t now_ns(const struct myr_loader *l)
  * a group of its own, each a fresh page or two, each page a fault costing
  * several microseconds in a VM; here they share a handful of pages.  Only
  * pages written are ever backed.  Scratch memory starts zeroed and is
- * never reused: lfree() of it does nothing, lrealloc() copies.
+ * never reused: lfree() of it does nothing, lrealloc() copies.  The tables
+ * start small (2 modules, 16 map slots and list entries, a 128-byte first
+ * name chunk) so that a hello world's loader, tables and program file
+ * (under 2 KiB) share the first page: one fault, not two.
  */
 #define SCRATCH_SIZE (256u << 10)
 
@@ -257,7 +260,7 @@ static void *arena_alloc(struct myr_loader *l, size_t n)
 	n = (n + 7) & ~(size_t)7;
 	if (!c || c->cap - c->used < n) {
 		/* The first chunk small: a hello world interns a few names. */
-		size_t cap = l->arena ? 60000 : 1024;
+		size_t cap = l->arena ? 60000 : 128;
 		if (cap < n)
 			cap = n;
 		c = lmalloc(l, sizeof(*c) + cap);
@@ -484,10 +487,10 @@ static uint32_t add_module(struct myr_loader *l, const char *name,
 		return NO_MODULE;
 	}
 	if (l->nmods == l->capmods &&
-	    mods_grow(l, l->capmods ? l->capmods * 2 : 8) < 0)
+	    mods_grow(l, l->capmods ? l->capmods * 2 : 2) < 0)
 		goto nomem;
 	if ((uint64_t)(l->nmods + 1) * 2 > l->mapcap &&
-	    map_grow(l, l->mapcap ? l->mapcap * 2 : 64) < 0)
+	    map_grow(l, l->mapcap ? l->mapcap * 2 : 16) < 0)
 		goto nomem;
 	m = &l->mods[l->nmods];
 	/* At 10,000 modules, 3 MB that the kernel has just zeroed. */
@@ -939,7 +942,7 @@ static void parse_module(struct myr_loader *l, uint32_t idx)
 static int reserve_dep_slots(struct myr_loader *l, uint32_t n)
 {
 	if (l->ndep_slots + n > l->capdep_slots) {
-		size_t cap = l->capdep_slots ? l->capdep_slots * 2 : 256;
+		size_t cap = l->capdep_slots ? l->capdep_slots * 2 : 16;
 		while (cap < l->ndep_slots + n)
 			cap *= 2;
 		uint32_t *p = lrealloc(l, l->dep_slot,
@@ -963,7 +966,7 @@ static int index_list_push(struct myr_loader *l, struct index_list *q,
 			   uint32_t idx)
 {
 	if (q->n == q->cap) {
-		uint32_t cap = q->cap ? q->cap * 2 : 256;
+		uint32_t cap = q->cap ? q->cap * 2 : 16;
 		uint32_t *p = lrealloc(l, q->v, q->cap * sizeof(*p),
 				       cap * sizeof(*p));
 		if (!p) {
