@@ -351,6 +351,18 @@ TEST(read_implies_exec_is_cleared)
 	sandboxed(MYR_CAP_FS_READ, read_personality);
 }
 
+/* What the launcher does before it maps anything: cleared at once, so that
+ * myr_sandbox_apply() can skip it. */
+TEST(read_implies_exec_cleared_early)
+{
+	struct myr_error err = { 0 };
+
+	if (personality(READ_IMPLIES_EXEC | (personality(0xffffffff) & ~0xffu)) < 0)
+		SKIP(return, "cannot set READ_IMPLIES_EXEC: %s", strerror(errno));
+	ASSERT_EQ(myr_sandbox_clear_read_implies_exec(&err), 0);
+	EXPECT_EQ(personality(0xffffffff) & READ_IMPLIES_EXEC, 0);
+}
+
 /* ---- strict mode: SIGSYS -------------------------------------------------- */
 
 TEST_SIGNAL(strict_kills_io_uring_setup, SIGSYS)
