@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <myriad/fetch.h>
 #include <myriad/module.h>
@@ -573,12 +574,34 @@ out:
 #endif
 
 /*
- * The fast path's open.  A helper lane beside a ring (cold_probe) first
- * asks for a lookup the dentry cache can answer alone (RESOLVE_CACHED,
- * Linux 5.12): -EAGAIN means the directory is cold, so the lane notes it
- * (went_cold) and stops after its run, leaving the rest to the ring, which
- * keeps many cold reads in flight where this lane would wait for each.
+ * The fast path's open.  A lane beside or holding a ring (cold_probe)
+ * first asks for a lookup the dentry cache can answer alone
+ * (RESOLVE_CACHED, Linux 5.12): -EAGAIN is a miss, and enough of them
+ * mean the directory is cold (went_cold): a helper stops after its run
+ * and the ring lane turns to its ring (ring_lane_batch()), which keeps
+ * many cold reads in flight where a lane would wait for each.
  */
+/*
+ * Cold means misses (opens or reads the caches could not serve) worth
+ * FETCH_COLD_MISSES among a lane's FETCH_COLD_WINDOW consecutive items,
+ * not one: a hot directory still has the odd page reclaimed (at 100,000
+ * modules here, 1-32 first reads per launch, in clusters), and a few
+ * blocking reads cost far less than leaving the rest of the batch to the
+ * ring alone.  An open miss weighs 4 reads: a cold dentry cache (after
+ * drop_caches) hands over after 4 files, a page cache alone after 16.
+ */
+#define FETCH_COLD_MISSES  16u
+#define FETCH_COLD_WINDOW  128u
+#define FETCH_COLD_OPEN    4u
+#define FETCH_COLD_READ    1u
+
+static void cold_miss(struct myr_fetcher *f, unsigned weight)
+{
+	f->cold_misses += weight;
+	if (f->cold_misses >= FETCH_COLD_MISSES)
+		f->went_cold = 1;
+}
+
 static int open_fast(struct myr_fetcher *f, int dirfd, const char *path)
 {
 	if (f->cold_probe && !f->no_openat2) {
@@ -590,13 +613,46 @@ static int open_fast(struct myr_fetcher *f, int dirfd, const char *path)
 		if (fd >= 0)
 			return (int)fd;
 		if (errno == EAGAIN)
-			f->went_cold = 1;
+			cold_miss(f, FETCH_COLD_OPEN);
 		else if (errno == EINVAL || errno == ENOSYS)
 			f->cold_probe = 0;   /* no RESOLVE_CACHED here */
 		else
 			return -errno;
 	}
 	return open_beneath(f, dirfd, path, FETCH_OPEN_FLAGS);
+}
+
+#ifndef RWF_NOWAIT
+#define RWF_NOWAIT 0x00000008
+#endif
+
+/*
+ * The fast path's first read.  A lane beside or holding a ring asks for
+ * pages already cached (RWF_NOWAIT): -EAGAIN means they are not (a hot
+ * dentry cache over a dropped page cache), so the lane counts a miss as
+ * for an open, then reads anyway.  A file that refuses the flag is read
+ * plainly, and the lane stops asking.
+ */
+static ssize_t read_first(struct myr_fetcher *f, int fd, uint8_t *buf,
+			  size_t size)
+{
+	if (f->cold_probe && !f->nowait_refused) {
+		struct iovec iov = { .iov_base = buf, .iov_len = size };
+		long r;
+		do
+			r = syscall(SYS_preadv2, fd, &iov, 1, 0L, 0L, RWF_NOWAIT);
+		while (r < 0 && errno == EINTR);
+		if (r >= 0)
+			return r;
+		if (errno == EAGAIN)
+			cold_miss(f, FETCH_COLD_READ);
+		else if (errno == EOPNOTSUPP || errno == EINVAL ||
+			 errno == ENOSYS)
+			f->nowait_refused = 1;
+		else
+			return -errno;
+	}
+	return read_once(fd, buf, size, 0);
 }
 
 static void sync_one(struct myr_fetcher *f, struct myr_fetch_item *item,
@@ -622,7 +678,7 @@ static void sync_one(struct myr_fetcher *f, struct myr_fetch_item *item,
 		goto out;
 	/* One read: on a regular file only the end makes it short, and if
 	 * anything else did, the probe or the slow path notices. */
-	got = read_once(fd, buf, asked, 0);
+	got = read_first(f, fd, buf, asked);
 	v = got < 0 ? -1 : fetch_judge(f, item, dir, buf, (size_t)got, asked,
 				       &nbuf, &need);
 	if (v == 0) {
@@ -659,6 +715,12 @@ static void sync_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 {
 	for (size_t i = 0; i < n; i++) {
 		struct myr_fetch_item *item = &items[i];
+		/* The ring lane found the directory cold: the ring reads the
+		 * items left (see ring_lane_batch()). */
+		if (f->ring && f->went_cold)
+			return;
+		if (i % FETCH_COLD_WINDOW == 0)
+			f->cold_misses = 0;
 		if (item->status != FETCH_PENDING)
 			continue;
 		for (unsigned d = 0; d < f->ndirs; d++)
@@ -667,6 +729,28 @@ static void sync_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		if (item->status == FETCH_PENDING)
 			fetch_not_found(f, item);
 	}
+}
+
+/*
+ * The ring lane's run.  While the directory is hot it reads with plain
+ * syscalls like the helpers, since a ring's requests all complete inline
+ * then and cost as much or more per file; once opens the dentry cache
+ * cannot answer, or reads of pages it does not hold, set went_cold
+ * (cold_miss()), from the next item on (this batch and every later one) the ring reads, keeping
+ * many cold reads in flight.  FETCH_F_RING_ONLY and FETCH_F_LANES_COLD
+ * (tests) and a kernel without RESOLVE_CACHED (no cold_probe) keep the
+ * ring from the start.
+ */
+static int ring_lane_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
+			   size_t n)
+{
+	if (f->cold_probe && !f->went_cold && !f->no_openat2 &&
+	    !(f->flags & (FETCH_F_RING_ONLY | FETCH_F_LANES_COLD))) {
+		sync_batch(f, items, n);
+		if (!f->went_cold)
+			return 0;
+	}
+	return fetch_uring_batch(f, items, n);
 }
 
 /* ------------------------------------------------------------------ */
@@ -718,8 +802,8 @@ static int lane_loop(struct myr_fetcher *f, struct lane_work *w)
 	for (;;) {
 		/* Cold, a ring keeps as many reads in flight as its runs are
 		 * long: then the longest runs a ring takes at once. */
-		size_t run = f->ring && __atomic_load_n(&w->cold, __ATOMIC_RELAXED) ?
-			     LANE_RUN_COLD : LANE_RUN;
+		int cold = __atomic_load_n(&w->cold, __ATOMIC_RELAXED);
+		size_t run = f->ring && cold ? LANE_RUN_COLD : LANE_RUN;
 		size_t first = __atomic_fetch_add(&w->next, run,
 						  __ATOMIC_RELAXED), n;
 		int r = 0;
@@ -727,10 +811,13 @@ static int lane_loop(struct myr_fetcher *f, struct lane_work *w)
 		if (first >= w->n || __atomic_load_n(&w->failed, __ATOMIC_RELAXED))
 			return 0;
 		n = w->n - first < run ? w->n - first : run;
+		/* A helper found the directory cold: so is it for the ring. */
+		if (f->ring && cold)
+			f->went_cold = 1;
 		if (fetch_reserve_batch(f, w->items + first, n) < 0)
 			r = -ENOMEM;
 		else if (f->ring)
-			r = fetch_uring_batch(f, w->items + first, n);
+			r = ring_lane_batch(f, w->items + first, n);
 		else
 			sync_batch(f, w->items + first, n);
 		if (r < 0) {
@@ -743,9 +830,10 @@ static int lane_loop(struct myr_fetcher *f, struct lane_work *w)
 		call_on_item(f, w->items, first, n);
 		if (f->went_cold || (f->cold_probe &&
 				     (f->flags & FETCH_F_LANES_COLD))) {
-			/* The ring lane takes the rest. */
+			/* The ring lane takes the rest, in long runs. */
 			__atomic_store_n(&w->cold, 1, __ATOMIC_RELAXED);
-			return 0;
+			if (!f->ring)
+				return 0;
 		}
 	}
 }
@@ -781,6 +869,7 @@ static void lane_merge(struct myr_fetcher *f, struct lane *ln)
 	f->stats.extra_reads += ln->f.stats.extra_reads;
 	f->stats.slow_path += ln->f.stats.slow_path;
 	f->stats.submits += ln->f.stats.submits;
+	f->stats.ring_opens += ln->f.stats.ring_opens;
 }
 
 /* Run the batch on the calling thread and up to nlanes - 1 helpers; every
@@ -809,6 +898,7 @@ static int lanes_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		ln->f.ring = NULL;
 		ln->f.cold_probe = f->ring != NULL;
 		ln->f.went_cold = 0;
+		ln->f.cold_misses = 0;
 		ln->f.arena.head = NULL;
 		ln->f.arena.mapped = 0;
 		memset(&ln->f.stats, 0, sizeof(ln->f.stats));
@@ -937,6 +1027,7 @@ int myr_fetcher_init(struct myr_fetcher **out, const struct myr_fetch_config *cf
 		r = fetch_uring_init(f, &uerr);
 		if (r == 0) {
 			f->io = MYR_IO_URING;
+			f->cold_probe = 1;
 		} else if (cfg->io == MYR_IO_URING) {
 			myr_error_set(err, r, "%s", uerr.msg);
 			goto fail;
@@ -993,7 +1084,7 @@ int myr_fetcher_fetch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		if (fetch_reserve_batch(f, items, n) < 0)
 			r = -ENOMEM;
 		else if (f->ring)
-			r = fetch_uring_batch(f, items, n);
+			r = ring_lane_batch(f, items, n);
 		else
 			sync_batch(f, items, n);
 		if (r == 0)

@@ -79,9 +79,14 @@ struct myr_fetcher {
 	void (*on_item)(void *opaque, size_t index,
 			const struct myr_fetch_item *item);
 	void *on_item_opaque;
-	int cold_probe;             /* a helper lane beside a ring: notice a
-	                               cold directory (see open_fast()) */
-	int went_cold;              /* ... and it did: stop taking runs */
+	int cold_probe;             /* a lane beside or holding a ring:
+	                               notice a cold directory (open_fast(),
+	                               read_first()) */
+	int went_cold;              /* ... and it did: a helper stops taking
+	                               runs, the ring lane uses the ring */
+	unsigned cold_misses;       /* in the current window (cold_miss()) */
+	int nowait_refused;         /* a file refused RWF_NOWAIT: plain
+	                               reads from then on */
 };
 
 /* Charge a file of len bytes against the budget, or reject item (-EDQUOT)

@@ -449,6 +449,7 @@ static int run_chunk(struct myr_fetcher *f, struct myr_fetch_item *items,
 			nsqe += prep_read(r, k, s->buf, s->asked, 0);
 	}
 	f->stats.opens += cn;
+	f->stats.ring_opens += cn;
 	ret = ring_run(f, nsqe);
 	if (ret < 0)
 		return ret;

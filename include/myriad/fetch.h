@@ -56,26 +56,35 @@
  *
  * Which I/O the lanes use.  In sync mode every lane uses plain syscalls.
  * In io_uring mode the calling thread keeps the ring (rings are
- * single-issuer, created disabled and restricted by that thread) and the
- * helper lanes use plain syscalls, first asking for an open the dentry
- * cache can answer alone (RESOLVE_CACHED): hot, every request of a ring
- * completes inline and costs more per file than the syscalls, so plain
- * helpers are the cheap way to a second CPU; cold, a helper's first open
- * fails with -EAGAIN, the helper stops after its run and the ring lane
- * takes the rest in long runs, keeping its many reads in flight.  Measured
- * at 10,000 modules, 2 CPUs (benchrun medians, 21 runs, hot; 3 cold runs
- * after drop_caches):
- *   hot:  readbench seq 54 ms, one thread per CPU 34 ms; myriad 48-52 ms
- *         (--io=sync 50-51), --threads=1 77-87 ms
- *   cold: myriad 297-361 ms, --threads=1 (ring alone) 267-290 ms,
- *         --io=sync 661-780 ms, --io=sync --threads=1 1,064-1,115 ms;
- *         before helpers stopped when cold: 339-368 ms.
+ * single-issuer, created disabled and restricted by that thread), yet
+ * while the directory is hot every lane, the ring's included, reads with
+ * plain syscalls, asking for an open the dentry cache can answer alone
+ * (RESOLVE_CACHED) and a read of cached pages (RWF_NOWAIT): hot, every
+ * request of a ring completes inline and costs as much or more per file
+ * than the syscalls.  Cold, those fail with -EAGAIN; once a lane's misses
+ * pass a threshold (4 opens or 16 reads in 128 files, so the odd page
+ * reclaimed from a hot tree hands nothing over), a helper stops after its
+ * run and the ring lane reads the rest of the batch, and every later
+ * batch, through the ring in long runs, keeping its many reads in flight.
+ * myr_fetch_stats.ring_opens counts what went through the ring.
+ * Measured at 2 CPUs (benchrun medians, hot; 3 cold runs after
+ * drop_caches), before -> after the ring lane used syscalls when hot:
+ *   10,000 hot (21 runs): readbench one thread per CPU 30 ms; myriad
+ *         41.4 -> 42.3 ms (--io=sync 40.7), --threads=1 54.9 -> 57.1
+ *   100,000 hot (15 runs): 366 -> 369 ms (--io=sync 368); --threads=1
+ *         (7 runs) 866 -> 711 ms (--io=sync 695)
+ *   10,000, 5% of the files' pages evicted (fadvise) before each of 7
+ *         runs, the eviction's own time taken off: 90 -> 84 ms (sync 84)
+ *   10,000 cold: 227-263 -> 206-275 ms, --io=sync 493-615 ms; earlier:
+ *         --threads=1 (ring alone) 267-290 ms, --io=sync --threads=1
+ *         1,064-1,115 ms, helpers that never stopped when cold 339-368.
  * One ring per lane was not tried: a ring lane is slower hot than a plain
  * one (readbench: ring 71 ms against 53 ms sequential), and cold the one
  * ring already has io-wq's workers on every CPU.
  *
- * Cost (the fast path): one open, one read and no stat per file, all files of
- * a batch in a handful of io_uring_enter calls (two per 682 files).  A
+ * Cost (the fast path): one open, one read and no stat per file; through
+ * the ring, all files of a batch in a handful of io_uring_enter calls (two
+ * per 682 files).  A
  * directory whose files cannot be read without blocking (tmpfs) is read
  * with plain syscalls instead, which measured faster there.  The file type is only
  * looked at when something is off (a failed or short read, bytes the probe
@@ -242,6 +251,8 @@ struct myr_fetch_stats {
 	uint64_t extra_reads;      /* second reads (file over its read size) */
 	uint64_t slow_path;        /* candidates re-examined with fstat */
 	uint64_t submits;          /* io_uring_enter calls */
+	uint64_t ring_opens;       /* open attempts made through the ring
+	                              (0: every file read with syscalls) */
 	uint64_t arena_bytes;      /* buffer memory mapped */
 	unsigned lanes;            /* most lanes any batch ran on (1: none) */
 };

@@ -17,6 +17,7 @@
 static char root[64], dir_a[128], dir_b[128];
 static size_t total_bytes;       /* every file that a batch finds */
 static size_t read_bytes;        /* and every file read to be rejected */
+static int all_in_a;             /* make_tree(): none missing, none in b */
 
 /* Two directories: most modules in a, some only in b, a few in neither,
  * a few broken ones (a directory, a truncated file, bytes that are no
@@ -32,7 +33,7 @@ static void make_tree(void)
 	tf_subdir(dir_b, sizeof(dir_b), root, "b");
 	for (unsigned i = 0; i < NFILES; i++) {
 		snprintf(name, sizeof(name), "m%04u", i);
-		if (i % 97 == 5)
+		if (i % 97 == 5 && !all_in_a)
 			continue;                       /* missing */
 		if (i % 101 == 7) {
 			char file[40], sub[200];
@@ -54,7 +55,7 @@ static void make_tree(void)
 			read_bytes += 20;
 			continue;
 		}
-		len = tf_put(i % 13 == 0 ? dir_b : dir_a, name,
+		len = tf_put(i % 13 == 0 && !all_in_a ? dir_b : dir_a, name,
 			     400 + (i * 37) % (i % 50 ? 1600 : 9000));
 		total_bytes += len;
 		read_bytes += len;
@@ -106,6 +107,9 @@ static int threads_now(void)
 /* Fetch the first n names with nthreads lanes; items and stats out.
  * Returns 0, or 1 if the io mode is not available here. */
 static unsigned extra_flags;
+/* io_uring runs keep their files in the ring on tmpfs unless a test
+ * clears this to see the hot path (plain syscalls beside the ring). */
+static unsigned uring_flags = FETCH_F_RING_ONLY;
 
 static int run(enum myr_io_mode io, unsigned nthreads, uint64_t max_bytes,
 	       unsigned n, struct myr_fetch_item *items, struct seen *seen,
@@ -117,7 +121,7 @@ static int run(enum myr_io_mode io, unsigned nthreads, uint64_t max_bytes,
 		.max_bytes = max_bytes, .on_item = on_item,
 		.on_item_opaque = seen,
 		/* tmpfs: keep the ring's files in the ring */
-		.flags = (io == MYR_IO_URING ? FETCH_F_RING_ONLY : 0) | extra_flags,
+		.flags = (io == MYR_IO_URING ? uring_flags : 0) | extra_flags,
 	};
 	struct myr_error err = { 0 };
 	struct myr_fetcher *f;
@@ -200,6 +204,98 @@ TREE_TEST(uring_lanes_match_one_lane, lanes_match_one_lane(MYR_IO_URING))
 /* A cold directory: the helpers stop early, the ring lane reads the rest. */
 TREE_TEST(uring_cold_lanes_match_one_lane,
 	  (extra_flags = FETCH_F_LANES_COLD, lanes_match_one_lane(MYR_IO_URING)))
+
+/*
+ * io_uring mode on a hot directory: every lane, the ring's own included,
+ * reads with plain syscalls (no open goes through the ring), yet the ring
+ * exists (the sandbox closes it), and each item is what sync mode gives.
+ * Cold (FETCH_F_LANES_COLD), the ring reads, with the same results.  Every
+ * module is in the first directory (broken ones included): tmpfs keeps no
+ * negative dentries, so there a name missing from a directory is a lookup
+ * the dentry cache cannot answer, which reads as cold.
+ */
+static void hot_reads_without_ring(void)
+{
+	static struct myr_fetch_item ref[NFILES], items[NFILES];
+	static struct seen sr, s;
+	struct myr_fetch_stats str, st;
+	struct myr_fetcher *fr, *f;
+
+	ASSERT_EQ(0, run(MYR_IO_SYNC, 1, 0, NFILES, ref, &sr, &str, &fr));
+	uring_flags = 0;
+	for (unsigned cold = 0; cold <= 1; cold++) {
+		extra_flags = cold ? FETCH_F_LANES_COLD : 0;
+		for (unsigned lanes = 1; lanes <= MYR_FETCH_LANES_MAX; lanes++) {
+			if (run(MYR_IO_URING, lanes, 0, NFILES, items, &s, &st,
+				&f))
+				SKIP(goto out, "io_uring not available");
+			EXPECT_EQ(MYR_IO_URING, st.io);
+			EXPECT_NONNULL(f->ring);
+			EXPECT_EQ(lanes, st.lanes);
+			if (cold) {
+				EXPECT_GT(st.ring_opens, 0u);
+			} else {
+				EXPECT_EQ(0u, st.ring_opens);
+				EXPECT_EQ(0u, st.submits);
+			}
+			same_items(ref, items, NFILES);
+			EXPECT_EQ(str.files, st.files);
+			EXPECT_EQ(str.bytes, st.bytes);
+			for (unsigned i = 0; i < NFILES; i++)
+				EXPECT_EQ(1u, s.count[i]);
+			/* Another batch on the same fetcher: still hot,
+			 * still the same. */
+			fill(items, NFILES);
+			EXPECT_EQ(0, myr_fetcher_fetch(f, items, NFILES));
+			same_items(ref, items, NFILES);
+			myr_fetcher_stats(f, &st);
+			if (!cold)
+				EXPECT_EQ(0u, st.ring_opens);
+			myr_fetcher_exit(f);
+		}
+	}
+out:
+	myr_fetcher_exit(fr);
+}
+
+TEST(uring_hot_reads_without_ring)
+{
+	all_in_a = 1;
+	make_tree();
+	hot_reads_without_ring();
+	tf_rmtree(root);
+}
+
+/*
+ * The real hand-over, without the test flag: in a fresh tree no name
+ * missing from directory a has been looked up there, so each such lookup
+ * is a miss of the dentry cache (RESOLVE_CACHED fails), and about one
+ * module in 13 lives only in b: enough misses that the lanes find the
+ * directory cold and the ring reads, with what sync mode gives.
+ */
+static void misses_hand_over(unsigned lanes)
+{
+	static struct myr_fetch_item ref[NFILES], items[NFILES];
+	static struct seen sr, s;
+	struct myr_fetch_stats str, st;
+	struct myr_fetcher *fr, *f;
+
+	uring_flags = 0;
+	if (run(MYR_IO_URING, lanes, 0, NFILES, items, &s, &st, &f))
+		SKIP(return, "io_uring not available");
+	EXPECT_GT(st.ring_opens, 0u);
+	EXPECT_GT(st.submits, 0u);
+	ASSERT_EQ(0, run(MYR_IO_SYNC, 1, 0, NFILES, ref, &sr, &str, &fr));
+	same_items(ref, items, NFILES);
+	EXPECT_EQ(str.bytes, st.bytes);
+	for (unsigned i = 0; i < NFILES; i++)
+		EXPECT_EQ(1u, s.count[i]);
+	myr_fetcher_exit(fr);
+	myr_fetcher_exit(f);
+}
+
+TREE_TEST(uring_misses_hand_over_one_lane, misses_hand_over(1))
+TREE_TEST(uring_misses_hand_over_lanes, misses_hand_over(2))
 
 /* Threads only for a batch of MYR_FETCH_LANES_MIN_ITEMS or more. */
 static void threshold(void)
