@@ -717,7 +717,7 @@ static void sync_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		struct myr_fetch_item *item = &items[i];
 		/* The ring lane found the directory cold: the ring reads the
 		 * items left (see ring_lane_batch()). */
-		if (f->ring && f->went_cold)
+		if ((f->ring || f->ring_deferred) && f->went_cold)
 			return;
 		if (i % FETCH_COLD_WINDOW == 0)
 			f->cold_misses = 0;
@@ -729,6 +729,33 @@ static void sync_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		if (item->status == FETCH_PENDING)
 			fetch_not_found(f, item);
 	}
+}
+
+/*
+ * MYR_IO_AUTO: the ring is created here, by the ring lane (the thread that
+ * will issue on it), the first time a batch turns out cold, so a hot load
+ * never pays for io_uring_setup, its registrations and its mappings.  A
+ * ring that cannot be created leaves the fetcher in sync mode, saying why
+ * in the stats' note, as init did before.  -errno in that case.
+ */
+static int ring_create_late(struct myr_fetcher *f)
+{
+	struct myr_error uerr = { 0 };
+	int r;
+
+	f->ring_deferred = 0;
+	f->stats.note[0] = '\0';
+	r = fetch_uring_init(f, &uerr);
+	if (r == 0) {
+		f->io = MYR_IO_URING;
+	} else {
+		f->io = MYR_IO_SYNC;
+		f->cold_probe = 0;
+		snprintf(f->stats.note, sizeof(f->stats.note), "sync: %.150s",
+			 uerr.msg);
+	}
+	f->stats.io = f->io;
+	return r;
 }
 
 /*
@@ -749,6 +776,10 @@ static int ring_lane_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		sync_batch(f, items, n);
 		if (!f->went_cold)
 			return 0;
+	}
+	if (!f->ring && ring_create_late(f) < 0) {
+		sync_batch(f, items, n);   /* sync from now on */
+		return 0;
 	}
 	return fetch_uring_batch(f, items, n);
 }
@@ -803,7 +834,8 @@ static int lane_loop(struct myr_fetcher *f, struct lane_work *w)
 		/* Cold, a ring keeps as many reads in flight as its runs are
 		 * long: then the longest runs a ring takes at once. */
 		int cold = __atomic_load_n(&w->cold, __ATOMIC_RELAXED);
-		size_t run = f->ring && cold ? LANE_RUN_COLD : LANE_RUN;
+		int ring_lane = f->ring || f->ring_deferred;
+		size_t run = ring_lane && cold ? LANE_RUN_COLD : LANE_RUN;
 		size_t first = __atomic_fetch_add(&w->next, run,
 						  __ATOMIC_RELAXED), n;
 		int r = 0;
@@ -812,11 +844,11 @@ static int lane_loop(struct myr_fetcher *f, struct lane_work *w)
 			return 0;
 		n = w->n - first < run ? w->n - first : run;
 		/* A helper found the directory cold: so is it for the ring. */
-		if (f->ring && cold)
+		if (ring_lane && cold)
 			f->went_cold = 1;
 		if (fetch_reserve_batch(f, w->items + first, n) < 0)
 			r = -ENOMEM;
-		else if (f->ring)
+		else if (ring_lane)
 			r = ring_lane_batch(f, w->items + first, n);
 		else
 			sync_batch(f, w->items + first, n);
@@ -832,7 +864,7 @@ static int lane_loop(struct myr_fetcher *f, struct lane_work *w)
 				     (f->flags & FETCH_F_LANES_COLD))) {
 			/* The ring lane takes the rest, in long runs. */
 			__atomic_store_n(&w->cold, 1, __ATOMIC_RELAXED);
-			if (!f->ring)
+			if (f->helper)
 				return 0;
 		}
 	}
@@ -896,7 +928,9 @@ static int lanes_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		struct lane *ln = &helpers[k];
 		ln->f = *f;
 		ln->f.ring = NULL;
-		ln->f.cold_probe = f->ring != NULL;
+		ln->f.ring_deferred = 0;
+		ln->f.helper = 1;
+		ln->f.cold_probe = f->ring || f->ring_deferred;
 		ln->f.went_cold = 0;
 		ln->f.cold_misses = 0;
 		ln->f.arena.head = NULL;
@@ -1022,7 +1056,14 @@ int myr_fetcher_init(struct myr_fetcher **out, const struct myr_fetch_config *cf
 		}
 	}
 	f->io = MYR_IO_SYNC;
-	if (cfg->io != MYR_IO_SYNC) {
+	if (cfg->io == MYR_IO_AUTO) {
+		/* The ring waits for a cold batch (ring_create_late()). */
+		f->io = MYR_IO_AUTO;
+		f->ring_deferred = 1;
+		f->cold_probe = 1;
+		snprintf(f->stats.note, sizeof(f->stats.note),
+			 "auto: no ring yet (no batch was cold)");
+	} else if (cfg->io != MYR_IO_SYNC) {
 		struct myr_error uerr = { 0 };
 		r = fetch_uring_init(f, &uerr);
 		if (r == 0) {
@@ -1083,7 +1124,7 @@ int myr_fetcher_fetch(struct myr_fetcher *f, struct myr_fetch_item *items,
 	} else {
 		if (fetch_reserve_batch(f, items, n) < 0)
 			r = -ENOMEM;
-		else if (f->ring)
+		else if (f->ring || f->ring_deferred)
 			r = ring_lane_batch(f, items, n);
 		else
 			sync_batch(f, items, n);
@@ -1110,7 +1151,8 @@ void myr_fetcher_close(struct myr_fetcher *f)
 	if (!f || f->closed)
 		return;
 	if (f->ring)
-		fetch_uring_close(f);
+		fetch_uring_close(f);   /* created at init or late */
+	f->ring_deferred = 0;
 	close_dirs(f);
 	f->closed = 1;
 	errno = saved_errno;

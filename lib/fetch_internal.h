@@ -68,7 +68,11 @@ struct myr_fetcher {
 	myr_fetch_trace_fn trace;
 	void *trace_opaque;
 	struct fetch_arena arena;
-	struct fetch_ring *ring;    /* NULL in sync mode, and in helper lanes */
+	struct fetch_ring *ring;    /* NULL in sync mode, and in helper lanes,
+	                               and in AUTO until a batch is cold */
+	int ring_deferred;          /* AUTO: no ring yet; this lane creates it
+	                               when a batch turns cold (the ring lane) */
+	int helper;                 /* a helper lane's copy of the fetcher */
 	struct myr_fetch_stats stats;
 	unsigned nlanes;            /* lanes a large batch may use, >= 1 */
 	uint64_t max_bytes;         /* the byte budget */

@@ -98,7 +98,9 @@
 #include <myriad/error.h>
 
 enum myr_io_mode {
-	MYR_IO_AUTO = 0,    /* io_uring if the kernel allows it, else sync */
+	MYR_IO_AUTO = 0,    /* io_uring if the kernel allows it, else sync;
+	                       the ring is created only once a batch is cold,
+	                       and until then myr_fetcher_io() says AUTO */
 	MYR_IO_URING,       /* io_uring or fail (-ENOSYS/-EPERM) */
 	MYR_IO_SYNC,        /* plain openat2/read/close */
 };
@@ -189,13 +191,27 @@ struct myr_fetch_item {
 };
 
 /*
- * Open the directories and (in io_uring or auto mode) set up the ring.
+ * Open the directories and (in io_uring mode) set up the ring.
  * A directory that cannot be opened is an error (-errno, err names it).
- * In MYR_IO_AUTO a ring that cannot be created (no io_uring in the kernel,
- * kernel.io_uring_disabled, a seccomp profile denying it, a kernel without
- * direct descriptors) silently selects sync mode, and the stats' note says
- * why; myr_fetcher_io() tells which mode is in use.  In MYR_IO_URING the
- * same causes fail init with the kernel's -errno and a message.
+ * In MYR_IO_URING a ring that cannot be created (no io_uring in the
+ * kernel, kernel.io_uring_disabled, a seccomp profile denying it, a kernel
+ * without direct descriptors) fails init with the kernel's -errno and a
+ * message.
+ *
+ * MYR_IO_AUTO creates no ring at init: a hot load reads everything with
+ * plain syscalls anyway (see "Which I/O the lanes use"), and creating,
+ * registering and mapping a ring it never used cost it io_uring_setup,
+ * 3 io_uring_register and 14 page faults: 10 modules, perf stat -r 200,
+ * 46 -> 32 faults, 0.95 -> 0.72 ms (--io=sync 31, 0.70 ms); 10,000 hot,
+ * benchrun 21 runs on a busy machine: 58.7 -> 59.8 ms, noise (sync
+ * 60.3).  The thread calling myr_fetcher_fetch() creates the ring (the
+ * same way: disabled, restricted, enabled) the first time a batch turns
+ * out cold, and reads through it
+ * from then on; if it cannot, the fetcher stays in sync mode for good and
+ * the stats' note says why.  myr_fetcher_io() and the stats' io say what
+ * is in use: MYR_IO_AUTO while no batch was cold (no ring, every file read
+ * with plain syscalls, note "auto: no ring yet ..."), then MYR_IO_URING
+ * (the ring exists) or MYR_IO_SYNC (it could not be created).
  *
  * The ring is created disabled, restricted to the operations the fetcher
  * issues (OPENAT2, READ and LINK_TIMEOUT; no register operation at all),
@@ -204,7 +220,8 @@ struct myr_fetch_item {
  * direct descriptor tables); AUTO falls back to sync on older kernels.
  *
  * A fetcher is used by one thread at a time, and in io_uring mode by the
- * thread that created it (the ring is single-issuer).  The lanes it runs
+ * thread that created it (the ring is single-issuer); in MYR_IO_AUTO, by
+ * the thread that fetched the first cold batch.  The lanes it runs
  * inside myr_fetcher_fetch() are its own business (see "Lanes").
  */
 int myr_fetcher_init(struct myr_fetcher **out, const struct myr_fetch_config *cfg,
@@ -225,8 +242,9 @@ int myr_fetcher_fetch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		      size_t n);
 
 /*
- * Close the ring and every directory fd, keeping fetched buffers alive.
- * After this the process holds no fd the fetcher opened.  Idempotent.
+ * Close the ring (however late it was created) and every directory fd,
+ * keeping fetched buffers alive.  After this the process holds no fd the
+ * fetcher opened, and no ring is created any more.  Idempotent.
  */
 void myr_fetcher_close(struct myr_fetcher *f);
 
@@ -236,15 +254,18 @@ void myr_fetcher_exit(struct myr_fetcher *f);
 
 /* What the fetcher did, for --stats and MYRIAD_DEBUG. */
 struct myr_fetch_stats {
-	enum myr_io_mode io;       /* MYR_IO_URING or MYR_IO_SYNC */
+	enum myr_io_mode io;       /* MYR_IO_URING or MYR_IO_SYNC, or
+	                              MYR_IO_AUTO: no ring yet, every batch
+	                              was hot (myr_fetcher_init()) */
 	int ring_restricted;       /* 1: the ring allows only the fetcher's
 	                              opcodes; 0: sync mode, or a kernel without
 	                              IORING_REGISTER_RESTRICTIONS */
 	unsigned ring_async;       /* one file in this many is punted to io-wq
 	                              workers (IOSQE_ASYNC); 0: none */
 	unsigned slots;            /* direct descriptor table size */
-	char note[160];            /* why AUTO chose sync, or why the ring is
-	                              unrestricted; "" otherwise */
+	char note[160];            /* why AUTO chose sync, why the ring is
+	                              unrestricted, or that AUTO has no ring
+	                              yet; "" otherwise */
 	uint64_t files;            /* files read whole */
 	uint64_t bytes;            /* their total length */
 	uint64_t opens;            /* open attempts, all directories */

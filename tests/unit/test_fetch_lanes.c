@@ -205,6 +205,29 @@ TREE_TEST(uring_lanes_match_one_lane, lanes_match_one_lane(MYR_IO_URING))
 TREE_TEST(uring_cold_lanes_match_one_lane,
 	  (extra_flags = FETCH_F_LANES_COLD, lanes_match_one_lane(MYR_IO_URING)))
 
+/* A batch gave what sync mode gave (ref, str), each item seen once. */
+static void like_sync(const struct myr_fetch_item *ref,
+		      const struct myr_fetch_stats *str,
+		      const struct myr_fetch_item *items, const struct seen *s,
+		      const struct myr_fetch_stats *st)
+{
+	same_items(ref, items, NFILES);
+	EXPECT_EQ(str->files, st->files);
+	EXPECT_EQ(str->bytes, st->bytes);
+	for (unsigned i = 0; i < NFILES; i++)
+		EXPECT_EQ(1u, s->count[i]);
+}
+
+/* Another batch of every name on the same fetcher: the same items. */
+static void fetch_again(struct myr_fetcher *f, const struct myr_fetch_item *ref,
+			struct myr_fetch_item *items, struct myr_fetch_stats *st)
+{
+	fill(items, NFILES);
+	EXPECT_EQ(0, myr_fetcher_fetch(f, items, NFILES));
+	same_items(ref, items, NFILES);
+	myr_fetcher_stats(f, st);
+}
+
 /*
  * io_uring mode on a hot directory: every lane, the ring's own included,
  * reads with plain syscalls (no open goes through the ring), yet the ring
@@ -238,17 +261,10 @@ static void hot_reads_without_ring(void)
 				EXPECT_EQ(0u, st.ring_opens);
 				EXPECT_EQ(0u, st.submits);
 			}
-			same_items(ref, items, NFILES);
-			EXPECT_EQ(str.files, st.files);
-			EXPECT_EQ(str.bytes, st.bytes);
-			for (unsigned i = 0; i < NFILES; i++)
-				EXPECT_EQ(1u, s.count[i]);
+			like_sync(ref, &str, items, &s, &st);
 			/* Another batch on the same fetcher: still hot,
 			 * still the same. */
-			fill(items, NFILES);
-			EXPECT_EQ(0, myr_fetcher_fetch(f, items, NFILES));
-			same_items(ref, items, NFILES);
-			myr_fetcher_stats(f, &st);
+			fetch_again(f, ref, items, &st);
 			if (!cold)
 				EXPECT_EQ(0u, st.ring_opens);
 			myr_fetcher_exit(f);
@@ -267,13 +283,79 @@ TEST(uring_hot_reads_without_ring)
 }
 
 /*
+ * MYR_IO_AUTO creates no ring while every batch is hot (io says AUTO, no
+ * open through a ring), and creates it for a cold one (FETCH_F_LANES_COLD)
+ * and reads through it; either way each item is what sync mode gives, and
+ * myr_fetcher_close() leaves no ring, however late it was created.
+ */
+static void auto_ring_when_cold(void)
+{
+	static struct myr_fetch_item ref[NFILES], items[NFILES];
+	static struct seen sr, s;
+	struct myr_fetch_stats str, st;
+	struct myr_fetcher *fr, *f;
+
+	ASSERT_EQ(0, run(MYR_IO_SYNC, 1, 0, NFILES, ref, &sr, &str, &fr));
+	for (unsigned cold = 0; cold <= 1; cold++) {
+		extra_flags = cold ? FETCH_F_LANES_COLD : 0;
+		for (unsigned lanes = 1; lanes <= MYR_FETCH_LANES_MAX; lanes++) {
+			ASSERT_EQ(0, run(MYR_IO_AUTO, lanes, 0, NFILES, items,
+					 &s, &st, &f));
+			if (cold && st.io == MYR_IO_SYNC) {
+				EXPECT_NULL(f->ring);
+				myr_fetcher_exit(f);
+				SKIP(goto out, "io_uring not available: %s",
+				     st.note);
+			}
+			EXPECT_EQ(cold ? MYR_IO_URING : MYR_IO_AUTO, st.io);
+			EXPECT_EQ(st.io, myr_fetcher_io(f));
+			EXPECT_EQ(lanes, st.lanes);
+			if (cold) {
+				EXPECT_NONNULL(f->ring);
+				EXPECT_GT(st.ring_opens, 0u);
+				EXPECT_GT(st.submits, 0u);
+			} else {
+				EXPECT_NULL(f->ring);
+				EXPECT_EQ(0u, st.ring_opens);
+				EXPECT_EQ(0u, st.submits);
+				EXPECT_NONNULL(strstr(st.note, "no ring"));
+			}
+			like_sync(ref, &str, items, &s, &st);
+			/* A second batch: hot, still no ring; cold, the same
+			 * ring (on tmpfs it soon hands files back to syscalls,
+			 * see fetch_uring.c, so its opens need not grow). */
+			fetch_again(f, ref, items, &st);
+			EXPECT_EQ(cold ? MYR_IO_URING : MYR_IO_AUTO, st.io);
+			if (cold)
+				EXPECT_NONNULL(f->ring);
+			else
+				EXPECT_NULL(f->ring);
+			myr_fetcher_close(f);
+			EXPECT_NULL(f->ring);
+			myr_fetcher_exit(f);
+		}
+	}
+out:
+	extra_flags = 0;
+	myr_fetcher_exit(fr);
+}
+
+TEST(auto_ring_only_when_cold)
+{
+	all_in_a = 1;
+	make_tree();
+	auto_ring_when_cold();
+	tf_rmtree(root);
+}
+
+/*
  * The real hand-over, without the test flag: in a fresh tree no name
  * missing from directory a has been looked up there, so each such lookup
  * is a miss of the dentry cache (RESOLVE_CACHED fails), and about one
  * module in 13 lives only in b: enough misses that the lanes find the
  * directory cold and the ring reads, with what sync mode gives.
  */
-static void misses_hand_over(unsigned lanes)
+static void misses_hand_over(unsigned lanes, enum myr_io_mode io)
 {
 	static struct myr_fetch_item ref[NFILES], items[NFILES];
 	static struct seen sr, s;
@@ -281,8 +363,15 @@ static void misses_hand_over(unsigned lanes)
 	struct myr_fetcher *fr, *f;
 
 	uring_flags = 0;
-	if (run(MYR_IO_URING, lanes, 0, NFILES, items, &s, &st, &f))
+	if (run(io, lanes, 0, NFILES, items, &s, &st, &f))
 		SKIP(return, "io_uring not available");
+	if (st.io == MYR_IO_SYNC) {
+		myr_fetcher_exit(f);
+		SKIP(return, "io_uring not available: %s", st.note);
+	}
+	/* AUTO too: the ring was created when the batch turned cold. */
+	EXPECT_EQ(MYR_IO_URING, st.io);
+	EXPECT_NONNULL(f->ring);
 	EXPECT_GT(st.ring_opens, 0u);
 	EXPECT_GT(st.submits, 0u);
 	ASSERT_EQ(0, run(MYR_IO_SYNC, 1, 0, NFILES, ref, &sr, &str, &fr));
@@ -294,8 +383,10 @@ static void misses_hand_over(unsigned lanes)
 	myr_fetcher_exit(f);
 }
 
-TREE_TEST(uring_misses_hand_over_one_lane, misses_hand_over(1))
-TREE_TEST(uring_misses_hand_over_lanes, misses_hand_over(2))
+TREE_TEST(uring_misses_hand_over_one_lane, misses_hand_over(1, MYR_IO_URING))
+TREE_TEST(uring_misses_hand_over_lanes, misses_hand_over(2, MYR_IO_URING))
+TREE_TEST(auto_misses_create_ring_one_lane, misses_hand_over(1, MYR_IO_AUTO))
+TREE_TEST(auto_misses_create_ring_lanes, misses_hand_over(2, MYR_IO_AUTO))
 
 /* Threads only for a batch of MYR_FETCH_LANES_MIN_ITEMS or more. */
 static void threshold(void)

@@ -111,12 +111,20 @@ TEST(auto_falls_back_to_sync_when_io_uring_setup_is_denied)
 	EXPECT_NULL(f);
 	EXPECT_NONNULL(strstr(err.msg, "io_uring_setup"));
 
-	ASSERT_EQ(0, init_fetcher(&f, root, MYR_IO_AUTO, &err));
+	/* AUTO tries the ring only for a cold batch (FETCH_F_RING_ONLY:
+	 * every batch wants the ring), then stays in sync mode. */
+	ASSERT_EQ(0, init_flags(&f, root, MYR_IO_AUTO, FETCH_F_RING_ONLY, &err));
+	EXPECT_EQ(MYR_IO_AUTO, myr_fetcher_io(f));
+	struct myr_fetch_item it = tf_item("m", 0);
+	ASSERT_EQ(0, myr_fetcher_fetch(f, &it, 1));
+	EXPECT_EQ(0, it.status);
+	EXPECT_EQ(len, it.len);
 	EXPECT_EQ(MYR_IO_SYNC, myr_fetcher_io(f));
 	myr_fetcher_stats(f, &st);
 	EXPECT_EQ(MYR_IO_SYNC, st.io);
+	EXPECT_EQ(0u, st.ring_opens);
 	EXPECT_NONNULL(strstr(st.note, "io_uring_setup"));
-	struct myr_fetch_item it = tf_item("m", 0);
+	it = tf_item("m", 0);
 	ASSERT_EQ(0, myr_fetcher_fetch(f, &it, 1));
 	EXPECT_EQ(0, it.status);
 	EXPECT_EQ(len, it.len);
