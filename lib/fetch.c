@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <myriad/fetch.h>
 #include <myriad/module.h>
+#include "cpus.h"
 #include "fetch_internal.h"
 
 #ifndef SYS_openat2
@@ -960,15 +961,6 @@ static int lanes_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 	return r;
 }
 
-/* CPUs this thread may run on. */
-static unsigned online_cpus(void)
-{
-	cpu_set_t set;
-	if (sched_getaffinity(0, sizeof(set), &set) < 0)
-		return 1;
-	return (unsigned)CPU_COUNT(&set);
-}
-
 /* ------------------------------------------------------------------ */
 /* Public API                                                          */
 /* ------------------------------------------------------------------ */
@@ -1011,7 +1003,7 @@ int myr_fetcher_init(struct myr_fetcher **out, const struct myr_fetch_config *cf
 		return myr_error_set(err, -ENOMEM, "out of memory");
 	f->ndirs = cfg->ndirs;
 	f->flags = cfg->flags;
-	f->nlanes = cfg->nthreads ? cfg->nthreads : online_cpus();
+	f->nlanes = cfg->nthreads ? cfg->nthreads : myr_usable_cpus();
 	if (f->nlanes > MYR_FETCH_LANES_MAX)
 		f->nlanes = MYR_FETCH_LANES_MAX;
 	if (f->nlanes < 1)

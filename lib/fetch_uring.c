@@ -41,6 +41,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "cpus.h"
 #include "fetch_internal.h"
 
 #if defined(__has_include)
@@ -177,16 +178,6 @@ static int restrict_ring(struct fetch_ring *r)
 	return ring_register(r, IORING_REGISTER_RESTRICTIONS, res, 4);
 }
 
-/* CPUs this thread may run on: with one, punting work to io-wq only adds
- * queueing. */
-static int usable_cpus(void)
-{
-	cpu_set_t set;
-	if (sched_getaffinity(0, sizeof(set), &set) < 0)
-		return 1;
-	return CPU_COUNT(&set);
-}
-
 int fetch_uring_init(struct myr_fetcher *f, struct myr_error *err)
 {
 	struct fetch_ring *r;
@@ -254,7 +245,7 @@ int fetch_uring_init(struct myr_fetcher *f, struct myr_error *err)
 	 * 7.9 against 7.0 ms, interleaved runs with tests/bench/benchrun). */
 	r->async_every = (f->flags & MYR_FETCH_F_ASYNC) ? 1 :
 			 (f->flags & MYR_FETCH_F_INLINE) ? 0 :
-			 RING_ASYNC_DEFAULT && usable_cpus() > 1 ? RING_ASYNC_EVERY : 0;
+			 RING_ASYNC_DEFAULT && myr_usable_cpus() > 1 ? RING_ASYNC_EVERY : 0;
 	/* No O_CLOEXEC: the kernel refuses it for direct descriptors, which
 	 * are never in the fd table anyway. */
 	r->how.flags = (uint64_t)(FETCH_OPEN_FLAGS & ~O_CLOEXEC);
@@ -571,16 +562,6 @@ int myr_fetcher_test_ring_op(struct myr_fetcher *f, uint8_t opcode)
 }
 
 #else /* !FETCH_HAVE_LIBURING */
-
-/* CPUs this thread may run on: with one, punting work to io-wq only adds
- * queueing. */
-static int usable_cpus(void)
-{
-	cpu_set_t set;
-	if (sched_getaffinity(0, sizeof(set), &set) < 0)
-		return 1;
-	return CPU_COUNT(&set);
-}
 
 int fetch_uring_init(struct myr_fetcher *f, struct myr_error *err)
 {

@@ -35,6 +35,7 @@
 #include <myriad/limits.h>
 #include <myriad/loader.h>
 #include <myriad/module.h>
+#include "cpus.h"
 #include "link.h"
 
 #define NO_MODULE   UINT32_MAX        /* dependency slot: unusable */
@@ -840,8 +841,8 @@ static void open_cache(struct myr_loader *l)
 	if (l->cache || !l->cfg->cache_open)
 		return;
 	for (uint32_t d = 0; d < pv->hdr->deps.count; d++)
-		if (strcmp(myr_view_str(pv, pv->deps[d].name_off),
-			   MYR_HOST_MODULE_NAME) != 0) {
+		if (!is_host_name(myr_view_str(pv, pv->deps[d].name_off),
+				  pv->deps[d].name_len)) {
 			l->cache = l->cfg->cache_open(l->cfg->cache_opaque);
 			return;
 		}
@@ -867,7 +868,7 @@ static void use_cache_records(struct myr_loader *l)
 	l->hint_needed = 0;
 	for (uint32_t d = 0; d < pv->hdr->deps.count; d++) {
 		const char *name = myr_view_str(pv, pv->deps[d].name_off);
-		if (strcmp(name, MYR_HOST_MODULE_NAME) != 0 &&
+		if (!is_host_name(name, pv->deps[d].name_len) &&
 		    myr_cache_find(c, name, pv->deps[d].name_len) < 0) {
 			l->hint_needed = 1;
 			return;
@@ -1141,9 +1142,11 @@ static int walk_graph(struct myr_loader *l)
 static int dep_satisfied(const struct lmod *m, uint32_t k,
 			 const struct lmod *t)
 {
-	if (m->pre_deps)
-		return t->ver_major == m->pre_need[k][0] &&
-		       t->ver_minor >= m->pre_need[k][1];
+	if (m->pre_deps) {
+		const struct myr_dep need = { .ver_major = m->pre_need[k][0],
+					      .ver_minor = m->pre_need[k][1] };
+		return myr_version_satisfies(&need, t->ver_major, t->ver_minor);
+	}
 	return myr_version_satisfies(&m->view.deps[k], t->ver_major,
 				     t->ver_minor);
 }
@@ -1421,11 +1424,8 @@ static unsigned stage_threads(const struct myr_loader *l)
 
 	if (l->norder < MYR_FETCH_LANES_MIN_ITEMS || n == 1)
 		return 1;
-	if (!n) {
-		cpu_set_t set;
-		n = sched_getaffinity(0, sizeof(set), &set) == 0 ?
-		    (unsigned)CPU_COUNT(&set) : 1;
-	}
+	if (!n)
+		n = myr_usable_cpus();
 	if (n > MYR_FETCH_LANES_MAX)
 		n = MYR_FETCH_LANES_MAX;
 	if (n > l->norder / STAGE_RUN)
