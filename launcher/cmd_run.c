@@ -473,8 +473,13 @@ int cmd_run(int argc, char **argv)
 
 	/* An inherited READ_IMPLIES_EXEC (setarch -X) would make every readable
 	 * page of the pool executable too, breaking W^X before the sandbox can
-	 * clear it: drop it before anything is mapped. */
-	myr_sandbox_clear_read_implies_exec(&err);
+	 * clear it: drop it before anything is mapped.  A failure is not
+	 * reported here: myr_sandbox_apply() tries again and fails the load
+	 * (127) before any module code runs. */
+	{
+		struct myr_error ignored = { 0 };
+		myr_sandbox_clear_read_implies_exec(&ignored);
+	}
 
 	myr_pool_limits_default(&o.limits);
 	prog = parse_options(argc, argv, &o, &status);
