@@ -332,6 +332,15 @@ size_t fetch_read_size(const struct myr_fetch_item *item)
 /* The verdict on a read                                               */
 /* ------------------------------------------------------------------ */
 
+/* fetch_judge() charged the header's size before the second read;
+ * whatever ends that read without fetch_done() gives it back, because the
+ * slow path charges what it finds. */
+void fetch_uncharge_second(struct myr_fetcher *f, size_t first, size_t need)
+{
+	__atomic_fetch_sub(f->charged, (uint64_t)(first + need - 1),
+			   __ATOMIC_RELAXED);
+}
+
 int fetch_judge(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
 		uint8_t *buf, size_t got, size_t asked, uint8_t **nbuf,
 		size_t *need)
@@ -354,8 +363,10 @@ int fetch_judge(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
 	if (fetch_charge(f, item, dir, total) < 0)
 		return 0;
 	*nbuf = fetch_arena_alloc(&f->arena, total + 1);
-	if (!*nbuf)
+	if (!*nbuf) {
+		fetch_uncharge_second(f, got, total - got + 1);
 		return -1;
+	}
 	memcpy(*nbuf, buf, got);
 	*need = total - got + 1;
 	f->stats.extra_reads++;
@@ -367,10 +378,7 @@ int fetch_judge_second(struct myr_fetcher *f, struct myr_fetch_item *item,
 		       size_t need)
 {
 	if (got + 1 != need) {
-		/* The slow path charges what it finds: give back what the
-		 * header claimed. */
-		__atomic_fetch_sub(f->charged, (uint64_t)(first + need - 1),
-				   __ATOMIC_RELAXED);
+		fetch_uncharge_second(f, first, need);
 		return -1;
 	}
 	fetch_done(f, item, dir, nbuf, first + got);
@@ -686,6 +694,8 @@ static void sync_one(struct myr_fetcher *f, struct myr_fetch_item *item,
 		arena_trim(&f->arena, buf, asked, (size_t)got);
 	} else if (v > 0) {
 		got2 = read_once(fd, nbuf + got, need, got);
+		if (got2 < 0)
+			fetch_uncharge_second(f, (size_t)got, need);
 		if (got2 < 0 || fetch_judge_second(f, item, dir, nbuf,
 						   (size_t)got, (size_t)got2,
 						   need) < 0)

@@ -97,6 +97,9 @@ struct myr_fetcher {
  * and return -1 if it would pass it. */
 int fetch_charge(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
 		 uint64_t len);
+/* Give back fetch_judge()'s charge for a second read that did not end in
+ * fetch_done() (first: bytes of the first read; need: the second's size). */
+void fetch_uncharge_second(struct myr_fetcher *f, size_t first, size_t need);
 
 /* fetch.c */
 void *fetch_arena_alloc(struct fetch_arena *a, size_t size);

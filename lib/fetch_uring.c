@@ -376,6 +376,8 @@ static unsigned slot_step(struct myr_fetcher *f, struct myr_fetch_item *items,
 				 first ? 0 : s->asked);
 	}
 	if (s->read_res < 0) {
+		if (!first)
+			fetch_uncharge_second(f, s->asked, s->need);
 		s->state = SLOT_SLOW;
 		return 0;
 	}
