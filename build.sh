@@ -366,8 +366,8 @@ write_if_changed() {
 }
 
 run_make() {
-	write_if_changed "$BUILD/musl/flags" "$MUSL_MAKE_ID"
-	write_if_changed "$BUILD/asan/flags" "$ASAN_MAKE_ID"
+	write_if_changed "$BUILD/musl/flags" "$(musl_make_id)"
+	write_if_changed "$BUILD/asan/flags" "$(asan_make_id)"
 	make --no-print-directory -r -j"$JOBS" -f - \
 		SRC="$SRC" B="$BUILD" PREFIX="$PREFIX" \
 		MUSL_CC="$MUSL_CC" HOST_CC="$HOST_CC" \
@@ -444,8 +444,20 @@ $(B)/tests/unit/%: $(SRC)/tests/unit/%.c $(B)/asan/libmyriad.a $(B)/asan/flags
 MAKEFILE
 }
 
-MUSL_MAKE_ID="$MUSL_CC $(command -v "$MUSL_CC" >/dev/null && "$MUSL_CC" -dumpfullversion 2>/dev/null) | $MUSL_CFLAGS | $MUSL_LDFLAGS | $LAUNCHER_LDFLAGS"
-ASAN_MAKE_ID="$HOST_CC $(command -v "$HOST_CC" >/dev/null && "$HOST_CC" -dumpversion 2>/dev/null) | $ASAN_CFLAGS | $ASAN_LIBS"
+# compiler_version CC FLAG: the compiler's version, or nothing when it is not
+# installed yet.  Called only after ensure_packages: at the top of the script,
+# under set -e, a missing musl-gcc would end a fresh machine's first build
+# silently before the package step could install it.
+compiler_version() {
+	command -v "$1" >/dev/null 2>&1 || return 0
+	"$1" "$2" 2>/dev/null || true
+}
+musl_make_id() {
+	echo "$MUSL_CC $(compiler_version "$MUSL_CC" -dumpfullversion) | $MUSL_CFLAGS | $MUSL_LDFLAGS | $LAUNCHER_LDFLAGS"
+}
+asan_make_id() {
+	echo "$HOST_CC $(compiler_version "$HOST_CC" -dumpversion) | $ASAN_CFLAGS | $ASAN_LIBS"
+}
 
 cmd_build() {
 	ensure_packages

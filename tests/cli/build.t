@@ -5,7 +5,7 @@
 
 require_cmd file readelf nm
 require_myriad
-plan 20
+plan 22
 
 # ---- the launcher --------------------------------------------------------------
 
@@ -48,6 +48,19 @@ like "$out" 'MYRIAD_BUILD_DIR' "--help lists the environment variables"
 fails "an unknown command is a usage error" 2 "$MYRIAD_SRC/build.sh" frobnicate
 is "$err" "build.sh: unknown command 'frobnicate' (see ./build.sh --help)" \
 	"an unknown command gets one line naming it"
+
+# A fresh Debian machine has no musl-gcc until the package step installs it:
+# the script's top level must not need it (it used to exit 1 silently there).
+mkdir -p "$T/nomusl"
+for d in /usr/local/bin /usr/bin /bin; do
+	for f in "$d"/*; do
+		[ -x "$f" ] && [ ! -e "$T/nomusl/${f##*/}" ] && ln -s "$f" "$T/nomusl/${f##*/}"
+	done
+done
+rm -f "$T/nomusl/musl-gcc"
+run env PATH="$T/nomusl" bash "$MYRIAD_SRC/build.sh" --help
+is "$status" 0 "build.sh's top level runs without musl-gcc on PATH"
+like "$out" '^usage: ./build.sh' "and reaches its command (--help) there"
 
 # Runs the real build on this build directory: it must find nothing to do.
 run env MYRIAD_BUILD_DIR="$MYRIAD_BUILD" "$MYRIAD_SRC/build.sh"

@@ -57,6 +57,7 @@ _tap_finish() {
 	else
 		rm -rf "$T"
 	fi
+	[ -n "${_tap_nobody_dir:-}" ] && rm -rf "$_tap_nobody_dir"
 	if [ "$_tap_failed" -gt 0 ]; then
 		exit 1
 	fi
@@ -66,6 +67,21 @@ _tap_finish() {
 	exit "$rc"
 }
 trap _tap_finish EXIT
+
+# nobody_dir: prints a fresh directory that uid 65534 can reach, for tests that
+# drop privileges.  $T lies inside the checkout, and a checkout in a 0700 home
+# (root's, say) hides it from every other user; /tmp does not.  Removed at
+# exit.  Fails (status 1) when the user cannot reach even that directory.
+_tap_nobody_dir=
+nobody_dir() {
+	if [ -z "$_tap_nobody_dir" ]; then
+		_tap_nobody_dir=$(mktemp -d /tmp/myriad-test-nobody.XXXXXX) || return 1
+		chmod 755 "$_tap_nobody_dir"
+	fi
+	setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$_tap_nobody_dir" \
+		2>/dev/null || return 1
+	printf '%s\n' "$_tap_nobody_dir"
+}
 
 diag() { local line; for line in "$@"; do printf '# %s\n' "$line" >&2; done; }
 note() { local line; for line in "$@"; do printf '# %s\n' "$line"; done; }

@@ -209,35 +209,37 @@ like "$err" "^myriad: .*/nonexistent" "the unusable directory is named"
 run env MYRIAD_DEBUG=files "$MYRIAD" --libdir "$T/env/lib" "$T/env/prog.myr"
 like "$err" "^myriad: files: " "MYRIAD_DEBUG=files traces the files tried"
 # setuid/setgid (AT_SECURE): MYRIAD_LIBRARY_PATH and MYRIAD_DEBUG are ignored.
-if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
-	mkdir -p "$T/suid"
-	cp "$MYRIAD" "$T/suid/plain"
-	cp "$MYRIAD" "$T/suid/setuid"
-	chmod 755 "$T" "$T/suid" "$T/suid/plain"
-	chmod 4755 "$T/suid/setuid"
-	chmod -R a+rX "$T/env"
-	run env MYRIAD_LIBRARY_PATH="$T/env/lib" setpriv --reuid=65534 \
-		--regid=65534 --clear-groups "$T/suid/plain" "$T/env/prog.myr"
+# Copies in a directory nobody can reach: the checkout may sit in a 0700 home.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && nd=$(nobody_dir); then
+	cp -r "$T/env" "$nd/env"
+	mkdir -p "$nd/suid"
+	cp "$MYRIAD" "$nd/suid/plain"
+	cp "$MYRIAD" "$nd/suid/setuid"
+	chmod 755 "$nd/suid" "$nd/suid/plain"
+	chmod 4755 "$nd/suid/setuid"
+	chmod -R a+rX "$nd/env"
+	run env MYRIAD_LIBRARY_PATH="$nd/env/lib" setpriv --reuid=65534 \
+		--regid=65534 --clear-groups "$nd/suid/plain" "$nd/env/prog.myr"
 	if [ "$out" != "$sum" ]; then
 		skip "AT_SECURE ignores MYRIAD_LIBRARY_PATH" \
 			"nobody cannot run the scratch copy: $(head -n1 <<<"$err")"
 	else
-		run env MYRIAD_LIBRARY_PATH="$T/env/lib" MYRIAD_DEBUG=files \
+		run env MYRIAD_LIBRARY_PATH="$nd/env/lib" MYRIAD_DEBUG=files \
 			setpriv --reuid=65534 --regid=65534 --clear-groups \
-			"$T/suid/setuid" --libdir /nonexistent-myriad-dir "$T/env/prog.myr"
+			"$nd/suid/setuid" --libdir /nonexistent-myriad-dir "$nd/env/prog.myr"
 		unlike "$err" "files:" "setuid: MYRIAD_DEBUG is ignored"
-		run env MYRIAD_LIBRARY_PATH="$T/env/lib" setpriv --reuid=65534 \
-			--regid=65534 --clear-groups "$T/suid/setuid" "$T/env/prog.myr"
-		if [ "$status" = 0 ] && [ "$(stat -c %u "$T/suid/setuid")" = 0 ] &&
-			grep -q nosuid <<<"$(findmnt -no OPTIONS -T "$T")"; then
-			skip "AT_SECURE ignores MYRIAD_LIBRARY_PATH" "$T is mounted nosuid"
+		run env MYRIAD_LIBRARY_PATH="$nd/env/lib" setpriv --reuid=65534 \
+			--regid=65534 --clear-groups "$nd/suid/setuid" "$nd/env/prog.myr"
+		if [ "$status" = 0 ] && [ "$(stat -c %u "$nd/suid/setuid")" = 0 ] &&
+			grep -q nosuid <<<"$(findmnt -no OPTIONS -T "$nd")"; then
+			skip "AT_SECURE ignores MYRIAD_LIBRARY_PATH" "$nd is mounted nosuid"
 		else
 			is "$status" 127 "setuid: MYRIAD_LIBRARY_PATH is ignored"
-			unlike "$err" "$T/env/lib" "setuid: the variable's directory is never used"
+			unlike "$err" "$nd/env/lib" "setuid: the variable's directory is never used"
 		fi
 	fi
 else
-	skip "AT_SECURE ignores MYRIAD_LIBRARY_PATH" "needs root and setpriv"
+	skip "AT_SECURE ignores MYRIAD_LIBRARY_PATH" "needs root, setpriv and a directory uid 65534 can reach"
 fi
 
 for a in pooling on-demand; do
