@@ -377,7 +377,7 @@ run_make() {
 		"$@" <<'MAKEFILE'
 .DELETE_ON_ERROR:
 .SUFFIXES:
-LIB_SRCS := $(sort $(wildcard $(SRC)/lib/*.c $(SRC)/lib/arch/x86_64/*.c))
+LIB_SRCS := $(sort $(filter-out $(SRC)/lib/sandbox/gen_bpf.c,$(wildcard $(SRC)/lib/*/*.c)))
 LAUNCHER_SRCS := $(sort $(wildcard $(SRC)/launcher/*.c))
 TEST_SRCS := $(sort $(wildcard $(SRC)/tests/unit/*.c))
 MUSL_LIB_OBJS := $(patsubst $(SRC)/%.c,$(B)/musl/obj/%.o,$(LIB_SRCS))
@@ -392,14 +392,14 @@ tests: $(TESTS)
 	@:
 
 # The seccomp filters, generated ahead of time with the host's libseccomp
-# from lib/sandbox.c's table (lib/gen/sandbox_bpf.c says how).
-$(B)/gen/sandbox_bpf.h: $(SRC)/lib/gen/sandbox_bpf.c $(SRC)/lib/sandbox.c $(SRC)/lib/error.c $(SRC)/include/myriad/sandbox.h $(SRC)/include/myriad/format.h $(B)/asan/flags
+# from lib/sandbox/sandbox.c's table (lib/sandbox/gen_bpf.c says how).
+$(B)/gen/sandbox_bpf.h: $(SRC)/lib/sandbox/gen_bpf.c $(SRC)/lib/sandbox/sandbox.c $(SRC)/lib/base/error.c $(SRC)/include/myriad/sandbox.h $(SRC)/include/myriad/format.h $(B)/asan/flags
 	@mkdir -p $(@D)
 	@echo "  GEN     sandbox_bpf.h"
 	@$(HOST_CC) -std=c11 -O1 -Wall -Wextra -Werror -D_GNU_SOURCE= -I$(SRC)/include -I$(SRC)/lib \
-		-o $(B)/gen/sandbox_bpf $(SRC)/lib/gen/sandbox_bpf.c $(SRC)/lib/error.c -lseccomp
+		-o $(B)/gen/sandbox_bpf $(SRC)/lib/sandbox/gen_bpf.c $(SRC)/lib/base/error.c -lseccomp
 	@$(B)/gen/sandbox_bpf $@
-$(B)/musl/obj/lib/sandbox.o $(B)/asan/obj/lib/sandbox.o: $(B)/gen/sandbox_bpf.h
+$(B)/musl/obj/lib/sandbox/sandbox.o $(B)/asan/obj/lib/sandbox/sandbox.o: $(B)/gen/sandbox_bpf.h
 $(B)/musl/obj/lib/%.o: $(SRC)/lib/%.c $(B)/musl/flags
 	@mkdir -p $(@D)
 	@echo "  CC      lib/$*.c"

@@ -3,7 +3,7 @@
  * launcher/cmd_link.c - `myriad link`: ELF objects in, one module file out.
  *
  * This file owns the command line, the files and the messages; the
- * conversion itself is lib/elf_link.c (docs/link.md).  The output is
+ * conversion itself is lib/convert/elf_link.c (docs/link.md).  The output is
  * written to a temporary file in the same directory and renamed into place,
  * so a failed link never leaves a partial or stale-looking module behind.
  */

@@ -3,7 +3,7 @@
  * myriad policy [--caps LIST | PROGRAM.myr] [--strict] [--bpf FILE]
  *
  * Prints the seccomp policy a program would run under, from the same rule
- * table that builds the filter (lib/sandbox.c), and can write the very BPF
+ * table that builds the filter (lib/sandbox/sandbox.c), and can write the very BPF
  * program the launcher would load, for inspection with a disassembler.
  * A program's capabilities come from its validated header; a module that
  * does not parse, or is not a program, gets no policy.

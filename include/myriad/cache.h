@@ -174,7 +174,7 @@ static_assert(sizeof(struct myr_cache_hostsym) == 24, "myr_cache_hostsym");
 static_assert(sizeof(struct myr_cache_ident) == 48, "myr_cache_ident");
 
 /* ------------------------------------------------------------------ */
-/* Parsing (lib/cache.c): pure functions of a memory buffer            */
+/* Parsing (lib/image/cache_image.c): pure functions of a memory buffer            */
 /* ------------------------------------------------------------------ */
 
 /*
@@ -241,7 +241,7 @@ int64_t myr_cache_view_find(const struct myr_cache_view *v, const char *name,
 			    uint32_t len);
 
 /* ------------------------------------------------------------------ */
-/* Building (lib/cache_build.c)                                        */
+/* Building (lib/cache/cache_build.c)                                        */
 /* ------------------------------------------------------------------ */
 
 struct myr_cache_build_config {
@@ -305,7 +305,7 @@ int myr_cache_status(const char *dir, const struct myr_host_binding *host,
 		     struct myr_error *err);
 
 /* ------------------------------------------------------------------ */
-/* Launching (lib/cache.c)                                             */
+/* Launching (lib/image/cache_image.c)                                             */
 /* ------------------------------------------------------------------ */
 
 struct myr_cache;
@@ -362,7 +362,7 @@ int myr_cache_activate(struct myr_cache *c, struct myr_error *err);
 void myr_cache_span(const struct myr_cache *c, uintptr_t *lo, uintptr_t *hi);
 
 /* Module i's segment addresses, export view and init/fini arrays, for
- * binding and lookups (lib/loader.c). */
+ * binding and lookups (lib/load/loader.c). */
 struct myr_link_module;
 const struct myr_link_module *myr_cache_link_module(struct myr_cache *c,
 						    uint32_t i,

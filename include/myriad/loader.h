@@ -36,7 +36,7 @@
 #include <myriad/myriad.h>
 
 /* ------------------------------------------------------------------ */
-/* The pool: where segments go (lib/pool.c)                            */
+/* The pool: where segments go (lib/image/pool.c)                            */
 /* ------------------------------------------------------------------ */
 
 /*
@@ -164,7 +164,7 @@ uint64_t myr_pool_class_start(const struct myr_pool *p, unsigned cls);
  * Reserve size bytes of PROT_NONE address space whose every byte is within
  * a 32-bit displacement of every byte of [lo, hi), trying the places
  * myr_pool_map() tries.  Returns the address or MAP_FAILED.  The cache
- * (lib/cache.c) maps its image with it when its preferred address is taken.
+ * (lib/image/cache_image.c) maps its image with it when its preferred address is taken.
  */
 void *myr_pool_reserve_near(uint64_t size, uintptr_t lo, uintptr_t hi);
 
@@ -187,7 +187,7 @@ void myr_pool_exit(struct myr_pool *p);
 void myr_pool_release(struct myr_pool *p);
 
 /* ------------------------------------------------------------------ */
-/* The loader (lib/loader.c, lib/link.c)                               */
+/* The loader (lib/load/loader.c, lib/image/link.c)                               */
 /* ------------------------------------------------------------------ */
 
 /*

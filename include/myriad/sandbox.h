@@ -151,7 +151,7 @@ int myr_sandbox_bpf(uint32_t caps, enum myr_sandbox_mode mode, void **prog,
 
 /*
  * The same program as myr_sandbox_bpf(), taken from the filters generated
- * at build time with the same table and libseccomp (lib/gen/sandbox_bpf.c)
+ * at build time with the same table and libseccomp (lib/sandbox/gen_bpf.c)
  * and the caller's pid written in: what myr_sandbox_apply() installs.
  * -ENOSYS in a build of lib/ without the generated header (then
  * myr_sandbox_apply() builds the filter at run time).

@@ -21,7 +21,7 @@
  * call, MB/s (MB = 10^6 bytes, of the bytes processed: stored bytes for the
  * checksum, output bytes for decompression and copies).
  *
- * Built by run.sh against lib/module.c, lib/checksum.c and lib/error.c at
+ * Built by run.sh against lib/format/reader.c, lib/base/checksum.c and lib/base/error.c at
  * -O2 with the host's liblz4 (the same LZ4 release the launcher embeds).
  */
 #define _GNU_SOURCE

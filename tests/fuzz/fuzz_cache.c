@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_cache: the library directory's cache image (lib/cache.c) as the
+ * fuzz_cache: the library directory's cache image (lib/image/cache_image.c) as the
  * launcher reads it, short of mapping: the header and index parser, the
  * per-module check, the name lookup, and the per-process fixups a launch
  * applies (host symbol slots, binds, rebases), here applied to a malloc'd

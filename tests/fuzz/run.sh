@@ -74,7 +74,7 @@ fuzz_make() {
 		FLAGS="$(echo $FLAGS)" "$@" <<'MAKEFILE'
 .DELETE_ON_ERROR:
 .SUFFIXES:
-LIB_SRCS := $(sort $(wildcard $(SRC)/lib/*.c $(SRC)/lib/arch/x86_64/*.c))
+LIB_SRCS := $(sort $(filter-out $(SRC)/lib/sandbox/gen_bpf.c,$(wildcard $(SRC)/lib/*/*.c)))
 LIB_OBJS := $(patsubst $(SRC)/%.c,$(O)/obj/%.o,$(LIB_SRCS))
 HARNESSES := $(patsubst $(SRC)/tests/fuzz/%.c,$(O)/bin/%,$(wildcard $(SRC)/tests/fuzz/fuzz_*.c))
 objs: $(LIB_OBJS)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fetchbench - how fast the fetcher (lib/fetch.c, lib/fetch_uring.c) reads
+ * fetchbench - how fast the fetcher (lib/load/fetch.c, lib/load/fetch_uring.c) reads
  * a closure's files, next to the simplest ways of reading the same bytes.
  * A measurement tool, not a test: it asserts nothing about time.
  *

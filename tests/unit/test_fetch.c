@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The fetcher's lookup and verdicts (lib/fetch.c, lib/fetch_uring.c), each
+ * The fetcher's lookup and verdicts (lib/load/fetch.c, lib/load/fetch_uring.c), each
  * test run once with plain syscalls and once with io_uring: directories in
  * order, symlinks confined to the directory, non-regular files rejected by
  * type without hanging, size hints that are too small or too large,

@@ -10,7 +10,7 @@
 #include <pthread.h>
 #include "harness.h"
 #include "test_fetch_util.h"
-#include "../../lib/fetch_internal.h"
+#include "load/fetch_internal.h"
 
 #define NFILES 700u
 

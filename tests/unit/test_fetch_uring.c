@@ -17,7 +17,7 @@
 #include <liburing.h>
 #include "harness.h"
 #include "test_fetch_util.h"
-#include "../../lib/fetch_internal.h"
+#include "load/fetch_internal.h"
 
 #if defined(__x86_64__)
 #define TF_AUDIT_ARCH AUDIT_ARCH_X86_64

@@ -10,7 +10,7 @@
 #include <myriad/loader.h>
 #include <myriad/module.h>
 #include "harness.h"
-#include "link.h"
+#include "image/link.h"
 
 struct lines {
 	char text[8192];

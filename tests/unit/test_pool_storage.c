@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Where the pool keeps itself: the first pool of a process and a small
- * plan live in static storage and inline (lib/pool.c), later pools and
+ * plan live in static storage and inline (lib/image/pool.c), later pools and
  * larger plans on the heap.  Whichever storage each got, pools alive at
  * the same time stay independent, and a pool created after another was
  * freed works like the first.

@@ -3,7 +3,7 @@
  * The filter, judged offline: the BPF program for every capability set and
  * both modes is run through tests/unit/bpf_interp.h against a table of
  * (architecture, syscall number, arguments, expected verdict) written here
- * from docs/security.md, independently of lib/sandbox.c's rule table.
+ * from docs/security.md, independently of lib/sandbox/sandbox.c's rule table.
  * Then every syscall number the table does not mention must be denied,
  * whatever the capabilities: each capability allows what it documents and
  * nothing more.

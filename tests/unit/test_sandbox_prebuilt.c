@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The filters generated at build time (lib/gen/sandbox_bpf.c), which the
+ * The filters generated at build time (lib/sandbox/gen_bpf.c), which the
  * launcher installs, against the filters libseccomp builds at run time
  * from the same table (which test_sandbox_policy.c judges): byte for byte
  * the same program for every capability set and both modes, with this

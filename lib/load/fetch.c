@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lib/fetch.c - the fetcher: library directories, buffers, the verdict on
+ * lib/load/fetch.c - the fetcher: library directories, buffers, the verdict on
  * each file's bytes, the slow path that looks closer at odd candidates, and
- * the sync (plain syscall) path.  The io_uring path is lib/fetch_uring.c.
+ * the sync (plain syscall) path.  The io_uring path is lib/load/fetch_uring.c.
  *
  * The fast path never stats: a file's type and size are only examined when
  * its bytes are not a whole module (fetch_judge() says -1), because a valid
@@ -28,8 +28,8 @@
 #include <unistd.h>
 #include <myriad/fetch.h>
 #include <myriad/module.h>
-#include "cpus.h"
-#include "fetch_internal.h"
+#include "base/cpus.h"
+#include "load/fetch_internal.h"
 
 #ifndef SYS_openat2
 #define SYS_openat2 437

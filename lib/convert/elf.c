@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lib/elf.c - reading ELF64 relocatable objects, which are hostile input.
+ * lib/convert/elf.c - reading ELF64 relocatable objects, which are hostile input.
  *
  * Every offset, size, count, index and string is checked against the file
  * before it is used, in 64-bit arithmetic written so that it cannot
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <myriad/elf2myr.h>
 #include <myriad/limits.h>
-#include "elf_internal.h"
-#include "arch/x86_64/reloc.h"
+#include "convert/elf_internal.h"
+#include "convert/arch/x86_64/reloc.h"
 
 /* The most sections an object may have: extended section numbering (more
  * than SHN_LORESERVE sections) is not supported. */

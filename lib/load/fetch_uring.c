@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lib/fetch_uring.c - the io_uring path of the fetcher.
+ * lib/load/fetch_uring.c - the io_uring path of the fetcher.
  *
  * One ring, created disabled and restricted to OPENAT2, READ and
  * LINK_TIMEOUT (with the FIXED_FILE, IO_LINK and ASYNC flags) before it is
@@ -41,8 +41,8 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include "cpus.h"
-#include "fetch_internal.h"
+#include "base/cpus.h"
+#include "load/fetch_internal.h"
 
 #if defined(__has_include)
 #if __has_include(<liburing.h>)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lib/fetch_internal.h - what lib/fetch.c (common code, sync path) and
- * lib/fetch_uring.c (io_uring path) share, and the test-only hooks.
+ * lib/load/fetch_internal.h - what lib/load/fetch.c (common code, sync path) and
+ * lib/load/fetch_uring.c (io_uring path) share, and the test-only hooks.
  */
 #ifndef MYRIAD_FETCH_INTERNAL_H
 #define MYRIAD_FETCH_INTERNAL_H

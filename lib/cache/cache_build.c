@@ -30,7 +30,7 @@
 #include <myriad/cache.h>
 #include <myriad/limits.h>
 #include <myriad/module.h>
-#include "link.h"
+#include "image/link.h"
 
 #define NONE UINT32_MAX
 #define ATTEMPTS 3

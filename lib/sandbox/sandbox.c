@@ -590,7 +590,7 @@ int myr_sandbox_bpf(uint32_t caps, enum myr_sandbox_mode mode, void **prog,
 /* ---- the filters generated at build time --------------------------------- */
 
 /*
- * build.sh runs lib/gen/sandbox_bpf.c, which builds the filter for every
+ * build.sh runs lib/sandbox/gen_bpf.c, which builds the filter for every
  * (caps, mode) with the table above and libseccomp, exactly as build()
  * does, and writes the programs to sandbox_bpf.h with the places that hold
  * the pid.  A launch then copies one program and writes its pid in: no

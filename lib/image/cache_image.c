@@ -3,9 +3,9 @@
  * The cache at launch: parse (hostile input, like the module reader), map
  * the image, decide per module whether it can be used, order and activate
  * the modules a program needs.  The format is <myriad/cache.h> and
- * docs/cache.md; the builder is lib/cache_build.c.
+ * docs/cache.md; the builder is lib/cache/cache_build.c.
  *
- * Overflow reasoning: as in lib/module.c, every on-disk quantity is at most
+ * Overflow reasoning: as in lib/format/reader.c, every on-disk quantity is at most
  * 32 bits wide (the header's 64-bit sizes are bounded first), every end is
  * computed in 64 bits and compared against a bound that fits in 32 bits,
  * and nothing is read before the range holding it has been checked.
@@ -28,7 +28,7 @@
 #include <myriad/cache.h>
 #include <myriad/limits.h>
 #include <myriad/module.h>
-#include "link.h"
+#include "image/link.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000

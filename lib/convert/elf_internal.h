@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lib/elf_internal.h - the ELF object reader shared by lib/elf*.c.
+ * lib/convert/elf_internal.h - the ELF object reader shared by lib/elf*.c.
  *
  * elf_obj_load() validates an object completely before the linker looks at
  * it, so the linker may then index sections, symbols, strings and

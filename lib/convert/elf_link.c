@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lib/elf_link.c - merging ELF relocatable objects into one Myriad module.
+ * lib/convert/elf_link.c - merging ELF relocatable objects into one Myriad module.
  *
  * The phases, each of which reports every problem it finds before the link
  * gives up:
- *   1. load and validate every object (lib/elf.c);
+ *   1. load and validate every object (lib/convert/elf.c);
  *   2. classify sections into segments and init/fini arrays, keeping the
  *      first copy of each comdat group;
  *   3. build the global symbol table (strong beats weak beats COMMON; two
@@ -25,8 +25,8 @@
 #include <string.h>
 #include <myriad/elf2myr.h>
 #include <myriad/limits.h>
-#include "elf_internal.h"
-#include "arch/x86_64/reloc.h"
+#include "convert/elf_internal.h"
+#include "convert/arch/x86_64/reloc.h"
 
 #define NONE32 UINT32_MAX
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lib/cpus.h - how many CPUs this thread may run on (its affinity mask,
+ * lib/base/cpus.h - how many CPUs this thread may run on (its affinity mask,
  * not the machine's count: a process pinned to one CPU gains nothing from
  * lanes or io-wq workers).  1 when the mask cannot be read.
  */

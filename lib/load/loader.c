@@ -35,8 +35,8 @@
 #include <myriad/limits.h>
 #include <myriad/loader.h>
 #include <myriad/module.h>
-#include "cpus.h"
-#include "link.h"
+#include "base/cpus.h"
+#include "image/link.h"
 
 #define NO_MODULE   UINT32_MAX        /* dependency slot: unusable */
 #define HOST_MODULE (UINT32_MAX - 1)  /* dependency slot: the host */

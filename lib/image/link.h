@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lib/link.h - binding imports and applying relocations to one placed
- * module (lib/link.c), shared by the loader and its unit tests.
+ * lib/image/link.h - binding imports and applying relocations to one placed
+ * module (lib/image/link.c), shared by the loader and its unit tests.
  */
 #ifndef MYRIAD_LIB_LINK_H
 #define MYRIAD_LIB_LINK_H
@@ -42,7 +42,7 @@ int64_t myr_link_relocate(const struct myr_link_module *m,
 
 /*
  * Told of every relocation once it is written, with its index and site:
- * the cache builder (lib/cache_build.c) links its image with the same code
+ * the cache builder (lib/cache/cache_build.c) links its image with the same code
  * as a launch and records the per-process fixups this way.  A negative
  * return stops relocation with that -errno.
  */

@@ -14,7 +14,7 @@
  */
 #include <errno.h>
 #include <string.h>
-#include "link.h"
+#include "image/link.h"
 
 uint32_t myr_link_bind(const struct myr_link_module *m,
 		       const struct myr_link_module *const *deps,
