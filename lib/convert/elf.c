@@ -86,6 +86,15 @@ static int check_overlap(const struct elf_obj *o, uint64_t shoff,
 
 static int check_ehdr(const Elf64_Ehdr *eh, size_t size, struct myr_error *err)
 {
+	/* clang -flto writes LLVM bitcode, raw ("BC" 0xC0DE) or in the
+	 * wrapper (0x0B17C0DE, little-endian): no machine code to link. */
+	static const uint8_t bitcode[4] = { 'B', 'C', 0xc0, 0xde };
+	static const uint8_t bitcode_wrapper[4] = { 0xde, 0xc0, 0x17, 0x0b };
+	if (size >= 4 && (memcmp(eh->e_ident, bitcode, 4) == 0 ||
+			  memcmp(eh->e_ident, bitcode_wrapper, 4) == 0))
+		return myr_error_set(err, -ENOEXEC,
+			"LLVM bitcode (clang -flto), not an ELF object: "
+			"compile without -flto");
 	if (size < EI_NIDENT || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
 		return myr_error_set(err, -ENOEXEC, "not an ELF file (bad magic)");
 	if (size < sizeof(*eh))
@@ -248,6 +257,14 @@ static int load_symtab(struct elf_obj *o, struct myr_error *err)
 				"symbol %u (%s): st_shndx %u out of range (%u sections)",
 				i, elf_obj_sym_name(o, &sym), shndx, o->shnum);
 		int bind = ELF64_ST_BIND(sym.st_info);
+		/* gcc -flto without -ffat-lto-objects: the object holds only
+		 * GIMPLE bytecode, which no linker but gcc's plug-in reads;
+		 * linked as is it would make an empty module. */
+		if (bind != STB_LOCAL &&
+		    strcmp(elf_obj_sym_name(o, &sym), "__gnu_lto_slim") == 0)
+			return myr_error_set(err, -ENOEXEC,
+				"GCC LTO bytecode without machine code (gcc -flto): "
+				"compile with -ffat-lto-objects, or without -flto");
 		if ((i < o->first_global) != (bind == STB_LOCAL))
 			return myr_error_set(err, -EBADMSG,
 				"symbol %u (%s): binding %d on the wrong side of sh_info %u",

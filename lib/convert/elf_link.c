@@ -746,7 +746,12 @@ static int bind_symbol(struct myr_elf_link *l, struct gsym *g, const char *where
 	}
 	if (!g->strong_ref)
 		return 0;               /* undefined weak: address 0 */
-	report(l, "%s: undefined symbol '%s'", where, g->name);
+	if (opt->nhost)
+		report(l, "%s: undefined symbol '%s': no --needs module exports "
+		       "it and it is missing from the host module (libc), see "
+		       "docs/host.md", where, g->name);
+	else
+		report(l, "%s: undefined symbol '%s'", where, g->name);
 	return -EINVAL;
 }
 
@@ -940,8 +945,10 @@ static int apply_one(struct myr_elf_link *l, uint32_t oi,
 	if (cls == MYR_ARCH_REL_NONE)
 		return 0;
 	if (cls == MYR_ARCH_REL_UNSUPPORTED) {
-		report(l, "%s: relocation %s (type %u) against '%s' is unsupported",
-		       where, rname, type, sym_label(o, symi));
+		const char *advice = myr_arch_rel_advice(type);
+		report(l, "%s: relocation %s (type %u) against '%s' is unsupported%s%s",
+		       where, rname, type, sym_label(o, symi),
+		       advice ? ": " : "", advice ? advice : "");
 		return -EINVAL;
 	}
 	ret = resolve_target(l, oi, symi, where, &t);

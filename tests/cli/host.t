@@ -91,6 +91,8 @@ myr_link "$T/unknown.myr" --name unknown "$T/unknown.o"
 is "$status" 1 "link fails on names the host module does not export"
 like "$err" 'pthread_create' "the error names pthread_create"
 like "$err" 'strerror_r' "and strerror_r (GNU and POSIX ABIs differ)"
+like "$err" "undefined symbol 'pthread_create': .*missing from the host module .*docs/host\.md" \
+	"saying it is missing from the host module, pointing to docs/host.md"
 
 # ---- programs: the same output as a native build ----------------------------
 

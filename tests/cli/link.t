@@ -90,7 +90,8 @@ EOF_C
 ) || exit 1
 echo "previous contents" >"$T/keep.myr"
 fails "undefined symbols fail the link" 1 "$MYRIAD" link -o "$T/keep.myr" "$undef_o"
-like "$err" "^myriad: .*undef\.o: \.text\+0x[0-9a-f]+: undefined symbol 'first_missing'$" "the first is named"
+like "$err" "^myriad: .*undef\.o: \.text\+0x[0-9a-f]+: undefined symbol 'first_missing': no --needs module exports it and it is missing from the host module \(libc\), see docs/host\.md$" \
+	"the first is named, as missing from the host module, pointing to docs/host.md"
 like "$err" "undefined symbol 'second_missing'" "the second is named"
 like "$err" "undefined symbol 'third_missing'" "the third is named"
 is "$(grep -c 'undefined symbol' <<<"$err")" 3 "one line each"
@@ -111,6 +112,44 @@ EOF_C
 fails "TLS is rejected" 1 "$MYRIAD" link -o "$T/tls.myr" "$tls_o"
 like "$err" "tls\.o: \.text\+0x[0-9a-f]+: relocation R_X86_64_[A-Z]+ .*against 'tv' is unsupported" \
 	"naming the object, section, relocation type and symbol"
+
+# ---- objects the linker cannot use, with what to do instead ------------------------
+
+printf 'int lto_value(int x) { return x * 3; }\n' >"$T/lto.c"
+if gcc -c -fPIC -O2 -flto -o "$T/lto_slim.o" "$T/lto.c" 2>/dev/null; then
+	fails "a gcc -flto slim object is refused" 1 "$MYRIAD" link -o "$T/x.myr" "$T/lto_slim.o"
+	like "$err" "lto_slim\.o: GCC LTO bytecode without machine code \(gcc -flto\): compile with -ffat-lto-objects" \
+		"naming -ffat-lto-objects"
+	[ -e "$T/x.myr" ] && fail "and writes no module" || pass "and writes no module"
+	gcc -c -fPIC -O2 -flto -ffat-lto-objects -o "$T/lto_fat.o" "$T/lto.c"
+	ok "a gcc -flto -ffat-lto-objects object links" "$MYRIAD" link -o "$T/fat.myr" "$T/lto_fat.o"
+	run "$MYRIAD" info "$T/fat.myr"
+	like "$out" '^ +lto_value +func +text\+' "with its machine code"
+else
+	skip "gcc -flto objects" "gcc cannot compile with -flto here"
+fi
+if command -v clang >/dev/null 2>&1 &&
+	clang -c -fPIC -O2 -flto -o "$T/lto_bc.o" "$T/lto.c" 2>/dev/null; then
+	fails "a clang -flto object (LLVM bitcode) is refused" 1 \
+		"$MYRIAD" link -o "$T/x.myr" "$T/lto_bc.o" "$lib_o"
+	like "$err" "lto_bc\.o: LLVM bitcode \(clang -flto\), not an ELF object: compile without -flto" \
+		"and recognised as LLVM bitcode"
+else
+	skip "clang -flto objects" "clang is not installed or cannot use -flto"
+fi
+
+large_o=$(cc_object -large -mcmodel=large <<'EOF_C'
+static int local_table[4] = { 1, 2, 3, 4 };
+extern int far_value;
+int far_call(int);
+int large(int i) { return local_table[i & 3] + far_value + far_call(i); }
+EOF_C
+) || exit 1
+fails "-mcmodel=large objects are refused" 1 "$MYRIAD" link -o "$T/x.myr" "$large_o"
+for rel in GOTPC64 GOTOFF64 PLTOFF64; do
+	like "$err" "large\.o: \.text\+0x[0-9a-f]+: relocation R_X86_64_$rel \(type [0-9]+\) against '[^']*' is unsupported: -mcmodel=large is unsupported: compile without it" \
+		"R_X86_64_$rel names -mcmodel=large"
+done
 
 # ---- hostile and odd input files ---------------------------------------------------
 

@@ -64,6 +64,29 @@ static inline unsigned myr_arch_rel_width(enum myr_arch_rel_class c)
 	}
 }
 
+/*
+ * What to do about an unsupported relocation type, for error messages, or
+ * NULL.  The 64-bit GOT and PLT offsets are what -mcmodel=large (and
+ * -mcmodel=medium's large data) emit with -fPIC: code addresses the GOT
+ * through a register instead of RIP, which a module's RELRO GOT does not
+ * support.
+ */
+static inline const char *myr_arch_rel_advice(uint32_t type)
+{
+	switch (type) {
+	case 25:                                        /* R_X86_64_GOTOFF64 */
+	case 27:                                        /* R_X86_64_GOT64 */
+	case 28:                                        /* R_X86_64_GOTPCREL64 */
+	case 29:                                        /* R_X86_64_GOTPC64 */
+	case 30:                                        /* R_X86_64_GOTPLT64 */
+	case 31:                                        /* R_X86_64_PLTOFF64 */
+		return "-mcmodel=large is unsupported: compile without it "
+		       "(the default -mcmodel=small)";
+	default:
+		return NULL;
+	}
+}
+
 /* The psABI name of an ELF relocation type, for error messages. */
 static inline const char *myr_arch_rel_name(uint32_t type)
 {
