@@ -362,7 +362,7 @@ int myr_cache_activate(struct myr_cache *c, struct myr_error *err);
 void myr_cache_span(const struct myr_cache *c, uintptr_t *lo, uintptr_t *hi);
 
 /* Module i's segment addresses, export view and init/fini arrays, for
- * binding and lookups (lib/load/loader.c). */
+ * binding and lookups (lib/load/bind.c, lib/load/lookup.c). */
 struct myr_link_module;
 const struct myr_link_module *myr_cache_link_module(struct myr_cache *c,
 						    uint32_t i,

@@ -3,7 +3,7 @@
  * myriad/limits.h - every resource bound Myriad enforces, in one place.
  *
  * Each limit is checked by the module reader (lib/format/reader.c), the ELF
- * converter (lib/convert/elf.c), the loader (lib/load/loader.c) or the cache, before the
+ * converter (lib/convert/elf.c), the loader (lib/load/) or the cache, before the
  * quantity it bounds is used to size an allocation or a loop.  Hostile input
  * can therefore never make Myriad use more memory or time than these allow.
  * Every limit has a test that runs right at the limit and one past it.

@@ -187,7 +187,7 @@ void myr_pool_exit(struct myr_pool *p);
 void myr_pool_release(struct myr_pool *p);
 
 /* ------------------------------------------------------------------ */
-/* The loader (lib/load/loader.c, lib/image/link.c)                               */
+/* The loader (lib/load/, lib/image/link.c)                               */
 /* ------------------------------------------------------------------ */
 
 /*
