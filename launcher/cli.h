@@ -44,6 +44,72 @@ void cli_host_binding(struct myr_host_binding *h);
 int cli_read_file(const char *path, uint64_t max, const char *what,
 		  uint8_t **out, size_t *len);
 
+/* ---- the command line (options.c) ----------------------------------- */
+
+/* An option handler's "go on"; any other return value ends the parse with
+ * that exit status (MYRIAD_EXIT_OK after --help, MYRIAD_EXIT_USAGE after
+ * saying what is wrong). */
+#define CLI_NEXT (-1)
+
+struct cli_option {
+	const char *name;          /* "--libdir", "-o" */
+	const char *alias;         /* another spelling ("-h"), or NULL */
+	int takes_value;           /* "--name V" or "--name=V" */
+	/* With no value left: call set with "" (so that its own message says
+	 * what is wrong), instead of saying "NAME needs a value". */
+	int missing_as_empty;
+	const char *missing;       /* the whole message when the value is
+	                              missing (after the command's prefix),
+	                              or NULL */
+	/* Apply the option; value is NULL for a flag.  Returns CLI_NEXT or an
+	 * exit status. */
+	int (*set)(void *ctx, const struct cli_option *opt, const char *value);
+	int key;                   /* for set: which option of a family */
+};
+
+struct cli_command {
+	const char *name;          /* "link"; NULL for a launch (myriad ...) */
+	const struct cli_option *options;  /* ended by a { NULL } entry */
+	/* An operand (a non-option argument); CLI_NEXT or an exit status.
+	 * Unused with stop_at_operand. */
+	int (*operand)(void *ctx, char *arg);
+	int stop_at_operand;       /* options end at the first operand (a
+	                              launch: the program), *next says where */
+	int dash_is_option;        /* "-" alone is an (unknown) option */
+	int missing_says_option;   /* "option NAME needs a value" */
+};
+
+/*
+ * Parse argv[1..argc) against cmd's table, calling each option's set and
+ * the operand callback in order, with ctx.  Returns CLI_NEXT when the
+ * command should go on (*next: the index of the first argument not
+ * parsed: the program with stop_at_operand, else argc), or the exit status
+ * to return now (the message already printed).
+ */
+int cli_parse(const struct cli_command *cmd, int argc, char **argv,
+	      void *ctx, int *next);
+
+/* ---- the library directories (libdirs.c) ------------------------------ */
+
+#ifndef MYRIAD_DEFAULT_LIBDIR
+#define MYRIAD_DEFAULT_LIBDIR "/usr/lib/myriad"
+#endif
+#define CLI_LIBDIRS_MAX 64
+
+struct cli_libdirs {
+	const char *dirs[CLI_LIBDIRS_MAX];
+	unsigned n;
+	char *env_copy;            /* MYRIAD_LIBRARY_PATH, split in place */
+};
+
+/* A --libdir; -1 after saying there are too many. */
+int cli_libdirs_add(struct cli_libdirs *d, const char *dir);
+/* Without any --libdir: MYRIAD_LIBRARY_PATH's directories (ignored in a
+ * setuid/setgid process), else MYRIAD_DEFAULT_LIBDIR.  Returns 0, or -1
+ * after saying why.  d->dirs[0] is the directory whose cache is used. */
+int cli_libdirs_choose(struct cli_libdirs *d);
+void cli_libdirs_exit(struct cli_libdirs *d);
+
 /* Subcommands.  argv[0] is the subcommand's name; return the exit code. */
 int cmd_run(int argc, char **argv);     /* argv[0] is "myriad" here */
 int cmd_link(int argc, char **argv);

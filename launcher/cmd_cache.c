@@ -8,14 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <myriad/cache.h>
 #include <myriad/loader.h>
 #include "cli.h"
-
-#ifndef MYRIAD_DEFAULT_LIBDIR
-#define MYRIAD_DEFAULT_LIBDIR "/usr/lib/myriad"
-#endif
 
 static void usage(FILE *out)
 {
@@ -30,7 +25,8 @@ static void usage(FILE *out)
 "        module changed, added or removed since (exit 0 only if current)\n"
 "clear   remove the image\n"
 "\n"
-"DIR: --libdir, else the first directory of $MYRIAD_LIBRARY_PATH, else %s.\n"
+"DIR: the first --libdir, else the first directory of $MYRIAD_LIBRARY_PATH,\n"
+"else %s.\n"
 "A launch uses the image of its first library directory (--no-cache: none).\n",
 		MYR_CACHE_SUBDIR, MYR_CACHE_FILE, MYRIAD_DEFAULT_LIBDIR);
 }
@@ -138,63 +134,54 @@ static int do_clear(const char *dir)
 	return MYRIAD_EXIT_OK;
 }
 
-int cmd_cache(int argc, char **argv)
-{
-	const char *dir = NULL, *action = NULL;
-	char envdir[4096];
+struct cache_args {
+	struct cli_libdirs libdirs;
+	const char *action;
+};
 
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-			usage(stdout);
-			return MYRIAD_EXIT_OK;
-		}
-		if (strcmp(arg, "--libdir") == 0 || strncmp(arg, "--libdir=", 9) == 0) {
-			const char *v = arg[8] == '=' ? arg + 9 :
-					i + 1 < argc ? argv[++i] : NULL;
-			if (!v || !*v) {
-				cli_error("cache: --libdir needs a directory");
-				return MYRIAD_EXIT_USAGE;
-			}
-			dir = v;
-			continue;
-		}
-		if (arg[0] == '-') {
-			cli_error("cache: unknown option '%s' (see myriad cache "
-				  "--help)", arg);
-			return MYRIAD_EXIT_USAGE;
-		}
-		if (action) {
-			cli_error("cache: one action only ('%s' and '%s')",
-				  action, arg);
-			return MYRIAD_EXIT_USAGE;
-		}
-		action = arg;
-	}
-	if (!action) {
-		cli_error("cache: build, status or clear? (see myriad cache --help)");
+static int opt_help(void *ctx, const struct cli_option *opt, const char *v)
+{
+	(void)ctx, (void)opt, (void)v;
+	usage(stdout);
+	return MYRIAD_EXIT_OK;
+}
+
+static int opt_libdir(void *ctx, const struct cli_option *opt, const char *v)
+{
+	struct cache_args *a = ctx;
+	(void)opt;
+	if (!*v) {
+		cli_error("cache: --libdir needs a directory");
 		return MYRIAD_EXIT_USAGE;
 	}
-	if (!dir) {
-		/* As a launch chooses its first directory: the environment is
-		 * ignored in setuid/setgid processes. */
-		const char *env = getauxval(AT_SECURE) ? NULL :
-				  getenv("MYRIAD_LIBRARY_PATH");
-		if (env) {
-			size_t n = strcspn(env, ":");
-			while (env[0] == ':') {
-				env++;
-				n = strcspn(env, ":");
-			}
-			if (n && n < sizeof(envdir)) {
-				memcpy(envdir, env, n);
-				envdir[n] = '\0';
-				dir = envdir;
-			}
-		}
-		if (!dir)
-			dir = MYRIAD_DEFAULT_LIBDIR;
+	return cli_libdirs_add(&a->libdirs, v) < 0 ? MYRIAD_EXIT_USAGE : CLI_NEXT;
+}
+
+static int action_operand(void *ctx, char *arg)
+{
+	struct cache_args *a = ctx;
+	if (a->action) {
+		cli_error("cache: one action only ('%s' and '%s')", a->action, arg);
+		return MYRIAD_EXIT_USAGE;
 	}
+	a->action = arg;
+	return CLI_NEXT;
+}
+
+static const struct cli_option cache_options[] = {
+	{ .name = "--help", .alias = "-h", .set = opt_help },
+	{ .name = "--libdir", .takes_value = 1, .missing_as_empty = 1,
+	  .set = opt_libdir },
+	{ .name = NULL },
+};
+
+static const struct cli_command cache_command = {
+	.name = "cache", .options = cache_options, .operand = action_operand,
+	.dash_is_option = 1,
+};
+
+static int run_action(const char *action, const char *dir)
+{
 	if (strcmp(action, "build") == 0)
 		return do_build(dir);
 	if (strcmp(action, "status") == 0)
@@ -203,4 +190,23 @@ int cmd_cache(int argc, char **argv)
 		return do_clear(dir);
 	cli_error("cache: unknown action '%s' (build, status or clear)", action);
 	return MYRIAD_EXIT_USAGE;
+}
+
+int cmd_cache(int argc, char **argv)
+{
+	struct cache_args a = { .action = NULL };
+	int next, rc = cli_parse(&cache_command, argc, argv, &a, &next);
+
+	if (rc != CLI_NEXT)
+		return rc;
+	if (!a.action) {
+		cli_error("cache: build, status or clear? (see myriad cache --help)");
+		return MYRIAD_EXIT_USAGE;
+	}
+	/* As a launch chooses its directories; the image is the first's. */
+	if (cli_libdirs_choose(&a.libdirs) < 0)
+		return MYRIAD_EXIT_USAGE;
+	rc = run_action(a.action, a.libdirs.dirs[0]);
+	cli_libdirs_exit(&a.libdirs);
+	return rc;
 }

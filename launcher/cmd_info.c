@@ -447,31 +447,57 @@ static void print_json(FILE *f, const struct info *in)
 /* The command                                                         */
 /* ------------------------------------------------------------------ */
 
+struct info_args {
+	int json;
+	const char *path;
+};
+
+static int opt_help(void *ctx, const struct cli_option *opt, const char *v)
+{
+	(void)ctx, (void)opt, (void)v;
+	fputs(usage_text, stdout);
+	return fflush(stdout) == 0 ? MYRIAD_EXIT_OK : MYRIAD_EXIT_FAILURE;
+}
+
+static int opt_json(void *ctx, const struct cli_option *opt, const char *v)
+{
+	(void)opt, (void)v;
+	((struct info_args *)ctx)->json = 1;
+	return CLI_NEXT;
+}
+
+static int file_operand(void *ctx, char *arg)
+{
+	struct info_args *a = ctx;
+	if (a->path) {
+		cli_error("info: one FILE at a time (got '%s' and '%s')", a->path,
+			  arg);
+		return MYRIAD_EXIT_USAGE;
+	}
+	a->path = arg;
+	return CLI_NEXT;
+}
+
+static const struct cli_option info_options[] = {
+	{ .name = "--help", .alias = "-h", .set = opt_help },
+	{ .name = "--json", .set = opt_json },
+	{ .name = NULL },
+};
+
+static const struct cli_command info_command = {
+	.name = "info", .options = info_options, .operand = file_operand,
+};
+
 int cmd_info(int argc, char **argv)
 {
-	int json = 0, rc = MYRIAD_EXIT_FAILURE;
-	const char *path = NULL;
-	int options_done = 0;
+	struct info_args a = { 0 };
+	int rc = MYRIAD_EXIT_FAILURE, next;
+	int parsed = cli_parse(&info_command, argc, argv, &a, &next);
+	const char *path = a.path;
+	int json = a.json;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!options_done && strcmp(a, "--") == 0) {
-			options_done = 1;
-		} else if (!options_done && strcmp(a, "--json") == 0) {
-			json = 1;
-		} else if (!options_done && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
-			fputs(usage_text, stdout);
-			return fflush(stdout) == 0 ? MYRIAD_EXIT_OK : MYRIAD_EXIT_FAILURE;
-		} else if (!options_done && a[0] == '-' && a[1]) {
-			cli_error("info: unknown option '%s' (see myriad info --help)", a);
-			return MYRIAD_EXIT_USAGE;
-		} else if (path) {
-			cli_error("info: one FILE at a time (got '%s' and '%s')", path, a);
-			return MYRIAD_EXIT_USAGE;
-		} else {
-			path = a;
-		}
-	}
+	if (parsed != CLI_NEXT)
+		return parsed;
 	if (!path) {
 		cli_error("info: no FILE given (usage: myriad info [--json] FILE)");
 		return MYRIAD_EXIT_USAGE;

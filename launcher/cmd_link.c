@@ -130,87 +130,76 @@ static char *default_name(const char *out)
 
 struct link_args {
 	const char *out, *name, *version, *entry, *shebang;
-	int compress;
+	int compress, help;
 	uint32_t caps;
 	const char **needs;  size_t nneeds;
 	const char **objs;   size_t nobjs;
 };
 
-/* Returns 0, or the usage exit code after saying why. */
-static int parse_args(int argc, char **argv, struct link_args *a)
-{
-	a->compress = 1;
-	a->needs = calloc((size_t)argc, sizeof(*a->needs));
-	a->objs = calloc((size_t)argc, sizeof(*a->objs));
-	if (!a->needs || !a->objs) {
-		cli_error("out of memory");
-		return MYRIAD_EXIT_FAILURE;
-	}
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i], *val = NULL;
-		static const char *const with_value[] = { "-o", "--name", "--version",
-			"--entry", "--needs", "--cap", "--shebang" };
-		int takes = 0;
-		size_t eq = strcspn(arg, "=");
-		for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++) {
-			if (strcmp(arg, with_value[k]) == 0) {
-				takes = 1;
-				break;
-			}
-			if (arg[1] == '-' && arg[eq] == '=' && strlen(with_value[k]) == eq &&
-			    strncmp(arg, with_value[k], eq) == 0) {
-				takes = 2;
-				break;
-			}
-		}
-		if (takes == 1) {
-			if (i + 1 >= argc) {
-				cli_error("link: option %s needs a value", arg);
-				return MYRIAD_EXIT_USAGE;
-			}
-			val = argv[++i];
-		} else if (takes == 2) {
-			val = arg + eq + 1;
-		}
-		char opt[16] = "";
-		if (takes)
-			snprintf(opt, sizeof(opt), "%.*s", (int)(takes == 2 ? eq : strlen(arg)), arg);
+enum link_opt { L_OUT, L_NAME, L_VERSION, L_ENTRY, L_SHEBANG, L_NEEDS, L_CAP,
+		L_NO_COMPRESS };
 
-		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-			usage(stdout);
-			return -1;
-		} else if (strcmp(arg, "--no-compress") == 0) {
-			a->compress = 0;
-		} else if (strcmp(arg, "--") == 0) {
-			while (++i < argc)
-				a->objs[a->nobjs++] = argv[i];
-		} else if (!takes && arg[0] == '-') {
-			cli_error("link: unknown option '%s' (see myriad link --help)", arg);
+static int opt_help(void *ctx, const struct cli_option *opt, const char *v)
+{
+	(void)opt, (void)v;
+	usage(stdout);
+	((struct link_args *)ctx)->help = 1;
+	return MYRIAD_EXIT_OK;
+}
+
+static int opt_set(void *ctx, const struct cli_option *opt, const char *val)
+{
+	struct link_args *a = ctx;
+	uint32_t bit;
+
+	switch ((enum link_opt)opt->key) {
+	case L_OUT:         a->out = val; break;
+	case L_NAME:        a->name = val; break;
+	case L_VERSION:     a->version = val; break;
+	case L_ENTRY:       a->entry = val; break;
+	case L_SHEBANG:     a->shebang = val; break;
+	case L_NEEDS:       a->needs[a->nneeds++] = val; break;
+	case L_NO_COMPRESS: a->compress = 0; break;
+	case L_CAP:
+		if (myr_cap_from_name(val, strlen(val), &bit) < 0) {
+			cli_error("link: unknown capability '%s' (known: fs-read, "
+				  "fs-write, net, spawn, threads)", val);
 			return MYRIAD_EXIT_USAGE;
-		} else if (!takes) {
-			a->objs[a->nobjs++] = arg;
-		} else if (strcmp(opt, "-o") == 0) {
-			a->out = val;
-		} else if (strcmp(opt, "--name") == 0) {
-			a->name = val;
-		} else if (strcmp(opt, "--version") == 0) {
-			a->version = val;
-		} else if (strcmp(opt, "--entry") == 0) {
-			a->entry = val;
-		} else if (strcmp(opt, "--shebang") == 0) {
-			a->shebang = val;
-		} else if (strcmp(opt, "--needs") == 0) {
-			a->needs[a->nneeds++] = val;
-		} else if (strcmp(opt, "--cap") == 0) {
-			uint32_t bit;
-			if (myr_cap_from_name(val, strlen(val), &bit) < 0) {
-				cli_error("link: unknown capability '%s' (known: fs-read, "
-					  "fs-write, net, spawn, threads)", val);
-				return MYRIAD_EXIT_USAGE;
-			}
-			a->caps |= bit;
 		}
+		a->caps |= bit;
+		break;
 	}
+	return CLI_NEXT;
+}
+
+static int object_operand(void *ctx, char *arg)
+{
+	struct link_args *a = ctx;
+	a->objs[a->nobjs++] = arg;
+	return CLI_NEXT;
+}
+
+static const struct cli_option link_options[] = {
+	{ .name = "--help", .alias = "-h", .set = opt_help },
+	{ .name = "-o", .takes_value = 1, .set = opt_set, .key = L_OUT },
+	{ .name = "--name", .takes_value = 1, .set = opt_set, .key = L_NAME },
+	{ .name = "--version", .takes_value = 1, .set = opt_set, .key = L_VERSION },
+	{ .name = "--entry", .takes_value = 1, .set = opt_set, .key = L_ENTRY },
+	{ .name = "--needs", .takes_value = 1, .set = opt_set, .key = L_NEEDS },
+	{ .name = "--cap", .takes_value = 1, .set = opt_set, .key = L_CAP },
+	{ .name = "--shebang", .takes_value = 1, .set = opt_set, .key = L_SHEBANG },
+	{ .name = "--no-compress", .set = opt_set, .key = L_NO_COMPRESS },
+	{ .name = NULL },
+};
+
+static const struct cli_command link_command = {
+	.name = "link", .options = link_options, .operand = object_operand,
+	.dash_is_option = 1, .missing_says_option = 1,
+};
+
+/* What the options say together. */
+static int check_args(const struct link_args *a)
+{
 	if (!a->out) {
 		cli_error("link: no output file (-o OUT)");
 		return MYRIAD_EXIT_USAGE;
@@ -234,6 +223,23 @@ static int parse_args(int argc, char **argv, struct link_args *a)
 	return 0;
 }
 
+/* Returns 0; or the exit status (MYRIAD_EXIT_OK after --help), after
+ * saying why. */
+static int parse_args(int argc, char **argv, struct link_args *a)
+{
+	int next, r;
+
+	a->compress = 1;
+	a->needs = calloc((size_t)argc, sizeof(*a->needs));
+	a->objs = calloc((size_t)argc, sizeof(*a->objs));
+	if (!a->needs || !a->objs) {
+		cli_error("out of memory");
+		return MYRIAD_EXIT_FAILURE;
+	}
+	r = cli_parse(&link_command, argc, argv, a, &next);
+	return r != CLI_NEXT ? r : check_args(a);
+}
+
 int cmd_link(int argc, char **argv)
 {
 	struct link_args a;
@@ -252,8 +258,8 @@ int cmd_link(int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	memset(&opt, 0, sizeof(opt));
 	ret = parse_args(argc, argv, &a);
-	if (ret) {
-		rc = ret < 0 ? MYRIAD_EXIT_OK : ret;
+	if (ret != 0 || a.help) {
+		rc = ret;
 		goto out;
 	}
 	if (parse_version(a.version ? a.version : LINK_DEFAULT_VERSION, ver) < 0) {

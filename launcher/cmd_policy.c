@@ -241,50 +241,68 @@ static int export_bpf(const char *file, uint32_t caps,
 	return rc < 0 ? -1 : 0;
 }
 
+struct policy_args {
+	enum myr_sandbox_mode mode;
+	const char *caps, *program, *bpf;
+};
+
+enum { P_STRICT, P_CAPS, P_BPF };
+
+static int opt_help(void *ctx, const struct cli_option *opt, const char *v)
+{
+	(void)ctx, (void)opt, (void)v;
+	fputs(usage_text, stdout);
+	return MYRIAD_EXIT_OK;
+}
+
+static int opt_set(void *ctx, const struct cli_option *opt, const char *v)
+{
+	struct policy_args *a = ctx;
+	if (opt->key == P_STRICT)
+		a->mode = MYR_SANDBOX_STRICT;
+	else if (opt->key == P_CAPS)
+		a->caps = v;
+	else
+		a->bpf = v;
+	return CLI_NEXT;
+}
+
+static int program_operand(void *ctx, char *arg)
+{
+	struct policy_args *a = ctx;
+	if (a->program) {
+		cli_error("policy: one program at a time ('%s' and '%s')",
+			  a->program, arg);
+		return MYRIAD_EXIT_USAGE;
+	}
+	a->program = arg;
+	return CLI_NEXT;
+}
+
+static const struct cli_option policy_options[] = {
+	{ .name = "--help", .alias = "-h", .set = opt_help },
+	{ .name = "--strict", .set = opt_set, .key = P_STRICT },
+	{ .name = "--caps", .takes_value = 1, .set = opt_set, .key = P_CAPS },
+	{ .name = "--bpf", .takes_value = 1, .set = opt_set, .key = P_BPF },
+	{ .name = NULL },
+};
+
+static const struct cli_command policy_command = {
+	.name = "policy", .options = policy_options, .operand = program_operand,
+};
+
 int cmd_policy(int argc, char **argv)
 {
-	enum myr_sandbox_mode mode = MYR_SANDBOX_DEFAULT;
-	const char *caps_arg = NULL, *program = NULL, *bpf = NULL;
+	struct policy_args a = { .mode = MYR_SANDBOX_DEFAULT };
 	struct myr_error err = { 0 };
 	uint32_t caps = 0;
 	char what[512];
-	int options_done = 0;
+	int next, r = cli_parse(&policy_command, argc, argv, &a, &next);
+	enum myr_sandbox_mode mode = a.mode;
+	const char *caps_arg = a.caps, *program = a.program, *bpf = a.bpf;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!options_done && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
-			fputs(usage_text, stdout);
-			return MYRIAD_EXIT_OK;
-		} else if (!options_done && strcmp(a, "--") == 0) {
-			options_done = 1;
-		} else if (!options_done && strcmp(a, "--strict") == 0) {
-			mode = MYR_SANDBOX_STRICT;
-		} else if (!options_done && (strcmp(a, "--caps") == 0 ||
-					     strcmp(a, "--bpf") == 0)) {
-			if (i + 1 >= argc) {
-				cli_error("policy: %s needs a value", a);
-				return MYRIAD_EXIT_USAGE;
-			}
-			if (a[2] == 'c')
-				caps_arg = argv[++i];
-			else
-				bpf = argv[++i];
-		} else if (!options_done && strncmp(a, "--caps=", 7) == 0) {
-			caps_arg = a + 7;
-		} else if (!options_done && strncmp(a, "--bpf=", 6) == 0) {
-			bpf = a + 6;
-		} else if (!options_done && a[0] == '-' && a[1]) {
-			cli_error("policy: unknown option '%s' (see myriad policy "
-				  "--help)", a);
-			return MYRIAD_EXIT_USAGE;
-		} else if (program) {
-			cli_error("policy: one program at a time ('%s' and '%s')",
-				  program, a);
-			return MYRIAD_EXIT_USAGE;
-		} else {
-			program = a;
-		}
-	}
+	if (r != CLI_NEXT)
+		return r;
 	if (program && caps_arg) {
 		cli_error("policy: give --caps or a program, not both (a "
 			  "program's capabilities are in its header)");

@@ -23,18 +23,10 @@
 #include <myriad/sandbox.h>
 #include "cli.h"
 
-#ifndef MYRIAD_DEFAULT_LIBDIR
-#define MYRIAD_DEFAULT_LIBDIR "/usr/lib/myriad"
-#endif
-
-#define LIBDIRS_MAX 64
-
 extern char **environ;
 
 struct run_options {
-	const char *dirs[LIBDIRS_MAX];
-	unsigned ndirs;
-	char *env_path;                 /* MYRIAD_LIBRARY_PATH copy, split */
+	struct cli_libdirs libdirs;
 	enum myr_io_mode io;
 	enum myr_alloc_strategy alloc;
 	struct myr_pool_limits limits;
@@ -87,217 +79,194 @@ static void usage(FILE *out)
 		MYR_POOL_DEFAULT_MODULE_SIZE >> 20);
 }
 
-/* The value of option NAME: "--NAME=V" or "--NAME V".  Returns NULL if
- * arg is not this option; sets *missing if it is but has no value. */
-static const char *option_value(int argc, char **argv, int *i,
-				const char *name, int *missing)
-{
-	const char *arg = argv[*i] + 2;
-	size_t n = strlen(name);
-
-	if (strncmp(arg, name, n) != 0)
-		return NULL;
-	if (arg[n] == '=')
-		return arg + n + 1;
-	if (arg[n] != '\0')
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = 1;
-		return "";
-	}
-	return argv[++*i];
-}
-
-static int add_libdir(struct run_options *o, const char *dir)
-{
-	if (o->ndirs == LIBDIRS_MAX) {
-		cli_error("too many library directories (at most %u)",
-			  LIBDIRS_MAX);
-		return -1;
-	}
-	o->dirs[o->ndirs++] = dir;
-	return 0;
-}
-
 static int set_limit(struct run_options *o, const char *key, const char *value)
 {
 	struct myr_error err = { 0 };
 	if (myr_pool_limit_set(&o->limits, key, value, &err) < 0) {
 		cli_error("%s", err.msg);
-		return -1;
+		return MYRIAD_EXIT_USAGE;
 	}
-	return 0;
+	return CLI_NEXT;
 }
 
+/* ---- one handler per option; the table below says which ------------ */
+
+static int opt_help(void *ctx, const struct cli_option *opt, const char *v)
+{
+	(void)ctx, (void)opt, (void)v;
+	usage(stdout);
+	return MYRIAD_EXIT_OK;
+}
+
+static int opt_version(void *ctx, const struct cli_option *opt, const char *v)
+{
+	(void)ctx, (void)opt, (void)v;
+	printf("myriad %s (module format %u, ABI %u, host module %u.%u)\n",
+	       MYRIAD_VERSION, MYR_FORMAT_VERSION, MYRIAD_ABI_VERSION,
+	       MYR_HOST_VERSION_MAJOR, MYR_HOST_VERSION_MINOR);
+	return MYRIAD_EXIT_OK;
+}
+
+enum { FLAG_STATS, FLAG_NO_CACHE };
+
+static int opt_flag(void *ctx, const struct cli_option *opt, const char *v)
+{
+	struct run_options *o = ctx;
+	(void)v;
+	if (opt->key == FLAG_STATS)
+		o->stats = 1;
+	else
+		o->no_cache = 1;
+	return CLI_NEXT;
+}
+
+static int opt_libdir(void *ctx, const struct cli_option *opt, const char *v)
+{
+	struct run_options *o = ctx;
+	(void)opt;
+	if (!*v) {
+		cli_error("--libdir needs a directory");
+		return MYRIAD_EXIT_USAGE;
+	}
+	return cli_libdirs_add(&o->libdirs, v) < 0 ? MYRIAD_EXIT_USAGE : CLI_NEXT;
+}
+
+static int opt_io(void *ctx, const struct cli_option *opt, const char *v)
+{
+	struct run_options *o = ctx;
+	(void)opt;
+	if (strcmp(v, "auto") == 0)
+		o->io = MYR_IO_AUTO;
+	else if (strcmp(v, "uring") == 0)
+		o->io = MYR_IO_URING;
+	else if (strcmp(v, "sync") == 0)
+		o->io = MYR_IO_SYNC;
+	else {
+		cli_error("--io must be auto, uring or sync, not '%s'", v);
+		return MYRIAD_EXIT_USAGE;
+	}
+	return CLI_NEXT;
+}
+
+static int opt_threads(void *ctx, const struct cli_option *opt, const char *v)
+{
+	struct run_options *o = ctx;
+	char *end;
+	unsigned long t;
+
+	(void)opt;
+	errno = 0;
+	t = v[0] >= '0' && v[0] <= '9' ? strtoul(v, &end, 10) : 0;
+	if (t < 1 || t > MYR_FETCH_LANES_MAX || errno || *end) {
+		cli_error("--threads must be a number from 1 to %u, not '%s'",
+			  MYR_FETCH_LANES_MAX, v);
+		return MYRIAD_EXIT_USAGE;
+	}
+	o->threads = (unsigned)t;
+	return CLI_NEXT;
+}
+
+static int opt_alloc(void *ctx, const struct cli_option *opt, const char *v)
+{
+	struct run_options *o = ctx;
+	(void)opt;
+	if (strcmp(v, "pooling") == 0)
+		o->alloc = MYR_ALLOC_POOLING;
+	else if (strcmp(v, "on-demand") == 0)
+		o->alloc = MYR_ALLOC_ON_DEMAND;
+	else {
+		cli_error("--alloc must be pooling or on-demand, not '%s'", v);
+		return MYRIAD_EXIT_USAGE;
+	}
+	return CLI_NEXT;
+}
+
+static int opt_sandbox(void *ctx, const struct cli_option *opt, const char *v)
+{
+	struct run_options *o = ctx;
+	(void)opt;
+	if (myr_sandbox_mode_from_name(v, &o->sandbox) < 0) {
+		cli_error("--sandbox must be default, strict or off, not '%s'", v);
+		return MYRIAD_EXIT_USAGE;
+	}
+	return CLI_NEXT;
+}
+
+static int opt_pool_limit(void *ctx, const struct cli_option *opt,
+			  const char *v)
+{
+	const char *eq = strchr(v, '=');
+	char key[32];
+
+	(void)opt;
+	if (!eq || (size_t)(eq - v) >= sizeof(key)) {
+		cli_error("--pool-limit needs KEY=VALUE");
+		return MYRIAD_EXIT_USAGE;
+	}
+	memcpy(key, v, (size_t)(eq - v));
+	key[eq - v] = '\0';
+	return set_limit(ctx, key, eq + 1);
+}
+
+/* --pool-KEY VALUE: the same as --pool-limit KEY=VALUE. */
+static const char *const limit_keys[] = {
+	"modules", "text", "rodata", "relro", "data", "module-size",
+};
+
+static int opt_pool_key(void *ctx, const struct cli_option *opt, const char *v)
+{
+	return set_limit(ctx, limit_keys[opt->key], v);
+}
+
+static const struct cli_option run_options[] = {
+	{ .name = "--help", .set = opt_help },
+	{ .name = "--version", .set = opt_version },
+	{ .name = "--stats", .set = opt_flag, .key = FLAG_STATS },
+	{ .name = "--no-cache", .set = opt_flag, .key = FLAG_NO_CACHE },
+	{ .name = "--libdir", .takes_value = 1, .missing_as_empty = 1,
+	  .set = opt_libdir },
+	{ .name = "--io", .takes_value = 1, .missing_as_empty = 1,
+	  .set = opt_io },
+	{ .name = "--threads", .takes_value = 1, .missing_as_empty = 1,
+	  .set = opt_threads },
+	{ .name = "--alloc", .takes_value = 1, .missing_as_empty = 1,
+	  .set = opt_alloc },
+	{ .name = "--sandbox", .takes_value = 1, .missing_as_empty = 1,
+	  .set = opt_sandbox },
+	{ .name = "--pool-limit", .takes_value = 1, .missing_as_empty = 1,
+	  .set = opt_pool_limit },
+	{ .name = "--pool-modules", .takes_value = 1, .set = opt_pool_key, .key = 0 },
+	{ .name = "--pool-text", .takes_value = 1, .set = opt_pool_key, .key = 1 },
+	{ .name = "--pool-rodata", .takes_value = 1, .set = opt_pool_key, .key = 2 },
+	{ .name = "--pool-relro", .takes_value = 1, .set = opt_pool_key, .key = 3 },
+	{ .name = "--pool-data", .takes_value = 1, .set = opt_pool_key, .key = 4 },
+	{ .name = "--pool-module-size", .takes_value = 1, .set = opt_pool_key,
+	  .key = 5 },
+	{ .name = NULL },
+};
+
+static const struct cli_command run_command = {
+	.name = NULL, .options = run_options, .stop_at_operand = 1,
+};
+
 /* Parse options up to the program; returns the program's index in argv,
- * 0 when the run should stop with *status (help, version), or -1 on a
- * usage error (already reported). */
+ * 0 when the run should stop with *status (help, version, a usage error,
+ * already reported). */
 static int parse_options(int argc, char **argv, struct run_options *o,
 			 int *status)
 {
-	static const char *const limit_opts[] = {
-		"modules", "text", "rodata", "relro", "data", "module-size",
-	};
-	int i;
+	int prog;
 
-	for (i = 1; i < argc; i++) {
-		const char *arg = argv[i], *v;
-		int missing = 0;
-
-		if (strcmp(arg, "--") == 0) {
-			i++;
-			break;
-		}
-		if (arg[0] != '-' || arg[1] == '\0')
-			break;
-		if (arg[1] != '-') {
-			cli_error("unknown option '%s' (see myriad --help)", arg);
-			return -1;
-		}
-		if (strcmp(arg, "--help") == 0) {
-			usage(stdout);
-			*status = MYRIAD_EXIT_OK;
-			return 0;
-		}
-		if (strcmp(arg, "--version") == 0) {
-			printf("myriad %s (module format %u, ABI %u, host module "
-			       "%u.%u)\n", MYRIAD_VERSION, MYR_FORMAT_VERSION,
-			       MYRIAD_ABI_VERSION, MYR_HOST_VERSION_MAJOR,
-			       MYR_HOST_VERSION_MINOR);
-			*status = MYRIAD_EXIT_OK;
-			return 0;
-		}
-		if (strcmp(arg, "--stats") == 0) {
-			o->stats = 1;
-			continue;
-		}
-		if (strcmp(arg, "--no-cache") == 0) {
-			o->no_cache = 1;
-			continue;
-		}
-		if ((v = option_value(argc, argv, &i, "libdir", &missing))) {
-			if (missing || !*v) {
-				cli_error("--libdir needs a directory");
-				return -1;
-			}
-			if (add_libdir(o, v) < 0)
-				return -1;
-			continue;
-		}
-		if ((v = option_value(argc, argv, &i, "io", &missing))) {
-			if (strcmp(v, "auto") == 0)
-				o->io = MYR_IO_AUTO;
-			else if (strcmp(v, "uring") == 0)
-				o->io = MYR_IO_URING;
-			else if (strcmp(v, "sync") == 0)
-				o->io = MYR_IO_SYNC;
-			else {
-				cli_error("--io must be auto, uring or sync, "
-					  "not '%s'", v);
-				return -1;
-			}
-			continue;
-		}
-		if ((v = option_value(argc, argv, &i, "threads", &missing))) {
-			char *end;
-			unsigned long t;
-			errno = 0;
-			t = v[0] >= '0' && v[0] <= '9' ? strtoul(v, &end, 10) : 0;
-			if (t < 1 || t > MYR_FETCH_LANES_MAX || errno || *end) {
-				cli_error("--threads must be a number from 1 to "
-					  "%u, not '%s'", MYR_FETCH_LANES_MAX, v);
-				return -1;
-			}
-			o->threads = (unsigned)t;
-			continue;
-		}
-		if ((v = option_value(argc, argv, &i, "alloc", &missing))) {
-			if (strcmp(v, "pooling") == 0)
-				o->alloc = MYR_ALLOC_POOLING;
-			else if (strcmp(v, "on-demand") == 0)
-				o->alloc = MYR_ALLOC_ON_DEMAND;
-			else {
-				cli_error("--alloc must be pooling or on-demand, "
-					  "not '%s'", v);
-				return -1;
-			}
-			continue;
-		}
-		if ((v = option_value(argc, argv, &i, "sandbox", &missing))) {
-			if (myr_sandbox_mode_from_name(v, &o->sandbox) < 0) {
-				cli_error("--sandbox must be default, strict or "
-					  "off, not '%s'", v);
-				return -1;
-			}
-			continue;
-		}
-		if ((v = option_value(argc, argv, &i, "pool-limit", &missing))) {
-			char key[32];
-			const char *eq = strchr(v, '=');
-			if (missing || !eq || (size_t)(eq - v) >= sizeof(key)) {
-				cli_error("--pool-limit needs KEY=VALUE");
-				return -1;
-			}
-			memcpy(key, v, (size_t)(eq - v));
-			key[eq - v] = '\0';
-			if (set_limit(o, key, eq + 1) < 0)
-				return -1;
-			continue;
-		}
-		int matched = 0;
-		for (size_t k = 0; k < sizeof(limit_opts) / sizeof(*limit_opts); k++) {
-			char name[32];
-			snprintf(name, sizeof(name), "pool-%s", limit_opts[k]);
-			if ((v = option_value(argc, argv, &i, name, &missing))) {
-				if (missing) {
-					cli_error("--%s needs a value", name);
-					return -1;
-				}
-				if (set_limit(o, limit_opts[k], v) < 0)
-					return -1;
-				matched = 1;
-				break;
-			}
-		}
-		if (matched)
-			continue;
-		if (missing)
-			return -1;
-		cli_error("unknown option '%s' (see myriad --help)", arg);
-		return -1;
-	}
-	if (i >= argc) {
+	*status = cli_parse(&run_command, argc, argv, o, &prog);
+	if (*status != CLI_NEXT)
+		return 0;
+	if (prog >= argc) {
 		cli_error("no program given (usage: myriad [OPTIONS] PROGRAM "
 			  "[ARGS...]; see myriad --help)");
-		return -1;
-	}
-	return i;
-}
-
-/* Library directories: --libdir, else MYRIAD_LIBRARY_PATH (unless the
- * process is setuid/setgid: an attacker's directory would supply the
- * code), else the compiled-in default.  Empty entries are skipped, never
- * taken as the current directory. */
-static int choose_libdirs(struct run_options *o, int secure)
-{
-	const char *env = secure ? NULL : getenv("MYRIAD_LIBRARY_PATH");
-
-	if (o->ndirs)
+		*status = MYRIAD_EXIT_USAGE;
 		return 0;
-	if (env && *env) {
-		o->env_path = strdup(env);
-		if (!o->env_path) {
-			cli_error("out of memory");
-			return -1;
-		}
-		for (char *save = NULL, *tok = strtok_r(o->env_path, ":", &save);
-		     tok; tok = strtok_r(NULL, ":", &save))
-			if (add_libdir(o, tok) < 0)
-				return -1;
 	}
-	if (!o->ndirs)
-		o->dirs[o->ndirs++] = MYRIAD_DEFAULT_LIBDIR;
-	return 0;
+	return prog;
 }
 
 static void parse_debug(struct run_options *o, int secure)
@@ -431,16 +400,16 @@ static struct myr_cache *open_cache(void *opaque)
 	struct myr_cache *c;
 	int r;
 
-	r = myr_cache_open(&c, o->dirs[0], host, &err);
+	r = myr_cache_open(&c, o->libdirs.dirs[0], host, &err);
 	if (r == -ENOENT || r == -ENOTDIR)
 		return NULL;
 	if (r < 0) {
 		cli_error("%s/%s/%s: ignored (%s); loading from the module files",
-			  o->dirs[0], MYR_CACHE_SUBDIR, MYR_CACHE_FILE, err.msg);
+			  o->libdirs.dirs[0], MYR_CACHE_SUBDIR, MYR_CACHE_FILE, err.msg);
 		return NULL;
 	}
 	if (o->trace_files)
-		cli_error("files: cache %s/%s/%s: %u modules", o->dirs[0],
+		cli_error("files: cache %s/%s/%s: %u modules", o->libdirs.dirs[0],
 			  MYR_CACHE_SUBDIR, MYR_CACHE_FILE,
 			  myr_cache_module_count(c));
 	return c;
@@ -483,20 +452,20 @@ int cmd_run(int argc, char **argv)
 
 	myr_pool_limits_default(&o.limits);
 	prog = parse_options(argc, argv, &o, &status);
-	if (prog <= 0)
-		return prog == 0 ? status : MYRIAD_EXIT_USAGE;
+	if (!prog)
+		return status;
 	if (myr_pool_limits_check(&o.limits, &err) < 0) {
 		cli_error("%s", err.msg);
 		return MYRIAD_EXIT_USAGE;
 	}
 	parse_debug(&o, secure);
-	if (choose_libdirs(&o, secure) < 0)
+	if (cli_libdirs_choose(&o.libdirs) < 0)
 		return MYRIAD_EXIT_USAGE;
 	cli_host_binding(&host);
 
 	cli_diag_init(&diag);
-	cfg.dirs = o.dirs;
-	cfg.ndirs = o.ndirs;
+	cfg.dirs = o.libdirs.dirs;
+	cfg.ndirs = o.libdirs.n;
 	cfg.io = o.io;
 	cfg.nthreads = o.threads;
 	cfg.alloc = o.alloc;
@@ -512,9 +481,9 @@ int cmd_run(int argc, char **argv)
 	}
 	if (o.trace_files) {
 		cfg.trace = trace_files;
-		for (unsigned i = 0; i < o.ndirs; i++)
+		for (unsigned i = 0; i < o.libdirs.n; i++)
 			cli_error("files: library directory %u: %s", i + 1,
-				  o.dirs[i]);
+				  o.libdirs.dirs[i]);
 	}
 
 	r = myr_loader_init(&l, &cfg, &err);
@@ -534,7 +503,7 @@ int cmd_run(int argc, char **argv)
 		cli_error("%s: cannot apply the sandbox: %s", argv[prog], err.msg);
 		return MYRIAD_EXIT_LOAD;
 	}
-	free(o.env_path);
+	cli_libdirs_exit(&o.libdirs);
 
 	running = l;
 	if (atexit(at_exit) != 0) {
