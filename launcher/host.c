@@ -12,8 +12,33 @@
  */
 #include <myriad/host.h>
 
+/* The launcher's symbol behind each name: its own for every group but
+ * MAP, whose names are host_compat.c's myr_host_* wrappers (they refuse
+ * PROT_EXEC), because the launcher itself calls musl's mmap and mprotect
+ * to map module text. */
+#define MYR_HOST_PREFIX_CC    ""
+#define MYR_HOST_PREFIX_STDIO ""
+#define MYR_HOST_PREFIX_MEM   ""
+#define MYR_HOST_PREFIX_STR   ""
+#define MYR_HOST_PREFIX_CONV  ""
+#define MYR_HOST_PREFIX_CTYPE ""
+#define MYR_HOST_PREFIX_PROC  ""
+#define MYR_HOST_PREFIX_TIME  ""
+#define MYR_HOST_PREFIX_FILE  ""
+#define MYR_HOST_PREFIX_ERRNO ""
+#define MYR_HOST_PREFIX_MATH  ""
+#define MYR_HOST_PREFIX_GLIBC ""
+#define MYR_HOST_PREFIX_CHK   ""
+#define MYR_HOST_PREFIX_RAND  ""
+#define MYR_HOST_PREFIX_SIG   ""
+#define MYR_HOST_PREFIX_SPAWN ""
+#define MYR_HOST_PREFIX_DL    ""
+#ifndef MYR_HOST_PREFIX_MAP
+#define MYR_HOST_PREFIX_MAP   "myr_host_"
+#endif
+
 #define MYR_HOST_DECLARE(name, group) \
-	extern char myr_host_sym_##name[] __asm__(#name);
+	extern char myr_host_sym_##name[] __asm__(MYR_HOST_PREFIX_##group #name);
 MYR_HOST_SYMBOLS(MYR_HOST_DECLARE, MYR_HOST_DECLARE)
 #undef MYR_HOST_DECLARE
 

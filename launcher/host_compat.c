@@ -10,6 +10,7 @@
  * passes every check.  The printf "flag" argument (whether %n is allowed
  * in writable formats) is ignored: musl has no such policy.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -20,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/random.h>
 
 _Noreturn void __chk_fail(void);
 int __printf_chk(int flag, const char *fmt, ...);
@@ -64,6 +67,16 @@ _Noreturn void __longjmp_chk(jmp_buf env, int val);
 const int32_t **__ctype_tolower_loc(void);
 const int32_t **__ctype_toupper_loc(void);
 int __posix_getopt(int argc, char *const argv[], const char *optstring);
+int fcntl64(int fd, int cmd, ...);
+void arc4random_buf(void *buf, size_t n);
+uint32_t arc4random(void);
+uint32_t arc4random_uniform(uint32_t upper);
+void *myr_host_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		    off_t off);
+void *myr_host_mmap64(void *addr, size_t len, int prot, int flags, int fd,
+		      off_t off);
+int myr_host_mprotect(void *addr, size_t len, int prot);
+int myr_host_munmap(void *addr, size_t len);
 
 static _Noreturn void host_abort(const char *msg, size_t len)
 {
@@ -387,6 +400,18 @@ int __openat64_2(int dirfd, const char *path, int flags)
 	return __openat_2(dirfd, path, flags);
 }
 
+/* glibc's headers call fcntl64 under -D_FILE_OFFSET_BITS=64; every
+ * command's third argument, int or pointer, travels as one long, and the
+ * struct flock and F_*LK64 values are the same as musl's on x86-64. */
+int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	unsigned long arg = va_arg(ap, unsigned long);
+	va_end(ap);
+	return fcntl(fd, cmd, arg);
+}
+
 /* ---- ctype ---- */
 
 /*
@@ -438,4 +463,87 @@ _Noreturn void __longjmp_chk(jmp_buf env, int val)
 int __posix_getopt(int argc, char *const argv[], const char *optstring)
 {
 	return getopt(argc, argv, optstring);
+}
+
+/* ---- randomness ---- */
+
+/*
+ * glibc 2.36's arc4random family reads the kernel's generator and, like
+ * glibc, never fails: if getrandom() does (a kernel without it, a policy
+ * that denies it), the process aborts rather than hand out weak bytes.
+ */
+void arc4random_buf(void *buf, size_t n)
+{
+	unsigned char *p = buf;
+	while (n > 0) {
+		ssize_t got = getrandom(p, n, 0);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			HOST_ABORT("*** arc4random: cannot get entropy ***: "
+				   "terminated\n");
+		}
+		p += got;
+		n -= (size_t)got;
+	}
+}
+
+uint32_t arc4random(void)
+{
+	uint32_t v;
+	arc4random_buf(&v, sizeof(v));
+	return v;
+}
+
+/* A uniform value below upper (0 when upper < 2): values below
+ * 2^32 mod upper would be drawn once more often than the rest, so they
+ * are drawn again. */
+uint32_t arc4random_uniform(uint32_t upper)
+{
+	if (upper < 2)
+		return 0;
+	uint32_t bias = (uint32_t)-upper % upper;
+	for (;;) {
+		uint32_t v = arc4random();
+		if (v >= bias)
+			return v % upper;
+	}
+}
+
+/* ---- memory mappings ---- */
+
+/*
+ * W^X: a module never maps or makes executable memory, whatever the
+ * sandbox mode (the filter refuses it too, but not under --sandbox=off).
+ * The launcher's own calls go to musl's mmap directly: only modules reach
+ * these, through the host table.
+ */
+void *myr_host_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		    off_t off)
+{
+	if (prot & PROT_EXEC) {
+		errno = EPERM;
+		return MAP_FAILED;
+	}
+	return mmap(addr, len, prot, flags, fd, off);
+}
+
+void *myr_host_mmap64(void *addr, size_t len, int prot, int flags, int fd,
+		      off_t off)
+{
+	return myr_host_mmap(addr, len, prot, flags, fd, off);
+}
+
+int myr_host_mprotect(void *addr, size_t len, int prot)
+{
+	if (prot & PROT_EXEC) {
+		errno = EPERM;
+		return -1;
+	}
+	return mprotect(addr, len, prot);
+}
+
+int myr_host_munmap(void *addr, size_t len)
+{
+	return munmap(addr, len);
 }

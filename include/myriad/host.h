@@ -61,7 +61,7 @@
  *   - Not offered, so `myriad link` rejects them: strerror_r and basename
  *     (GNU and POSIX versions share the name with different ABIs: use
  *     strerror, or __xpg_strerror_r via glibc's POSIX mode), thread-local
- *     storage (__tls_get_addr), threads, signals, sockets, processes,
+ *     storage (__tls_get_addr), threads, sockets, fork/exec,
  *     wide characters, locales other than "C", and objects built against
  *     glibc before 2.33 (__xstat and friends).
  *   - Results musl computes differently from glibc: rand()/random()
@@ -82,7 +82,7 @@
 #include <myriad/format.h>
 
 #define MYR_HOST_VERSION_MAJOR 1
-#define MYR_HOST_VERSION_MINOR 0
+#define MYR_HOST_VERSION_MINOR 1
 #define MYR_HOST_VERSION_PATCH 0
 
 /*
@@ -187,6 +187,7 @@
 	F(__strncpy_chk,          CHK) \
 	F(__subvdi3,              CC) \
 	F(__subvsi3,              CC) \
+	F(__sysv_signal,          GLIBC) \
 	F(__udivmodti4,           CC) \
 	F(__udivti3,              CC) \
 	F(__uflow,                GLIBC) \
@@ -206,6 +207,9 @@
 	F(access,                 FILE) \
 	F(acos,                   MATH) \
 	F(aligned_alloc,          MEM) \
+	F(arc4random,             RAND) \
+	F(arc4random_buf,         RAND) \
+	F(arc4random_uniform,     RAND) \
 	F(asin,                   MATH) \
 	F(asprintf,               STDIO) \
 	F(at_quick_exit,          PROC) \
@@ -252,6 +256,8 @@
 	F(fabsf,                  MATH) \
 	F(faccessat,              FILE) \
 	F(fclose,                 STDIO) \
+	F(fcntl,                  FILE) \
+	F(fcntl64,                GLIBC) \
 	F(fdatasync,              FILE) \
 	F(fdopen,                 STDIO) \
 	F(fdopendir,              FILE) \
@@ -317,12 +323,14 @@
 	F(getchar_unlocked,       STDIO) \
 	F(getcwd,                 FILE) \
 	F(getdelim,               STDIO) \
+	F(getentropy,             RAND) \
 	F(getenv,                 PROC) \
 	F(getline,                STDIO) \
 	F(getopt,                 PROC) \
 	F(getopt_long,            PROC) \
 	F(getopt_long_only,       PROC) \
 	F(getpid,                 PROC) \
+	F(getrandom,              RAND) \
 	F(gettimeofday,           TIME) \
 	F(gmtime,                 TIME) \
 	F(gmtime_r,               TIME) \
@@ -375,8 +383,21 @@
 	F(memrchr,                STR) \
 	F(memset,                 CC) \
 	F(mkdir,                  FILE) \
+	F(mkdtemp,                FILE) \
+	F(mkostemp,               FILE) \
+	F(mkostemp64,             FILE) \
+	F(mkostemps,              FILE) \
+	F(mkostemps64,            FILE) \
+	F(mkstemp,                FILE) \
+	F(mkstemp64,              FILE) \
+	F(mkstemps,               FILE) \
+	F(mkstemps64,             FILE) \
 	F(mktime,                 TIME) \
+	F(mmap,                   MAP) \
+	F(mmap64,                 MAP) \
 	F(modf,                   MATH) \
+	F(mprotect,               MAP) \
+	F(munmap,                 MAP) \
 	F(nanosleep,              TIME) \
 	F(nearbyint,              MATH) \
 	F(open,                   FILE) \
@@ -388,7 +409,9 @@
 	O(opterr,                 PROC) \
 	O(optind,                 PROC) \
 	O(optopt,                 PROC) \
+	F(pclose,                 SPAWN) \
 	F(perror,                 STDIO) \
+	F(popen,                  SPAWN) \
 	F(posix_memalign,         MEM) \
 	F(pow,                    MATH) \
 	F(powf,                   MATH) \
@@ -405,6 +428,7 @@
 	F(qsort,                  CONV) \
 	F(qsort_r,                CONV) \
 	F(quick_exit,             PROC) \
+	F(raise,                  SIG) \
 	F(rand,                   CONV) \
 	F(rand_r,                 CONV) \
 	F(random,                 CONV) \
@@ -431,6 +455,14 @@
 	F(setlinebuf,             STDIO) \
 	F(setlocale,              CTYPE) \
 	F(setvbuf,                STDIO) \
+	F(sigaction,              SIG) \
+	F(sigaddset,              SIG) \
+	F(sigdelset,              SIG) \
+	F(sigemptyset,            SIG) \
+	F(sigfillset,             SIG) \
+	F(sigismember,            SIG) \
+	F(signal,                 SIG) \
+	F(sigprocmask,            SIG) \
 	F(sin,                    MATH) \
 	F(sincos,                 MATH) \
 	F(sincosf,                MATH) \
@@ -488,6 +520,7 @@
 	F(strtoull,               CONV) \
 	F(strtoumax,              CONV) \
 	F(strxfrm,                STR) \
+	F(system,                 SPAWN) \
 	F(tan,                    MATH) \
 	F(tanf,                   MATH) \
 	F(tanh,                   MATH) \

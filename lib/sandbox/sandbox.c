@@ -11,8 +11,11 @@
  *     upper half, which the kernel drops) or compares all 64 bits for
  *     equality (garbage in the upper half then fails the comparison, which
  *     denies: the safe direction);
- *   - no rule lets PROT_EXEC through mmap or mprotect, so no new code can
- *     appear once the launcher has loaded the image.
+ *   - no rule lets PROT_EXEC through mprotect, nor through mmap together
+ *     with PROT_WRITE or for anonymous memory, so no new code can appear
+ *     once the launcher has loaded the image; the one mmap rule with
+ *     PROT_EXEC (spawn with fs-read: a dynamic loader mapping library text
+ *     after execve) maps files read and execute only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -286,6 +289,12 @@ static const struct myr_sandbox_rule rules[] = {
 	WITH(pipe, S), WITH(pipe2, S), WITH(dup, S), WITH(dup2, S),
 	WITH(dup3, S),
 	{ "arch_prctl", S, 0, 0, 1, { EQ(0, ARCH_SET_FS) }, "code == ARCH_SET_FS" },
+	/* spawn with fs-read: what a dynamically linked program (/bin/sh for
+	 * popen and system) needs after execve, whose loader opens its
+	 * libraries and maps their text from the file, read and execute. */
+	{ "mmap", S | R, 0, 0, 2,
+	  { MASKED(2, PROT_WRITE, 0), MASKED(3, MAP_ANONYMOUS, 0) },
+	  "prot without PROT_WRITE, a file mapping (not MAP_ANONYMOUS)" },
 
 	/* threads: threads of this process. */
 	{ "clone", T, 0, 0, 1,

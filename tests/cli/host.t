@@ -214,4 +214,34 @@ for cc in "${COMPILERS[@]}"; do
 	done
 done
 
+# ---- system interfaces: randomness, mappings, temporary files, signals, popen --
+
+SYS_PARTS=(random map temp signal popen)
+for cc in "${COMPILERS[@]}"; do
+	for flags in "-O0" "-O2" "-O2 -D_FORTIFY_SOURCE=2 -D_FILE_OFFSET_BITS=64"; do
+		w="$cc $flags host_sys"
+		build_pair "$cc" "$flags" "$MODULES/host_sys.c" sys_main \
+			--cap fs-read --cap fs-write --cap spawn || continue
+		TMPDIR=$T same_as_native "$w: ${SYS_PARTS[*]}" 0 host_sys \
+			"$MODULES/host_sys.c" "${SYS_PARTS[@]}"
+		is "$(grep -c 'FAILED' "$T/m.out")" 0 "$w: no check failed"
+	done
+done
+# W^X: a module never gets executable memory, even without the filter.
+for mode in default off; do
+	run "$MYRIAD" --sandbox=$mode --libdir "$T" "$T/host_sys.myr" x exec
+	is "$(grep PROT_EXEC <<<"$out")" "mmap PROT_EXEC: Operation not permitted
+mprotect PROT_EXEC: Operation not permitted" "--sandbox=$mode: mmap and mprotect refuse PROT_EXEC (EPERM)"
+done
+# popen and system need spawn, and fs-read for the shell's own loader.
+myr_link "$T/nospawn.myr" --name nospawn --entry sys_main --cap fs-read "$T/host_sys.o"
+run "$MYRIAD" "$T/nospawn.myr" x popen
+like "$out" '^popen r: Operation not permitted$' "without spawn, popen fails with EPERM"
+myr_link "$T/noread.myr" --name noread --entry sys_main --cap spawn "$T/host_sys.o"
+run "$MYRIAD" "$T/noread.myr" x popen
+like "$out" '^pclose: exited 1, status 127$' \
+	"spawn without fs-read: the shell cannot load its libraries (status 127)"
+like "$err" 'libc\.so\.6: cannot open shared object file: Operation not permitted' \
+	"and the shell's loader says why"
+
 done_testing
