@@ -510,6 +510,7 @@ int cmd_run(int argc, char **argv)
 		cli_error("cannot register the exit handler");
 		return MYRIAD_EXIT_LOAD;
 	}
+	myr_host_dl_init(l);
 	myr_loader_run_init(l);
 	if (o.stats)
 		print_stats(myr_loader_stats(l), l, myr_loader_cache(l));

@@ -15,7 +15,8 @@
 /* The launcher's symbol behind each name: its own for every group but
  * MAP, whose names are host_compat.c's myr_host_* wrappers (they refuse
  * PROT_EXEC), because the launcher itself calls musl's mmap and mprotect
- * to map module text. */
+ * to map module text, and DL, host_dl.c's lookups over loaded modules,
+ * which must not meet musl's static dlopen stubs. */
 #define MYR_HOST_PREFIX_CC    ""
 #define MYR_HOST_PREFIX_STDIO ""
 #define MYR_HOST_PREFIX_MEM   ""
@@ -32,7 +33,9 @@
 #define MYR_HOST_PREFIX_RAND  ""
 #define MYR_HOST_PREFIX_SIG   ""
 #define MYR_HOST_PREFIX_SPAWN ""
-#define MYR_HOST_PREFIX_DL    ""
+#ifndef MYR_HOST_PREFIX_DL
+#define MYR_HOST_PREFIX_DL    "myr_host_"
+#endif
 #ifndef MYR_HOST_PREFIX_MAP
 #define MYR_HOST_PREFIX_MAP   "myr_host_"
 #endif

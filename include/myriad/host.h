@@ -43,6 +43,9 @@
  *          __assert_fail, __xpg_strerror_r, __getdelim, __uflow and
  *          __overflow (inline getc/putc_unlocked), __posix_getopt, and
  *          _FORTIFY_SOURCE's __open_2 family and __longjmp_chk.
+ *   DL     dlopen, dlsym, dlclose, dlerror over the loaded modules: they
+ *          never load a file; dlopen("dir/NAME.so") finds module NAME if
+ *          the program's closure holds it (host_dl.c, docs/host.md).
  *   CHK    _FORTIFY_SOURCE's checking functions (__printf_chk,
  *          __memcpy_chk, __strcpy_chk, ...): each checks the destination
  *          size the compiler passed and on overflow prints "*** buffer
@@ -243,6 +246,10 @@
 	F(creat64,                FILE) \
 	F(difftime,               TIME) \
 	F(div,                    CONV) \
+	F(dlclose,                DL) \
+	F(dlerror,                DL) \
+	F(dlopen,                 DL) \
+	F(dlsym,                  DL) \
 	F(dprintf,                STDIO) \
 	F(dup,                    FILE) \
 	F(dup2,                   FILE) \
@@ -568,5 +575,15 @@ extern const size_t myr_host_symbol_count;
  * does not run it at start-up.
  */
 const struct myr_host_symbol *myr_host_find(const char *name, size_t len);
+
+struct myr_loader;
+
+/*
+ * Makes the DL group (dlopen, dlsym, dlclose, dlerror) answer from
+ * loader's image: dlopen finds a module only if the loader loaded it.
+ * The launcher calls it once the load succeeded, before any module code
+ * runs; until then dlopen fails.  loader must outlive every module call.
+ */
+void myr_host_dl_init(const struct myr_loader *loader);
 
 #endif /* MYRIAD_HOST_H */

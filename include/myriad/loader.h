@@ -330,6 +330,14 @@ const struct myriad_ctx *myr_loader_ctx(struct myr_loader *l, int argc,
 void *myr_loader_lookup(const struct myr_loader *l, const char *module,
 			const char *symbol);
 
+/*
+ * Whether the module named by the NUL-terminated module is part of the
+ * loaded image (a file module of the closure or one of the cache's active
+ * modules): 1 or 0.  0 before release, after a failed load, for NULL, or
+ * for a name over MYR_NAME_MAX.  The host module's dlopen() asks this.
+ */
+int myr_loader_has_module(const struct myr_loader *l, const char *module);
+
 const struct myriad_load_stats *myr_loader_stats(const struct myr_loader *l);
 
 /* The cache the loader used (cfg->cache or cfg->cache_open's), or NULL. */

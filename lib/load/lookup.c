@@ -44,6 +44,22 @@ static void *cache_lookup(const struct myr_loader *l, const char *module,
 	return lm->seg[lm->view->exports[e].seg] + lm->view->exports[e].off;
 }
 
+int myr_loader_has_module(const struct myr_loader *l, const char *module)
+{
+	uint32_t idx;
+	size_t n;
+
+	if (l->stage < S_RELEASED || l->failed || !module)
+		return 0;
+	n = strnlen(module, MYR_NAME_MAX + 1);
+	if (n > MYR_NAME_MAX)
+		return 0;
+	idx = map_find(l, module, (uint32_t)n, name_hash(module, (uint32_t)n));
+	if (idx != NO_MODULE)
+		return l->mods[idx].color == 2 && l->mods[idx].view.hdr != NULL;
+	return l->cache && myr_cache_find_active(l->cache, module, (uint32_t)n) >= 0;
+}
+
 void *myr_loader_lookup(const struct myr_loader *l, const char *module,
 			const char *symbol)
 {
@@ -54,7 +70,7 @@ void *myr_loader_lookup(const struct myr_loader *l, const char *module,
 	if (l->stage < S_RELEASED || !symbol)
 		return NULL;
 	if (module) {
-		size_t n = strlen(module);
+		size_t n = strnlen(module, MYR_NAME_MAX + 1);
 		if (n > MYR_NAME_MAX)
 			return NULL;
 		idx = map_find(l, module, (uint32_t)n, name_hash(module, (uint32_t)n));

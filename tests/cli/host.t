@@ -244,4 +244,43 @@ like "$out" '^pclose: exited 1, status 127$' \
 like "$err" 'libc\.so\.6: cannot open shared object file: Operation not permitted' \
 	"and the shell's loader says why"
 
+# ---- dlopen over modules: the plug-in is a module of the closure -------------
+
+mkdir -p "$T/plugins"
+for cc in "${COMPILERS[@]}"; do
+	for flags in "-O0" "-O2 -D_FORTIFY_SOURCE=2"; do
+		w="$cc $flags host_dl"
+		# shellcheck disable=SC2086 # flags is a list
+		if ! "$cc" -c -fPIC $flags -o "$T/dlplugin.o" "$MODULES/dlplugin.c" 2>"$T/cc.err" ||
+			! "$cc" -shared -o "$T/plugins/dlplugin.so" "$T/dlplugin.o" 2>>"$T/cc.err"; then
+			fail "$w: the plug-in compiles" "$(cat "$T/cc.err")"
+			continue
+		fi
+		myr_link "$T/dlplugin.myr" "$T/dlplugin.o"
+		build_pair "$cc" "$flags" "$MODULES/host_dl.c" dl_main \
+			--needs "$T/dlplugin.myr" || continue
+		same_as_native "$w: dlopen, dlsym, dlclose, dlerror" 0 host_dl \
+			"$T/plugins/dlplugin.so" "$T/plugins/missing.so"
+	done
+done
+run "$MYRIAD" --libdir "$T" "$T/host_dl.myr" "$T/plugins/dlplugin.so" errors
+like "$out" '^dlopen of the plug-in: \(no error\)$' "dlopen finds the module by the path's base name"
+like "$out" '^dlsym of a missing name: dlplugin: undefined symbol: no_such_function$' \
+	"dlsym names the module and the symbol"
+like "$out" "^dlopen of a shared object outside the closure: .*libz\\.so\\.1: module 'libz' is not loaded: only modules of the program's closure can be opened" \
+	"no ELF file is ever loaded: a module outside the closure is not loaded"
+like "$out" "^dlopen of a path without a name: \\.\\.\\.: no module name in this path" \
+	"a path without a module name is refused"
+like "$out" '^dlopen without RTLD_LAZY or RTLD_NOW: invalid mode' "a mode without LAZY or NOW is refused"
+like "$out" '^dlsym\(RTLD_DEFAULT\): .*RTLD_DEFAULT and RTLD_NEXT are not supported' \
+	"RTLD_DEFAULT is refused, not searched"
+like "$out" '^dlsym on a pointer that is not a handle: dlsym: invalid handle$' \
+	"a pointer that is not a handle is refused"
+like "$out" '^dlerror again: \(no error\)$' "dlerror clears the message"
+# Without --needs, the plug-in is not part of the image.
+myr_link "$T/alone.myr" --name alone --entry dl_main "$T/host_dl.o"
+run "$MYRIAD" --libdir "$T" "$T/alone.myr" "$T/plugins/dlplugin.so" errors
+like "$out" "^dlopen of the plug-in: .*module 'dlplugin' is not loaded" \
+	"a module the program does not need is not opened, even in its --libdir"
+
 done_testing

@@ -14,9 +14,11 @@
 #include <stdio.h>
 #include <string.h>
 #include "harness.h"
-/* The MAP group's PROT_EXEC-refusing wrappers live in host_compat.c;
- * here the names bind to glibc's own mmap and mprotect. */
+/* The MAP group's PROT_EXEC-refusing wrappers and the DL group's module
+ * lookups live in host_compat.c and host_dl.c; here the names bind to
+ * glibc's own mmap, mprotect and dlopen. */
 #define MYR_HOST_PREFIX_MAP ""
+#define MYR_HOST_PREFIX_DL ""
 #include "../../launcher/host.c"
 
 #define COUNT_ONE(name, group) +1

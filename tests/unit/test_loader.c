@@ -197,6 +197,16 @@ TEST(loads_links_and_runs_a_diamond)
 	EXPECT_NULL(ctx->lookup(ctx, "json", "f_nope"));
 	EXPECT_NULL(ctx->lookup(ctx, "nosuch", "f_json"));
 	EXPECT_NULL(ctx->lookup(ctx, "../json", "f_json"));
+	/* What the host module's dlopen() asks: is the module in the image? */
+	EXPECT_EQ(myr_loader_has_module(fx.l, "json"), 1);
+	EXPECT_EQ(myr_loader_has_module(fx.l, "app"), 1);
+	EXPECT_EQ(myr_loader_has_module(fx.l, "nosuch"), 0);
+	EXPECT_EQ(myr_loader_has_module(fx.l, "../json"), 0);
+	EXPECT_EQ(myr_loader_has_module(fx.l, NULL), 0);
+	char long_name[MYR_NAME_MAX + 2];
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	EXPECT_EQ(myr_loader_has_module(fx.l, long_name), 0);
 
 	const struct myriad_load_stats *s = myr_loader_stats(fx.l);
 	EXPECT_EQ(s->size, sizeof(*s));
