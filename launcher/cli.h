@@ -110,6 +110,11 @@ int cli_libdirs_add(struct cli_libdirs *d, const char *dir);
 int cli_libdirs_choose(struct cli_libdirs *d);
 void cli_libdirs_exit(struct cli_libdirs *d);
 
+/* The name of the option that arg (one argv item) is, when it weakens the
+ * sandbox or changes the library directories or limits ("--libdir",
+ * "--pool-", "--sandbox=off"); NULL otherwise (launcher/cmd_run.c). */
+const char *cli_option_weakens(const char *arg);
+
 /* Subcommands.  argv[0] is the subcommand's name; return the exit code. */
 int cmd_run(int argc, char **argv);     /* argv[0] is "myriad" here */
 int cmd_link(int argc, char **argv);

@@ -220,6 +220,31 @@ static int check_args(const struct link_args *a)
 		cli_error("link: --shebang needs an interpreter path on one line");
 		return MYRIAD_EXIT_USAGE;
 	}
+	if (a->shebang) {
+		/* The kernel passes what follows the interpreter as one
+		 * argument; the launcher refuses weakening options that come
+		 * from there, so a file that carries one could never run. */
+		char tok[256];
+		const char *p = a->shebang + strcspn(a->shebang, " \t");
+		while (*p) {
+			size_t n;
+			p += strspn(p, " \t");
+			n = strcspn(p, " \t");
+			if (n == 0)
+				break;
+			snprintf(tok, sizeof(tok), "%.*s", (int)n, p);
+			const char *bad = cli_option_weakens(tok);
+			if (bad) {
+				cli_error("link: --shebang '%s': option %s would "
+					  "weaken the sandbox or change the library "
+					  "directories or limits, and a file may not "
+					  "(the launcher refuses it from a #! line)",
+					  a->shebang, bad);
+				return MYRIAD_EXIT_USAGE;
+			}
+			p += n;
+		}
+	}
 	return 0;
 }
 

@@ -10,6 +10,7 @@
  * reporting every problem found.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,6 +270,165 @@ static int parse_options(int argc, char **argv, struct run_options *o,
 	return prog;
 }
 
+/*
+ * The options that choose what runs and under which rules: the library
+ * directories, the sandbox's mode off, the pool's limits.  Returns the
+ * option's name when arg (one argv item) is one, else NULL.  Nothing that
+ * comes from a file (its #! line) may use them, nor a setuid launcher.
+ */
+const char *cli_option_weakens(const char *arg)
+{
+	static const char *const prefixes[] = { "--libdir", "--pool-" };
+
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (strncmp(arg, prefixes[i], strlen(prefixes[i])) == 0)
+			return prefixes[i];
+	if (strncmp(arg, "--sandbox", 9) == 0 &&
+	    (arg[9] == '\0' || strcmp(arg + 9, "=off") == 0))
+		return "--sandbox=off";
+	return NULL;
+}
+
+/*
+ * Whether the options argv[1..prog) are the optional argument of the
+ * program file's own #! line: the kernel runs "#!INTERP ARG" as
+ * argv = { INTERP, ARG, PATH, ... }, ARG being the rest of the line as one
+ * item, and the file it was asked to execute (AT_EXECFN) is PATH, not the
+ * launcher.  A person who types the options runs the launcher itself.
+ */
+static int options_from_shebang(int argc, char **argv, int prog)
+{
+	char line[256 + 1], *p, *interp, *arg, *end;
+	ssize_t n;
+	int fd;
+
+	const char *execfn = (const char *)getauxval(AT_EXECFN);
+
+	if (prog != 2 || prog >= argc || !execfn || strcmp(execfn, argv[prog]))
+		return 0;
+	fd = open(argv[prog], O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return 0;
+	n = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	if (n < 2 || line[0] != '#' || line[1] != '!')
+		return 0;
+	line[n] = '\0';
+	end = strchr(line, '\n');
+	if (end)
+		*end = '\0';
+	/* As the kernel splits it: blanks, the interpreter, blanks, the
+	 * rest with trailing blanks dropped. */
+	for (p = line + 2; *p == ' ' || *p == '\t'; p++)
+		;
+	interp = p;
+	while (*p && *p != ' ' && *p != '\t')
+		p++;
+	if (*p)
+		*p++ = '\0';
+	while (*p == ' ' || *p == '\t')
+		p++;
+	arg = p;
+	for (end = arg + strlen(arg); end > arg && (end[-1] == ' ' || end[-1] == '\t'); )
+		*--end = '\0';
+	return *arg && strcmp(argv[1], arg) == 0 && strcmp(argv[0], interp) == 0;
+}
+
+/* Options that came from the program file (its #! line), and every
+ * option of a setuid/setgid launcher except a stricter sandbox, are
+ * refused when they weaken what the program runs under. */
+static int refuse_untrusted_options(int argc, char **argv, int prog,
+				    int secure)
+{
+	int from_file = options_from_shebang(argc, argv, prog);
+
+	for (int i = 1; i < prog; i++) {
+		const char *bad = cli_option_weakens(argv[i]);
+		if (secure && strcmp(argv[i], "--") != 0 &&
+		    strcmp(argv[i], "--sandbox=strict") != 0 &&
+		    strcmp(argv[i], "--sandbox=default") != 0) {
+			cli_error("%s: option '%s' refused: this launcher is "
+				  "setuid or setgid (AT_SECURE), so it runs "
+				  "programs only with the defaults",
+				  argv[prog], argv[i]);
+			return -1;
+		}
+		if (from_file && bad) {
+			cli_error("%s: option %s refused: it comes from the "
+				  "file's own #! line, and a file may not weaken "
+				  "the sandbox or change the library directories "
+				  "or limits (type it on the command line)",
+				  argv[prog], bad);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * With fs-write, the program could rewrite the library directories (and
+ * the image in them) that later launches run, or its own text through
+ * /proc/self/mem: Landlock denies writing beneath them and /proc.  Without
+ * Landlock, such a program runs only if this user cannot write any of the
+ * library directories (docs/security.md).
+ */
+static int protect_libdirs(const struct run_options *o, const char *prog)
+{
+	struct myr_error err = { 0 };
+	struct myr_landlock ll;
+	const char *paths[CLI_LIBDIRS_MAX + 1];
+	int r;
+
+	r = myr_landlock_init(&ll, MYR_LANDLOCK_WRITE, &err);
+	if (r == -ENOSYS || r == -EOPNOTSUPP) {
+		myr_landlock_exit(&ll);
+		for (unsigned i = 0; i < o->libdirs.n; i++) {
+			if (faccessat(AT_FDCWD, o->libdirs.dirs[i], W_OK, AT_EACCESS) != 0)
+				continue;
+			cli_error("%s: holds fs-write, and this kernel has no "
+				  "Landlock to keep it from writing the library "
+				  "directory %s, which this user can write "
+				  "(see docs/security.md)", prog, o->libdirs.dirs[i]);
+			return -1;
+		}
+		return 0;
+	}
+	for (unsigned i = 0; i < o->libdirs.n && r == 0; i++)
+		paths[i] = o->libdirs.dirs[i];
+	paths[o->libdirs.n] = "/proc";
+	if (r == 0)
+		r = myr_landlock_allow_except(&ll, paths, o->libdirs.n + 1, &err);
+	if (r == 0)
+		return myr_landlock_enforce(&ll, &err) < 0 ?
+		       (cli_error("%s: %s", prog, err.msg), -1) : 0;
+	myr_landlock_exit(&ll);
+	cli_error("%s: cannot protect the library directories: %s", prog,
+		  err.msg);
+	return -1;
+}
+
+/* Every library directory that exists must be writable only by root or
+ * this user (myr_file_check_trusted()): whoever else could write it would
+ * choose the code that runs, as sshd refuses keys others can write. */
+static int check_libdirs(const struct run_options *o)
+{
+	for (unsigned i = 0; i < o->libdirs.n; i++) {
+		struct myr_error err = { 0 };
+		int fd = open(o->libdirs.dirs[i], O_PATH | O_DIRECTORY | O_CLOEXEC), r;
+
+		if (fd < 0)
+			continue;       /* the loader reports it, if needed */
+		r = myr_file_check_trusted(fd, o->libdirs.dirs[i], "library directory",
+					   -1, &err);
+		close(fd);
+		if (r < 0) {
+			cli_error("%s", err.msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void parse_debug(struct run_options *o, int secure)
 {
 	const char *env = secure ? NULL : getenv("MYRIAD_DEBUG");
@@ -454,6 +614,8 @@ int cmd_run(int argc, char **argv)
 	prog = parse_options(argc, argv, &o, &status);
 	if (!prog)
 		return status;
+	if (refuse_untrusted_options(argc, argv, prog, secure) < 0)
+		return MYRIAD_EXIT_USAGE;
 	if (myr_pool_limits_check(&o.limits, &err) < 0) {
 		cli_error("%s", err.msg);
 		return MYRIAD_EXIT_USAGE;
@@ -461,6 +623,8 @@ int cmd_run(int argc, char **argv)
 	parse_debug(&o, secure);
 	if (cli_libdirs_choose(&o.libdirs) < 0)
 		return MYRIAD_EXIT_USAGE;
+	if (check_libdirs(&o) < 0)
+		return MYRIAD_EXIT_LOAD;
 	cli_host_binding(&host);
 
 	cli_diag_init(&diag);
@@ -499,6 +663,10 @@ int cmd_run(int argc, char **argv)
 	if (o.sandbox == MYR_SANDBOX_OFF)
 		cli_error("%s: sandbox off (--sandbox=off): the program runs "
 			  "without a seccomp filter", argv[prog]);
+	if (o.sandbox != MYR_SANDBOX_OFF &&
+	    (myr_loader_caps(l) & MYR_CAP_FS_WRITE) &&
+	    protect_libdirs(&o, argv[prog]) < 0)
+		return MYRIAD_EXIT_LOAD;
 	if (myr_sandbox_apply(myr_loader_caps(l), o.sandbox, &err) < 0) {
 		cli_error("%s: cannot apply the sandbox: %s", argv[prog], err.msg);
 		return MYRIAD_EXIT_LOAD;

@@ -37,9 +37,17 @@ int cli_libdirs_choose(struct cli_libdirs *d)
 			return -1;
 		}
 		for (char *save = NULL, *tok = strtok_r(d->env_copy, ":", &save);
-		     tok; tok = strtok_r(NULL, ":", &save))
+		     tok; tok = strtok_r(NULL, ":", &save)) {
+			/* A relative entry would make the code that runs
+			 * depend on the current directory. */
+			if (tok[0] != '/') {
+				cli_error("MYRIAD_LIBRARY_PATH: '%s' is a relative "
+					  "path (entries must start with /)", tok);
+				return -1;
+			}
 			if (cli_libdirs_add(d, tok) < 0)
 				return -1;
+		}
 	}
 	if (!d->n)
 		d->dirs[d->n++] = MYRIAD_DEFAULT_LIBDIR;

@@ -10,6 +10,7 @@
  * is run as ./name.
  */
 #include <string.h>
+#include <sys/auxv.h>
 #include "cli.h"
 
 struct subcommand {
@@ -35,9 +36,20 @@ static int is_bare_word(const char *arg)
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && is_bare_word(argv[1])) {
-		for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-			if (strcmp(argv[1], subcommands[i].name) == 0)
-				return subcommands[i].fn(argc - 1, argv + 1);
+		for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+			if (strcmp(argv[1], subcommands[i].name) != 0)
+				continue;
+			/* A setuid/setgid copy would write (link -o, cache,
+			 * policy --bpf) or read (info) files with privileges
+			 * its caller does not have: it only runs programs. */
+			if (getauxval(AT_SECURE)) {
+				cli_error("%s: refused: this launcher is setuid or "
+					  "setgid (AT_SECURE) and only runs "
+					  "programs", argv[1]);
+				return MYRIAD_EXIT_USAGE;
+			}
+			return subcommands[i].fn(argc - 1, argv + 1);
+		}
 		cli_error("unknown command '%s' (to run a program in the current "
 			  "directory, write ./%s; see myriad --help)", argv[1], argv[1]);
 		return MYRIAD_EXIT_USAGE;

@@ -80,6 +80,8 @@ enum myr_sandbox_arg_op {
 	MYR_ARG_MASKED_EQ,        /* (arg & mask) == value */
 	MYR_ARG_EQ_SELF,          /* arg == the pid of the process that
 	                             builds the filter */
+	MYR_ARG_POSITIVE_INT,     /* 1 <= arg <= INT_MAX, upper 32 bits
+	                             clear (a pid naming one process) */
 };
 
 /* One argument comparison; all of a rule's comparisons must hold. */
@@ -168,7 +170,9 @@ int myr_sandbox_prebuilt_bpf(uint32_t caps, enum myr_sandbox_mode mode,
 int myr_sandbox_clear_read_implies_exec(struct myr_error *err);
 
 /*
- * Set PR_SET_NO_NEW_PRIVS, clear READ_IMPLIES_EXEC from the personality
+ * Set PR_SET_NO_NEW_PRIVS, clear the dumpable flag (so that /proc/self/mem
+ * is root's and cannot be opened for writing by anyone else), clear
+ * READ_IMPLIES_EXEC from the personality
  * (it would add PROT_EXEC behind the filter's back) and install the filter
  * for caps (MYR_CAP_*).  MYR_SANDBOX_OFF does nothing and returns 0; saying
  * so is the caller's job.  The process must be single-threaded: the filter
@@ -176,5 +180,83 @@ int myr_sandbox_clear_read_implies_exec(struct myr_error *err);
  */
 int myr_sandbox_apply(uint32_t caps, enum myr_sandbox_mode mode,
 		      struct myr_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Trusted files (lib/sandbox/trust.c)                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Whether the file open at fd (a library directory, the cache's
+ * subdirectory, its image) may decide what runs: owned by root, by the
+ * effective user, or by also_owner (a uid; -1 for none), and writable by
+ * neither its group nor everyone.  Returns 0, or -EPERM with err saying
+ * "WHAT NAME is owned by uid N..." / "...is writable by everyone (mode
+ * 0777)...", or the -errno of fstat.
+ */
+int myr_file_check_trusted(int fd, const char *name, const char *what,
+			   long also_owner, struct myr_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Landlock: path rules (lib/sandbox/landlock.c)                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A ruleset under construction.  Landlock only grants: the accesses a
+ * ruleset handles are denied everywhere except beneath the paths that a
+ * rule names, for this process and everything it starts, once enforced.
+ * Accesses it does not handle stay as they were.
+ */
+struct myr_landlock {
+	int fd;                   /* the ruleset, -1 when none */
+	int abi;                  /* the kernel's Landlock ABI, 0 if none */
+	uint64_t handled;         /* LANDLOCK_ACCESS_FS_* the ruleset handles */
+	uint32_t rules;           /* rules added so far */
+};
+
+/* Access classes, mapped to every LANDLOCK_ACCESS_FS_* right the
+ * kernel's ABI knows for them. */
+#define MYR_LANDLOCK_READ  0x1u   /* read files and directories, execute */
+#define MYR_LANDLOCK_WRITE 0x2u   /* write, truncate, create, remove,
+                                     rename or link anything */
+
+/* The kernel's Landlock ABI version (1 for 5.13, ...), or -ENOSYS /
+ * -EOPNOTSUPP when it has none or has it disabled.  One syscall. */
+int myr_landlock_abi(void);
+
+/*
+ * Start a ruleset that handles access (MYR_LANDLOCK_*).  Returns 0, or
+ * -ENOSYS / -EOPNOTSUPP (no Landlock; then ll->abi is 0) or another
+ * -errno with err set.  Whatever it returns, release ll with
+ * myr_landlock_exit() or myr_landlock_enforce().
+ */
+int myr_landlock_init(struct myr_landlock *ll, unsigned access,
+		      struct myr_error *err);
+/* Close the ruleset without enforcing it; ll->fd becomes -1. */
+void myr_landlock_exit(struct myr_landlock *ll);
+
+/* Grant the handled accesses beneath path (a directory) or on it (a
+ * file).  0 or -errno with err set. */
+int myr_landlock_allow(struct myr_landlock *ll, const char *path,
+		       struct myr_error *err);
+
+/*
+ * Grant the handled accesses everywhere except beneath the n paths: on
+ * every existing entry of every ancestor of a protected path that is
+ * neither protected nor itself an ancestor of one.  Consequences, by
+ * design: an ancestor's own entries cannot be created, removed or renamed
+ * (so a protected tree cannot be moved away and replaced), entries added to
+ * an ancestor later get no grant, and the tree stays reachable for
+ * writing through another mount of the same file system (a bind mount).
+ * Paths that do not exist are skipped.  Costs a readdir of each ancestor
+ * and a syscall or three per entry.  0 or -errno with err set.
+ */
+int myr_landlock_allow_except(struct myr_landlock *ll,
+			      const char *const *paths, size_t n,
+			      struct myr_error *err);
+
+/* Set no_new_privs and restrict the calling thread (and all it starts)
+ * to the ruleset, then release ll.  Single-threaded callers only.  0 or
+ * -errno with err set. */
+int myr_landlock_enforce(struct myr_landlock *ll, struct myr_error *err);
 
 #endif

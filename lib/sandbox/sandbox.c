@@ -201,6 +201,9 @@ int myr_sandbox_mode_from_name(const char *name, enum myr_sandbox_mode *mode)
 #define EQ(a, v)          { .arg = (a), .op = MYR_ARG_EQ, .value = (v) }
 #define MASKED(a, m, v)   { .arg = (a), .op = MYR_ARG_MASKED_EQ, .mask = (m), .value = (v) }
 #define SELF(a)           { .arg = (a), .op = MYR_ARG_EQ_SELF }
+#define SOCKET(dom, type) { "socket", MYR_CAP_NET, 0, 0, 2,                  \
+			    { EQ(0, dom), MASKED(1, 0xfu, type) },           \
+			    "domain == " #dom ", type " #type }
 
 static const struct myr_sandbox_rule rules[] = {
 	/* I/O on fds the program already has (inherited or opened). */
@@ -245,10 +248,13 @@ static const struct myr_sandbox_rule rules[] = {
 	WITH(getcwd, R), WITH(chdir, R), WITH(fchdir, R),
 
 	/* fs-write: open for writing, and change the file system. */
-	{ "open", W, 0, 0, 1, { MASKED(1, ACCMODE, O_WRONLY) },
-	  "flags: O_WRONLY, any other flags" },
-	{ "openat", W, 0, 0, 1, { MASKED(2, ACCMODE, O_WRONLY) },
-	  "flags: O_WRONLY, any other flags" },
+	/* Not O_PATH: the kernel ignores the access mode of an O_PATH open,
+	 * so O_WRONLY|O_PATH would be a read-side handle (fstat of any
+	 * file) that fs-read alone grants. */
+	{ "open", W, 0, 0, 1, { MASKED(1, ACCMODE | O_PATH, O_WRONLY) },
+	  "flags: O_WRONLY without O_PATH, any other flags" },
+	{ "openat", W, 0, 0, 1, { MASKED(2, ACCMODE | O_PATH, O_WRONLY) },
+	  "flags: O_WRONLY without O_PATH, any other flags" },
 	{ "open", R | W, 0, 0, 0, { { 0 } }, "any flags (O_RDWR needs both)" },
 	{ "openat", R | W, 0, 0, 0, { { 0 } }, "any flags (O_RDWR needs both)" },
 	WITH(creat, W), WITH(unlink, W), WITH(unlinkat, W), WITH(rename, W),
@@ -263,10 +269,13 @@ static const struct myr_sandbox_rule rules[] = {
 	{ "openat2", R | W, 1, MYR_VERDICT_ENOSYS, 0, { { 0 } },
 	  "fails with ENOSYS (libc falls back to openat)" },
 
-	/* net: Internet and Unix sockets. */
-	{ "socket", N, 0, 0, 1, { EQ(0, AF_UNIX) }, "domain == AF_UNIX" },
-	{ "socket", N, 0, 0, 1, { EQ(0, AF_INET) }, "domain == AF_INET" },
-	{ "socket", N, 0, 0, 1, { EQ(0, AF_INET6) }, "domain == AF_INET6" },
+	/* net: Internet and Unix sockets of the ordinary types: no SOCK_RAW
+	 * or SOCK_PACKET (forged packets, sniffing), whatever the flags
+	 * (SOCK_NONBLOCK, SOCK_CLOEXEC) above the type's 4 bits. */
+	SOCKET(AF_UNIX, SOCK_STREAM), SOCKET(AF_UNIX, SOCK_DGRAM),
+	SOCKET(AF_UNIX, SOCK_SEQPACKET),
+	SOCKET(AF_INET, SOCK_STREAM), SOCKET(AF_INET, SOCK_DGRAM),
+	SOCKET(AF_INET6, SOCK_STREAM), SOCKET(AF_INET6, SOCK_DGRAM),
 	{ "socketpair", N, 0, 0, 1, { EQ(0, AF_UNIX) }, "domain == AF_UNIX" },
 	WITH(connect, N), WITH(bind, N), WITH(listen, N), WITH(accept, N),
 	WITH(accept4, N), WITH(sendto, N), WITH(sendmsg, N),
@@ -283,8 +292,9 @@ static const struct myr_sandbox_rule rules[] = {
 	{ "clone", S, 0, 0, 1, { MASKED(0, CLONE_THREAD | CLONE_NAMESPACES, 0) },
 	  "flags without CLONE_THREAD and without CLONE_NEW*" },
 	WITH(execve, S), WITH(execveat, S), WITH(wait4, S), WITH(waitid, S),
-	{ "kill", S, 0, 0, 1, { MASKED(0, 0x80000000u, 0) },
-	  "pid >= 0 (not -1, not a process group)" },
+	/* Not 0 (the caller's own process group), not -1, not -PGID. */
+	{ "kill", S, 0, 0, 1, { { .arg = 0, .op = MYR_ARG_POSITIVE_INT } },
+	  "pid > 0 (one process: not 0, -1 or a process group)" },
 	WITH(tkill, S), WITH(tgkill, S), WITH(getppid, S),
 	WITH(pipe, S), WITH(pipe2, S), WITH(dup, S), WITH(dup2, S),
 	WITH(dup3, S),
@@ -373,6 +383,7 @@ static int add_rule(scmp_filter_ctx ctx, const struct myr_sandbox_rule *r,
 	uint32_t action = r->verdict == MYR_VERDICT_ENOSYS ?
 			  SCMP_ACT_ERRNO(ENOSYS) : SCMP_ACT_ALLOW;
 	int nr = seccomp_syscall_resolve_name(r->syscall);
+	int positive = -1;      /* index of a MYR_ARG_POSITIVE_INT, if any */
 	int rc;
 
 	if (nr == __NR_SCMP_ERROR)
@@ -398,16 +409,37 @@ static int add_rule(scmp_filter_ctx ctx, const struct myr_sandbox_rule *r,
 			cmp[i].datum_a = a->mask;
 			cmp[i].datum_b = a->value;
 			break;
+		case MYR_ARG_POSITIVE_INT:
+			if (positive >= 0)
+				return myr_error_set(err, -EINVAL, "policy rule "
+						     "for '%s' has two range "
+						     "comparisons", r->syscall);
+			positive = (int)i;
+			cmp[i].op = SCMP_CMP_MASKED_EQ;
+			break;
 		default:
 			return myr_error_set(err, -EINVAL, "policy rule for "
 					     "'%s' has unknown comparison %u",
 					     r->syscall, a->op);
 		}
 	}
-	rc = seccomp_rule_add_array(ctx, action, nr, r->nargs, cmp);
-	if (rc < 0)
-		return myr_error_set(err, rc, "seccomp: cannot add the rule "
-				     "for '%s': %s", r->syscall, strerror(-rc));
+	/*
+	 * libseccomp allows one comparison per argument, and no single one
+	 * says 1 <= arg < 2^31 with the upper half clear: that range is the
+	 * union of "bits 63..31 clear and bit k set" over k = 0..30, one rule
+	 * each.  Garbage in the upper half fails every one of them (denied).
+	 */
+	for (unsigned k = 0; k < (positive >= 0 ? 31u : 1u); k++) {
+		if (positive >= 0) {
+			cmp[positive].datum_a = 0xffffffff80000000ull | (1ull << k);
+			cmp[positive].datum_b = 1ull << k;
+		}
+		rc = seccomp_rule_add_array(ctx, action, nr, r->nargs, cmp);
+		if (rc < 0)
+			return myr_error_set(err, rc, "seccomp: cannot add the "
+					     "rule for '%s': %s", r->syscall,
+					     strerror(-rc));
+	}
 	return 0;
 }
 
@@ -732,6 +764,14 @@ static int prepare(struct myr_error *err)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return myr_error_set(err, -errno, "cannot set no_new_privs: %s",
 				     strerror(errno));
+	/* Not dumpable: /proc/self/mem (and the rest of /proc/PID) then
+	 * belongs to root, so a program that holds fs-write cannot open its
+	 * own memory for writing and rewrite its read-only text unless it
+	 * runs as root (docs/security.md: Landlock covers root).  prctl is
+	 * denied once the filter is in, so the program cannot undo it. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return myr_error_set(err, -errno, "cannot clear the dumpable "
+				     "flag: %s", strerror(errno));
 	return 0;
 }
 

@@ -138,14 +138,14 @@ like "$out" '^fd 7 -> /dev/null$' "and is the one the caller passed"
 ok "policy for a program" "$MYRIAD" policy "$T/probe7.myr"
 like "$out" '^capabilities: fs-read,fs-write$' "policy reads the program's capabilities"
 like "$out" '^openat +fs-read \+ fs-write +any flags' "shows what needs both fs capabilities"
-like "$out" '^socket +net +domain == AF_INET$' "shows what the program lacks"
+like "$out" '^socket +net +domain == AF_INET, type SOCK_STREAM$' "shows what the program lacks"
 like "$out" '^NEVER ALLOWED' "lists what is never allowed"
 like "$out" 'io_uring_setup' "io_uring is among them"
 
 ok "policy --caps net --strict" "$MYRIAD" policy --caps net --strict
 like "$out" '^mode: +strict' "strict mode is named"
 like "$out" 'killed \(SIGSYS\)' "and its action"
-like "$(sed -n '/^ALLOWED/,/^$/p' <<<"$out")" '^socket +net +domain == AF_INET6$' \
+like "$(sed -n '/^ALLOWED/,/^$/p' <<<"$out")" '^socket +net +domain == AF_INET6, type SOCK_DGRAM$' \
 	"socket is allowed with net, with its condition"
 unlike "$(sed -n '/^ALLOWED/,/^$/p' <<<"$out")" '^(openat|execve|clone) ' \
 	"nothing of other capabilities is allowed"

@@ -29,6 +29,9 @@ enum {
 	NR_execve = 59, NR_exit = 60, NR_wait4 = 61, NR_getpid = 39,
 	NR_ptrace = 101, NR_getdents64 = 217, NR_openat = 257,
 	NR_readlinkat = 267, NR_bpf = 321, NR_io_uring_setup = 425,
+	NR_pwrite64 = 18, NR_kill = 62, NR_rename = 82, NR_fstat = 5,
+	O_PATH_ = 010000000, O_CREAT_ = 0100, O_TRUNC_ = 01000, SOCK_RAW_ = 3,
+	IPPROTO_ICMP_ = 1,
 	X32_BIT = 0x40000000,
 	AT_FDCWD_ = -100, O_WRONLY_ = 01, O_RDWR_ = 02, O_DIRECTORY_ = 0200000,
 	O_TMPFILE_ = 020200000, O_CLOEXEC_ = 02000000,
@@ -201,6 +204,53 @@ static long probe(const char *name)
 		return raw_syscall3(NR_ptrace, 0 /* TRACEME */, 0, 0);
 	if (!strcmp(name, "bpf"))
 		return raw_syscall3(NR_bpf, 0, 0, 0);
+	if (!strcmp(name, "kill_group"))      /* signal 0: only asks */
+		return raw_syscall2(NR_kill, 0, 0);
+	if (!strcmp(name, "kill_self"))
+		return raw_syscall2(NR_kill, raw_syscall0(NR_getpid), 0);
+	if (!strcmp(name, "socket_raw"))
+		return close_if_fd(raw_syscall3(NR_socket, AF_INET_, SOCK_RAW_,
+						IPPROTO_ICMP_));
+	if (!strcmp(name, "stat_wronly_path")) {
+		/* The access mode of an O_PATH open is ignored: a handle
+		 * that fstat reads, with fs-write alone. */
+		static unsigned char st[144];
+		long fd = raw_syscall3(NR_openat, AT_FDCWD_, "/proc/self/status",
+				       O_WRONLY_ | O_PATH_ | O_CLOEXEC_);
+		if (fd < 0)
+			return fd;
+		long r = raw_syscall2(NR_fstat, fd, (long)st);
+		raw_syscall1(NR_close, fd);
+		return r;
+	}
+	if (!strcmp(name, "proc_mem")) {
+		/* Write this function's first byte over itself through
+		 * /proc/self/mem: allowed, it would rewrite read-only text. */
+		unsigned char *text = (unsigned char *)(void *)probe;
+		long fd = raw_syscall3(NR_openat, AT_FDCWD_, "/proc/self/mem",
+				       O_WRONLY_ | O_CLOEXEC_);
+		if (fd < 0)
+			return fd;
+		long r = raw_syscall6(NR_pwrite64, fd, (long)text, 1,
+				      (long)text, 0, 0);
+		raw_syscall1(NR_close, fd);
+		return r;
+	}
+	if (!strncmp(name, "create:", 7))
+		return close_if_fd(raw_syscall6(NR_openat, AT_FDCWD_, (long)(name + 7),
+						O_WRONLY_ | O_CREAT_ | O_TRUNC_ |
+						O_CLOEXEC_, 0644, 0, 0));
+	if (!strncmp(name, "rename:", 7)) {
+		/* rename:FROM:TO */
+		static char from[4096];
+		const char *colon = strchr(name + 7, ':');
+		size_t n = colon ? (size_t)(colon - (name + 7)) : 0;
+		if (!colon || n >= sizeof(from))
+			return -22;
+		memcpy(from, name + 7, n);
+		from[n] = '\0';
+		return raw_syscall2(NR_rename, (long)from, (long)(colon + 1));
+	}
 	if (!strcmp(name, "x32_getpid"))
 		return raw_syscall0(X32_BIT | NR_getpid);
 	return 1L << 40;   /* not a probe */

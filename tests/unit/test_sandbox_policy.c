@@ -142,6 +142,8 @@ static const struct row rows[] = {
 	/* fs-write; O_RDWR, and creating or truncating a file opened for
 	 * reading, need both. */
 	NEEDS(W, SYS_open, 0, O_WRONLY),
+	NEEDS(R | W, SYS_open, 0, O_WRONLY | O_PATH), /* not fs-write alone */
+	NEEDS(R | W, SYS_openat, AT_FDCWD, 0, O_WRONLY | O_PATH),
 	NEEDS(W, SYS_open, 0, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND),
 	NEEDS(W, SYS_openat, AT_FDCWD, 0, O_WRONLY | O_CREAT | O_EXCL),
 	NEEDS(W, SYS_openat, AT_FDCWD, 0, O_WRONLY | O_TMPFILE),
@@ -171,6 +173,12 @@ static const struct row rows[] = {
 	NEEDS(N, SYS_socket, AF_INET, SOCK_STREAM, 0),
 	NEEDS(N, SYS_socket, AF_INET6, SOCK_DGRAM, 0),
 	NEEDS(N, SYS_socket, AF_UNIX, SOCK_STREAM, 0),
+	NEEDS(N, SYS_socket, AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0),
+	NEEDS(N, SYS_socket, AF_UNIX, SOCK_SEQPACKET, 0),
+	DENIED(SYS_socket, AF_INET, SOCK_RAW, 1),
+	DENIED(SYS_socket, AF_INET6, SOCK_RAW, 58),
+	DENIED(SYS_socket, AF_INET, SOCK_RAW | SOCK_CLOEXEC, 1),
+	DENIED(SYS_socket, AF_INET, SOCK_PACKET, 0),
 	DENIED(SYS_socket, AF_NETLINK, SOCK_RAW, 0),
 	DENIED(SYS_socket, AF_PACKET, SOCK_RAW, 0),
 	DENIED(SYS_socket, (1ull << 32) | AF_INET, SOCK_STREAM, 0),
@@ -198,7 +206,12 @@ static const struct row rows[] = {
 	DENIED(SYS_clone, CLONE_NEWPID | SIGCHLD),
 	NEEDS(S, SYS_execve, 0), NEEDS(S, SYS_execveat, 0),
 	NEEDS(S, SYS_wait4, ~0ull), NEEDS(S, SYS_waitid, 0),
-	NEEDS(S, SYS_kill, 1234, SIGTERM), NEEDS(S, SYS_kill, 0, SIGTERM),
+	NEEDS(S, SYS_kill, 1234, SIGTERM), NEEDS(S, SYS_kill, 1, SIGTERM),
+	NEEDS(S, SYS_kill, 0x7fffffffull, SIGTERM),
+	DENIED(SYS_kill, 0, SIGTERM),               /* its own process group */
+	DENIED(SYS_kill, 0x80000000ull, SIGTERM),   /* INT_MIN: a group */
+	DENIED(SYS_kill, (1ull << 32) | 1234, SIGTERM), /* garbage above */
+	DENIED(SYS_kill, 1ull << 32, SIGTERM),      /* 0 as the kernel reads it */
 	DENIED(SYS_kill, ~0ull, SIGKILL),           /* -1: every process */
 	DENIED(SYS_kill, 0xffffffffull, SIGKILL),   /* -1 as the kernel reads it */
 	DENIED(SYS_kill, (uint64_t)-42, SIGKILL),   /* a process group */
