@@ -121,5 +121,10 @@ int cmd_link(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+
+/* The loader service's socket: given (--socket), else $MYRIAD_SOCKET
+ * unless the process is setuid/setgid, else the default path. */
+const char *cli_service_socket(const char *given);
 
 #endif

@@ -22,6 +22,7 @@
 #include <myriad/loader.h>
 #include <myriad/module.h>
 #include <myriad/sandbox.h>
+#include <myriad/service.h>
 #include "cli.h"
 
 extern char **environ;
@@ -32,9 +33,17 @@ struct run_options {
 	enum myr_alloc_strategy alloc;
 	struct myr_pool_limits limits;
 	enum myr_sandbox_mode sandbox;
-	int stats, trace_files, no_cache;
+	int stats, trace_files, trace_service, no_cache;
 	unsigned threads;               /* 0: auto */
+	enum { SERVICE_AUTO, SERVICE_OFF, SERVICE_REQUIRE } service;
+	const char *socket;             /* --socket, else NULL */
+	const char *program;
 };
+
+/* How long a launch waits for the loader service's answer before it
+ * loads without it (docs/service.md, "The launcher"). */
+#define SERVICE_WAIT_AUTO_MS    250u
+#define SERVICE_WAIT_REQUIRE_MS 5000u
 
 static void usage(FILE *out)
 {
@@ -65,12 +74,19 @@ static void usage(FILE *out)
 "  --sandbox=default|strict|off\n"
 "                         seccomp policy (default: default)\n"
 "  --no-cache             ignore the library directory's image (myriad cache)\n"
+"  --service=auto|off|require\n"
+"                         ask the loader service (myriad serve) for the\n"
+"                         image: auto (default) when its socket exists,\n"
+"                         falling back to the cache or the files\n"
+"  --socket PATH          the service's socket (default $MYRIAD_SOCKET,\n"
+"                         else " MYR_SERVICE_SOCKET_DEFAULT ")\n"
 "  --stats                print load statistics to stderr before the entry\n"
 "  --help                 this text\n"
 "  --version              the launcher's version\n"
 "\n"
 "Environment: MYRIAD_LIBRARY_PATH (colon-separated directories),\n"
-"MYRIAD_DEBUG=stats,files.  Both are ignored in setuid/setgid programs.\n"
+"MYRIAD_SOCKET, MYRIAD_DEBUG=stats,files,service.  All are ignored in\n"
+"setuid/setgid programs.\n"
 "Exit status: the program's; 2 for usage errors; 127 if it could not be\n"
 "loaded (then none of its code ran).\n",
 		MYRIAD_DEFAULT_LIBDIR, MYR_FETCH_LANES_MAX, MYR_FETCH_LANES_MAX,
@@ -219,6 +235,35 @@ static int opt_pool_key(void *ctx, const struct cli_option *opt, const char *v)
 	return set_limit(ctx, limit_keys[opt->key], v);
 }
 
+static int opt_service(void *ctx, const struct cli_option *opt, const char *v)
+{
+	struct run_options *o = ctx;
+	(void)opt;
+	if (strcmp(v, "auto") == 0)
+		o->service = SERVICE_AUTO;
+	else if (strcmp(v, "off") == 0)
+		o->service = SERVICE_OFF;
+	else if (strcmp(v, "require") == 0)
+		o->service = SERVICE_REQUIRE;
+	else {
+		cli_error("--service must be auto, off or require, not '%s'", v);
+		return MYRIAD_EXIT_USAGE;
+	}
+	return CLI_NEXT;
+}
+
+static int opt_socket(void *ctx, const struct cli_option *opt, const char *v)
+{
+	struct run_options *o = ctx;
+	(void)opt;
+	if (!*v) {
+		cli_error("--socket needs a path");
+		return MYRIAD_EXIT_USAGE;
+	}
+	o->socket = v;
+	return CLI_NEXT;
+}
+
 static const struct cli_option run_options[] = {
 	{ .name = "--help", .set = opt_help },
 	{ .name = "--version", .set = opt_version },
@@ -234,6 +279,10 @@ static const struct cli_option run_options[] = {
 	  .set = opt_alloc },
 	{ .name = "--sandbox", .takes_value = 1, .missing_as_empty = 1,
 	  .set = opt_sandbox },
+	{ .name = "--service", .takes_value = 1, .missing_as_empty = 1,
+	  .set = opt_service },
+	{ .name = "--socket", .takes_value = 1, .missing_as_empty = 1,
+	  .set = opt_socket },
 	{ .name = "--pool-limit", .takes_value = 1, .missing_as_empty = 1,
 	  .set = opt_pool_limit },
 	{ .name = "--pool-modules", .takes_value = 1, .set = opt_pool_key, .key = 0 },
@@ -443,11 +492,13 @@ static void parse_debug(struct run_options *o, int secure)
 			o->stats = 1;
 		else if (strcmp(tok, "files") == 0)
 			o->trace_files = 1;
+		else if (strcmp(tok, "service") == 0)
+			o->trace_service = 1;
 		else if (strcmp(tok, "all") == 0)
-			o->stats = o->trace_files = 1;
+			o->stats = o->trace_files = o->trace_service = 1;
 		else
 			cli_error("MYRIAD_DEBUG: unknown item '%s' ignored "
-				  "(stats, files, all)", tok);
+				  "(stats, files, service, all)", tok);
 	}
 }
 
@@ -506,8 +557,17 @@ static double ms(uint64_t ns)
 	return (double)ns / 1e6;
 }
 
+struct cache_request {
+	const struct run_options *o;
+	const struct myr_host_binding *host;
+	int from_service;               /* the image is the service's */
+	uint64_t generation, ns_service;
+	char service_why[MYR_ERROR_MSG_MAX];    /* why not, if asked */
+};
+
 static void print_stats(const struct myriad_load_stats *s,
-			const struct myr_loader *l, const struct myr_cache *c)
+			const struct myr_loader *l, const struct myr_cache *c,
+			const struct cache_request *req)
 {
 	uint32_t cached, files;
 	struct myr_cache_info ci;
@@ -529,6 +589,18 @@ static void print_stats(const struct myriad_load_stats *s,
 		  ms(s->ns_verify), ms(s->ns_place), ms(s->ns_link),
 		  ms(s->ns_protect), ms(s->ns_init), ms(total));
 	myr_loader_origins(l, &cached, &files);
+	if (req->from_service)
+		cli_error("stats: served by the loader service (generation "
+			  "%016llx, answer in %.3f ms)",
+			  (unsigned long long)req->generation,
+			  ms(req->ns_service));
+	else if (req->service_why[0])
+		cli_error("stats: not served by the loader service (%s)",
+			  req->service_why);
+	else
+		cli_error("stats: not served by the loader service (%s)",
+			  req->o->service == SERVICE_OFF ? "--service=off" :
+			  "not asked: no library module needed");
 	if (!c) {
 		cli_error("stats: %u modules from the cache, %u from files (no "
 			  "cache used)", cached, files);
@@ -543,22 +615,98 @@ static void print_stats(const struct myriad_load_stats *s,
 		  ci.closure_used ? ", launch closure" : "", ci.stat_calls);
 }
 
-struct cache_request {
-	const struct run_options *o;
-	const struct myr_host_binding *host;
-};
+static void service_fallback(struct cache_request *req, const char *why)
+{
+	const struct run_options *o = req->o;
+
+	snprintf(req->service_why, sizeof(req->service_why), "%s", why);
+	if (o->service == SERVICE_REQUIRE) {
+		/* Nothing of the program has run yet. */
+		cli_error("%s: the loader service is required (--service="
+			  "require) and did not serve: %s", o->program, why);
+		exit(MYRIAD_EXIT_LOAD);
+	}
+	if (o->trace_service)
+		cli_error("service: %s; loading without it", why);
+}
+
+/*
+ * The loader service's image, or NULL (then the launch goes on with the
+ * cache or the files, saying why only under MYRIAD_DEBUG=service).  The
+ * service serves one directory: its image is used only when that is this
+ * launch's first library directory (myr_cache_open_fd checks).
+ */
+static struct myr_cache *open_service(struct cache_request *req)
+{
+	const struct run_options *o = req->o;
+	const char *path = cli_service_socket(o->socket);
+	struct myr_service_reply reply;
+	struct myr_error err = { 0 };
+	struct myr_cache *c = NULL;
+	char why[MYR_ERROR_MSG_MAX + 64];
+	int fd, r;
+
+	if (o->service == SERVICE_AUTO &&
+	    myr_service_socket_check(path, &err) == -ENOENT)
+		return NULL;    /* no service on this system: silent */
+	fd = open(o->program, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		snprintf(why, sizeof(why), "%s: %s", o->program, strerror(errno));
+		service_fallback(req, why);
+		return NULL;
+	}
+	r = myr_service_load(path, fd, o->service == SERVICE_REQUIRE ?
+			     SERVICE_WAIT_REQUIRE_MS : SERVICE_WAIT_AUTO_MS,
+			     MYR_HOST_VERSION_MAJOR, MYR_HOST_VERSION_MINOR,
+			     &reply, &err);
+	close(fd);
+	if (r < 0) {
+		snprintf(why, sizeof(why), "%s: %s", path, err.msg);
+		service_fallback(req, why);
+		return NULL;
+	}
+	r = myr_cache_open_fd(&c, reply.memfd, o->libdirs.dirs[0], req->host, &err);
+	if (r == 0 && reply.closure_count &&
+	    myr_cache_give_closure(c, reply.program_checksum, reply.closure,
+				   reply.closure_count) < 0) {
+		myr_cache_close(c);
+		r = myr_error_set(&err, -ENOMEM, "out of memory");
+	}
+	if (r < 0) {
+		snprintf(why, sizeof(why), "%s: image of %s unusable: %s", path,
+			 o->libdirs.dirs[0], err.msg);
+		service_fallback(req, why);
+		myr_service_reply_free(&reply);
+		return NULL;
+	}
+	req->from_service = 1;
+	req->generation = reply.generation;
+	req->ns_service = reply.ns;
+	if (o->trace_service)
+		cli_error("service: %s: generation %016llx, %u modules in the "
+			  "program's closure", path,
+			  (unsigned long long)reply.generation,
+			  reply.closure_count);
+	myr_service_reply_free(&reply);
+	return c;
+}
 
 /* The first library directory's image, or NULL (then one warning line if
  * it exists but cannot be used).  Called by the loader only when the
  * program needs a library module. */
 static struct myr_cache *open_cache(void *opaque)
 {
-	const struct cache_request *req = opaque;
+	struct cache_request *req = opaque;
 	const struct run_options *o = req->o;
 	const struct myr_host_binding *host = req->host;
 	struct myr_error err = { 0 };
 	struct myr_cache *c;
 	int r;
+
+	if (o->service != SERVICE_OFF && (c = open_service(req)))
+		return c;
+	if (o->no_cache)
+		return NULL;
 
 	r = myr_cache_open(&c, o->libdirs.dirs[0], host, &err);
 	if (r == -ENOENT || r == -ENOTDIR)
@@ -637,9 +785,11 @@ int cmd_run(int argc, char **argv)
 	cfg.host = &host;
 	cfg.diag = &diag;
 	cfg.untimed = !o.stats;
-	if (!o.no_cache) {
-		cache_req.o = &o;
-		cache_req.host = &host;
+	memset(&cache_req, 0, sizeof(cache_req));
+	cache_req.o = &o;
+	cache_req.host = &host;
+	o.program = argv[prog];
+	if (!o.no_cache || o.service != SERVICE_OFF) {
 		cfg.cache_open = open_cache;
 		cfg.cache_opaque = &cache_req;
 	}
@@ -681,7 +831,8 @@ int cmd_run(int argc, char **argv)
 	myr_host_dl_init(l);
 	myr_loader_run_init(l);
 	if (o.stats)
-		print_stats(myr_loader_stats(l), l, myr_loader_cache(l));
+		print_stats(myr_loader_stats(l), l, myr_loader_cache(l),
+			    &cache_req);
 	entry = myr_loader_entry(l);
 	return entry(myr_loader_ctx(l, argc - prog, argv + prog, environ));
 }

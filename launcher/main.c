@@ -23,6 +23,7 @@ static const struct subcommand subcommands[] = {
 	{ "info",   cmd_info },
 	{ "policy", cmd_policy },
 	{ "cache",  cmd_cache },
+	{ "serve",  cmd_serve },
 };
 
 static int is_bare_word(const char *arg)

@@ -274,6 +274,15 @@ struct myr_cache_build_result {
 int myr_cache_build(const struct myr_cache_build_config *cfg,
 		    struct myr_cache_build_result *res, struct myr_error *err);
 
+/*
+ * The same image written into fd (empty, open for writing: the loader
+ * service's memfd) instead of DIR's cache file.  Nothing is written in
+ * DIR, which need not be writable; the caller seals and publishes fd.
+ */
+int myr_cache_build_fd(const struct myr_cache_build_config *cfg, int fd,
+		       struct myr_cache_build_result *res,
+		       struct myr_error *err);
+
 /* Remove DIR/.myriad-cache/image (and the subdirectory if empty).  0 if
  * there was none. */
 int myr_cache_clear(const char *dir, struct myr_error *err);
@@ -326,6 +335,27 @@ struct myr_cache;
  */
 int myr_cache_open(struct myr_cache **out, const char *dir,
 		   const struct myr_host_binding *host, struct myr_error *err);
+
+/*
+ * The same for an image open as fd: the cache file, or the loader
+ * service's sealed memfd (<myriad/service.h>), which must have been built
+ * for dir.  fd is borrowed: the mappings keep what they need, the caller
+ * closes it.
+ */
+int myr_cache_open_fd(struct myr_cache **out, int fd, const char *dir,
+		      const struct myr_host_binding *host,
+		      struct myr_error *err);
+
+/*
+ * A launch closure for a program that is not in the image (the loader
+ * service computes one for each request): list (module indexes,
+ * dependencies first, copied) is what myr_cache_launch_closure() returns
+ * for a program whose header checksum is sum, after the same checks as a
+ * recorded closure (any entry out of range, unusable or before one of its
+ * dependencies, and none is used).  0 or -ENOMEM.
+ */
+int myr_cache_give_closure(struct myr_cache *c, uint64_t sum,
+			   const uint32_t *list, uint32_t n);
 
 /* A usable cached module by name (index), or -ENOENT: not cached, or
  * stale, pinned to another launcher, or depending on such a module. */

@@ -259,4 +259,16 @@ int myr_landlock_allow_except(struct myr_landlock *ll,
  * -errno with err set. */
 int myr_landlock_enforce(struct myr_landlock *ll, struct myr_error *err);
 
+/*
+ * The loader service's own sandbox (`myriad serve`, docs/service.md):
+ * no_new_privs; Landlock (the rules above) limiting the file system to
+ * reading dir and this process's /proc/PID/fdinfo; then a seccomp
+ * allow-list of the service's syscalls (anything else: SIGSYS),
+ * with no socket(), no exec and no executable mapping.  Call it once
+ * the listening socket, the directory watch and the first image exist.
+ * -EOPNOTSUPP (err says so) when the kernel has no Landlock: the caller
+ * decides whether to run unconfined.
+ */
+int myr_sandbox_service_apply(const char *dir, struct myr_error *err);
+
 #endif

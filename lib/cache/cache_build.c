@@ -72,6 +72,8 @@ struct builder {
 	const struct myr_cache_build_config *cfg;
 	const struct myr_host_binding *host;
 	int dirfd, subfd;
+	int out_fd;                     /* build into this (the service's
+	                                   memfd) instead of DIR's cache */
 	struct stat dir_st;
 	struct bmod *mods;
 	uint32_t n;
@@ -1072,6 +1074,28 @@ static int unchanged_since_read(struct builder *b, int tmpfd)
 	return 0;
 }
 
+/* Into the caller's descriptor: no rename, the caller publishes it. */
+static int write_to_fd(struct builder *b, struct growbuf *file,
+		       const struct myr_cache_header *h, struct myr_error *err)
+{
+	int r = write_all(b->out_fd, file->p, file->len, 0);
+
+	if (r == 0)
+		r = write_all(b->out_fd, b->base, h->image_size,
+			      (off_t)h->image_off);
+	if (r < 0)
+		return myr_error_set(err, r, "cannot write the image of %s: %s",
+				     b->cfg->dir, strerror(-r));
+	r = unchanged_since_read(b, b->out_fd);
+	if (r < 0)
+		return myr_error_set(err, r, "cannot check %s: %s", b->cfg->dir,
+				     strerror(-r));
+	if (r > 0)
+		return myr_error_set(err, -EAGAIN, "%s changed during the build",
+				     b->cfg->dir);
+	return 0;
+}
+
 static int write_cache(struct builder *b, struct growbuf *file,
 		       const struct myr_cache_header *h, struct myr_error *err)
 {
@@ -1079,6 +1103,8 @@ static int write_cache(struct builder *b, struct growbuf *file,
 	uint64_t rnd = 0;
 	int fd, r;
 
+	if (b->out_fd >= 0)
+		return write_to_fd(b, file, h, err);
 	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
 		rnd = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull ^ (uint64_t)time(NULL);
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d.%llx", MYR_CACHE_FILE, (int)getpid(),
@@ -1167,6 +1193,8 @@ static int open_dirs(struct builder *b, struct myr_error *err)
 		int e = errno;
 		return myr_error_set(err, -e, "%s: %s", dir, strerror(e));
 	}
+	if (b->out_fd >= 0)
+		goto stamp;     /* nothing is written in DIR */
 	if (mkdirat(b->dirfd, MYR_CACHE_SUBDIR, 0755) == 0)
 		created = 1;
 	else if (errno != EEXIST) {
@@ -1191,6 +1219,7 @@ static int open_dirs(struct builder *b, struct myr_error *err)
 		return myr_error_set(err, -e, "cannot write the cache in %s/%s: %s",
 				     dir, MYR_CACHE_SUBDIR, strerror(e));
 	}
+stamp:
 	if (fstat(b->dirfd, &b->dir_st) != 0) {
 		int e = errno;
 		return myr_error_set(err, -e, "%s: %s", dir, strerror(e));
@@ -1198,11 +1227,11 @@ static int open_dirs(struct builder *b, struct myr_error *err)
 	return 0;
 }
 
-static int build_once(const struct myr_cache_build_config *cfg,
+static int build_once(const struct myr_cache_build_config *cfg, int out_fd,
 		      struct myr_cache_build_result *res, struct myr_error *err)
 {
 	struct builder b = { .cfg = cfg, .host = cfg->host, .dirfd = -1,
-			     .subfd = -1 };
+			     .subfd = -1, .out_fd = out_fd };
 	struct myr_host_binding nohost = { .name = MYR_HOST_MODULE_NAME };
 	struct myr_cache_header h;
 	struct growbuf file = { 0 };
@@ -1282,15 +1311,33 @@ out:
 	return r;
 }
 
-int myr_cache_build(const struct myr_cache_build_config *cfg,
-		    struct myr_cache_build_result *res, struct myr_error *err)
+static int build(const struct myr_cache_build_config *cfg, int out_fd,
+		 struct myr_cache_build_result *res, struct myr_error *err)
 {
 	int r = -EAGAIN;
 
 	for (unsigned a = 1; a <= ATTEMPTS && r == -EAGAIN; a++) {
 		memset(res, 0, sizeof(*res));
 		res->attempts = a;
-		r = build_once(cfg, res, err);
+		if (out_fd >= 0 && a > 1 && ftruncate(out_fd, 0) != 0)
+			return myr_error_set(err, -EIO, "cannot truncate the "
+					     "image being built");
+		r = build_once(cfg, out_fd, res, err);
 	}
 	return r;
+}
+
+int myr_cache_build(const struct myr_cache_build_config *cfg,
+		    struct myr_cache_build_result *res, struct myr_error *err)
+{
+	return build(cfg, -1, res, err);
+}
+
+int myr_cache_build_fd(const struct myr_cache_build_config *cfg, int fd,
+		       struct myr_cache_build_result *res,
+		       struct myr_error *err)
+{
+	if (fd < 0)
+		return myr_error_set(err, -EBADF, "no descriptor to build into");
+	return build(cfg, fd, res, err);
 }

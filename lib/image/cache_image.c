@@ -520,6 +520,12 @@ struct myr_cache {
 	uint32_t *active;
 	uint32_t nactive;
 	uint64_t ns_open;
+	/* A launch closure given by the loader service for a program outside
+	 * the directory: used only for the program whose checksum is
+	 * given_sum, and checked like a recorded one. */
+	uint32_t *given;
+	uint32_t ngiven;
+	uint64_t given_sum;
 };
 
 static uint64_t now_ns(void)
@@ -645,79 +651,71 @@ static int bind_host(struct myr_cache *c, const struct myr_host_binding *host,
 	return 0;
 }
 
-static int open_cache(struct myr_cache *c, const char *dir,
-		      const struct myr_host_binding *host, struct myr_error *err)
+/* The directory the image must have been built for: its dev and inode,
+ * and its times (the per-launch staleness stamp). */
+static int open_dir(struct myr_cache *c, const char *dir, struct stat *dst,
+		    struct myr_error *err)
 {
-	struct myr_cache_header hdr;
-	struct stat dst, st;
-	unsigned pflags = MYR_CACHE_PARSE_META_ONLY;
-	int fd, r;
-	ssize_t n;
-
 	c->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (c->dirfd < 0) {
 		int e = errno;
 		return myr_error_set(err, e == ENOENT ? -ENOENT : -e, "%s",
 				     strerror(e));
 	}
-	if (fstat(c->dirfd, &dst) != 0) {
+	if (fstat(c->dirfd, dst) != 0) {
 		int e = errno;
 		return myr_error_set(err, -e, "%s", strerror(e));
 	}
-	fd = openat(c->dirfd, MYR_CACHE_SUBDIR "/" MYR_CACHE_FILE,
-		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		int e = errno;
-		return myr_error_set(err, -e, "%s", strerror(e));
-	}
-	r = -EBADMSG;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		myr_error_set(err, r, "not a regular file");
-		goto out;
-	}
+	return 0;
+}
+
+/* Map and check the image open as fd (the cache file, or the service's
+ * sealed memfd) for the directory whose stat is *dst. */
+static int open_image(struct myr_cache *c, int fd, const struct stat *dst,
+		      const struct myr_host_binding *host,
+		      struct myr_error *err)
+{
+	struct myr_cache_header hdr;
+	struct stat st;
+	unsigned pflags = MYR_CACHE_PARSE_META_ONLY;
+	ssize_t n;
+	int r;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return myr_error_set(err, -EBADMSG, "not a regular file");
 	n = pread(fd, &hdr, sizeof(hdr), 0);
-	if (n != (ssize_t)sizeof(hdr)) {
-		r = myr_error_set(err, -EBADMSG, "truncated: %lld bytes",
-				  (long long)st.st_size);
-		goto out;
-	}
+	if (n != (ssize_t)sizeof(hdr))
+		return myr_error_set(err, -EBADMSG, "truncated: %lld bytes",
+				     (long long)st.st_size);
 	/* Header only: magic, version, architecture and its checksum, before
 	 * any size from it is used to map anything. */
 	r = myr_cache_parse(&hdr, sizeof(hdr), MYR_CACHE_PARSE_META_ONLY |
 			    MYR_CACHE_PARSE_NO_SUMS, &c->v, err);
 	if (r < 0 && r != -EBADMSG)
-		goto out;
+		return r;
 	{
 		struct myr_cache_header copy = hdr;
 		copy.header_checksum = 0;
 		if (memcmp(hdr.magic, MYR_CACHE_MAGIC, 8) != 0 ||
-		    myr_xxh64(&copy, sizeof(copy), 0) != hdr.header_checksum) {
-			r = myr_error_set(err, -EILSEQ, "header checksum "
-					  "mismatch");
-			goto out;
-		}
+		    myr_xxh64(&copy, sizeof(copy), 0) != hdr.header_checksum)
+			return myr_error_set(err, -EILSEQ, "header checksum "
+					     "mismatch");
 	}
-	if ((uint64_t)st.st_size != hdr.file_size) {
-		r = myr_error_set(err, -EBADMSG, "the header says %llu bytes, "
-				  "the file has %lld (truncated?)",
-				  (unsigned long long)hdr.file_size,
-				  (long long)st.st_size);
-		goto out;
-	}
-	if (hdr.dir.dev != (uint64_t)dst.st_dev ||
-	    hdr.dir.ino != (uint64_t)dst.st_ino) {
-		r = myr_error_set(err, -ESTALE, "built for another directory");
-		goto out;
-	}
-	c->stale = !same_dir(&hdr.dir, &dst);
+	if ((uint64_t)st.st_size != hdr.file_size)
+		return myr_error_set(err, -EBADMSG, "the header says %llu bytes, "
+				     "the file has %lld (truncated?)",
+				     (unsigned long long)hdr.file_size,
+				     (long long)st.st_size);
+	if (hdr.dir.dev != (uint64_t)dst->st_dev ||
+	    hdr.dir.ino != (uint64_t)dst->st_ino)
+		return myr_error_set(err, -ESTALE, "built for another directory");
+	c->stale = !same_dir(&hdr.dir, dst);
 	if (c->stale)
 		pflags |= MYR_CACHE_PARSE_IDENTS;
 	if (hdr.image_off == 0 || hdr.image_off > (uint64_t)st.st_size ||
-	    hdr.image_off > UINT32_MAX) {
-		r = myr_error_set(err, -EBADMSG, "image offset %llu outside the "
-				  "file", (unsigned long long)hdr.image_off);
-		goto out;
-	}
+	    hdr.image_off > UINT32_MAX)
+		return myr_error_set(err, -EBADMSG, "image offset %llu outside "
+				     "the file", (unsigned long long)hdr.image_off);
 	c->meta_len = (size_t)hdr.image_off;
 	/* Populated: the checksum reads every page anyway, and one call
 	 * maps them all instead of a fault per few pages. */
@@ -726,28 +724,47 @@ static int open_cache(struct myr_cache *c, const char *dir,
 	if (c->meta == MAP_FAILED) {
 		int e = errno;
 		c->meta = NULL;
-		r = myr_error_set(err, -e, "cannot map: %s", strerror(e));
-		goto out;
+		return myr_error_set(err, -e, "cannot map: %s", strerror(e));
 	}
 	r = myr_cache_parse(c->meta, c->meta_len, pflags, &c->v, err);
 	if (r < 0)
-		goto out;
+		return r;
 	/* The mapping may have changed under the header read (a writer
 	 * that does not rename): insist on the same header. */
-	if (memcmp(c->meta, &hdr, sizeof(hdr)) != 0) {
-		r = myr_error_set(err, -EBUSY, "changed while being read");
-		goto out;
-	}
+	if (memcmp(c->meta, &hdr, sizeof(hdr)) != 0)
+		return myr_error_set(err, -EBUSY, "changed while being read");
 	r = map_image(c, fd, host, err);
 	if (r == 0)
 		r = bind_host(c, host, err);
-out:
-	close(fd);
 	return r;
 }
 
-int myr_cache_open(struct myr_cache **out, const char *dir,
-		   const struct myr_host_binding *host, struct myr_error *err)
+static int open_cache(struct myr_cache *c, const char *dir, int image_fd,
+		      const struct myr_host_binding *host, struct myr_error *err)
+{
+	struct stat dst;
+	int fd = image_fd, r;
+
+	r = open_dir(c, dir, &dst, err);
+	if (r < 0)
+		return r;
+	if (fd < 0) {
+		fd = openat(c->dirfd, MYR_CACHE_SUBDIR "/" MYR_CACHE_FILE,
+			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
+			    O_NOCTTY);
+		if (fd < 0) {
+			int e = errno;
+			return myr_error_set(err, -e, "%s", strerror(e));
+		}
+	}
+	r = open_image(c, fd, &dst, host, err);
+	if (fd != image_fd)
+		close(fd);
+	return r;
+}
+
+static int cache_open(struct myr_cache **out, const char *dir, int image_fd,
+		      const struct myr_host_binding *host, struct myr_error *err)
 {
 	uint64_t t0 = now_ns();
 	struct myr_cache *c = calloc(1, sizeof(*c));
@@ -758,7 +775,7 @@ int myr_cache_open(struct myr_cache **out, const char *dir,
 	if (!c)
 		return myr_error_set(err, -ENOMEM, "out of memory");
 	c->dirfd = -1;
-	r = open_cache(c, dir, host, err);
+	r = open_cache(c, dir, image_fd, host, err);
 	if (r == 0) {
 		n = c->v.hdr->modules.count;
 		c->state = calloc(n ? n : 1, 1);
@@ -778,6 +795,21 @@ int myr_cache_open(struct myr_cache **out, const char *dir,
 	c->ns_open = now_ns() - t0;
 	*out = c;
 	return 0;
+}
+
+int myr_cache_open(struct myr_cache **out, const char *dir,
+		   const struct myr_host_binding *host, struct myr_error *err)
+{
+	return cache_open(out, dir, -1, host, err);
+}
+
+int myr_cache_open_fd(struct myr_cache **out, int fd, const char *dir,
+		      const struct myr_host_binding *host,
+		      struct myr_error *err)
+{
+	if (fd < 0)
+		return myr_error_set(err, -EBADF, "no image descriptor");
+	return cache_open(out, dir, fd, host, err);
 }
 
 /* Stale mode: the module's file is still the one the image holds.  One
@@ -943,29 +975,24 @@ uint32_t myr_cache_order(struct myr_cache *c, uint32_t root, uint32_t *order)
 	return n;
 }
 
-int myr_cache_launch_closure(struct myr_cache *c, const char *name,
-			     uint32_t len, uint64_t sum, const uint32_t **list,
-			     uint32_t *n)
+/*
+ * A launch closure is never trusted blindly: one pass in list order
+ * decides every entry (checked, fresh, pinned where allowed), and every
+ * dependency of an entry must be an earlier entry, so the list is a
+ * complete closure in a valid init order.  ST_VISITING marks "seen in
+ * this list".
+ */
+static int closure_ok(struct myr_cache *c, const uint32_t *l, uint32_t count)
 {
-	int64_t p = myr_cache_view_find(&c->v, name, len);
-	const struct myr_cache_module *m;
-	const uint32_t *l;
-
-	if (p < 0 || check_core(&c->v, (uint32_t)p, NULL) < 0)
-		return -ENOENT;
-	m = &c->v.modules[p];
-	if (!(m->flags & MYR_CM_PROGRAM) || m->checksum != sum)
-		return -ENOENT;
-	l = c->v.closures + m->closure.off;
-	/*
-	 * Never trusted blindly: one pass in list order decides every entry
-	 * (checked, fresh, pinned where allowed), and every dependency of an
-	 * entry must be an earlier entry, so the list is a complete closure
-	 * in a valid init order.  ST_VISITING marks "seen in this list".
-	 */
+	uint32_t nmod = c->v.hdr->modules.count;
 	int ok = 1;
-	for (uint32_t k = 0; k < m->closure.count && ok; k++) {
+
+	for (uint32_t k = 0; k < count && ok; k++) {
 		uint32_t i = l[k];
+		if (i >= nmod) {
+			ok = 0;
+			break;
+		}
 		const struct myr_cache_module *e = &c->v.modules[i];
 		if (c->state[i] & (ST_VISITING | ST_ACTIVE) ||
 		    ((c->state[i] & ST_DONE) && !(c->state[i] & ST_USABLE))) {
@@ -985,19 +1012,58 @@ int myr_cache_launch_closure(struct myr_cache *c, const char *name,
 				ok = 0;
 		c->state[i] |= ST_VISITING;
 	}
-	for (uint32_t k = 0; k < m->closure.count; k++) {
+	for (uint32_t k = 0; k < count; k++) {
 		uint32_t i = l[k];
-		if (!(c->state[i] & ST_VISITING))
+		if (i >= nmod || !(c->state[i] & ST_VISITING))
 			break;
 		c->state[i] &= (uint8_t)~ST_VISITING;
 		if (ok)
 			c->state[i] |= ST_DONE | ST_USABLE;
 	}
-	if (!ok)
+	return ok;
+}
+
+int myr_cache_launch_closure(struct myr_cache *c, const char *name,
+			     uint32_t len, uint64_t sum, const uint32_t **list,
+			     uint32_t *n)
+{
+	int64_t p = myr_cache_view_find(&c->v, name, len);
+	const struct myr_cache_module *m = NULL;
+	const uint32_t *l;
+	uint32_t count;
+
+	if (p >= 0 && check_core(&c->v, (uint32_t)p, NULL) == 0)
+		m = &c->v.modules[p];
+	if (m && (m->flags & MYR_CM_PROGRAM) && m->checksum == sum) {
+		l = c->v.closures + m->closure.off;
+		count = m->closure.count;
+	} else if (c->given && c->given_sum == sum) {
+		l = c->given;
+		count = c->ngiven;
+	} else {
+		return -ENOENT;
+	}
+	if (!closure_ok(c, l, count))
 		return -ENOENT;
 	c->closure_used = 1;
 	*list = l;
-	*n = m->closure.count;
+	*n = count;
+	return 0;
+}
+
+int myr_cache_give_closure(struct myr_cache *c, uint64_t sum,
+			   const uint32_t *list, uint32_t n)
+{
+	uint32_t *copy = malloc((n ? n : 1) * sizeof(*copy));
+
+	if (!copy)
+		return -ENOMEM;
+	if (n)
+		memcpy(copy, list, n * sizeof(*copy));
+	free(c->given);
+	c->given = copy;
+	c->ngiven = n;
+	c->given_sum = sum;
 	return 0;
 }
 
@@ -1139,6 +1205,7 @@ static void free_bookkeeping(struct myr_cache *c)
 	free(c->next);
 	free(c->active);
 	free(c->hostaddr);
+	free(c->given);
 }
 
 void myr_cache_release(struct myr_cache *c)

@@ -94,6 +94,18 @@ $(O)/bin/gen_seeds: $(SRC)/tests/fuzz/gen_seeds.c $(O)/libmyriad-fuzz.a $(O)/fla
 MAKEFILE
 }
 
+# The service harness: a selector byte (parser, descriptor count), then a
+# well-formed load request, load answer (two closure entries), error
+# answer and status answer (docs/service.md has the layouts).
+service_seeds() {
+	local d=$1 z16='\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0'
+	printf "\010MYRQ\1\0\1\0\0\0\0\0\1\0\0\0$z16" >"$d/request-load"
+	printf "\000MYRQ\1\0\2\0\0\0\0\0\1\0\0\0$z16" >"$d/request-status"
+	printf "\005MYRA\1\0\1\0\0\0\0\0\2\0\0\0\1\0\0\0\0\0\0\0\0\20\0\0\0\0\0\0\7\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0$z16\3\0\0\0\4\0\0\0" >"$d/answer-load"
+	printf "\001MYRA\1\0\3\0\376\377\377\377\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\5\0\0\0\0\0\0\0${z16}hello" >"$d/answer-error"
+	{ printf "\002MYRA\1\0\2\0"; head -c 312 /dev/zero; } >"$d/answer-status-short"
+}
+
 # ---- seeds --------------------------------------------------------------------
 
 # Objects from the test modules (two compilers, two optimisation levels) are
@@ -103,7 +115,8 @@ MAKEFILE
 seeds() {
 	local s=$OUT/seeds tmp=$OUT/seeds-tmp src name cc opt
 	rm -rf "$s" "$tmp"
-	mkdir -p "$s/module" "$s/loader" "$s/elf" "$s/cache" "$tmp"
+	mkdir -p "$s/module" "$s/loader" "$s/elf" "$s/cache" "$s/service" "$tmp"
+	service_seeds "$s/service"
 	"$OUT/bin/gen_seeds" "$s" || die "gen_seeds failed"
 	for src in "$SRC"/tests/modules/*.c; do
 		name=$(basename "$src" .c)

@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The launcher's side of the loader service (<myriad/service.h>): ask,
+ * wait a bounded time, check everything that comes back.  Any failure
+ * returns -errno and the launcher falls back to the cache or the files,
+ * so nothing here may hang, leak a descriptor or trust a byte.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <myriad/service.h>
+#include "service/service_internal.h"
+
+#ifndef F_GET_SEALS
+#define F_ADD_SEALS     1033
+#define F_GET_SEALS     1034
+#define F_SEAL_SEAL     0x0001
+#define F_SEAL_SHRINK   0x0002
+#define F_SEAL_GROW     0x0004
+#define F_SEAL_WRITE    0x0008
+#endif
+#define SEALS_NEEDED (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+#define FDS_MAX MYRI_SERVICE_FDS_MAX
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int myr_service_socket_check(const char *path, struct myr_error *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0) {
+		int e = errno;
+		return myr_error_set(err, -e, "%s: %s", path, strerror(e));
+	}
+	if (!S_ISSOCK(st.st_mode))
+		return myr_error_set(err, -ENOTSOCK, "%s: not a socket", path);
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return myr_error_set(err, -EPERM, "%s: owned by uid %u, neither "
+				     "root nor this user", path,
+				     (unsigned)st.st_uid);
+	return 0;
+}
+
+static int remaining_ms(uint64_t deadline)
+{
+	uint64_t now = now_ns();
+	return now >= deadline ? 0 : (int)((deadline - now + 999999) / 1000000);
+}
+
+/* Connect to the service and check who listens: root or this user. */
+static int dial(const char *path, uint64_t deadline, struct myr_error *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return myr_error_set(err, -ENAMETOOLONG, "%s: path too long",
+				     path);
+	r = myr_service_socket_check(path, err);
+	if (r < 0)
+		return r;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		int e = errno;
+		return myr_error_set(err, -e, "socket: %s", strerror(e));
+	}
+	/* A unix connect completes at once or fails; EAGAIN is a full
+	 * backlog: a service that cannot keep up counts as absent. */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		int e = errno;
+		close(fd);
+		return myr_error_set(err, e == EAGAIN ? -ETIMEDOUT : -e,
+				     "%s: %s", path, e == EAGAIN ?
+				     "the service's backlog is full" :
+				     strerror(e));
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 ||
+	    (cred.uid != 0 && cred.uid != geteuid())) {
+		close(fd);
+		return myr_error_set(err, -EPERM, "%s: the service runs as uid "
+				     "%u, neither root nor this user", path,
+				     (unsigned)cred.uid);
+	}
+	(void)deadline;
+	return fd;
+}
+
+static int send_request(int fd, unsigned type, const int *fds, unsigned nfds,
+			uint16_t host_major, uint16_t host_minor,
+			struct myr_error *err)
+{
+	struct myr_service_request req = {
+		.magic = MYR_SERVICE_REQ_MAGIC, .version = MYR_SERVICE_VERSION,
+		.type = (uint16_t)type, .host_major = host_major,
+		.host_minor = host_minor,
+	};
+	struct iovec iov = { &req, sizeof(req) };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+	} ctl;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	memset(&ctl, 0, sizeof(ctl));
+	if (nfds) {
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	}
+	if (sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(req)) {
+		int e = errno;
+		return myr_error_set(err, -e, "cannot send the request: %s",
+				     strerror(e));
+	}
+	return 0;
+}
+
+/* Wait for one answer until deadline and take it with every descriptor
+ * it carries (fds[], *nfds; at most FDS_MAX, more is truncation). */
+static ssize_t receive(int fd, void *buf, size_t cap, uint64_t deadline,
+		       int *fds, unsigned *nfds, int *truncated,
+		       struct myr_error *err)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(FDS_MAX * sizeof(int))];
+	} ctl;
+	struct iovec iov = { buf, cap };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = ctl.buf,
+			      .msg_controllen = sizeof(ctl.buf) };
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	*nfds = 0;
+	for (;;) {
+		int ms = remaining_ms(deadline);
+		int r = poll(&p, 1, ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			return myr_error_set(err, -e, "poll: %s", strerror(e));
+		}
+		if (r == 0)
+			return myr_error_set(err, -ETIMEDOUT, "no answer within "
+					     "the wait");
+		n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		break;
+	}
+	int dropped = n >= 0 ? myri_service_take_fds(&msg, fds, nfds) : 0;
+	if (n < 0) {
+		int e = errno;
+		return myr_error_set(err, -e, "cannot read the answer: %s",
+				     strerror(e));
+	}
+	if (n == 0)
+		return myr_error_set(err, -ECONNRESET, "the service closed the "
+				     "connection without answering");
+	*truncated = dropped || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
+	return n;
+}
+
+static void close_all(int *fds, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* The memfd is what the answer says: sealed for good, of its size. */
+static int check_memfd(int fd, uint64_t size, struct myr_error *err)
+{
+	struct stat st;
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	if (seals < 0)
+		return myr_error_set(err, -EBADMSG, "the image is not a sealable "
+				     "memfd");
+	if ((seals & SEALS_NEEDED) != SEALS_NEEDED)
+		return myr_error_set(err, -EBADMSG, "the image's memfd is not "
+				     "sealed (seals 0x%x)", (unsigned)seals);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size != size)
+		return myr_error_set(err, -EBADMSG, "the image's memfd is not "
+				     "the size announced");
+	return 0;
+}
+
+static int answer_error(const struct myr_service_answer *a,
+			struct myr_error *err)
+{
+	return myr_error_set(err, a->hdr.status, "the service refused: %s",
+			     a->msg[0] ? a->msg : "no reason given");
+}
+
+int myr_service_load(const char *path, int prog_fd, unsigned timeout_ms,
+		     uint16_t host_major, uint16_t host_minor,
+		     struct myr_service_reply *out, struct myr_error *err)
+{
+	uint64_t t0 = now_ns(), deadline = t0 + (uint64_t)timeout_ms * 1000000u;
+	struct myr_service_answer *a = NULL;
+	uint32_t *buf = NULL;
+	int fds[FDS_MAX], sends[2], sock, pidfd, truncated = 0, r;
+	unsigned nfds = 0;
+	ssize_t n;
+
+	memset(out, 0, sizeof(*out));
+	out->memfd = -1;
+	sock = dial(path, deadline, err);
+	if (sock < 0)
+		return sock;
+	pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (pidfd < 0) {
+		int e = errno;
+		close(sock);
+		return myr_error_set(err, -e, "pidfd_open: %s", strerror(e));
+	}
+	sends[0] = prog_fd;
+	sends[1] = pidfd;
+	r = send_request(sock, MYR_SERVICE_LOAD, sends, 2, host_major,
+			 host_minor, err);
+	close(pidfd);
+	if (r < 0)
+		goto out;
+	buf = malloc(MYR_SERVICE_ANSWER_MAX + 4);
+	a = malloc(sizeof(*a));
+	if (!buf || !a) {
+		r = myr_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	n = receive(sock, buf, MYR_SERVICE_ANSWER_MAX + 4, deadline, fds, &nfds,
+		    &truncated, err);
+	if (n < 0) {
+		r = (int)n;
+		goto out;
+	}
+	r = myr_service_answer_parse(buf, (size_t)n, nfds, truncated,
+				     MYR_SERVICE_LOAD, a, err);
+	if (r < 0)
+		goto out;
+	if (a->hdr.type == MYR_SERVICE_ERROR) {
+		r = answer_error(a, err);
+		goto out;
+	}
+	r = check_memfd(fds[0], a->hdr.image_file_size, err);
+	if (r < 0)
+		goto out;
+	out->closure = malloc((a->hdr.closure_count ? a->hdr.closure_count : 1) *
+			      sizeof(uint32_t));
+	if (!out->closure) {
+		r = myr_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(out->closure, a->closure, a->hdr.closure_count * sizeof(uint32_t));
+	out->closure_count = a->hdr.closure_count;
+	out->memfd = fds[0];
+	fds[0] = -1;
+	out->generation = a->hdr.generation;
+	out->program_checksum = a->hdr.program_checksum;
+	out->ns = now_ns() - t0;
+out:
+	close_all(fds, nfds);
+	free(buf);
+	free(a);
+	close(sock);
+	return r;
+}
+
+void myr_service_reply_free(struct myr_service_reply *r)
+{
+	if (r->memfd >= 0)
+		close(r->memfd);
+	r->memfd = -1;
+	free(r->closure);
+	r->closure = NULL;
+	r->closure_count = 0;
+}
+
+int myr_service_status_get(const char *path, unsigned timeout_ms,
+			   struct myr_service_status *st, struct myr_error *err)
+{
+	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000u;
+	struct myr_service_answer *a = malloc(sizeof(*a));
+	uint32_t buf[(64 + sizeof(*st)) / 4 + 64];
+	int fds[FDS_MAX], sock, truncated = 0, r;
+	unsigned nfds = 0;
+	ssize_t n;
+
+	if (!a)
+		return myr_error_set(err, -ENOMEM, "out of memory");
+	sock = dial(path, deadline, err);
+	if (sock < 0) {
+		free(a);
+		return sock;
+	}
+	r = send_request(sock, MYR_SERVICE_STATUS, NULL, 0, 0, 0, err);
+	if (r == 0) {
+		n = receive(sock, buf, sizeof(buf), deadline, fds, &nfds,
+			    &truncated, err);
+		r = n < 0 ? (int)n :
+		    myr_service_answer_parse(buf, (size_t)n, nfds, truncated,
+					     MYR_SERVICE_STATUS, a, err);
+		close_all(fds, nfds);
+	}
+	if (r == 0 && a->hdr.type == MYR_SERVICE_ERROR)
+		r = answer_error(a, err);
+	if (r == 0)
+		*st = a->status;
+	free(a);
+	close(sock);
+	return r;
+}

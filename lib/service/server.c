@@ -1,0 +1,983 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The loader service (<myriad/service.h>, docs/service.md).
+ *
+ * One thread, one epoll loop.  A generation is the library directory laid
+ * out and linked by the cache builder (lib/cache/cache_build.c, the same
+ * code as `myriad cache build`) into a sealed memfd.  A load request names
+ * a program by descriptor; the service reads its dependency table (only
+ * from the page cache: RWF_NOWAIT, so no client's file can stall the
+ * loop), computes the program's launch closure over the current
+ * generation, records a reference on each module of it for the client's
+ * pidfd, and answers with the memfd and the closure.  When the pidfd
+ * becomes readable (the client exited) the references go.
+ *
+ * Invariants:
+ *   - a generation's memfd is sealed before it is ever sent, and never
+ *     written after;
+ *   - gen->clients counts the client records pointing at it, and each
+ *     module's count the client records whose closure holds it, so both
+ *     are zero exactly when no live client uses the generation;
+ *   - every connection has at most one request being answered: the next
+ *     one is read only after the answer is sent (or the connection closed);
+ *   - everything a client sends is parsed by lib/service/proto.c before
+ *     use; every descriptor it sends is closed on every path.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <myriad/cache.h>
+#include <myriad/module.h>
+#include <myriad/service.h>
+#include "service/service_internal.h"
+
+#ifndef F_ADD_SEALS
+#define F_ADD_SEALS     1033
+#define F_SEAL_SEAL     0x0001
+#define F_SEAL_SHRINK   0x0002
+#define F_SEAL_GROW     0x0004
+#define F_SEAL_WRITE    0x0008
+#endif
+#ifndef MFD_ALLOW_SEALING
+#define MFD_CLOEXEC       0x0001u
+#define MFD_ALLOW_SEALING 0x0002u
+#endif
+#ifndef RWF_NOWAIT
+#define RWF_NOWAIT 0x00000008
+#endif
+
+#define FDS_MAX MYRI_SERVICE_FDS_MAX
+#define CLIENTS_MAX 65536u
+
+enum kind { K_LISTEN = 1, K_CONN, K_CLIENT, K_INOTIFY };
+
+struct gen {
+	int memfd;
+	uint64_t id;                    /* the image header's generation */
+	uint64_t bytes;
+	uint8_t *meta;                  /* read-only mapping of the metadata */
+	size_t meta_len;
+	struct myr_cache_view v;
+	uint32_t *refs;                 /* per module */
+	uint32_t *mark;                 /* closure walk: epoch per module */
+	uint32_t *stack, *next;
+	uint32_t epoch;
+	uint32_t clients, referenced;
+	uint64_t idle_since;            /* ns: clients fell to 0 */
+	struct gen *older;
+};
+
+struct conn {
+	enum kind kind;
+	int fd;
+	uid_t uid;
+	pid_t pid;
+	uint64_t deadline;              /* idle: closed past it */
+	struct conn *prev, *next;
+};
+
+struct client {
+	enum kind kind;
+	int pidfd;
+	uid_t uid;
+	struct gen *gen;
+	uint32_t *mods, nmods;
+	struct client *prev, *next;
+};
+
+struct tag {
+	enum kind kind;
+};
+
+struct myr_server {
+	struct myr_server_config cfg;
+	struct tag listen_tag, inotify_tag;
+	int epfd, listen_fd, inotify_fd;
+	struct gen *cur;                /* newest; NULL if none could be built */
+	struct gen *old;                /* older generations, newest first */
+	struct conn *conns;
+	struct client *clients;
+	uint32_t nconns, nclients;
+	int accept_paused;              /* out of descriptors: listen fd off */
+	int dirty;
+	uint64_t dirty_at;
+	uint64_t requests, refused, dropped, builds;
+	uint8_t *progbuf;               /* the program being read */
+	size_t progcap;
+	uint32_t *answer;               /* header + closure */
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t ms_ns(unsigned ms)
+{
+	return (uint64_t)ms * 1000000u;
+}
+
+/* ------------------------------------------------------------------ */
+/* Generations                                                         */
+/* ------------------------------------------------------------------ */
+
+static void gen_free(struct gen *g)
+{
+	if (!g)
+		return;
+	if (g->meta)
+		munmap(g->meta, g->meta_len);
+	if (g->memfd >= 0)
+		close(g->memfd);
+	free(g->refs);
+	free(g->mark);
+	free(g->stack);
+	free(g->next);
+	free(g);
+}
+
+static uint64_t total_bytes(const struct myr_server *s)
+{
+	uint64_t b = s->cur ? s->cur->bytes : 0;
+	for (const struct gen *g = s->old; g; g = g->older)
+		b += g->bytes;
+	return b;
+}
+
+/* Free old generations no client holds: all of them (need_room), or
+ * those idle past the grace period. */
+static void gen_collect(struct myr_server *s, int need_room)
+{
+	uint64_t now = now_ns();
+	struct gen **link = &s->old;
+
+	while (*link) {
+		struct gen *g = *link;
+		if (g->clients == 0 &&
+		    (need_room || now - g->idle_since >= ms_ns(s->cfg.grace_ms))) {
+			*link = g->older;
+			gen_free(g);
+			continue;
+		}
+		link = &g->older;
+	}
+}
+
+static int gen_build(struct myr_server *s, struct gen **out,
+		     struct myr_error *err)
+{
+	struct myr_cache_build_config bc = { .dir = s->cfg.dir,
+					     .host = s->cfg.host };
+	struct myr_cache_build_result res;
+	struct gen *g = calloc(1, sizeof(*g));
+	struct stat st;
+	uint32_t n;
+	int r;
+
+	*out = NULL;
+	if (!g)
+		return myr_error_set(err, -ENOMEM, "out of memory");
+	g->memfd = (int)syscall(SYS_memfd_create, "myriad-image",
+				MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (g->memfd < 0) {
+		int e = errno;
+		free(g);
+		return myr_error_set(err, -e, "memfd_create: %s", strerror(e));
+	}
+	r = myr_cache_build_fd(&bc, g->memfd, &res, err);
+	if (r < 0)
+		goto fail;
+	if (fcntl(g->memfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
+		  F_SEAL_GROW | F_SEAL_SEAL) != 0 || fstat(g->memfd, &st) != 0) {
+		int e = errno;
+		r = myr_error_set(err, -e, "cannot seal the image: %s",
+				  strerror(e));
+		goto fail;
+	}
+	g->bytes = (uint64_t)st.st_size;
+	if (total_bytes(s) + g->bytes > s->cfg.max_bytes) {
+		r = myr_error_set(err, -E2BIG, "the image of %s needs %llu bytes, "
+				  "over the service's limit of %llu with what "
+				  "clients still hold", s->cfg.dir,
+				  (unsigned long long)g->bytes,
+				  (unsigned long long)s->cfg.max_bytes);
+		goto fail;
+	}
+	/* The service reads its own image through the same parser as every
+	 * launch: nothing it answers can point outside the image. */
+	struct myr_cache_header h;
+	if (pread(g->memfd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	    h.image_off == 0 || h.image_off > (uint64_t)st.st_size) {
+		r = myr_error_set(err, -EBADMSG, "the image built is malformed");
+		goto fail;
+	}
+	g->meta_len = (size_t)h.image_off;
+	g->meta = mmap(NULL, g->meta_len, PROT_READ, MAP_SHARED, g->memfd, 0);
+	if (g->meta == MAP_FAILED) {
+		int e = errno;
+		g->meta = NULL;
+		r = myr_error_set(err, -e, "cannot map the image: %s", strerror(e));
+		goto fail;
+	}
+	r = myr_cache_parse(g->meta, g->meta_len, MYR_CACHE_PARSE_META_ONLY,
+			    &g->v, err);
+	if (r < 0)
+		goto fail;
+	g->id = g->v.hdr->generation;
+	n = g->v.hdr->modules.count ? g->v.hdr->modules.count : 1;
+	g->refs = calloc(n, sizeof(*g->refs));
+	g->mark = calloc(n, sizeof(*g->mark));
+	g->stack = malloc(n * sizeof(*g->stack));
+	g->next = malloc(n * sizeof(*g->next));
+	if (!g->refs || !g->mark || !g->stack || !g->next) {
+		r = myr_error_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	s->builds++;
+	*out = g;
+	return 0;
+fail:
+	gen_free(g);
+	return r;
+}
+
+/* Make a new current generation; the previous one becomes old, freed
+ * once no client holds it (after the grace period).  On failure the
+ * previous one stays current: its clients check the directory's stamp
+ * and stat what changed, so they stay correct. */
+static int gen_refresh(struct myr_server *s, struct myr_error *err)
+{
+	struct gen *g;
+	int r;
+
+	gen_collect(s, 1);
+	r = gen_build(s, &g, err);
+	if (r < 0)
+		return r;
+	if (s->cur) {
+		s->cur->idle_since = now_ns();
+		s->cur->older = s->old;
+		s->old = s->cur;
+	}
+	s->cur = g;
+	myr_diag_emitf(s->cfg.log, "%s: generation %016llx: %u modules, %llu "
+		       "bytes", s->cfg.dir, (unsigned long long)g->id,
+		       g->v.hdr->modules.count, (unsigned long long)g->bytes);
+	return 0;
+}
+
+/* Start a walk: every module unmarked. */
+static void gen_walk_begin(struct gen *g)
+{
+	if (++g->epoch == 0) {
+		memset(g->mark, 0, g->v.hdr->modules.count * sizeof(*g->mark));
+		g->epoch = 1;
+	}
+}
+
+/* Append to out (n entries so far, room for max) the modules of root's
+ * closure not yet marked in this walk, dependencies first (post-order).
+ * The new count, or UINT32_MAX when max would be passed. */
+static uint32_t gen_closure(struct gen *g, uint32_t root, uint32_t *out,
+			    uint32_t n, uint32_t max)
+{
+	uint32_t depth = 0;
+
+	if (g->mark[root] == g->epoch)
+		return n;
+	g->mark[root] = g->epoch;
+	g->next[root] = 0;
+	g->stack[depth++] = root;
+	while (depth) {
+		uint32_t i = g->stack[depth - 1];
+		const struct myr_cache_module *m = &g->v.modules[i];
+		if (g->next[i] < m->deps.count) {
+			uint32_t d = g->v.deps[m->deps.off + g->next[i]++];
+			if (g->mark[d] == g->epoch)
+				continue;
+			g->mark[d] = g->epoch;
+			g->next[d] = 0;
+			g->stack[depth++] = d;
+			continue;
+		}
+		if (n == max)
+			return UINT32_MAX;
+		out[n++] = i;
+		depth--;
+	}
+	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections and clients                                             */
+/* ------------------------------------------------------------------ */
+
+static void conn_close(struct myr_server *s, struct conn *c)
+{
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->nconns--;
+	free(c);
+}
+
+static void client_drop(struct myr_server *s, struct client *cl)
+{
+	struct gen *g = cl->gen;
+
+	for (uint32_t k = 0; k < cl->nmods; k++)
+		if (--g->refs[cl->mods[k]] == 0)
+			g->referenced--;
+	if (--g->clients == 0)
+		g->idle_since = now_ns();
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, cl->pidfd, NULL);
+	close(cl->pidfd);
+	if (cl->prev)
+		cl->prev->next = cl->next;
+	else
+		s->clients = cl->next;
+	if (cl->next)
+		cl->next->prev = cl->prev;
+	s->nclients--;
+	free(cl->mods);
+	free(cl);
+}
+
+static unsigned per_uid(const struct myr_server *s, uid_t uid)
+{
+	unsigned n = 0;
+	for (const struct conn *c = s->conns; c; c = c->next)
+		n += c->uid == uid;
+	return n;
+}
+
+static void accept_all(struct myr_server *s)
+{
+	for (;;) {
+		int fd = accept4(s->listen_fd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct ucred cred;
+		socklen_t clen = sizeof(cred);
+		struct conn *c;
+
+		if (fd < 0) {
+			/* Out of descriptors: the pending connection stays
+			 * pending and the listening socket readable, so stop
+			 * watching it until the next tick rather than spin. */
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen_fd, NULL);
+				s->accept_paused = 1;
+			}
+			return;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 ||
+		    s->nconns >= s->cfg.max_connections ||
+		    per_uid(s, cred.uid) >= s->cfg.max_per_uid ||
+		    !(c = calloc(1, sizeof(*c)))) {
+			s->dropped++;
+			close(fd);
+			continue;
+		}
+		c->kind = K_CONN;
+		c->fd = fd;
+		c->uid = cred.uid;
+		c->pid = cred.pid;
+		c->deadline = now_ns() + ms_ns(s->cfg.idle_ms);
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+			s->dropped++;
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = s->conns;
+		if (s->conns)
+			s->conns->prev = c;
+		s->conns = c;
+		s->nconns++;
+	}
+}
+
+/* Send one answer (iov) with at most one descriptor.  A client whose
+ * socket cannot take it now is not reading: 0 or -errno. */
+static int send_answer(int fd, const void *p, size_t n, int passfd)
+{
+	struct iovec iov = { (void *)p, n };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	memset(&ctl, 0, sizeof(ctl));
+	if (passfd >= 0) {
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &passfd, sizeof(int));
+	}
+	return sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)n ?
+	       0 : -errno;
+}
+
+static void answer_header(struct myr_service_answer_header *h, unsigned type)
+{
+	memset(h, 0, sizeof(*h));
+	h->magic = MYR_SERVICE_REP_MAGIC;
+	h->version = MYR_SERVICE_VERSION;
+	h->type = (uint16_t)type;
+}
+
+static int send_error(struct myr_server *s, struct conn *c, int code,
+		      const char *msg)
+{
+	struct {
+		struct myr_service_answer_header h;
+		char text[MYR_SERVICE_ERRMSG_MAX];
+	} a;
+	size_t n = strnlen(msg, MYR_SERVICE_ERRMSG_MAX - 1);
+
+	s->refused++;
+	answer_header(&a.h, MYR_SERVICE_ERROR);
+	a.h.status = code < 0 && code >= -4095 ? code : -EINVAL;
+	a.h.msg_len = (uint32_t)n;
+	memcpy(a.text, msg, n);
+	return send_answer(c->fd, &a, sizeof(a.h) + n, -1);
+}
+
+/*
+ * The pidfd names the peer itself: a client cannot make the service hold
+ * references for another process, which would never let them go.  The
+ * kernel shows a pidfd's process in its fdinfo ("Pid:").
+ */
+static int pidfd_is_peer(int pidfd, pid_t peer)
+{
+	char path[64], buf[512];
+	int fd, ok = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	for (char *line = buf; line && *line; ) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		if (strncmp(line, "Pid:", 4) == 0)
+			ok = atol(line + 4) == (long)peer && peer > 0;
+		line = nl ? nl + 1 : NULL;
+	}
+	return ok;
+}
+
+/* Read the program from the client's descriptor, only from the page
+ * cache, bounded by the module size limit. */
+static int read_program(struct myr_server *s, int fd, size_t *len,
+			struct myr_error *err)
+{
+	struct stat st;
+	size_t got = 0;
+
+	if (fstat(fd, &st) != 0)
+		return myr_error_set(err, -EBADF, "cannot stat the program");
+	if (!S_ISREG(st.st_mode))
+		return myr_error_set(err, -EINVAL, "the program is not a regular "
+				     "file");
+	if (st.st_size <= 0 || (uint64_t)st.st_size > MYR_FILE_MAX)
+		return myr_error_set(err, -EFBIG, "the program has %lld bytes "
+				     "(limit %u)", (long long)st.st_size,
+				     MYR_FILE_MAX);
+	if ((size_t)st.st_size > s->progcap) {
+		uint8_t *p = malloc((size_t)st.st_size);
+		if (!p)
+			return myr_error_set(err, -ENOMEM, "out of memory");
+		free(s->progbuf);
+		s->progbuf = p;
+		s->progcap = (size_t)st.st_size;
+	}
+	while (got < (size_t)st.st_size) {
+		struct iovec iov = { s->progbuf + got, (size_t)st.st_size - got };
+		ssize_t n = syscall(SYS_preadv2, fd, &iov, 1, (long)got, 0L,
+				    RWF_NOWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return myr_error_set(err, -EAGAIN, "the program cannot "
+					     "be read without waiting (%s)",
+					     strerror(errno));
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	*len = got;
+	return 0;
+}
+
+static int is_host(const char *name, uint32_t len)
+{
+	return len == sizeof(MYR_HOST_MODULE_NAME) - 1 &&
+	       memcmp(name, MYR_HOST_MODULE_NAME, len) == 0;
+}
+
+static int handle_load(struct myr_server *s, struct conn *c, int progfd,
+		       int *pidfd, struct myr_error *err)
+{
+	struct myr_service_answer_header *h = (void *)s->answer;
+	uint32_t *closure = s->answer + sizeof(*h) / 4;
+	struct myr_module_view v;
+	struct gen *g = s->cur;
+	uint32_t n;
+	size_t len = 0;
+	int r;
+
+	if (!g)
+		return myr_error_set(err, -EAGAIN, "no image of %s yet",
+				     s->cfg.dir);
+	if (s->nclients >= CLIENTS_MAX)
+		return myr_error_set(err, -EUSERS, "too many clients");
+	if (!pidfd_is_peer(*pidfd, c->pid))
+		return myr_error_set(err, -EPERM, "the pidfd is not the "
+				     "connecting process's");
+	r = read_program(s, progfd, &len, err);
+	if (r < 0)
+		return r;
+	r = myr_module_parse(s->progbuf, len, MYR_PARSE_NO_CHECKSUM |
+			     MYR_PARSE_NO_CLOSURE, &v, err);
+	if (r < 0)
+		return r;
+	/* The program's direct dependencies found in the image are the
+	 * roots, walked in the program's order, as a launch walks them.
+	 * Modules left out of the image end the walk: the client reads
+	 * those from files. */
+	n = 0;
+	gen_walk_begin(g);
+	for (uint32_t d = 0; d < v.hdr->deps.count && n != UINT32_MAX; d++) {
+		const char *name = myr_view_str(&v, v.deps[d].name_off);
+		uint32_t nl = v.deps[d].name_len;
+		int64_t i;
+		if (is_host(name, nl))
+			continue;
+		i = myr_cache_view_find(&g->v, name, nl);
+		if (i < 0 || !(g->v.modules[i].flags & MYR_CM_IMAGE))
+			continue;
+		n = gen_closure(g, (uint32_t)i, closure, n,
+				MYR_SERVICE_CLOSURE_MAX);
+	}
+	if (n == UINT32_MAX)
+		n = 0;          /* too large to send: the client walks */
+
+	struct client *cl = calloc(1, sizeof(*cl));
+	if (!cl || !(cl->mods = malloc((n ? n : 1) * sizeof(uint32_t)))) {
+		free(cl);
+		return myr_error_set(err, -ENOMEM, "out of memory");
+	}
+	cl->kind = K_CLIENT;
+	cl->pidfd = *pidfd;
+	cl->uid = c->uid;
+	cl->gen = g;
+	cl->nmods = n;
+	memcpy(cl->mods, closure, n * sizeof(uint32_t));
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = cl };
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, cl->pidfd, &ev) != 0) {
+		int e = errno;
+		free(cl->mods);
+		free(cl);
+		return myr_error_set(err, -e, "cannot watch the client: %s",
+				     strerror(e));
+	}
+	*pidfd = -1;
+	for (uint32_t k = 0; k < n; k++)
+		if (g->refs[closure[k]]++ == 0)
+			g->referenced++;
+	g->clients++;
+	cl->next = s->clients;
+	if (s->clients)
+		s->clients->prev = cl;
+	s->clients = cl;
+	s->nclients++;
+
+	answer_header(h, MYR_SERVICE_LOAD);
+	h->closure_count = n;
+	h->generation = g->id;
+	h->image_file_size = g->bytes;
+	h->program_checksum = v.hdr->checksum;
+	r = send_answer(c->fd, s->answer, sizeof(*h) + n * 4u, g->memfd);
+	if (r < 0)
+		return myr_error_set(err, r, "the client does not take its "
+				     "answer");
+	s->requests++;
+	return 0;
+}
+
+static void handle_status(struct myr_server *s, struct conn *c)
+{
+	struct {
+		struct myr_service_answer_header h;
+		struct myr_service_status st;
+	} a;
+
+	answer_header(&a.h, MYR_SERVICE_STATUS);
+	myr_server_status(s, &a.st);
+	if (send_answer(c->fd, &a, sizeof(a), -1) < 0)
+		conn_close(s, c);
+}
+
+/* One request from a connection: take it whole, with its descriptors,
+ * answer it, and close the connection on anything wrong. */
+static void handle_conn(struct myr_server *s, struct conn *c)
+{
+	uint8_t buf[MYR_SERVICE_REQ_SIZE * 2];
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(FDS_MAX * sizeof(int))];
+	} ctl;
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = ctl.buf,
+			      .msg_controllen = sizeof(ctl.buf) };
+	struct myr_service_request req;
+	struct myr_error err = { 0 };
+	int fds[FDS_MAX], r;
+	unsigned nfds = 0;
+	ssize_t n;
+
+	n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	int dropped = n >= 0 ? myri_service_take_fds(&msg, fds, &nfds) : 0;
+	if (n <= 0) {
+		for (unsigned i = 0; i < nfds; i++)
+			close(fds[i]);
+		conn_close(s, c);
+		return;
+	}
+	c->deadline = now_ns() + ms_ns(s->cfg.idle_ms);
+	r = myr_service_request_parse(buf, (size_t)n, nfds,
+				      dropped || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0,
+				      &req, &err);
+	if (r == 0 && req.type == MYR_SERVICE_LOAD)
+		r = handle_load(s, c, fds[0], &fds[1], &err);
+	else if (r == 0)
+		handle_status(s, c);
+	for (unsigned i = 0; i < nfds; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (r < 0) {
+		/* One answer saying why, then the connection goes: a client
+		 * that sent garbage gets no second chance on it. */
+		send_error(s, c, r, err.msg);
+		conn_close(s, c);
+	}
+}
+
+static void handle_inotify(struct myr_server *s)
+{
+	char buf[4096] __attribute__((aligned(8)));
+
+	while (read(s->inotify_fd, buf, sizeof(buf)) > 0)
+		;
+	if (!s->dirty)
+		myr_diag_emitf(s->cfg.log, "%s: changed, rebuilding once quiet",
+			       s->cfg.dir);
+	s->dirty = 1;
+	s->dirty_at = now_ns();
+}
+
+/* Deadlines: idle connections, old generations, a settled directory. */
+static void tick(struct myr_server *s)
+{
+	uint64_t now = now_ns();
+
+	for (struct conn *c = s->conns, *next; c; c = next) {
+		next = c->next;
+		if (now >= c->deadline) {
+			s->dropped++;
+			conn_close(s, c);
+		}
+	}
+	gen_collect(s, 0);
+	if (s->accept_paused) {
+		struct epoll_event ev = { .events = EPOLLIN,
+					  .data.ptr = &s->listen_tag };
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listen_fd, &ev) == 0)
+			s->accept_paused = 0;
+	}
+	if (s->dirty && now - s->dirty_at >= ms_ns(s->cfg.settle_ms)) {
+		struct myr_error err = { 0 };
+		s->dirty = 0;
+		if (gen_refresh(s, &err) < 0)
+			myr_diag_emitf(s->cfg.log, "%s: cannot build a new "
+				       "generation (%s); serving the previous "
+				       "one", s->cfg.dir, err.msg);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* API                                                                 */
+/* ------------------------------------------------------------------ */
+
+int myr_server_init(struct myr_server **out, const struct myr_server_config *cfg,
+		    struct myr_error *err)
+{
+	struct myr_server *s = calloc(1, sizeof(*s));
+	int r;
+
+	*out = NULL;
+	if (!s) {
+		if (cfg->listen_fd >= 0)
+			close(cfg->listen_fd);
+		return myr_error_set(err, -ENOMEM, "out of memory");
+	}
+	s->cfg = *cfg;
+	s->listen_fd = cfg->listen_fd;
+	s->epfd = s->inotify_fd = -1;
+	if (!s->cfg.max_connections)
+		s->cfg.max_connections = 1024;
+	if (!s->cfg.max_per_uid)
+		s->cfg.max_per_uid = 256;
+	if (!s->cfg.idle_ms)
+		s->cfg.idle_ms = 5000;
+	if (!s->cfg.send_ms)
+		s->cfg.send_ms = 2000;
+	if (!s->cfg.max_bytes)
+		s->cfg.max_bytes = 1ull << 30;
+	if (!s->cfg.grace_ms)
+		s->cfg.grace_ms = 10000;
+	if (!s->cfg.settle_ms)
+		s->cfg.settle_ms = 200;
+	s->listen_tag.kind = K_LISTEN;
+	s->inotify_tag.kind = K_INOTIFY;
+	s->answer = malloc(MYR_SERVICE_ANSWER_MAX);
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	s->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (!s->answer || s->epfd < 0 || s->inotify_fd < 0 || s->listen_fd < 0) {
+		int e = s->listen_fd < 0 ? EBADF : !s->answer ? ENOMEM : errno;
+		myr_server_exit(s);
+		return myr_error_set(err, -e, "cannot set the service up: %s",
+				     strerror(e));
+	}
+	if (inotify_add_watch(s->inotify_fd, cfg->dir, IN_CREATE | IN_DELETE |
+			      IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE |
+			      IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF |
+			      IN_MOVE_SELF | IN_ONLYDIR) < 0) {
+		int e = errno;
+		myr_server_exit(s);
+		return myr_error_set(err, -e, "cannot watch %s: %s", cfg->dir,
+				     strerror(e));
+	}
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &s->listen_tag };
+	struct epoll_event iev = { .events = EPOLLIN, .data.ptr = &s->inotify_tag };
+	int fl = fcntl(s->listen_fd, F_GETFL);
+	if (fl < 0 || fcntl(s->listen_fd, F_SETFL, fl | O_NONBLOCK) != 0 ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listen_fd, &ev) != 0 ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->inotify_fd, &iev) != 0) {
+		int e = errno;
+		myr_server_exit(s);
+		return myr_error_set(err, -e, "cannot set the service up: %s",
+				     strerror(e));
+	}
+	r = gen_refresh(s, err);
+	if (r < 0) {
+		myr_server_exit(s);
+		return r;
+	}
+	*out = s;
+	return 0;
+}
+
+int myr_server_run(struct myr_server *s, volatile int *stop,
+		   struct myr_error *err)
+{
+	struct epoll_event ev[64];
+
+	while (!*stop) {
+		int n = epoll_wait(s->epfd, ev, 64, 100);
+		if (n < 0 && errno != EINTR) {
+			int e = errno;
+			return myr_error_set(err, -e, "epoll_wait: %s", strerror(e));
+		}
+		for (int i = 0; i < n; i++) {
+			struct tag *t = ev[i].data.ptr;
+			switch (t->kind) {
+			case K_LISTEN:
+				accept_all(s);
+				break;
+			case K_INOTIFY:
+				handle_inotify(s);
+				break;
+			case K_CONN:
+				handle_conn(s, (struct conn *)(void *)t);
+				break;
+			case K_CLIENT:
+				client_drop(s, (struct client *)(void *)t);
+				break;
+			}
+		}
+		/* A closed connection or dropped client may still have an
+		 * event later in ev[]: n > 1 events are handled at most
+		 * once per object because each handler that frees an
+		 * object is the only one registered for it in this
+		 * batch (epoll reports an fd once per wait). */
+		tick(s);
+	}
+	return 0;
+}
+
+void myr_server_status(const struct myr_server *s, struct myr_service_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->requests = s->requests;
+	st->refused = s->refused;
+	st->dropped = s->dropped;
+	st->bytes = total_bytes(s);
+	st->clients = s->nclients;
+	st->connections = s->nconns;
+	st->builds = (uint32_t)s->builds;
+	const struct gen *g = s->cur;
+	const struct gen *list = s->old;
+	for (; g && st->generations < MYR_SERVICE_GENS_MAX; ) {
+		struct myr_service_gen_row *row = &st->gen[st->generations++];
+		row->generation = g->id;
+		row->bytes = g->bytes;
+		row->clients = g->clients;
+		row->modules_referenced = g->referenced;
+		row->modules = g->v.hdr->modules.count;
+		row->current = g == s->cur;
+		for (uint32_t i = 0; i < g->v.hdr->modules.count; i++)
+			st->references += g->refs[i];
+		g = g == s->cur ? list : g->older;
+	}
+}
+
+void myr_server_exit(struct myr_server *s)
+{
+	if (!s)
+		return;
+	while (s->clients)
+		client_drop(s, s->clients);
+	while (s->conns)
+		conn_close(s, s->conns);
+	gen_free(s->cur);
+	while (s->old) {
+		struct gen *g = s->old;
+		s->old = g->older;
+		gen_free(g);
+	}
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
+	if (s->inotify_fd >= 0)
+		close(s->inotify_fd);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	free(s->progbuf);
+	free(s->answer);
+	free(s);
+}
+
+int myr_server_listen(const char *path, struct myr_error *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return myr_error_set(err, -ENAMETOOLONG, "%s: path too long", path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		int e = errno;
+		return myr_error_set(err, -e, "socket: %s", strerror(e));
+	}
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			close(fd);
+			return myr_error_set(err, -EEXIST, "%s exists and is not "
+					     "a socket", path);
+		}
+		/* A socket nobody listens on is a dead service's. */
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(fd);
+			return myr_error_set(err, -EADDRINUSE, "%s: another "
+					     "service is listening", path);
+		}
+		close(fd);
+		if (unlink(path) != 0) {
+			int e = errno;
+			return myr_error_set(err, -e, "cannot remove the stale "
+					     "socket %s: %s", path, strerror(e));
+		}
+		fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			int e = errno;
+			return myr_error_set(err, -e, "socket: %s", strerror(e));
+		}
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    chmod(path, 0666) != 0 || listen(fd, 128) != 0) {
+		int e = errno;
+		close(fd);
+		return myr_error_set(err, -e, "cannot listen on %s: %s", path,
+				     strerror(e));
+	}
+	return fd;
+}
+
+int myr_server_activation_fd(const char *listen_pid, const char *listen_fds,
+			     struct myr_error *err)
+{
+	int type = 0, domain = 0, acc = 0;
+	socklen_t len = sizeof(int);
+	char *end;
+	long pid, n;
+
+	if (!listen_pid || !listen_fds)
+		return -ENOENT;
+	pid = strtol(listen_pid, &end, 10);
+	if (*end || pid != (long)getpid())
+		return -ENOENT;
+	n = strtol(listen_fds, &end, 10);
+	if (*end || n < 1)
+		return -ENOENT;
+	if (n != 1)
+		return myr_error_set(err, -EINVAL, "systemd passed %ld sockets, "
+				     "the service takes one", n);
+	if (getsockopt(3, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+	    getsockopt(3, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 ||
+	    getsockopt(3, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) != 0 ||
+	    type != SOCK_SEQPACKET || domain != AF_UNIX || !acc)
+		return myr_error_set(err, -ENOTSOCK, "the socket systemd passed "
+				     "is not a listening AF_UNIX SOCK_SEQPACKET "
+				     "socket (ListenSequentialPacket=)");
+	fcntl(3, F_SETFD, FD_CLOEXEC);
+	return 3;
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the service's two sides share, not API: taking the descriptors a
+ * message brought.
+ */
+#ifndef MYRIAD_SERVICE_INTERNAL_H
+#define MYRIAD_SERVICE_INTERNAL_H
+
+#include <sys/socket.h>
+
+/* Descriptors a message may carry before it counts as garbage. */
+#define MYRI_SERVICE_FDS_MAX 4
+
+/*
+ * Move every SCM_RIGHTS descriptor of msg into fds[] (*nfds of them, at
+ * most MYRI_SERVICE_FDS_MAX); any beyond that is closed at once, so no
+ * path leaks what a peer sent.  Returns 1 if some were closed (the
+ * message then counts as truncated).
+ */
+int myri_service_take_fds(struct msghdr *msg, int *fds, unsigned *nfds);
+
+#endif

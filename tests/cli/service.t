@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# tests/cli/service.t - the loader service, `myriad serve` (docs/service.md):
+# launches served from its sealed image give the generator's checksum;
+# --service=off|auto|require, --socket and MYRIAD_SOCKET; status;
+# reference counts held while clients run and back to zero after; a
+# module replaced while a client runs (the client keeps the old
+# generation, new launches get the new one); 1,000 launches 16 at a time;
+# kill -9 of the service in the middle of launches (every launch still
+# correct) and a restart; hostile clients (garbage, a FIFO, a directory,
+# a socket, a 2 GB sparse file as the program, another process's pidfd,
+# answers never read, 10,000 connections), after each of which the
+# service still serves.  Expected outputs are the generator's or a
+# --service=off run's, never stored values.  No timing is asserted.
+. "$(dirname "$0")/lib.sh"
+require_myriad
+
+GEN=$MYRIAD_BUILD/tools/gen_closure
+CLIENT=$MYRIAD_BUILD/tools/svc_client
+[ -x "$GEN" ] || skip_all "no $GEN (built by tests/tools/build-hook.sh)"
+[ -x "$CLIENT" ] || skip_all "no $CLIENT (built by tests/tools/build-hook.sh)"
+
+LIB=$T/lib
+S=$T/loader.sock
+N=300
+mkdir -p "$LIB" "$T/alt"
+sum=$("$GEN" -n $N -o "$LIB" -p "$T/prog.myr" --seed 42) || skip_all "gen_closure failed"
+sum=${sum#checksum }
+"$GEN" -n $N -o "$T/alt" --seed 43 >/dev/null || skip_all "gen_closure failed"
+
+SERVE_PID=
+SANDBOX=on
+start_service() {
+	"$MYRIAD" serve --socket "$S" --libdir "$LIB" --sandbox=$SANDBOX \
+		"$@" 2>>"$T/serve.log" &
+	SERVE_PID=$!
+	for _ in $(seq 100); do
+		"$MYRIAD" serve --status --socket "$S" >/dev/null 2>&1 && return 0
+		kill -0 "$SERVE_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+stop_service() {
+	[ -n "$SERVE_PID" ] || return 0
+	kill "$SERVE_PID" 2>/dev/null
+	wait "$SERVE_PID" 2>/dev/null
+	SERVE_PID=
+}
+trap 'stop_service; _tap_finish' EXIT
+
+if ! start_service; then
+	if grep -q 'Landlock is not available' "$T/serve.log"; then
+		note "no Landlock in this kernel: the service runs with --sandbox=off"
+		SANDBOX=off
+		start_service || skip_all "the service does not start: $(tail -n 3 "$T/serve.log")"
+	else
+		fail "the service starts"
+		diag "$(cat "$T/serve.log")"
+		exit 1
+	fi
+fi
+pass "myriad serve starts and answers a status request"
+
+status() { "$MYRIAD" serve --status --socket "$S"; }
+launch() { run "$MYRIAD" --stats --socket "$S" --libdir "$LIB" "$@" "$T/prog.myr"; }
+
+# ---- served launches --------------------------------------------------------------
+
+launch
+is "$status" 0 "a launch through the service exits 0"
+is "$out" "$sum" "and prints the generator's checksum"
+like "$err" 'served by the loader service \(generation [0-9a-f]{16}' "--stats says the service served it"
+like "$err" "stats: $N modules from the cache, 1 from files" "every library module came from the service's image"
+like "$err" 'launch closure' "the service's launch closure was used"
+
+launch --service=off
+is "$out" "$sum" "--service=off: same checksum"
+like "$err" 'not served by the loader service \(--service=off\)' "--service=off: --stats says so"
+
+run env MYRIAD_SOCKET="$S" "$MYRIAD" --stats --libdir "$LIB" "$T/prog.myr"
+like "$err" 'served by the loader service' "MYRIAD_SOCKET names the socket"
+
+run "$MYRIAD" --socket "$T/none.sock" --libdir "$LIB" "$T/prog.myr"
+is "$out" "$sum" "auto without a service: loaded from the files"
+is "$err" "" "and nothing said about it"
+run env MYRIAD_DEBUG=service "$MYRIAD" --socket "$T/none.sock" --service=require --libdir "$LIB" "$T/prog.myr"
+is "$status" 127 "--service=require without a service: exit 127"
+like "$err" 'loader service is required' "and one line says why"
+is "$out" "" "and nothing of the program ran"
+
+run "$MYRIAD" --service=sometimes "$T/prog.myr"
+is "$status" 2 "--service=sometimes: usage error"
+
+# A program from another directory than the service's: the image is not
+# used (built for another directory), the launch is correct.
+mkdir -p "$T/other"
+cp "$LIB"/*.myr "$T/other/"
+run env MYRIAD_DEBUG=service "$MYRIAD" --stats --socket "$S" --libdir "$T/other" "$T/prog.myr"
+is "$out" "$sum" "another library directory: correct from files"
+like "$err" 'built for another directory' "MYRIAD_DEBUG=service says why the service's image was not used"
+
+st=$(status)
+like "$st" "generation [0-9a-f]{16} \\(current\\): $N modules" "status lists the current generation and its modules"
+like "$st" '^.*: 0 clients, .* 0 module references' "no client left: no reference"
+
+# ---- reference counts while clients run -----------------------------------------
+
+cc_object -sleeper <<'EOF' >/dev/null
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <myriad/myriad.h>
+extern unsigned f_m0(void);
+int sleeper(const struct myriad_ctx *ctx)
+{
+	sleep(ctx->argc > 1 ? (unsigned)atoi(ctx->argv[1]) : 1);
+	printf("%08x\n", f_m0());
+	return 0;
+}
+EOF
+ok "link a program that sleeps, then calls into the closure" \
+	"$MYRIAD" link -o "$T/sleeper.myr" --entry sleeper --needs "$LIB/m0.myr" "$T/sleeper.o"
+run "$MYRIAD" --service=off --libdir "$LIB" "$T/sleeper.myr" 0
+is "$out" "$sum" "the sleeper prints the generator's checksum"
+
+"$MYRIAD" --socket "$S" --libdir "$LIB" "$T/sleeper.myr" 3 >"$T/sleep1.out" 2>&1 &
+p1=$!
+"$MYRIAD" --socket "$S" --libdir "$LIB" "$T/sleeper.myr" 3 >"$T/sleep2.out" 2>&1 &
+p2=$!
+sleep 1
+st=$(status)
+like "$st" ": 2 clients, " "two running launches are two clients"
+like "$st" " $((2 * N)) module references" "each holds a reference on each of its $N modules"
+
+# ---- a module replaced while clients run -----------------------------------------
+
+gen_before=$(status | grep -Eo 'generation [0-9a-f]{16} \(current\)')
+cp "$LIB/m5.myr" "$T/m5.orig"
+cp "$T/alt/m5.myr" "$LIB/.m5.tmp" && mv "$LIB/.m5.tmp" "$LIB/m5.myr"
+for _ in $(seq 50); do
+	gen_after=$(status | grep -Eo 'generation [0-9a-f]{16} \(current\)')
+	[ "$gen_after" != "$gen_before" ] && break
+	sleep 0.1
+done
+isnt "$gen_after" "$gen_before" "a replaced module makes a new generation"
+like "$(status)" "2 clients, [0-9]+ connections, [0-9]+ bytes in 2 generations" \
+	"the old generation stays while its clients run"
+run "$MYRIAD" --service=off --no-cache --libdir "$LIB" "$T/prog.myr"
+new_sum=$out
+isnt "$new_sum" "$sum" "the replaced module changes the result"
+launch
+is "$out" "$new_sum" "a new launch gets the new generation"
+wait $p1 $p2
+is "$(cat "$T/sleep1.out")" "$sum" "a client started before the change ran the old generation to the end"
+is "$(cat "$T/sleep2.out")" "$sum" "so did the second"
+for _ in $(seq 30); do
+	st=$(status)
+	grep -q ': 0 clients, .* 0 module references' <<<"$st" && break
+	sleep 0.1
+done
+like "$st" ': 0 clients, .* 0 module references' "references back to zero after every client exited"
+# Back to the original module, and wait for the generation that has it.
+cp "$T/m5.orig" "$LIB/.m5.tmp" && mv "$LIB/.m5.tmp" "$LIB/m5.myr"
+for _ in $(seq 50); do
+	launch
+	[ "$out" = "$sum" ] && grep -q 'served by the loader service' <<<"$err" && break
+	sleep 0.1
+done
+
+# ---- 1,000 launches, 16 at a time -------------------------------------------------
+
+seq 1000 | xargs -P 16 -I{} sh -c '"$0" --socket "$1" --libdir "$2" "$3" > "$4/many.{}" 2>&1 || echo "exit $?" >> "$4/many.{}"' \
+	"$MYRIAD" "$S" "$LIB" "$T/prog.myr" "$T"
+bad=0
+for f in "$T"/many.*; do [ "$(cat "$f")" = "$sum" ] || bad=$((bad + 1)); done
+is "$bad" 0 "1,000 launches, 16 at a time: every one printed the checksum"
+rm -f "$T"/many.*
+like "$(status)" '[0-9]{4,} loads answered' "the service answered them"
+
+# ---- hostile clients ---------------------------------------------------------------
+
+alive() {
+	kill -0 "$SERVE_PID" 2>/dev/null || { fail "$1: the service is alive"; return; }
+	launch
+	if [ "$out" = "$sum" ] && grep -q 'served by the loader service' <<<"$err"; then
+		pass "$1: the service still serves"
+	else
+		fail "$1: the service still serves"
+		diag "$err"
+	fi
+}
+
+run "$CLIENT" "$S" garbage
+is "$(grep -c -E '^(answer 3 -|closed)' <<<"$out")" 6 "garbage: each message refused or the connection closed"
+alive "after garbage"
+
+mkfifo "$T/fifo"
+mkdir -p "$T/dir"
+truncate -s 2G "$T/sparse"
+for what in fifo dir socket sparse; do
+	p=$T/$what
+	[ "$what" = socket ] && p=socket
+	run timeout 10 "$CLIENT" "$S" fd "$p"
+	like "$out" '^answer 3 -[0-9]+' "a $what as the program: refused with an error answer"
+done
+alive "after wrong descriptors"
+
+run "$CLIENT" "$S" fakepid "$T/prog.myr"
+like "$out" '^answer 3 -1 ' "another process's pidfd: refused (EPERM)"
+like "$out" 'pidfd' "the error names the pidfd"
+
+run "$CLIENT" "$S" load "$T/prog.myr"
+like "$out" "^answer 1 0 closure $N" "a well-formed load: the closure of $N modules"
+
+run timeout 30 "$CLIENT" "$S" noread "$T/prog.myr" 100000
+like "$out" 'hung up by the service' "a client that never reads its answers is hung up on"
+alive "after a client that does not read"
+
+run timeout 60 "$CLIENT" "$S" conns 10000
+like "$out" '^opened [0-9]+' "10,000 connections attempted"
+alive "after 10,000 connections"
+like "$(status)" '[1-9][0-9]* connections dropped' "connections over the limits were dropped"
+
+# ---- the service's own sandbox ------------------------------------------------------
+
+if [ "$SANDBOX" = on ]; then
+	like "$(grep -E '^(Seccomp|NoNewPrivs):' "/proc/$SERVE_PID/status" | tr '\n' ' ')" \
+		'NoNewPrivs:[[:space:]]+1 Seccomp:[[:space:]]+2' "the service runs under no_new_privs and a seccomp filter"
+else
+	skip "the service's sandbox" "no Landlock in this kernel"
+fi
+
+# ---- kill -9 in the middle of launches, then a restart -----------------------------
+
+seq 200 | xargs -P 8 -I{} sh -c '"$0" --socket "$1" --libdir "$2" "$3" > "$4/k9.{}" 2>&1 || echo "exit $?" >> "$4/k9.{}"' \
+	"$MYRIAD" "$S" "$LIB" "$T/prog.myr" "$T" &
+xp=$!
+sleep 0.3
+kill -9 "$SERVE_PID"
+wait "$SERVE_PID" 2>/dev/null
+SERVE_PID=
+wait $xp
+bad=0
+for f in "$T"/k9.*; do [ "$(cat "$f")" = "$sum" ] || bad=$((bad + 1)); done
+is "$bad" 0 "kill -9 of the service during 200 launches: every one correct (fallback)"
+launch --service=auto
+is "$out" "$sum" "with the service dead and its socket left behind: correct from files"
+like "$err" 'not served by the loader service' "--stats says it was not served"
+start_service && pass "a restarted service replaces the dead one's socket" ||
+	fail "a restarted service replaces the dead one's socket"
+launch
+like "$err" 'served by the loader service' "the restarted service serves again"
+is "$out" "$sum" "correctly"
+
+# ---- systemd units ------------------------------------------------------------------
+
+# Checked as installed, with ExecStart naming the launcher under test
+# (verify insists that it exists).
+mkdir -p "$T/units"
+sed "s|/usr/bin/myriad|$MYRIAD|" "$MYRIAD_SRC/service/systemd/myriad.service" >"$T/units/myriad.service"
+cp "$MYRIAD_SRC/service/systemd/myriad.socket" "$T/units/"
+if command -v systemd-analyze >/dev/null 2>&1; then
+	run systemd-analyze verify "$T/units/myriad.socket" "$T/units/myriad.service"
+	is "$status" 0 "systemd-analyze verify accepts myriad.socket and myriad.service"
+	[ "$status" = 0 ] || diag "$err"
+	run systemd-analyze security --offline=true "$T/units/myriad.service"
+	if [ "$status" = 0 ]; then
+		like "$out" 'Overall exposure level for myriad.service: 0\.[0-9] SAFE' \
+			"systemd-analyze security: exposure below 1.0 (SAFE)"
+	else
+		skip "systemd-analyze security" "this systemd-analyze cannot run offline: ${err%%$'\n'*}"
+	fi
+else
+	skip "systemd-analyze verify and security" "systemd-analyze is not installed (apt-get install systemd)"
+fi
+
+done_testing
