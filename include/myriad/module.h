@@ -158,24 +158,69 @@ static inline int myr_version_satisfies(const struct myr_dep *d,
 /* Writing                                                             */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The module writer API: everything below, with which a compiler back end
+ * (or `myriad link`) describes a module in memory and gets the bytes of a
+ * valid module file, without ELF objects.  docs/writer.md shows a complete
+ * program that writes a library and a program and runs them.
+ *
+ * Versioning.  MYR_WRITER_API_VERSION is the version these declarations
+ * describe; myr_writer_api_version() is the one the linked libmyriad
+ * implements, and a caller built against version N runs with any library
+ * whose version is N or later.  Within a version nothing below is removed,
+ * reordered, resized or given another meaning: a later version only adds
+ * functions, constants and new structures.  The module format the writer
+ * produces is MYR_FORMAT_VERSION (<myriad/format.h>), versioned separately.
+ *
+ * Ownership.  The writer borrows every pointer in a description for the
+ * duration of the call only and returns a new buffer the caller frees.
+ * Nothing is global: any number of threads may write modules at once.
+ *
+ * Version history:
+ *   1  myr_module_desc and its parts, myr_module_desc_init(),
+ *      myr_module_closure_hint(), myr_module_write().
+ */
+#define MYR_WRITER_API_VERSION 1u
+
+/* The writer API version the linked library implements. */
+unsigned myr_writer_api_version(void);
+
+/*
+ * A dependency (deps: the constraint "this name, this major version, at
+ * least this minor"; the patch is what the module was built against) or an
+ * entry of the closure hint (the version and file size found at build
+ * time).  name is a module name (myr_name_valid()), or MYR_HOST_MODULE_NAME
+ * in deps for the launcher's built-in module.
+ */
 struct myr_desc_dep {
 	const char *name;
 	uint16_t ver_major, ver_minor, ver_patch;
 	uint32_t size_hint;             /* closure entries only; 0 in deps */
 };
 
+/*
+ * An import: a symbol name bound to one dependency, deps[dep] (a two-level
+ * namespace: the launcher looks it up in that module's exports only).
+ * export_hint is the export's index in that dependency's written file, as
+ * myr_module_find_export() on its parsed view returns it, or MYR_NO_HINT;
+ * a wrong hint costs a lookup, never correctness.
+ */
 struct myr_desc_import {
 	const char *name;
 	uint16_t dep;
 	uint32_t export_hint;           /* or MYR_NO_HINT */
 };
 
+/* An export: a symbol at offset off of segment seg (MYR_SEG_*), a function
+ * (MYR_SYM_FUNC, in text) or an object (MYR_SYM_OBJECT). */
 struct myr_desc_export {
 	const char *name;
 	uint8_t seg, kind;
 	uint32_t off;
 };
 
+/* A segment's bytes in memory as the module will run them (the writer
+ * compresses them); align_log2 at most MYR_ALIGN_LOG2_MAX. */
 struct myr_desc_segment {
 	const void *data;               /* size bytes; NULL for BSS */
 	uint32_t size;
@@ -187,6 +232,15 @@ struct myr_desc_segment {
  * the export buckets (exports are reordered; import hints in *other*
  * modules refer to the written order, so compute them from a parsed view),
  * the string table, the compression and the checksum.
+ *
+ * Relocations (struct myr_reloc, <myriad/format.h>) patch a site in a
+ * segment with the address of a place in a segment of this module
+ * (target_seg) or of an import (target_seg MYR_TARGET_IMPORT, target the
+ * import's index): MYR_REL_PC32 anywhere but bss, MYR_REL_ABS64 only in
+ * relro and data.  A program (flags MYR_F_PROGRAM) has an entry in text
+ * and may ask for capabilities (MYR_CAP_*); a library has neither.  The
+ * closure hint is optional: without one the launcher finds the closure
+ * level by level; myr_module_closure_hint() computes it.
  */
 struct myr_module_desc {
 	const char *name;
@@ -205,6 +259,30 @@ struct myr_module_desc {
 	struct myr_array_ref init, fini;
 	int compress;                   /* 0: store raw; 1: LZ4 where smaller */
 };
+
+/*
+ * Start a description: every field zero or empty, except the ones whose
+ * empty value is not zero (entry, init and fini: MYR_SEG_NONE), arch
+ * MYR_ARCH_HOST and compress 1.  name must outlive the description; the
+ * version is the module's own.  A library is then complete once given its
+ * segments and exports; a program also sets flags, entry and caps.
+ */
+void myr_module_desc_init(struct myr_module_desc *desc, const char *name,
+			  uint16_t major, uint16_t minor, uint16_t patch);
+
+/*
+ * The closure hint of a module whose dependencies are deps[0..ndeps),
+ * parsed views of their files (not with MYR_PARSE_NO_CLOSURE): each
+ * dependency with its version and file size, then each dependency's own
+ * closure hint, in that order, each name once; the host module is left
+ * out.  On success *out is a malloc()ed array of *nout entries (the caller
+ * frees it) whose names point into the views, which must outlive it.
+ * Returns 0, -EINVAL (a view without its closure hint) or -ENOMEM.  The
+ * result may exceed MYR_CLOSURE_MAX; myr_module_write() then refuses it.
+ */
+int myr_module_closure_hint(const struct myr_module_view *const *deps,
+			    size_t ndeps, struct myr_desc_dep **out,
+			    size_t *nout, struct myr_error *err);
 
 /*
  * Serialize desc into a new malloc()ed buffer (*out, *out_len; the caller

@@ -1162,51 +1162,38 @@ static void find_entry(struct myr_elf_link *l)
 	l->desc.entry.off = (uint32_t)g->off;
 }
 
-static int closure_has(const struct myr_elf_link *l, const char *name)
-{
-	for (size_t i = 0; i < l->nclosure; i++)
-		if (strcmp(l->closure[i].name, name) == 0)
-			return 1;
-	return 0;
-}
-
 /* Dependencies: every --needs module in order, then the host if used.
- * Closure hint: the deps first, then each dep's own closure, deduplicated.
- * A cycle cannot arise: every dependency existed before this module. */
+ * Closure hint: myr_module_closure_hint()'s, the deps first, then each
+ * dep's own closure.  A cycle cannot arise: every dependency existed
+ * before this module. */
 static int build_deps(struct myr_elf_link *l)
 {
 	const struct myr_link_options *opt = l->opt;
-	size_t maxc = opt->ndeps;
-	for (size_t d = 0; d < opt->ndeps; d++)
-		maxc += opt->deps[d].view->hdr->closure.count;
+	const struct myr_module_view **views = calloc(opt->ndeps + 1, sizeof(*views));
+	struct myr_error err;
+	int rc;
+
 	l->deps = calloc(opt->ndeps + 1, sizeof(*l->deps));
-	l->closure = calloc(maxc ? maxc : 1, sizeof(*l->closure));
-	if (!l->deps || !l->closure)
+	if (!l->deps || !views) {
+		free(views);
 		return -ENOMEM;
+	}
 	for (size_t d = 0; d < opt->ndeps; d++) {
 		const struct myr_module_view *v = opt->deps[d].view;
+		views[d] = v;
 		l->deps[d] = (struct myr_desc_dep){ v->name, v->hdr->ver_major,
 			v->hdr->ver_minor, v->hdr->ver_patch, 0 };
-		if (!closure_has(l, v->name)) {
-			l->closure[l->nclosure] = l->deps[d];
-			l->closure[l->nclosure++].size_hint = v->hdr->file_size;
-		}
 	}
+	rc = myr_module_closure_hint(views, opt->ndeps, &l->closure, &l->nclosure, &err);
+	free(views);
+	if (rc == -EINVAL)
+		report(l, "%s", err.msg);
+	if (rc)
+		return rc;
 	l->ndeps = opt->ndeps;
 	if (l->host_dep >= 0)
 		l->deps[l->ndeps++] = (struct myr_desc_dep){ MYR_HOST_MODULE_NAME,
 			opt->host_major, opt->host_minor, 0, 0 };
-	for (size_t d = 0; d < opt->ndeps; d++) {
-		const struct myr_module_view *v = opt->deps[d].view;
-		for (uint32_t c = 0; c < v->hdr->closure.count; c++) {
-			const char *cn = myr_view_str(v, v->closure[c].name_off);
-			if (closure_has(l, cn) || strcmp(cn, MYR_HOST_MODULE_NAME) == 0)
-				continue;
-			l->closure[l->nclosure++] = (struct myr_desc_dep){ cn,
-				v->closure[c].ver_major, v->closure[c].ver_minor,
-				v->closure[c].ver_patch, v->closure[c].size_hint };
-		}
-	}
 	for (size_t d = 0; d < opt->ndeps; d++)
 		if (strcmp(opt->deps[d].view->name, l->opt->name ? l->opt->name : "") == 0)
 			report(l, "%s: a module cannot depend on itself ('%s')",

@@ -554,3 +554,91 @@ done:
 	strtab_free(&st);
 	return rc;
 }
+
+/* ------------------------------------------------------------------ */
+/* Helpers for writers that are not myriad link                        */
+/* ------------------------------------------------------------------ */
+
+unsigned myr_writer_api_version(void)
+{
+	return MYR_WRITER_API_VERSION;
+}
+
+void myr_module_desc_init(struct myr_module_desc *desc, const char *name,
+			  uint16_t major, uint16_t minor, uint16_t patch)
+{
+	*desc = (struct myr_module_desc){
+		.name = name,
+		.ver_major = major, .ver_minor = minor, .ver_patch = patch,
+#ifdef MYR_ARCH_HOST
+		.arch = MYR_ARCH_HOST,
+#endif
+		.entry = { .seg = MYR_SEG_NONE },
+		.init = { .seg = MYR_SEG_NONE },
+		.fini = { .seg = MYR_SEG_NONE },
+		.compress = 1,
+	};
+}
+
+/* Appends name unless the hint has it; slots (a power of two, more than
+ * twice the entries) hold hint indexes + 1, 0 for empty. */
+static void hint_add(struct myr_desc_dep *hint, size_t *n, size_t *slots,
+		     size_t nslots, const char *name, uint32_t len,
+		     const struct myr_desc_dep *entry)
+{
+	size_t j = myr_symbol_hash(name, len) & (nslots - 1);
+	for (; slots[j]; j = (j + 1) & (nslots - 1))
+		if (strcmp(hint[slots[j] - 1].name, name) == 0)
+			return;
+	hint[*n] = *entry;
+	slots[j] = ++*n;
+}
+
+int myr_module_closure_hint(const struct myr_module_view *const *deps,
+			    size_t ndeps, struct myr_desc_dep **out,
+			    size_t *nout, struct myr_error *err)
+{
+	size_t max = ndeps, n = 0, nslots = 16;
+
+	if (!out || !nout || (ndeps && !deps))
+		return myr_error_set(err, -EINVAL, "no dependencies or no output");
+	*out = NULL;
+	*nout = 0;
+	for (size_t d = 0; d < ndeps; d++) {
+		if (!deps[d] || (deps[d]->hdr->closure.count && !deps[d]->closure))
+			return myr_error_set(err, -EINVAL,
+					     "dependency %zu: no view, or one parsed without "
+					     "its closure hint (MYR_PARSE_NO_CLOSURE)", d);
+		max += deps[d]->hdr->closure.count;
+	}
+	while (nslots <= 2 * max)
+		nslots *= 2;
+	struct myr_desc_dep *hint = calloc(max + 1, sizeof(*hint));
+	size_t *slots = calloc(nslots, sizeof(*slots));
+	if (!hint || !slots) {
+		free(hint);
+		free(slots);
+		return myr_error_set(err, -ENOMEM, "out of memory");
+	}
+	for (size_t d = 0; d < ndeps; d++) {
+		const struct myr_module_view *v = deps[d];
+		const struct myr_desc_dep e = { v->name, v->hdr->ver_major,
+			v->hdr->ver_minor, v->hdr->ver_patch, v->hdr->file_size };
+		hint_add(hint, &n, slots, nslots, v->name, v->hdr->name_len, &e);
+	}
+	for (size_t d = 0; d < ndeps; d++) {
+		const struct myr_module_view *v = deps[d];
+		for (uint32_t c = 0; c < v->hdr->closure.count; c++) {
+			const struct myr_dep *cd = &v->closure[c];
+			const char *name = myr_view_str(v, cd->name_off);
+			const struct myr_desc_dep e = { name, cd->ver_major,
+				cd->ver_minor, cd->ver_patch, cd->size_hint };
+			if (strcmp(name, MYR_HOST_MODULE_NAME) != 0)
+				hint_add(hint, &n, slots, nslots, name, cd->name_len, &e);
+		}
+	}
+	free(slots);
+	*out = hint;
+	*nout = n;
+	return 0;
+}
