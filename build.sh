@@ -32,10 +32,18 @@ JOBS=${MYRIAD_JOBS:-$(nproc 2>/dev/null || echo 2)}
 HOST_CC=${MYRIAD_HOST_CC:-cc}
 MUSL_CC=musl-gcc
 TEST_TIMEOUT=${MYRIAD_TEST_TIMEOUT:-120}
+# The release: debian/changelog's first entry is the one place where the
+# version and its history are written.  The launcher (--version), the man
+# pages, the pkg-config file and the packages all take it from there.
+VERSION=$(sed -n '1s/^myriad (\([0-9][0-9.]*\)) .*/\1/p' "$SRC/debian/changelog" 2>/dev/null || true)
 
 REQUIRED_PACKAGES=(musl-tools gcc make pkg-config linux-libc-dev dpkg-dev
 	liblz4-dev libseccomp-dev liburing-dev gperf clang file binutils
 	xxhash perl lld)
+# What ./build.sh package and its tests need besides: Debian's packaging
+# tools, the man page generator, and mmdebstrap for the throwaway root the
+# package tests install into (tests/package).
+PACKAGE_PACKAGES=(debhelper fakeroot lintian scdoc mmdebstrap)
 DEB_SRC_FILE=/etc/apt/sources.list.d/myriad-deb-src.sources
 
 # Flags.  Musl supports the stack protector; _FORTIFY_SOURCE does nothing
@@ -54,6 +62,9 @@ MUSL_LDFLAGS="-static -Wl,-z,relro,-z,now -Wl,-z,noexecstack"
 # no symbol ordering file).
 # --no-dynamic-linker: lld would otherwise honour musl-gcc's interpreter.
 LAUNCHER_LDFLAGS="-fuse-ld=lld -Wl,--no-dynamic-linker -Wl,--symbol-ordering-file=$SRC/launcher/startup.order -Wl,--no-warn-symbol-ordering -Wl,-T,$SRC/launcher/startup.ld"
+# libmyriad.a as libmyriad-dev ships it: for programs linked against the
+# system's C library (a compiler back end using the module writer).
+DIST_CFLAGS="$WARN_FLAGS -O2 -g -fPIC $HARDEN_FLAGS -I$SRC/include"
 ASAN_CFLAGS="$WARN_FLAGS -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -I$SRC/include"
 # -lm: test_host_table compiles the host module's table, which names libm.
 ASAN_LIBS="-llz4 -lseccomp -luring -lm"
@@ -72,8 +83,18 @@ Commands:
   test [PATTERN]   build, then build and run the tests (tests/unit/*.c against
                    the ASan lib, tests/*/*.t) under prove, each with a timeout;
                    PATTERN (an extended regex) keeps only matching tests, e.g.
-                   'cli/' or 'harness'.  Ends with "N passed, N failed, N skipped"
+                   'cli/' or 'harness'.  Ends with "N passed, N failed, N skipped".
+                   tests/package/ (build the packages, install them in a
+                   throwaway root) runs only when a PATTERN names it:
+                   ./build.sh test package
   clean            remove the build directory (not a shared MYRIAD_DEPS_DIR)
+  package          build, then the Debian packages (myriad, libmyriad-dev and
+                   the example module packages) with dpkg-buildpackage, in
+                   \$MYRIAD_BUILD_DIR/package, and check them with lintian
+  dist             what the packages ship besides the launcher: libmyriad.a
+                   for the system's C library, man pages, example modules
+  stage DESTDIR [MULTIARCH]
+                   install what dist built under DESTDIR (usr/...)
   bench [ARGS]     build, then run tests/bench/run.sh ARGS
   fuzz [ARGS]      build, then run tests/fuzz/run.sh ARGS
   --help           this text
@@ -100,11 +121,13 @@ is_installed() {
 	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
 }
 
+# ensure_packages [PACKAGE...]: REQUIRED_PACKAGES, or the packages named.
 ensure_packages() {
-	local missing=() p log=$LOGS/apt-install.log
+	local missing=() p log=$LOGS/apt-install.log wanted=("${REQUIRED_PACKAGES[@]}")
+	[ $# -eq 0 ] || wanted=("$@")
 	command -v dpkg-query >/dev/null ||
 		die "dpkg-query not found: this build supports Debian 12 (bookworm)"
-	for p in "${REQUIRED_PACKAGES[@]}"; do
+	for p in "${wanted[@]}"; do
 		is_installed "$p" || missing+=("$p")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
@@ -114,7 +137,7 @@ ensure_packages() {
 	mkdir -p "$LOGS"
 	apt_lock
 	missing=()
-	for p in "${REQUIRED_PACKAGES[@]}"; do
+	for p in "${wanted[@]}"; do
 		is_installed "$p" || missing+=("$p")
 	done
 	[ ${#missing[@]} -eq 0 ] && { apt_unlock; return 0; }
@@ -368,8 +391,10 @@ write_if_changed() {
 run_make() {
 	write_if_changed "$BUILD/musl/flags" "$(musl_make_id)"
 	write_if_changed "$BUILD/asan/flags" "$(asan_make_id)"
+	write_if_changed "$BUILD/dist/flags" "$(dist_make_id)"
 	make --no-print-directory -r -j"$JOBS" -f - \
-		SRC="$SRC" B="$BUILD" PREFIX="$PREFIX" \
+		SRC="$SRC" B="$BUILD" PREFIX="$PREFIX" VERSION="$VERSION" \
+		DIST_CFLAGS="$DIST_CFLAGS" \
 		MUSL_CC="$MUSL_CC" HOST_CC="$HOST_CC" \
 		MUSL_CFLAGS="$MUSL_CFLAGS" MUSL_LDFLAGS="$MUSL_LDFLAGS" \
 		LAUNCHER_LDFLAGS="$LAUNCHER_LDFLAGS" \
@@ -383,12 +408,19 @@ TEST_SRCS := $(sort $(wildcard $(SRC)/tests/unit/*.c))
 MUSL_LIB_OBJS := $(patsubst $(SRC)/%.c,$(B)/musl/obj/%.o,$(LIB_SRCS))
 LAUNCHER_OBJS := $(patsubst $(SRC)/%.c,$(B)/musl/obj/%.o,$(LAUNCHER_SRCS))
 ASAN_LIB_OBJS := $(patsubst $(SRC)/%.c,$(B)/asan/obj/%.o,$(LIB_SRCS))
+DIST_LIB_OBJS := $(patsubst $(SRC)/%.c,$(B)/dist/obj/%.o,$(LIB_SRCS))
+MANS := $(patsubst $(SRC)/man/%.scd,$(B)/man/%,$(sort $(wildcard $(SRC)/man/*.scd)))
+EXAMPLE_VERSION = $(shell sed -n 's/^$(1)_VERSION=//p' $(SRC)/examples/versions.conf)
+EXAMPLES := $(B)/examples/example-greet.myr $(B)/examples/myriad-example-hello
 TESTS := $(patsubst $(SRC)/tests/unit/%.c,$(B)/tests/unit/%,$(TEST_SRCS))
 DEP_LIBS := $(PREFIX)/lib/libseccomp.a $(PREFIX)/lib/liburing.a $(PREFIX)/lib/liblz4.a
 
 all: $(B)/bin/myriad $(B)/asan/libmyriad.a
 	@:
 tests: $(TESTS)
+	@:
+# What the packages ship besides the launcher (./build.sh dist).
+dist: all $(B)/dist/libmyriad.a $(MANS) $(EXAMPLES)
 	@:
 
 # The seccomp filters, generated ahead of time with the host's libseccomp
@@ -407,11 +439,37 @@ $(B)/musl/obj/lib/%.o: $(SRC)/lib/%.c $(B)/musl/flags
 $(B)/musl/obj/launcher/%.o: $(SRC)/launcher/%.c $(B)/musl/flags
 	@mkdir -p $(@D)
 	@echo "  CC      launcher/$*.c"
-	@$(MUSL_CC) $(MUSL_CFLAGS) -MMD -MP -c $< -o $@
+	@$(MUSL_CC) $(MUSL_CFLAGS) -DMYRIAD_VERSION='"$(VERSION)"' -MMD -MP -c $< -o $@
 $(B)/asan/obj/%.o: $(SRC)/%.c $(B)/asan/flags
 	@mkdir -p $(@D)
 	@echo "  CC      $*.c (asan)"
 	@$(HOST_CC) $(ASAN_CFLAGS) -I$(SRC)/lib -I$(B)/gen -MMD -MP -c $< -o $@
+$(B)/dist/obj/%.o: $(SRC)/%.c $(B)/dist/flags
+	@mkdir -p $(@D)
+	@echo "  CC      $*.c (dist)"
+	@$(HOST_CC) $(DIST_CFLAGS) -I$(SRC)/lib -I$(B)/gen -MMD -MP -c $< -o $@
+$(B)/dist/obj/lib/sandbox/sandbox.o: $(B)/gen/sandbox_bpf.h
+$(B)/dist/libmyriad.a: $(DIST_LIB_OBJS)
+	@echo "  AR      $(@F) (dist)"
+	@rm -f $@ && ar rcs $@ $^
+# Man pages: one scdoc source each, the release filled in.
+$(B)/man/%: $(SRC)/man/%.scd $(SRC)/debian/changelog
+	@mkdir -p $(@D)
+	@echo "  SCDOC   man/$*"
+	@sed 's/@VERSION@/$(VERSION)/g' $< | scdoc >$@
+# The example module packages' contents (examples/, docs/packaging.md).
+$(B)/examples/%.o: $(SRC)/examples/%.c $(B)/dist/flags
+	@mkdir -p $(@D)
+	@echo "  CC      examples/$*.c"
+	@$(HOST_CC) -c -fPIC -O2 -Wall -Wextra -Werror -I$(SRC)/include -MMD -MP $< -o $@
+$(B)/examples/example-greet.myr: $(B)/examples/greet/greet.o $(B)/bin/myriad $(SRC)/examples/versions.conf
+	@echo "  LINK    $(@F)"
+	@$(B)/bin/myriad link -o $@ --name example-greet \
+		--version $(call EXAMPLE_VERSION,GREET) $<
+$(B)/examples/myriad-example-hello: $(B)/examples/hello/hello.o $(B)/examples/example-greet.myr $(B)/bin/myriad $(SRC)/examples/versions.conf
+	@echo "  LINK    $(@F)"
+	@$(B)/bin/myriad link -o $@ --name myriad-example-hello --entry hello_main \
+		--version $(call EXAMPLE_VERSION,HELLO) --needs $(B)/examples/example-greet.myr $<
 $(B)/musl/libmyriad.a: $(MUSL_LIB_OBJS)
 	@echo "  AR      $(@F) (musl)"
 	@rm -f $@ && ar rcs $@ $^
@@ -441,6 +499,7 @@ $(B)/tests/unit/%: $(SRC)/tests/unit/%.c $(B)/asan/libmyriad.a $(B)/asan/flags
 		$< -o $@ $(B)/asan/libmyriad.a $(ASAN_LIBS)
 
 -include $(MUSL_LIB_OBJS:.o=.d) $(LAUNCHER_OBJS:.o=.d) $(ASAN_LIB_OBJS:.o=.d) $(TESTS:=.d)
+-include $(DIST_LIB_OBJS:.o=.d) $(B)/examples/greet/greet.d $(B)/examples/hello/hello.d
 MAKEFILE
 }
 
@@ -453,13 +512,18 @@ compiler_version() {
 	"$1" "$2" 2>/dev/null || true
 }
 musl_make_id() {
-	echo "$MUSL_CC $(compiler_version "$MUSL_CC" -dumpfullversion) | $MUSL_CFLAGS | $MUSL_LDFLAGS | $LAUNCHER_LDFLAGS"
+	echo "$MUSL_CC $(compiler_version "$MUSL_CC" -dumpfullversion) | $MUSL_CFLAGS | $MUSL_LDFLAGS | $LAUNCHER_LDFLAGS | $VERSION"
+}
+dist_make_id() {
+	echo "$HOST_CC $(compiler_version "$HOST_CC" -dumpversion) | $DIST_CFLAGS | $VERSION"
 }
 asan_make_id() {
 	echo "$HOST_CC $(compiler_version "$HOST_CC" -dumpversion) | $ASAN_CFLAGS | $ASAN_LIBS"
 }
 
 cmd_build() {
+	[ -n "$VERSION" ] ||
+		die "debian/changelog: no version in its first line, 'myriad (X.Y.Z) ...'"
 	ensure_packages
 	build_deps
 	mkdir -p "$LOGS"
@@ -526,6 +590,9 @@ cmd_test() {
 		[ -f "$src" ] || continue
 		t=${src#"$SRC"/tests/}
 		matches "$t" "${patterns[@]}" || continue
+		# Slow and network-bound (a Debian root from the mirror): only
+		# when asked for by name.
+		[ $# -eq 0 ] && [[ $t == package/* ]] && continue
 		mkdir -p "$BUILD/tests/run/$(dirname "$t")"
 		ln -sfn "$src" "$BUILD/tests/run/$t"
 		tests+=("$t")
@@ -612,6 +679,92 @@ exit($failed ? 1 : 0);
 PERL
 }
 
+# ---- packages ------------------------------------------------------------------------
+# docs/packaging.md describes what the Debian packages hold and why.
+
+# What the packages ship besides the launcher: libmyriad.a for the system's C
+# library, the man pages, the example modules.
+cmd_dist() {
+	cmd_build
+	ensure_packages scdoc
+	run_make dist || die "dist build failed (compiler output above)"
+}
+
+# stage DESTDIR [MULTIARCH]: the installed tree (/usr/...) under DESTDIR,
+# from what cmd_dist built; debian/*.install split it into packages.
+cmd_stage() {
+	local dest=${1:-} multiarch=${2:-} f
+	[ -n "$dest" ] || die "stage: usage: ./build.sh stage DESTDIR [MULTIARCH]"
+	[ -n "$multiarch" ] || multiarch=$(gcc -print-multiarch)
+	[ -x "$BUILD/bin/myriad" ] && [ -f "$BUILD/dist/libmyriad.a" ] ||
+		die "stage: nothing built in $BUILD; run ./build.sh dist first"
+	install -D -m 755 "$BUILD/bin/myriad" "$dest/usr/bin/myriad"
+	install -d -m 755 "$dest/usr/lib/myriad"
+	install -D -m 644 "$SRC/system/binfmt.d/myriad.conf" "$dest/usr/lib/binfmt.d/myriad.conf"
+	for f in "$BUILD"/man/*.[1-8]; do
+		install -D -m 644 "$f" "$dest/usr/share/man/man${f##*.}/$(basename "$f")"
+	done
+	install -d -m 755 "$dest/usr/include/myriad"
+	install -m 644 "$SRC"/include/myriad/*.h "$dest/usr/include/myriad/"
+	install -D -m 644 "$BUILD/dist/libmyriad.a" "$dest/usr/lib/$multiarch/libmyriad.a"
+	install -d -m 755 "$dest/usr/lib/$multiarch/pkgconfig"
+	cat >"$dest/usr/lib/$multiarch/pkgconfig/myriad.pc" <<EOF
+prefix=/usr
+includedir=\${prefix}/include
+libdir=\${prefix}/lib/$multiarch
+
+Name: myriad
+Description: Myriad module reader, writer and loader (static)
+Version: $VERSION
+Requires.private: liblz4 libseccomp liburing
+Cflags: -I\${includedir}
+Libs: -L\${libdir} -lmyriad
+EOF
+	install -D -m 644 "$BUILD/examples/example-greet.myr" "$dest/usr/lib/myriad/example-greet.myr"
+	install -D -m 755 "$BUILD/examples/myriad-example-hello" "$dest/usr/bin/myriad-example-hello"
+}
+
+# Lists the source tree as git knows it (tracked and new files, not what
+# .gitignore names), NUL-separated; every file when it is no git checkout.
+source_files() {
+	local f
+	if git -C "$SRC" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		git -C "$SRC" ls-files -z --cached --others --exclude-standard |
+			while IFS= read -r -d '' f; do
+				[ -e "$SRC/$f" ] && printf '%s\0' "$f"
+			done
+	else
+		(cd "$SRC" && find . -path ./build -prune -o -type f -print0)
+	fi
+}
+
+# The .debs, built by dpkg-buildpackage from a copy of the source in
+# $BUILD/package, then checked by lintian.
+cmd_package() {
+	cmd_build
+	ensure_packages "${PACKAGE_PACKAGES[@]}"
+	local out=$BUILD/package tree rc=0
+	tree=$out/myriad-$VERSION
+	rm -rf "$out"
+	mkdir -p "$tree"
+	source_files | tar -C "$SRC" --null -T - -cf - | tar -C "$tree" -xf -
+	say "building the Debian packages of myriad $VERSION (log: $out/build.log)"
+	# The copy shares this build's static dependencies (MYRIAD_DEPS_DIR).
+	if ! (cd "$tree" && MYRIAD_DEPS_DIR=$DEPS dpkg-buildpackage -us -uc) \
+		>"$out/build.log" 2>&1 </dev/null; then
+		tail -n 30 "$out/build.log" >&2
+		die "dpkg-buildpackage failed; full log: $out/build.log"
+	fi
+	rm -rf "$tree"
+	# lintian clean: every error and warning fails the build, and the
+	# overrides in debian/ say why each one that remains is right.
+	lintian --fail-on error,warning --info --display-info --pedantic \
+		"$out"/myriad_"$VERSION"_*.changes >"$out/lintian.log" 2>&1 || rc=$?
+	cat "$out/lintian.log"
+	[ $rc -eq 0 ] || die "lintian found problems (above; log: $out/lintian.log)"
+	ls "$out"/*.deb | sed 's/^/build.sh: built /'
+}
+
 # ---- other commands ---------------------------------------------------------------
 
 cmd_script() {
@@ -639,6 +792,10 @@ main() {
 	              cmd_build ;;
 	test)         cmd_test "$@" ;;
 	clean)        cmd_clean ;;
+	package)      [ $# -eq 0 ] || { echo "build.sh: package takes no arguments" >&2; exit 2; }
+	              cmd_package ;;
+	dist)         cmd_dist ;;
+	stage)        cmd_stage "$@" ;;
 	bench | fuzz) cmd_script "$cmd" "$@" ;;
 	-h | --help | help) usage ;;
 	*)            echo "build.sh: unknown command '$cmd' (see ./build.sh --help)" >&2

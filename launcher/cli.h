@@ -19,8 +19,10 @@
 #define MYRIAD_EXIT_LOAD     127  /* the program could not be loaded; no
                                      module code has run */
 
+/* The release, from debian/changelog's first entry (build.sh passes it):
+ * the package's version and the launcher's are the same string. */
 #ifndef MYRIAD_VERSION
-#define MYRIAD_VERSION "0.1.0"
+#error "MYRIAD_VERSION is not defined: build with ./build.sh, which reads it from debian/changelog"
 #endif
 
 /* "myriad: " + message + "\n" on stderr, written with one write(2). */
