@@ -805,7 +805,14 @@ int cmd_run(int argc, char **argv)
 		cli_error("%s", err.msg);
 		return MYRIAD_EXIT_LOAD;
 	}
-	if (myr_loader_load(l, argv[prog]) < 0) {
+	r = myr_loader_load(l, argv[prog]);
+	/* Modules of the image that could not be used came from their files:
+	 * one line says so. */
+	if (myr_cache_problem(myr_loader_cache(l)))
+		cli_error("%s/%s/%s: %s: not used, loaded from the module files",
+			  o.libdirs.dirs[0], MYR_CACHE_SUBDIR, MYR_CACHE_FILE,
+			  myr_cache_problem(myr_loader_cache(l)));
+	if (r < 0) {
 		if (diag.count == 0)
 			cli_error("%s: cannot be loaded", argv[prog]);
 		return MYRIAD_EXIT_LOAD;

@@ -46,7 +46,7 @@
 #define MYR_CACHE_FILE          "image"
 
 #define MYR_CACHE_MAGIC         "\x7fMYRCACH"  /* 8 bytes, no NUL */
-#define MYR_CACHE_VERSION       1u
+#define MYR_CACHE_VERSION       2u
 #define MYR_CACHE_PAGE          4096u
 #define MYR_CACHE_HEADER_SIZE   512u
 
@@ -98,8 +98,24 @@ struct myr_cache_header {
 	struct myr_cache_table strings; /* 224 bytes */
 	struct myr_cache_table idents;  /* 232 struct myr_cache_stamp + sum,
 	                                       one per module, outside meta */
-	uint8_t  reserved[272];         /* 240 zero */
+	struct myr_cache_table sums;    /* 240 uint64_t[modules.count]: each
+	                                       module's content sum (below) */
+	struct myr_cache_table stub_text; /* 248 image offset and byte size
+	                                       of the host stubs (text) */
+	struct myr_cache_table stub_slots; /* 256 ... and of their slots
+	                                       (relro): hostsyms' slots */
+	uint64_t stub_sum;              /* 264 XXH64 of the stubs' bytes, then
+	                                       the slots' (seeded with it) */
+	uint8_t  reserved[240];         /* 272 zero */
 };                                      /* 512 */
+
+/*
+ * A module's content sum: XXH64 over its segments' bytes in the image as
+ * the builder wrote them (text, rodata, relro, data, bss, in that order,
+ * each hashed with the previous result as seed, starting from 0), before
+ * any launch writes a bind, a rebase or a host slot.  Verified by a launch
+ * before the module is used (docs/cache.md, "What is verified").
+ */
 
 /* myr_cache_module.flags */
 #define MYR_CM_IMAGE    0x1u   /* in the image; else recorded only (why) */
@@ -197,7 +213,25 @@ struct myr_cache_view {
 	const uint32_t *closures;
 	const char *strings;
 	const struct myr_cache_ident *idents;  /* NULL unless present */
+	const uint64_t *sums;           /* content sums, one per module */
 };
+
+/* The content sum (above) of segments seg[s] of size[s] bytes. */
+uint64_t myr_cache_content_sum(const uint8_t *const seg[MYR_SEG_COUNT],
+			       const uint32_t size[MYR_SEG_COUNT]);
+
+/*
+ * Against the image's bytes (image: its first byte, as the file holds it,
+ * before a launch writes anything): the host stubs and slots match
+ * stub_sum; module i (checked by myr_cache_check_module()) matches its
+ * content sum, each bind site holds its build value, each rebase site and
+ * init or fini entry an address of the image.  0 or -EILSEQ / -EBADMSG.
+ */
+int myr_cache_check_stubs(const struct myr_cache_view *v, const uint8_t *image,
+			  struct myr_error *err);
+int myr_cache_check_content(const struct myr_cache_view *v,
+			    const uint8_t *image, uint32_t i,
+			    struct myr_error *err);
 
 /* myr_cache_parse() flags */
 #define MYR_CACHE_PARSE_META_ONLY  0x1u  /* buf holds [0, meta end) only:
@@ -416,6 +450,16 @@ struct myr_cache_info {
 	uint64_t ns_open;
 };
 void myr_cache_info(const struct myr_cache *c, struct myr_cache_info *out);
+
+/*
+ * The first reason a module of the image was not used although the
+ * launch asked for it (its content differs from the build, a bind or
+ * rebase site holds what the builder never wrote there, a bad export
+ * table...), as "module NAME: WHY"; NULL if there was none.  Such modules,
+ * and every cached module that needs them, load from their files instead:
+ * the launcher says so in one line.  Owned by c.
+ */
+const char *myr_cache_problem(const struct myr_cache *c);
 
 /* Close descriptors (before the sandbox); the mapping stays. */
 void myr_cache_close_fds(struct myr_cache *c);

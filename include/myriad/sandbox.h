@@ -195,6 +195,11 @@ int myr_sandbox_apply(uint32_t caps, enum myr_sandbox_mode mode,
  */
 int myr_file_check_trusted(int fd, const char *name, const char *what,
 			   long also_owner, struct myr_error *err);
+/* The same rule on what stat(2) returned. */
+struct stat;
+int myr_stat_check_trusted(const struct stat *st, const char *name,
+			   const char *what, long also_owner,
+			   struct myr_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Landlock: path rules (lib/sandbox/landlock.c)                       */

@@ -846,7 +846,8 @@ static int serialize(struct builder *b, struct myr_cache_header *h,
 {
 	struct growbuf strings = { 0 }, deps = { 0 }, exports = { 0 },
 		       ebuckets = { 0 }, closures = { 0 }, mods = { 0 },
-		       hostsyms = { 0 }, buckets = { 0 }, idents = { 0 };
+		       hostsyms = { 0 }, buckets = { 0 }, idents = { 0 },
+		       sums = { 0 };
 	int bad = 0, r;
 	uint32_t nb = 16;
 
@@ -925,6 +926,16 @@ static int serialize(struct builder *b, struct myr_cache_header *h,
 		} else {
 			cm.flags &= (uint16_t)~MYR_CM_PROGRAM;
 		}
+		{
+			uint64_t sum = 0;
+			if (cm.flags & MYR_CM_IMAGE) {
+				const uint8_t *seg[MYR_SEG_COUNT];
+				for (unsigned s = 0; s < MYR_SEG_COUNT; s++)
+					seg[s] = m->link.seg[s];
+				sum = myr_cache_content_sum(seg, cm.seg_size);
+			}
+			bad |= gb_put(&sums, &sum, sizeof(sum)) < 0;
+		}
 		bad |= gb_put(&mods, &cm, sizeof(cm)) < 0;
 		bad |= gb_put(&idents, &m->ident, sizeof(m->ident)) < 0;
 	}
@@ -979,6 +990,7 @@ static int serialize(struct builder *b, struct myr_cache_header *h,
 	TABLE(ebuckets, ebuckets, 4);
 	TABLE(hostsyms, hostsyms, sizeof(struct myr_cache_hostsym));
 	TABLE(closures, closures, 4);
+	TABLE(sums, sums, 8);
 	TABLE(strings, strings, 1);
 	bad |= gb_align(file, 8) < 0;
 	h->meta_size = (uint32_t)(file->len - h->meta_off);
@@ -987,6 +999,15 @@ static int serialize(struct builder *b, struct myr_cache_header *h,
 	bad |= gb_align(file, MYR_CACHE_PAGE) < 0;
 	if (bad)
 		goto nomem;
+	if (b->nstubs) {
+		uint32_t ts = b->nstubs * MYR_CACHE_STUB_SIZE, ss = b->nstubs * 8;
+		h->stub_text = (struct myr_cache_table){
+			(uint32_t)(b->stub_text - b->base), ts };
+		h->stub_slots = (struct myr_cache_table){
+			(uint32_t)(b->stub_slots - b->base), ss };
+		h->stub_sum = myr_xxh64(b->stub_slots, ss,
+					myr_xxh64(b->stub_text, ts, 0));
+	}
 	/* Under 4 GiB no count or size above was truncated, so the
 	 * launch's own check sees what a launch would: a cache it would
 	 * refuse is never written. */
@@ -1003,7 +1024,7 @@ nomem:
 out:
 	free(strings.p); free(deps.p); free(exports.p); free(ebuckets.p);
 	free(closures.p); free(mods.p); free(hostsyms.p); free(buckets.p);
-	free(idents.p);
+	free(idents.p); free(sums.p);
 	return r;
 }
 

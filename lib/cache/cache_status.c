@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <myriad/cache.h>
 #include <myriad/module.h>
+#include <myriad/sandbox.h>
 
 static int64_t ts_ns(const struct timespec *t)
 {
@@ -152,6 +153,29 @@ int myr_cache_status(const char *dir, const struct myr_host_binding *host,
 	for (uint32_t i = 0; i < v.hdr->modules.count; i++)
 		if (myr_cache_check_module(&v, i, &why) < 0)
 			goto invalid;
+	/* What a launch checks per module used, for every module: the
+	 * image's bytes are the builder's. */
+	if (myr_cache_check_stubs(&v, (const uint8_t *)map + v.hdr->image_off,
+				  &why) < 0)
+		goto invalid;
+	for (uint32_t i = 0; i < v.hdr->modules.count; i++)
+		if ((v.modules[i].flags & MYR_CM_IMAGE) &&
+		    myr_cache_check_content(&v, (const uint8_t *)map +
+					    v.hdr->image_off, i, &why) < 0)
+			goto invalid;
+	{
+		struct stat ss;
+		if (fstatat(dirfd, MYR_CACHE_SUBDIR, &ss, AT_SYMLINK_NOFOLLOW) != 0) {
+			myr_error_set(&why, -errno, "%s: %s", MYR_CACHE_SUBDIR,
+				      strerror(errno));
+			goto invalid;
+		}
+		if (myr_stat_check_trusted(&ss, MYR_CACHE_SUBDIR, "its directory",
+					   (long)ds.st_uid, &why) < 0 ||
+		    myr_stat_check_trusted(&fs, "file", "the", (long)ds.st_uid,
+					   &why) < 0)
+			goto invalid;
+	}
 	if (v.hdr->dir.dev != (uint64_t)ds.st_dev ||
 	    v.hdr->dir.ino != (uint64_t)ds.st_ino) {
 		myr_error_set(&why, -ESTALE, "built for another directory");

@@ -28,6 +28,7 @@
 #include <myriad/cache.h>
 #include <myriad/limits.h>
 #include <myriad/module.h>
+#include <myriad/sandbox.h>
 #include "image/link.h"
 
 #ifndef MAP_FIXED_NOREPLACE
@@ -46,6 +47,25 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 static unsigned seg_class(unsigned seg)
 {
 	return seg == MYR_SEG_BSS ? MYR_CLASS_DATA : seg;
+}
+
+uint64_t myr_cache_content_sum(const uint8_t *const seg[MYR_SEG_COUNT],
+			       const uint32_t size[MYR_SEG_COUNT])
+{
+	static const uint8_t none;
+	uint64_t sum = 0;
+
+	for (unsigned s = 0; s < MYR_SEG_COUNT; s++)
+		sum = myr_xxh64(size[s] ? seg[s] : &none, size[s], sum);
+	return sum;
+}
+
+/* A range of image bytes [off, off + size) inside class c. */
+static int in_class(const struct myr_cache_header *h, unsigned c,
+		    const struct myr_cache_table *r)
+{
+	return r->off >= h->class_start[c] &&
+	       (uint64_t)r->off + r->count <= h->class_start[c + 1];
 }
 
 /* The table lies inside [lo, hi) of the file, 8-aligned.  Its count is
@@ -83,6 +103,7 @@ int myr_cache_check_limits(const struct myr_cache_header *h,
 		B(exports, MYR_CACHE_FIXUPS_MAX, "exports"),
 		B(ebuckets, MYR_CACHE_FIXUPS_MAX, "export buckets"),
 		B(closures, MYR_CACHE_FIXUPS_MAX, "closures"),
+		B(sums, MYR_CACHE_MODULES_MAX, "content sums"),
 		B(hostsyms, MYR_CACHE_HOSTSYMS_MAX, "host symbols"),
 		B(strings, MYR_CACHE_META_MAX, "strings"),
 #undef B
@@ -205,6 +226,7 @@ int myr_cache_parse(const void *buf, size_t len, unsigned flags,
 	    IN_META(ebuckets, 4, "export buckets") ||
 	    IN_META(hostsyms, sizeof(struct myr_cache_hostsym), "host symbols") ||
 	    IN_META(closures, 4, "closures") ||
+	    IN_META(sums, 8, "content sums") ||
 	    IN_META(strings, 1, "strings") ||
 	    (r = table_ok(&h->idents, sizeof(struct myr_cache_ident),
 			  meta_end, h->image_off, "identities", err)))
@@ -215,6 +237,21 @@ int myr_cache_parse(const void *buf, size_t len, unsigned flags,
 		return myr_error_set(err, -EBADMSG, "%u buckets for %u modules "
 				     "(a power of two above the count)",
 				     h->buckets.count, h->modules.count);
+	if (h->sums.count != h->modules.count)
+		return myr_error_set(err, -EBADMSG, "%u content sums for %u "
+				     "modules", h->sums.count, h->modules.count);
+	/* The stubs: MYR_CACHE_STUB_SIZE bytes of text per 8-byte slot in
+	 * relro, each slot of a host function among them (checked below). */
+	if ((uint64_t)h->stub_text.count !=
+	    (uint64_t)h->stub_slots.count / 8 * MYR_CACHE_STUB_SIZE ||
+	    h->stub_slots.off % 8 || h->stub_slots.count % 8 ||
+	    (h->stub_text.count && (!in_class(h, MYR_CLASS_TEXT, &h->stub_text) ||
+				    !in_class(h, MYR_CLASS_RELRO, &h->stub_slots))))
+		return myr_error_set(err, -EBADMSG, "host stubs at %u (%u bytes) "
+				     "and slots at %u (%u bytes) do not match "
+				     "their classes", h->stub_text.off,
+				     h->stub_text.count, h->stub_slots.off,
+				     h->stub_slots.count);
 	if (h->idents.count != h->modules.count)
 		return myr_error_set(err, -EBADMSG, "%u identities for %u "
 				     "modules", h->idents.count, h->modules.count);
@@ -239,6 +276,7 @@ int myr_cache_parse(const void *buf, size_t len, unsigned flags,
 	v->hostsyms = AT(hostsyms);
 	v->closures = AT(closures);
 	v->strings = AT(strings);
+	v->sums = AT(sums);
 	if (flags & MYR_CACHE_PARSE_IDENTS) {
 		uint64_t end = (uint64_t)h->idents.off +
 			(uint64_t)h->idents.count * sizeof(struct myr_cache_ident);
@@ -263,12 +301,14 @@ int myr_cache_parse(const void *buf, size_t len, unsigned flags,
 			return myr_error_set(err, -EBADMSG, "host symbol %u: bad "
 					     "name", i);
 		if (s->kind == MYR_SYM_FUNC) {
-			if (s->slot % 8 ||
-			    s->slot < h->class_start[MYR_CLASS_RELRO] ||
-			    (uint64_t)s->slot + 8 > h->class_start[MYR_CLASS_DATA])
+			/* Launches write the slots: only where the stubs
+			 * read them, never over a module. */
+			if (s->slot % 8 || s->slot < h->stub_slots.off ||
+			    (uint64_t)s->slot + 8 >
+			    (uint64_t)h->stub_slots.off + h->stub_slots.count)
 				return myr_error_set(err, -EBADMSG, "host symbol "
-						     "%u: slot %u outside relro",
-						     i, s->slot);
+						     "%u: slot %u outside the "
+						     "stub slots", i, s->slot);
 		} else if (s->kind != MYR_SYM_OBJECT || s->slot != UINT32_MAX) {
 			return myr_error_set(err, -EBADMSG, "host symbol %u: bad "
 					     "kind %u", i, s->kind);
@@ -526,6 +566,8 @@ struct myr_cache {
 	uint32_t *given;
 	uint32_t ngiven;
 	uint64_t given_sum;
+	int has_problem;
+	struct myr_error problem;       /* myr_cache_problem() */
 };
 
 static uint64_t now_ns(void)
@@ -734,9 +776,32 @@ static int open_image(struct myr_cache *c, int fd, const struct stat *dst,
 	if (memcmp(c->meta, &hdr, sizeof(hdr)) != 0)
 		return myr_error_set(err, -EBUSY, "changed while being read");
 	r = map_image(c, fd, host, err);
+	if (r == 0 && c->image)
+		r = myr_cache_check_stubs(&c->v, c->image, err);
 	if (r == 0)
 		r = bind_host(c, host, err);
 	return r;
+}
+
+/* Whoever can write the image or its subdirectory chooses the code of
+ * every launch: only root, this user or the directory's owner may.  (The
+ * service's sealed memfd cannot be written at all.) */
+static int check_owners(struct myr_cache *c, int fd, const struct stat *dst,
+			struct myr_error *err)
+{
+	struct stat st, sst;
+
+	if (fstat(fd, &st) != 0 ||
+	    fstatat(c->dirfd, MYR_CACHE_SUBDIR, &sst, AT_SYMLINK_NOFOLLOW) != 0) {
+		int e = errno;
+		return myr_error_set(err, -e, "%s", strerror(e));
+	}
+	if (myr_stat_check_trusted(&sst, MYR_CACHE_SUBDIR, "its directory",
+				   (long)dst->st_uid, err) < 0 ||
+	    myr_stat_check_trusted(&st, "file", "the", (long)dst->st_uid,
+				   err) < 0)
+		return -EPERM;
+	return 0;
 }
 
 static int open_cache(struct myr_cache *c, const char *dir, int image_fd,
@@ -755,6 +820,11 @@ static int open_cache(struct myr_cache *c, const char *dir, int image_fd,
 		if (fd < 0) {
 			int e = errno;
 			return myr_error_set(err, -e, "%s", strerror(e));
+		}
+		r = check_owners(c, fd, &dst, err);
+		if (r < 0) {
+			close(fd);
+			return r;
 		}
 	}
 	r = open_image(c, fd, &dst, host, err);
@@ -836,6 +906,84 @@ static int file_unchanged(struct myr_cache *c, uint32_t i)
 	       id->ctime_ns == ts_ns(&st.st_ctim);
 }
 
+/* The 8 bytes at image offset off. */
+static uint64_t word_at(const uint8_t *image, uint32_t off)
+{
+	uint64_t v;
+	memcpy(&v, image + off, 8);
+	return v;
+}
+
+/* What an init or fini entry, a rebase site, holds as built: an address
+ * inside classes [from, to) of the image at its preferred place. */
+static int points_into(const struct myr_cache_header *h, uint64_t v,
+		       unsigned from, unsigned to)
+{
+	return v >= h->pref_base + h->class_start[from] &&
+	       v < h->pref_base + h->class_start[to];
+}
+
+int myr_cache_check_stubs(const struct myr_cache_view *v, const uint8_t *image,
+			  struct myr_error *err)
+{
+	const struct myr_cache_header *h = v->hdr;
+
+	if (h->stub_text.count &&
+	    myr_xxh64(image + h->stub_slots.off, h->stub_slots.count,
+		      myr_xxh64(image + h->stub_text.off, h->stub_text.count,
+				0)) != h->stub_sum)
+		return myr_error_set(err, -EILSEQ, "the host stubs differ from "
+				     "the build");
+	return 0;
+}
+
+int myr_cache_check_content(const struct myr_cache_view *v,
+			    const uint8_t *image, uint32_t i,
+			    struct myr_error *err)
+{
+	const struct myr_cache_header *h = v->hdr;
+	const struct myr_cache_module *m = &v->modules[i];
+	const char *name = v->strings + m->name_off;
+	const uint8_t *seg[MYR_SEG_COUNT];
+
+	for (unsigned s = 0; s < MYR_SEG_COUNT; s++)
+		seg[s] = image + m->seg_off[s];
+	if (myr_cache_content_sum(seg, m->seg_size) != v->sums[i])
+		return myr_error_set(err, -EILSEQ, "module %.*s: its bytes "
+				     "differ from the build (content sum)",
+				     (int)m->name_len, name);
+	for (uint32_t k = 0; k < m->binds.count; k++) {
+		const struct myr_cache_bind *b = &v->binds[m->binds.off + k];
+		if (word_at(image, b->site) != v->hostsyms[b->sym].build_addr +
+		    (uint64_t)b->addend)
+			return myr_error_set(err, -EBADMSG, "module %.*s: bind "
+					     "%u at %u does not hold its build "
+					     "value", (int)m->name_len, name, k,
+					     b->site);
+	}
+	for (uint32_t k = 0; k < m->rebases.count; k++) {
+		uint32_t site = v->rebases[m->rebases.off + k];
+		if (!site_ok(m, site) ||
+		    !points_into(h, word_at(image, site), 0, MYR_CLASS_COUNT))
+			return myr_error_set(err, -EBADMSG, "module %.*s: rebase "
+					     "%u does not hold an image address",
+					     (int)m->name_len, name, k);
+	}
+	for (int fini = 0; fini < 2; fini++) {
+		const struct myr_cache_table *a = fini ? &m->fini : &m->init;
+		for (uint32_t k = 0; k < a->count; k++)
+			if (!points_into(h, word_at(image, a->off + 8 * k),
+					 MYR_CLASS_TEXT, MYR_CLASS_RODATA))
+				return myr_error_set(err, -EBADMSG, "module %.*s: "
+						     "%s entry %u is not an "
+						     "address of the image's "
+						     "text", (int)m->name_len,
+						     name, fini ? "fini" : "init",
+						     k);
+	}
+	return 0;
+}
+
 /*
  * Whether module i itself may be used, its dependencies aside: 0, or
  * ST_USABLE with ST_INIT and ST_FIXUP noted, so that activation and init
@@ -845,15 +993,28 @@ static int file_unchanged(struct myr_cache *c, uint32_t i)
 static uint8_t own_ok(struct myr_cache *c, uint32_t i)
 {
 	const struct myr_cache_module *m = &c->v.modules[i];
+	struct myr_error err = { 0 };
 
-	if (!(m->flags & MYR_CM_IMAGE) || check_core(&c->v, i, NULL) < 0)
+	if (!(m->flags & MYR_CM_IMAGE))
 		return 0;
 	if ((m->flags & MYR_CM_PINNED) && !c->pins_valid)
 		return 0;
-	if (c->slide && check_rebases(&c->v, i, NULL) < 0)
-		return 0;
 	if (c->stale && !file_unchanged(c, i))
 		return 0;
+	/* A module whose record, exports, bytes or fixup sites are not what
+	 * the builder wrote loads from its file, with the first such problem
+	 * kept for the launcher's one warning. */
+	if (check_core(&c->v, i, &err) < 0 ||
+	    check_exports(&c->v, i, &err) < 0 ||
+	    (c->slide && check_rebases(&c->v, i, &err) < 0) ||
+	    myr_cache_check_content(&c->v, c->image, i, &err) < 0) {
+		if (!c->has_problem) {
+			c->has_problem = 1;
+			myr_error_set(&c->problem, err.code, "%s",
+				      err.msg);
+		}
+		return 0;
+	}
 	return ST_USABLE | (m->init.count || m->fini.count ? ST_INIT : 0) |
 	       (m->binds.count || (c->slide && m->rebases.count) ? ST_FIXUP : 0);
 }
@@ -1077,20 +1238,33 @@ int myr_cache_activate(struct myr_cache *c, struct myr_error *err)
 		if (!(c->state[c->active[k]] & ST_FIXUP))
 			continue;
 		const struct myr_cache_module *m = &c->v.modules[c->active[k]];
+		/* check_content() saw every site as built; one still not
+		 * as built now was written by an earlier fixup: sites that
+		 * overlap, which no builder writes. */
 		for (uint32_t j = 0; j < m->binds.count; j++) {
 			const struct myr_cache_bind *b = &c->v.binds[m->binds.off + j];
 			uint64_t val = (uint64_t)c->hostaddr[b->sym] +
 				       (uint64_t)b->addend;
+			if (word_at(c->image, b->site) !=
+			    c->v.hostsyms[b->sym].build_addr + (uint64_t)b->addend)
+				return myr_error_set(err, -EBADMSG, "module %s: "
+						     "bind %u overlaps another "
+						     "fixup", c->v.strings +
+						     m->name_off, j);
 			memcpy(c->image + b->site, &val, 8);
 		}
 		if (c->slide == 0)
 			continue;
 		for (uint32_t j = 0; j < m->rebases.count; j++) {
-			uint8_t *site = c->image + c->v.rebases[m->rebases.off + j];
-			uint64_t val;
-			memcpy(&val, site, 8);
+			uint32_t off = c->v.rebases[m->rebases.off + j];
+			uint64_t val = word_at(c->image, off);
+			if (!points_into(h, val, 0, MYR_CLASS_COUNT))
+				return myr_error_set(err, -EBADMSG, "module %s: "
+						     "rebase %u overlaps another "
+						     "fixup", c->v.strings +
+						     m->name_off, j);
 			val += (uint64_t)c->slide;
-			memcpy(site, &val, 8);
+			memcpy(c->image + off, &val, 8);
 		}
 	}
 	if (to > from && mprotect(c->image + from, to - from, PROT_READ) != 0) {
@@ -1183,6 +1357,11 @@ void myr_cache_info(const struct myr_cache *c, struct myr_cache_info *out)
 	out->stat_calls = c->stat_calls;
 	out->active = c->nactive;
 	out->ns_open = c->ns_open;
+}
+
+const char *myr_cache_problem(const struct myr_cache *c)
+{
+	return c && c->has_problem ? c->problem.msg : NULL;
 }
 
 void myr_cache_close_fds(struct myr_cache *c)

@@ -11,6 +11,23 @@
 #include <sys/stat.h>
 #include <myriad/sandbox.h>
 
+int myr_stat_check_trusted(const struct stat *st, const char *name,
+			   const char *what, long also_owner,
+			   struct myr_error *err)
+{
+	if (st->st_uid != 0 && st->st_uid != geteuid() &&
+	    (also_owner < 0 || st->st_uid != (uid_t)also_owner))
+		return myr_error_set(err, -EPERM, "%s %s is owned by uid %u, "
+				     "neither root nor this user: refusing it",
+				     what, name, (unsigned)st->st_uid);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return myr_error_set(err, -EPERM, "%s %s is writable by %s "
+				     "(mode %04o): refusing it", what, name,
+				     st->st_mode & S_IWOTH ? "everyone" :
+				     "its group", (unsigned)(st->st_mode & 07777));
+	return 0;
+}
+
 int myr_file_check_trusted(int fd, const char *name, const char *what,
 			   long also_owner, struct myr_error *err)
 {
@@ -25,15 +42,5 @@ int myr_file_check_trusted(int fd, const char *name, const char *what,
 				     strerror(-r));
 	}
 	errno = saved_errno;
-	if (st.st_uid != 0 && st.st_uid != geteuid() &&
-	    (also_owner < 0 || st.st_uid != (uid_t)also_owner))
-		return myr_error_set(err, -EPERM, "%s %s is owned by uid %u, "
-				     "neither root nor this user: refusing it",
-				     what, name, (unsigned)st.st_uid);
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return myr_error_set(err, -EPERM, "%s %s is writable by %s "
-				     "(mode %04o): refusing it", what, name,
-				     st.st_mode & S_IWOTH ? "everyone" :
-				     "its group", (unsigned)(st.st_mode & 07777));
-	return 0;
+	return myr_stat_check_trusted(&st, name, what, also_owner, err);
 }

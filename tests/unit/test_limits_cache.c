@@ -288,13 +288,15 @@ TEST(modules_max_parse)
 	while (nb <= 2u * n)
 		nb *= 2;
 	size_t mods = (size_t)n * sizeof(struct myr_cache_module);
-	size_t meta = mods + (size_t)nb * 4 + 8;
+	size_t meta = mods + (size_t)nb * 4 + (size_t)n * 8 + 8;
 	size_t have = meta + (size_t)n * sizeof(struct myr_cache_ident);
 	uint8_t *buf = craft((uint32_t)meta, have);
 	struct myr_cache_header *h = (void *)buf;
 
 	h->modules = (struct myr_cache_table){ h->meta_off, n };
 	h->buckets = (struct myr_cache_table){ (uint32_t)(h->meta_off + mods), nb };
+	h->sums = (struct myr_cache_table){
+		(uint32_t)(h->meta_off + mods + (size_t)nb * 4), n };
 	h->strings = (struct myr_cache_table){ (uint32_t)(h->meta_off + meta - 8), 8 };
 	h->idents = (struct myr_cache_table){ (uint32_t)(h->meta_off + meta), n };
 	h->image_off = round_page(MYR_CACHE_HEADER_SIZE + have);
