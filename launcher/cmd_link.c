@@ -29,12 +29,19 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: myriad link -o OUT [--name NAME] [--version X.Y.Z] [--entry SYMBOL]\n"
-		"                   [--needs DEP.myr]... [--cap CAP]... [--shebang INTERPRETER]\n"
-		"                   [--no-compress] OBJECT.o...\n"
+		"                   [--needs DEP.myr]... [--needs-optional DEP.myr]...\n"
+		"                   [--libdir DIR]... [--cap CAP]... [--shebang INTERPRETER]\n"
+		"                   [--no-compress] [@FILE]... OBJECT.o...\n"
 		"Turn ELF64 x86-64 relocatable objects (gcc/clang -c -fPIC) into a Myriad module.\n"
 		"  --entry SYMBOL   make a program entered at SYMBOL; without it, a library\n"
 		"  --needs DEP.myr  bind undefined symbols to DEP's exports (in order), then to\n"
 		"                   the launcher's built-in module \"" MYR_HOST_MODULE_NAME "\"\n"
+		"  --needs-optional DEP.myr  a dependency that may be absent at run time;\n"
+		"                   nothing is bound to it (find its symbols with ctx->lookup)\n"
+		"  --libdir DIR     where a program's closure hint looks for its dependencies'\n"
+		"                   dependencies, before the directories of the --needs files\n"
+		"  @FILE            read more arguments from FILE (whitespace-separated, quotes\n"
+		"                   and backslashes as GNU ld)\n"
 		"  --cap CAP        fs-read, fs-write, net, spawn or threads (programs only)\n"
 		"  --version        default " LINK_DEFAULT_VERSION "; --name defaults to OUT's base name\n"
 		"See docs/link.md.\n");
@@ -112,6 +119,344 @@ static int write_atomic(const char *path, const uint8_t *data, size_t len,
 	return fail ? -1 : 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* @FILE response files                                                */
+/* ------------------------------------------------------------------ */
+
+/* A response file is read whole; nesting stops here (a file naming
+ * itself would otherwise expand forever). */
+#define RESPONSE_FILE_MAX   (256u << 20)
+#define RESPONSE_DEPTH_MAX  16
+
+struct argv_buf {
+	char **v;
+	size_t n, cap;
+	char **owned;           /* strings to free: one per response file */
+	size_t nowned, capowned;
+};
+
+static int grow_ptrs(char ***v, size_t *cap, size_t want)
+{
+	if (want <= *cap)
+		return 0;
+	size_t ncap = *cap ? *cap : 64;
+	while (ncap < want)
+		ncap *= 2;
+	char **p = realloc(*v, ncap * sizeof(*p));
+	if (!p)
+		return -1;
+	*v = p;
+	*cap = ncap;
+	return 0;
+}
+
+static int argv_push(struct argv_buf *b, char *arg)
+{
+	if (grow_ptrs(&b->v, &b->cap, b->n + 2) < 0)
+		return -1;
+	b->v[b->n++] = arg;
+	b->v[b->n] = NULL;
+	return 0;
+}
+
+static int argv_expand(struct argv_buf *b, char *arg, int depth);
+
+/*
+ * Split a response file's text in place into arguments, as GNU ld (through
+ * libiberty's expandargv) does: whitespace separates; single or double
+ * quotes keep whitespace inside an argument; a backslash makes the next
+ * character literal.  Each argument may itself be @FILE.
+ */
+static int response_split(struct argv_buf *b, char *text, size_t len,
+			  const char *path, int depth)
+{
+	size_t i = 0;
+	while (i < len) {
+		while (i < len && strchr(" \t\n\r\f\v", text[i]) && text[i])
+			i++;
+		if (i >= len)
+			break;
+		char *out = text + i, *start = out, quote = 0;
+		while (i < len) {
+			char c = text[i];
+			if (c == '\0') {
+				cli_error("link: response file %s: a NUL byte at offset %zu",
+					  path, i);
+				return -1;
+			}
+			if (!quote && strchr(" \t\n\r\f\v", c))
+				break;
+			i++;
+			if (c == '\\') {
+				if (i >= len)
+					break;
+				*out++ = text[i++];
+			} else if (quote && c == quote) {
+				quote = 0;
+			} else if (!quote && (c == '\'' || c == '"')) {
+				quote = c;
+			} else {
+				*out++ = c;
+			}
+		}
+		if (quote) {
+			cli_error("link: response file %s: unterminated %c quote", path,
+				  quote);
+			return -1;
+		}
+		/* The separator (or the file's spare byte) ends the argument. */
+		i++;
+		*out = '\0';
+		if (argv_expand(b, start, depth + 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Append arg, or the arguments of the response file it names. */
+static int argv_expand(struct argv_buf *b, char *arg, int depth)
+{
+	if (arg[0] != '@' || !arg[1])
+		return argv_push(b, arg) < 0 ? (cli_error("out of memory"), -1) : 0;
+	if (depth > RESPONSE_DEPTH_MAX) {
+		cli_error("link: response file %s: nested more than %d deep "
+			  "(does it name itself?)", arg + 1, RESPONSE_DEPTH_MAX);
+		return -1;
+	}
+	uint8_t *text;
+	size_t len;
+	if (cli_read_file(arg + 1, RESPONSE_FILE_MAX, "response file size limit",
+			  &text, &len) < 0)
+		return -1;
+	text[len] = '\0';
+	if (grow_ptrs(&b->owned, &b->capowned, b->nowned + 1) < 0) {
+		free(text);
+		cli_error("out of memory");
+		return -1;
+	}
+	b->owned[b->nowned++] = (char *)text;
+	return response_split(b, (char *)text, len, arg + 1, depth);
+}
+
+static void argv_buf_free(struct argv_buf *b)
+{
+	for (size_t i = 0; i < b->nowned; i++)
+		free(b->owned[i]);
+	free(b->owned);
+	free(b->v);
+}
+
+/* ------------------------------------------------------------------ */
+/* The program's closure hint                                          */
+/* ------------------------------------------------------------------ */
+
+/* Module names seen, by index into a caller's array of names. */
+struct name_set {
+	uint32_t *slot;          /* index + 1; 0 is empty */
+	uint32_t cap;
+};
+
+static uint32_t name_set_find(const struct name_set *s, const char *const *names,
+			      const char *name, int *found)
+{
+	uint32_t mask = s->cap - 1;
+	uint32_t i = myr_symbol_hash(name, (uint32_t)strlen(name)) & mask;
+	for (; s->slot[i]; i = (i + 1) & mask)
+		if (strcmp(names[s->slot[i] - 1], name) == 0) {
+			*found = 1;
+			return i;
+		}
+	*found = 0;
+	return i;
+}
+
+static int name_set_init(struct name_set *s, size_t n)
+{
+	s->cap = 64;
+	while (s->cap < 2 * n + 2)
+		s->cap *= 2;
+	s->slot = calloc(s->cap, sizeof(*s->slot));
+	return s->slot ? 0 : -1;
+}
+
+/* The closure walk's state: modules named so far (found or not), their
+ * names for the set, who named each first, and where to look. */
+struct closure_walk {
+	struct myr_desc_dep *mods;
+	const char **names;      /* mods[i].name, for the set */
+	uint32_t *parent;        /* index of the module that named it first */
+	uint8_t *state;          /* WALK_* */
+	size_t n, cap;
+	struct name_set seen;
+	const char **dirs;
+	size_t ndirs;
+	size_t n_hint;           /* the hint: mods[0..n_hint) */
+};
+
+enum { WALK_REQUIRED, WALK_OPTIONAL, WALK_FOUND, WALK_MISSING };
+
+/* Record a module named by module parent (SIZE_MAX: the --needs). */
+static int walk_add(struct closure_walk *w, const char *name, size_t parent,
+		    uint8_t state)
+{
+	int found;
+	if ((uint64_t)(w->n + 1) * 2 > w->seen.cap) {
+		struct name_set bigger;
+		if (name_set_init(&bigger, w->seen.cap))
+			return -1;
+		for (size_t i = 0; i < w->n; i++)
+			bigger.slot[name_set_find(&bigger, w->names, w->names[i],
+						  &found)] = (uint32_t)i + 1;
+		free(w->seen.slot);
+		w->seen = bigger;
+	}
+	uint32_t pos = name_set_find(&w->seen, w->names, name, &found);
+	if (found)
+		return 0;
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		struct myr_desc_dep *m = realloc(w->mods, cap * sizeof(*m));
+		if (m)
+			w->mods = m;
+		const char **nm = m ? realloc(w->names, cap * sizeof(*nm)) : NULL;
+		if (nm)
+			w->names = nm;
+		uint32_t *pa = nm ? realloc(w->parent, cap * sizeof(*pa)) : NULL;
+		if (pa)
+			w->parent = pa;
+		uint8_t *st = pa ? realloc(w->state, cap) : NULL;
+		if (!st)
+			return -1;
+		w->state = st;
+		w->cap = cap;
+	}
+	char *copy = strdup(name);
+	if (!copy)
+		return -1;
+	w->mods[w->n] = (struct myr_desc_dep){ .name = copy };
+	w->names[w->n] = copy;
+	w->parent[w->n] = (uint32_t)parent;
+	w->state[w->n] = state;
+	w->seen.slot[pos] = (uint32_t)++w->n;
+	return 0;
+}
+
+static void walk_free(struct closure_walk *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		free((char *)w->names[i]);
+	free(w->mods);
+	free(w->names);
+	free(w->parent);
+	free(w->state);
+	free(w->seen.slot);
+}
+
+/* Read module name from the first directory holding it: 1 found (*buf,
+ * *view filled), 0 in none, -1 after a message. */
+static int walk_read(const struct closure_walk *w, const char *name,
+		     uint8_t **buf, struct myr_module_view *view)
+{
+	for (size_t d = 0; d < w->ndirs; d++) {
+		size_t plen = strlen(w->dirs[d]) + strlen(name) + 6, len;
+		char *path = malloc(plen);
+		if (!path) {
+			cli_error("out of memory");
+			return -1;
+		}
+		snprintf(path, plen, "%s/%s.myr", w->dirs[d], name);
+		if (access(path, F_OK) < 0) {
+			free(path);
+			continue;
+		}
+		struct myr_error err = { 0 };
+		int ok = cli_read_file(path, MYR_FILE_MAX + MYR_SHEBANG_MAX,
+				       "module size limit", buf, &len) == 0;
+		if (ok && myr_module_parse(*buf, len, 0, view, &err) < 0) {
+			cli_error("%s: %s", path, err.msg);
+			free(*buf);
+			ok = 0;
+		} else if (ok && strcmp(view->name, name) != 0) {
+			cli_error("%s: is the module %s, not %s", path, view->name, name);
+			free(*buf);
+			ok = 0;
+		}
+		free(path);
+		return ok ? 1 : -1;
+	}
+	return 0;
+}
+
+/*
+ * A program's closure hint (w->mods[0..w->n) once compacted): breadth
+ * first from its --needs modules over the dependency tables of the module
+ * files found in w->dirs (the first directory holding NAME.myr, as the
+ * launcher looks), each module read once, so the walk costs the closure's
+ * modules plus edges.  A dependency found nowhere is left out with a
+ * warning (the launcher looks for it at run time); a missing optional one
+ * silently.  0, or -1 after a message.
+ */
+static int closure_walk(struct closure_walk *w, const struct myr_module_view *needs,
+			size_t nneeds)
+{
+	if (name_set_init(&w->seen, nneeds))
+		goto oom;
+	for (size_t i = 0; i < nneeds; i++)
+		if (walk_add(w, needs[i].name, SIZE_MAX, WALK_FOUND) < 0)
+			goto oom;
+	for (size_t k = 0; k < w->n; k++) {
+		const struct myr_module_view *v = NULL;
+		struct myr_module_view own;
+		uint8_t *buf = NULL;
+		if (k < nneeds) {
+			/* The --needs names are distinct (checked first), so
+			 * entry k is --needs k. */
+			v = &needs[k];
+		} else {
+			int r = walk_read(w, w->names[k], &buf, &own);
+			if (r < 0)
+				return -1;
+			if (r == 0) {
+				if (w->state[k] == WALK_REQUIRED)
+					cli_error("link: warning: %s (a dependency of %s) "
+						  "is in none of the library directories; "
+						  "the closure hint leaves it out and the "
+						  "launcher will look for it at run time",
+						  w->names[k], w->names[w->parent[k]]);
+				w->state[k] = WALK_MISSING;
+				continue;
+			}
+			v = &own;
+			w->state[k] = WALK_FOUND;
+		}
+		w->mods[k].ver_major = v->hdr->ver_major;
+		w->mods[k].ver_minor = v->hdr->ver_minor;
+		w->mods[k].ver_patch = v->hdr->ver_patch;
+		w->mods[k].size_hint = v->hdr->file_size;
+		for (uint32_t d = 0; d < v->hdr->deps.count; d++) {
+			const struct myr_dep *dep = &v->deps[d];
+			const char *dn = myr_view_str(v, dep->name_off);
+			if (strcmp(dn, MYR_HOST_MODULE_NAME) != 0 &&
+			    walk_add(w, dn, k, dep->flags & MYR_DEP_OPTIONAL ?
+				     WALK_OPTIONAL : WALK_REQUIRED) < 0) {
+				free(buf);
+				goto oom;
+			}
+		}
+		free(buf);
+	}
+	size_t kept = 0;
+	for (size_t k = 0; k < w->n; k++) {
+		if (w->state[k] == WALK_FOUND)
+			w->mods[kept++] = w->mods[k];
+	}
+	w->n_hint = kept;
+	return 0;
+oom:
+	cli_error("out of memory");
+	return -1;
+}
+
 /* The default module name: OUT's base name without ".myr". */
 static char *default_name(const char *out)
 {
@@ -133,11 +478,13 @@ struct link_args {
 	int compress, help;
 	uint32_t caps;
 	const char **needs;  size_t nneeds;
+	uint32_t *needs_flags;          /* MYR_DEP_OPTIONAL, per --needs */
+	const char **libdirs; size_t nlibdirs;
 	const char **objs;   size_t nobjs;
 };
 
-enum link_opt { L_OUT, L_NAME, L_VERSION, L_ENTRY, L_SHEBANG, L_NEEDS, L_CAP,
-		L_NO_COMPRESS };
+enum link_opt { L_OUT, L_NAME, L_VERSION, L_ENTRY, L_SHEBANG, L_NEEDS,
+		L_NEEDS_OPTIONAL, L_LIBDIR, L_CAP, L_NO_COMPRESS };
 
 static int opt_help(void *ctx, const struct cli_option *opt, const char *v)
 {
@@ -159,6 +506,17 @@ static int opt_set(void *ctx, const struct cli_option *opt, const char *val)
 	case L_ENTRY:       a->entry = val; break;
 	case L_SHEBANG:     a->shebang = val; break;
 	case L_NEEDS:       a->needs[a->nneeds++] = val; break;
+	case L_NEEDS_OPTIONAL:
+		a->needs_flags[a->nneeds] = MYR_DEP_OPTIONAL;
+		a->needs[a->nneeds++] = val;
+		break;
+	case L_LIBDIR:
+		if (!*val) {
+			cli_error("link: empty --libdir");
+			return MYRIAD_EXIT_USAGE;
+		}
+		a->libdirs[a->nlibdirs++] = val;
+		break;
 	case L_NO_COMPRESS: a->compress = 0; break;
 	case L_CAP:
 		if (myr_cap_from_name(val, strlen(val), &bit) < 0) {
@@ -186,6 +544,9 @@ static const struct cli_option link_options[] = {
 	{ .name = "--version", .takes_value = 1, .set = opt_set, .key = L_VERSION },
 	{ .name = "--entry", .takes_value = 1, .set = opt_set, .key = L_ENTRY },
 	{ .name = "--needs", .takes_value = 1, .set = opt_set, .key = L_NEEDS },
+	{ .name = "--needs-optional", .takes_value = 1, .set = opt_set,
+	  .key = L_NEEDS_OPTIONAL },
+	{ .name = "--libdir", .takes_value = 1, .set = opt_set, .key = L_LIBDIR },
 	{ .name = "--cap", .takes_value = 1, .set = opt_set, .key = L_CAP },
 	{ .name = "--shebang", .takes_value = 1, .set = opt_set, .key = L_SHEBANG },
 	{ .name = "--no-compress", .set = opt_set, .key = L_NO_COMPRESS },
@@ -256,8 +617,10 @@ static int parse_args(int argc, char **argv, struct link_args *a)
 
 	a->compress = 1;
 	a->needs = calloc((size_t)argc, sizeof(*a->needs));
+	a->needs_flags = calloc((size_t)argc, sizeof(*a->needs_flags));
+	a->libdirs = calloc((size_t)argc, sizeof(*a->libdirs));
 	a->objs = calloc((size_t)argc, sizeof(*a->objs));
-	if (!a->needs || !a->objs) {
+	if (!a->needs || !a->needs_flags || !a->libdirs || !a->objs) {
 		cli_error("out of memory");
 		return MYRIAD_EXIT_FAILURE;
 	}
@@ -265,16 +628,57 @@ static int parse_args(int argc, char **argv, struct link_args *a)
 	return r != CLI_NEXT ? r : check_args(a);
 }
 
+/* Each --needs file's directory, after the --libdir ones, each once:
+ * where a program's closure hint looks.  NULL when out of memory. */
+static const char **hint_dirs(const struct link_args *a, size_t *n)
+{
+	const char **dirs = calloc(a->nlibdirs + a->nneeds + 1, sizeof(*dirs));
+	if (!dirs)
+		return NULL;
+	*n = 0;
+	for (size_t i = 0; i < a->nlibdirs; i++)
+		dirs[(*n)++] = a->libdirs[i];
+	for (size_t i = 0; i < a->nneeds; i++) {
+		const char *slash = strrchr(a->needs[i], '/');
+		char *dir = slash ? strndup(a->needs[i], (size_t)(slash - a->needs[i])) :
+			    strdup(".");
+		if (!dir)
+			goto oom;
+		if (!*dir) {
+			free(dir);
+			dir = strdup("/");
+			if (!dir)
+				goto oom;
+		}
+		size_t k = a->nlibdirs;
+		while (k < *n && strcmp(dirs[k], dir) != 0)
+			k++;
+		if (k < *n)
+			free(dir);
+		else
+			dirs[(*n)++] = dir;
+	}
+	return dirs;
+oom:
+	for (size_t i = a->nlibdirs; i < *n; i++)
+		free((char *)dirs[i]);
+	free(dirs);
+	return NULL;
+}
+
 int cmd_link(int argc, char **argv)
 {
 	struct link_args a;
 	struct myr_link_options opt;
 	struct myr_diag diag;
+	struct argv_buf args = { 0 };
+	struct closure_walk walk = { 0 };
+	struct name_set needs_seen = { 0 };
 	uint8_t **objbuf = NULL, **depbuf = NULL, *out = NULL;
 	struct myr_link_object *objs = NULL;
 	struct myr_link_dep *deps = NULL;
 	struct myr_module_view *views = NULL;
-	const char **host_names = NULL;
+	const char **host_names = NULL, **needs_names = NULL;
 	char *name = NULL;
 	size_t out_len = 0;
 	uint16_t ver[3];
@@ -282,7 +686,10 @@ int cmd_link(int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	memset(&opt, 0, sizeof(opt));
-	ret = parse_args(argc, argv, &a);
+	for (int i = 0; i < argc; i++)
+		if (argv_expand(&args, argv[i], 0) < 0)
+			goto out;
+	ret = parse_args((int)args.n, args.v, &a);
 	if (ret != 0 || a.help) {
 		rc = ret;
 		goto out;
@@ -317,8 +724,10 @@ int cmd_link(int argc, char **argv)
 	depbuf = calloc(a.nneeds + 1, sizeof(*depbuf));
 	deps = calloc(a.nneeds + 1, sizeof(*deps));
 	views = calloc(a.nneeds + 1, sizeof(*views));
+	needs_names = calloc(a.nneeds + 1, sizeof(*needs_names));
 	host_names = calloc(myr_host_symbol_count + 1, sizeof(*host_names));
-	if (!objbuf || !objs || !depbuf || !deps || !views || !host_names) {
+	if (!objbuf || !objs || !depbuf || !deps || !views || !needs_names ||
+	    !host_names || name_set_init(&needs_seen, a.nneeds)) {
 		cli_error("out of memory");
 		goto out;
 	}
@@ -331,6 +740,7 @@ int cmd_link(int argc, char **argv)
 	for (size_t i = 0; i < a.nneeds; i++) {
 		struct myr_error err;
 		size_t len;
+		int found;
 		memset(&err, 0, sizeof(err));
 		if (cli_read_file(a.needs[i], MYR_FILE_MAX + MYR_SHEBANG_MAX, "module size limit", &depbuf[i], &len) < 0)
 			goto out;
@@ -338,18 +748,30 @@ int cmd_link(int argc, char **argv)
 			cli_error("%s: %s", a.needs[i], err.msg);
 			goto out;
 		}
-		for (size_t k = 0; k < i; k++) {
-			if (strcmp(views[k].name, views[i].name) == 0) {
-				cli_error("%s: module '%s' is already named by --needs %s",
-					  a.needs[i], views[i].name, a.needs[k]);
-				rc = MYRIAD_EXIT_USAGE;
-				goto out;
-			}
+		needs_names[i] = views[i].name;
+		uint32_t pos = name_set_find(&needs_seen, needs_names, views[i].name, &found);
+		if (found) {
+			cli_error("%s: module '%s' is already named by --needs %s",
+				  a.needs[i], views[i].name,
+				  a.needs[needs_seen.slot[pos] - 1]);
+			rc = MYRIAD_EXIT_USAGE;
+			goto out;
 		}
-		deps[i] = (struct myr_link_dep){ a.needs[i], &views[i] };
+		needs_seen.slot[pos] = (uint32_t)i + 1;
+		deps[i] = (struct myr_link_dep){ a.needs[i], &views[i], a.needs_flags[i] };
 	}
 	for (size_t i = 0; i < myr_host_symbol_count; i++)
 		host_names[i] = myr_host_symbols[i].name;
+
+	if (a.entry) {
+		walk.dirs = hint_dirs(&a, &walk.ndirs);
+		if (!walk.dirs) {
+			cli_error("out of memory");
+			goto out;
+		}
+		if (closure_walk(&walk, views, a.nneeds) < 0)
+			goto out;
+	}
 
 	opt.name = name;
 	opt.ver_major = ver[0];
@@ -363,6 +785,8 @@ int cmd_link(int argc, char **argv)
 	opt.nobjs = a.nobjs;
 	opt.deps = deps;
 	opt.ndeps = a.nneeds;
+	opt.closure = walk.mods;
+	opt.nclosure = walk.n_hint;
 	opt.host_names = host_names;
 	opt.nhost = myr_host_symbol_count;
 	opt.host_major = MYR_HOST_VERSION_MAJOR;
@@ -385,15 +809,24 @@ out:
 		free(objbuf[i]);
 	for (size_t i = 0; depbuf && i < a.nneeds; i++)
 		free(depbuf[i]);
+	for (size_t i = a.nlibdirs; walk.dirs && i < walk.ndirs; i++)
+		free((char *)walk.dirs[i]);
+	free(walk.dirs);
+	walk_free(&walk);
+	free(needs_seen.slot);
 	free(objbuf);
 	free(depbuf);
 	free(objs);
 	free(deps);
 	free(views);
+	free(needs_names);
 	free(host_names);
 	free(name);
 	free(out);
 	free(a.needs);
+	free(a.needs_flags);
+	free(a.libdirs);
 	free(a.objs);
+	argv_buf_free(&args);
 	return rc;
 }

@@ -34,6 +34,8 @@ struct myr_link_object {
 struct myr_link_dep {
 	const char *label;        /* for messages, usually the path */
 	const struct myr_module_view *view;
+	uint32_t flags;           /* MYR_DEP_OPTIONAL: recorded as optional,
+	                             and no symbol is bound to it */
 };
 
 struct myr_link_options {
@@ -46,6 +48,14 @@ struct myr_link_options {
 
 	const struct myr_link_object *objs;  size_t nobjs;
 	const struct myr_link_dep *deps;     size_t ndeps;  /* search order */
+	/*
+	 * A program's closure hint (docs/format.md): every module of its
+	 * dependency closure with its version and file size, as the caller
+	 * found them (myriad link walks the library directories).  Empty for
+	 * a library, which carries none; a program may have none too (the
+	 * launcher then finds its closure level by level).  Borrowed.
+	 */
+	const struct myr_desc_dep *closure; size_t nclosure;
 
 	/*
 	 * The launcher's built-in module (MYR_HOST_MODULE_NAME): the names it

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * myriad/format.h - the Myriad module file format, version 1.
+ * myriad/format.h - the Myriad module file format, version 2.
  *
  * This header is the single source of truth for the on-disk layout; the
  * prose specification is docs/format.md.  Every field is little-endian and
@@ -12,7 +12,8 @@
  *
  *   [#!interpreter line, padded with spaces to a multiple of 16, ending '\n']
  *   struct myr_header                      256 bytes, at module offset 0
- *   tables (deps, closure, imports, exports, buckets, relocs), each 8-aligned
+ *   tables (deps, closure, imports, exports, buckets, relocs), each 8-aligned;
+ *   only a program has a closure table (its closure hint)
  *   string table
  *   ---- meta_size: everything above is what closure resolution needs ----
  *   segment payloads: text, rodata, relro, data (raw or one LZ4 block each)
@@ -37,7 +38,7 @@
 
 #define MYR_MAGIC               "\x7fMYR\r\n\x1a\n"   /* 8 bytes, no NUL */
 #define MYR_MAGIC_SIZE          8u
-#define MYR_FORMAT_VERSION      1u
+#define MYR_FORMAT_VERSION      2u
 
 /* Architectures use their ELF e_machine numbers. */
 #define MYR_ARCH_X86_64         62u
@@ -66,6 +67,13 @@
 #define MYR_CAP_SPAWN           0x08u
 #define MYR_CAP_THREADS         0x10u
 #define MYR_CAP_KNOWN           0x1fu
+
+/* myr_dep.flags, in a module's dependency table (zero in the closure hint,
+ * where the same word is size_hint). */
+#define MYR_DEP_OPTIONAL        0x1u  /* a missing module is not an error: it
+                                         is absent, and nothing is imported
+                                         from it (docs/format.md) */
+#define MYR_DEP_KNOWN           MYR_DEP_OPTIONAL
 
 /* The built-in host module's reserved name (exported by the launcher). */
 #define MYR_HOST_MODULE_NAME    "myriad"
@@ -158,7 +166,7 @@ struct myr_header {
 	uint32_t name_off;            /*  40 offset into the string table */
 	uint32_t caps;                /*  44 MYR_CAP_* (programs only) */
 	struct myr_table deps;        /*  48 struct myr_dep[] */
-	struct myr_table closure;     /*  56 struct myr_dep[] */
+	struct myr_table closure;     /*  56 struct myr_dep[]; programs only */
 	struct myr_table imports;     /*  64 struct myr_import[] */
 	struct myr_table exports;     /*  72 struct myr_export[] */
 	struct myr_table buckets;     /*  80 uint32_t[count + 1] */
@@ -173,7 +181,7 @@ struct myr_header {
 };                                    /* 256 */
 
 /*
- * A dependency, or an entry of the closure hint.  The constraint a
+ * A dependency, or an entry of a program's closure hint.  The constraint a
  * dependency expresses: the provider has the same major version and a minor
  * version at least ver_minor.  ver_patch records what the module was built
  * against and is informative.  In the closure hint the version is the one
@@ -186,16 +194,19 @@ struct myr_dep {
 	uint16_t ver_major;
 	uint16_t ver_minor;
 	uint16_t ver_patch;
-	uint32_t size_hint;   /* closure: the module's file size at link time,
-	                         a read-size hint that is never trusted;
-	                         deps: zero */
+	union {
+		uint32_t flags;       /* deps: MYR_DEP_* */
+		uint32_t size_hint;   /* closure: the module's file size at link
+		                         time, a read-size hint never trusted */
+	};
 };
 
 /* An import, bound at build time to one dependency (two-level namespace). */
 struct myr_import {
 	uint32_t name_off;
 	uint16_t name_len;
-	uint16_t dep;         /* index into deps */
+	uint16_t reserved;    /* zero */
+	uint32_t dep;         /* index into deps; never an optional one */
 	uint32_t hash;        /* myr_symbol_hash(name) */
 	uint32_t export_hint; /* the export's index in dep at link time */
 };
@@ -234,7 +245,7 @@ static_assert(sizeof(struct myr_ref) == 8, "myr_ref");
 static_assert(sizeof(struct myr_array_ref) == 16, "myr_array_ref");
 static_assert(sizeof(struct myr_header) == 256, "myr_header");
 static_assert(sizeof(struct myr_dep) == 16, "myr_dep");
-static_assert(sizeof(struct myr_import) == 16, "myr_import");
+static_assert(sizeof(struct myr_import) == 20, "myr_import");
 static_assert(sizeof(struct myr_export) == 16, "myr_export");
 static_assert(sizeof(struct myr_reloc) == 16, "myr_reloc");
 

@@ -31,7 +31,7 @@
 /* Alignment of a segment, as log2: at most one 4 KiB page. */
 #define MYR_ALIGN_LOG2_MAX      12u
 
-#define MYR_DEPS_MAX            4096u
+#define MYR_DEPS_MAX            200000u
 #define MYR_CLOSURE_MAX         200000u
 #define MYR_EXPORTS_MAX         1000000u
 #define MYR_IMPORTS_MAX         1000000u

@@ -52,8 +52,8 @@ int myr_module_probe(const void *file, size_t avail, size_t *header_off,
 #define MYR_PARSE_NO_CHECKSUM 0x1u  /* skip the checksum (tools, fuzzing) */
 /* Check the closure hint's placement (bounds, alignment, overlap) but not
  * its entries, and leave view.closure NULL so nothing can read them: for
- * the launcher, which reads only its program's hint.  A library's hint
- * lists its whole closure, the bulk of the names a launch would check. */
+ * readers that never use a hint.  (Only a program has one: a library's
+ * closure table is empty in format 2.) */
 #define MYR_PARSE_NO_CLOSURE  0x2u
 
 /*
@@ -195,7 +195,9 @@ unsigned myr_writer_api_version(void);
 struct myr_desc_dep {
 	const char *name;
 	uint16_t ver_major, ver_minor, ver_patch;
-	uint32_t size_hint;             /* closure entries only; 0 in deps */
+	uint32_t size_hint;             /* closure entries only; ignored in deps */
+	uint32_t flags;                 /* deps only (MYR_DEP_*); ignored in the
+					   closure */
 };
 
 /*
@@ -207,7 +209,7 @@ struct myr_desc_dep {
  */
 struct myr_desc_import {
 	const char *name;
-	uint16_t dep;
+	uint32_t dep;
 	uint32_t export_hint;           /* or MYR_NO_HINT */
 };
 

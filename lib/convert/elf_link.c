@@ -51,6 +51,10 @@ struct gsym {
 	uint8_t seg;            /* resolved: segment, MYR_SEG_NONE if absolute */
 	uint64_t off;           /* resolved: offset in seg, or absolute value */
 	uint32_t import, got, stub;
+	/* An undefined symbol's providers among the --needs modules, found
+	 * by find_providers(): the first (dependency, export), and a second
+	 * dependency exporting it too (a clash), or NONE32. */
+	uint32_t prov_dep, prov_exp, clash_dep;
 };
 
 /* Where a relocation's symbol ends up. */
@@ -111,8 +115,6 @@ struct myr_elf_link {
 	struct myr_desc_dep *deps;
 	size_t ndeps;
 	int host_dep;           /* index of the host dependency, or -1 */
-	struct myr_desc_dep *closure;
-	size_t nclosure;
 	struct myr_module_desc desc;
 };
 
@@ -699,7 +701,7 @@ static void resolve_definitions(struct myr_elf_link *l)
 /* Phase 5: relocations                                                 */
 /* ------------------------------------------------------------------ */
 
-static int add_import(struct myr_elf_link *l, struct gsym *g, uint16_t dep,
+static int add_import(struct myr_elf_link *l, struct gsym *g, uint32_t dep,
 		      uint32_t hint)
 {
 	if (grow_size((void **)&l->imp, &l->capimp, l->nimp + 1, sizeof(*l->imp)))
@@ -709,40 +711,68 @@ static int add_import(struct myr_elf_link *l, struct gsym *g, uint16_t dep,
 	return 0;
 }
 
+/*
+ * Find each undefined symbol's providers: one pass over every export of
+ * every --needs module, each a lookup in the symbol table, so the cost is
+ * the size of the dependencies' export tables whatever the number of
+ * dependencies and symbols (searching each dependency for each symbol
+ * would be their product: 10^8 lookups for a program with 10,000
+ * dependencies importing one symbol from each).  Optional dependencies
+ * provide nothing: they may be absent at run time.
+ */
+static void find_providers(struct myr_elf_link *l)
+{
+	const struct myr_link_options *opt = l->opt;
+
+	for (uint32_t i = 0; i < l->ng; i++)
+		l->g[i].prov_dep = l->g[i].prov_exp = l->g[i].clash_dep = NONE32;
+	for (size_t d = 0; d < opt->ndeps; d++) {
+		const struct myr_module_view *v = opt->deps[d].view;
+		if (opt->deps[d].flags & MYR_DEP_OPTIONAL)
+			continue;
+		for (uint32_t e = 0; e < v->hdr->exports.count; e++) {
+			const struct myr_export *x = &v->exports[e];
+			uint32_t pos, gi = strset_find(l, &l->gset, gsym_name_at,
+						       myr_view_str(v, x->name_off),
+						       x->hash, &pos);
+			if (gi == NONE32 || l->g[gi].state != G_UNDEF)
+				continue;
+			struct gsym *g = &l->g[gi];
+			if (g->prov_dep == NONE32) {
+				g->prov_dep = (uint32_t)d;
+				g->prov_exp = e;
+			} else if (g->clash_dep == NONE32) {
+				g->clash_dep = (uint32_t)d;
+			}
+		}
+	}
+}
+
 /* Bind an undefined global to a dependency; 0 if bound or left weak. */
 static int bind_symbol(struct myr_elf_link *l, struct gsym *g, const char *where)
 {
 	const struct myr_link_options *opt = l->opt;
-	int64_t found = -1;
-	size_t found_dep = 0;
 
 	if (g->vis != STV_DEFAULT && g->vis != STV_PROTECTED) {
 		report(l, "%s: hidden symbol '%s' is not defined in this module",
 		       where, g->name);
 		return -EINVAL;
 	}
-	for (size_t d = 0; d < opt->ndeps; d++) {
-		int64_t e = myr_module_find_export(opt->deps[d].view, g->name, g->len,
-						   g->hash, MYR_NO_HINT);
-		if (e < 0)
-			continue;
-		if (found >= 0) {
-			report(l, "symbol '%s' is exported by both %s and %s",
-			       g->name, opt->deps[found_dep].label, opt->deps[d].label);
-			return -EINVAL;
-		}
-		found = e;
-		found_dep = d;
+	if (g->clash_dep != NONE32) {
+		report(l, "symbol '%s' is exported by both %s and %s",
+		       g->name, opt->deps[g->prov_dep].label,
+		       opt->deps[g->clash_dep].label);
+		return -EINVAL;
 	}
-	if (found >= 0)
-		return add_import(l, g, (uint16_t)found_dep, (uint32_t)found);
+	if (g->prov_dep != NONE32)
+		return add_import(l, g, g->prov_dep, g->prov_exp);
 	for (size_t h = 0; h < opt->nhost; h++) {
 		if (strcmp(opt->host_names[h], g->name) != 0)
 			continue;
 		if (l->host_dep < 0)
 			l->host_dep = (int)opt->ndeps;
 		g->far = 1;
-		return add_import(l, g, (uint16_t)l->host_dep, (uint32_t)h);
+		return add_import(l, g, (uint32_t)l->host_dep, (uint32_t)h);
 	}
 	if (!g->strong_ref)
 		return 0;               /* undefined weak: address 0 */
@@ -1162,48 +1192,41 @@ static void find_entry(struct myr_elf_link *l)
 	l->desc.entry.off = (uint32_t)g->off;
 }
 
-/* Dependencies: every --needs module in order, then the host if used.
- * Closure hint: myr_module_closure_hint()'s, the deps first, then each
- * dep's own closure.  A cycle cannot arise: every dependency existed
- * before this module. */
+/*
+ * Dependencies: every --needs module in order (optional ones flagged), then
+ * the host if used.  The closure hint is the caller's (opt->closure): only
+ * a program has one, and a library's link reads nothing but its direct
+ * dependencies, so linking any graph costs each module its own edges.  A
+ * cycle cannot arise: every dependency existed before this module.
+ */
 static int build_deps(struct myr_elf_link *l)
 {
 	const struct myr_link_options *opt = l->opt;
-	const struct myr_module_view **views = calloc(opt->ndeps + 1, sizeof(*views));
-	struct myr_error err;
-	int rc;
-
 	l->deps = calloc(opt->ndeps + 1, sizeof(*l->deps));
-	if (!l->deps || !views) {
-		free(views);
+	if (!l->deps)
 		return -ENOMEM;
-	}
 	for (size_t d = 0; d < opt->ndeps; d++) {
 		const struct myr_module_view *v = opt->deps[d].view;
-		views[d] = v;
-		l->deps[d] = (struct myr_desc_dep){ v->name, v->hdr->ver_major,
-			v->hdr->ver_minor, v->hdr->ver_patch, 0 };
+		l->deps[d] = (struct myr_desc_dep){ .name = v->name,
+			.ver_major = v->hdr->ver_major, .ver_minor = v->hdr->ver_minor,
+			.ver_patch = v->hdr->ver_patch,
+			.flags = opt->deps[d].flags & MYR_DEP_OPTIONAL };
+		if (strcmp(v->name, l->opt->name ? l->opt->name : "") == 0)
+			report(l, "%s: a module cannot depend on itself ('%s')",
+			       opt->deps[d].label, v->name);
 	}
-	rc = myr_module_closure_hint(views, opt->ndeps, &l->closure, &l->nclosure, &err);
-	free(views);
-	if (rc == -EINVAL)
-		report(l, "%s", err.msg);
-	if (rc)
-		return rc;
 	l->ndeps = opt->ndeps;
 	if (l->host_dep >= 0)
-		l->deps[l->ndeps++] = (struct myr_desc_dep){ MYR_HOST_MODULE_NAME,
-			opt->host_major, opt->host_minor, 0, 0 };
-	for (size_t d = 0; d < opt->ndeps; d++)
-		if (strcmp(opt->deps[d].view->name, l->opt->name ? l->opt->name : "") == 0)
-			report(l, "%s: a module cannot depend on itself ('%s')",
-			       opt->deps[d].label, opt->deps[d].view->name);
+		l->deps[l->ndeps++] = (struct myr_desc_dep){ .name = MYR_HOST_MODULE_NAME,
+			.ver_major = opt->host_major, .ver_minor = opt->host_minor };
 	if (l->ndeps > MYR_DEPS_MAX)
 		report(l, "%zu dependencies, over the limit MYR_DEPS_MAX (%u)",
 		       l->ndeps, MYR_DEPS_MAX);
-	if (l->nclosure > MYR_CLOSURE_MAX)
+	if (opt->nclosure && !opt->entry)
+		report(l, "a closure hint for a library (only a program carries one)");
+	if (opt->nclosure > MYR_CLOSURE_MAX)
 		report(l, "closure of %zu modules, over the limit MYR_CLOSURE_MAX (%u)",
-		       l->nclosure, MYR_CLOSURE_MAX);
+		       opt->nclosure, MYR_CLOSURE_MAX);
 	return 0;
 }
 
@@ -1259,8 +1282,8 @@ static void fill_desc(struct myr_elf_link *l)
 	d->shebang = opt->shebang;
 	d->deps = l->deps;
 	d->ndeps = l->ndeps;
-	d->closure = l->closure;
-	d->nclosure = l->nclosure;
+	d->closure = opt->closure;
+	d->nclosure = opt->nclosure;
 	d->imports = l->imp;
 	d->nimports = l->nimp;
 	d->exports = l->exp;
@@ -1344,6 +1367,7 @@ static int link_all(struct myr_elf_link *l)
 	if (l->errors)
 		return l->too_big ? -E2BIG : -EINVAL;
 	resolve_definitions(l);
+	find_providers(l);
 	if (copy_and_relocate(l) || append_got_and_stubs(l) || collect_exports(l))
 		return -ENOMEM;
 	find_entry(l);
@@ -1380,7 +1404,6 @@ void myr_elf_link_exit(struct myr_elf_link *l)
 	free(l->imp);
 	free(l->exp);
 	free(l->deps);
-	free(l->closure);
 	free(l);
 }
 

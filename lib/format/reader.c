@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <lz4.h>
 #include <myriad/module.h>
@@ -134,6 +135,11 @@ int myr_module_probe(const void *file, size_t avail, size_t *header_off,
 	/* A copy, so probing works on any alignment. */
 	memcpy(&h, p + off, sizeof(h));
 
+	if (h.format_version == 1)
+		return myr_error_set(err, -EPROTO,
+				     "format version 1, which this Myriad no longer reads "
+				     "(it reads version %u): relink the module with this "
+				     "Myriad's 'myriad link'", MYR_FORMAT_VERSION);
 	if (h.format_version != MYR_FORMAT_VERSION)
 		return myr_error_set(err, -EPROTO,
 				     "format version %u; this Myriad reads version %u",
@@ -441,6 +447,10 @@ static int check_tables(const struct parser *ps)
 	struct region r[7];
 	int rc;
 
+	if (h->closure.count && !(h->flags & MYR_F_PROGRAM))
+		return myr_error_set(ps->err, -EBADMSG,
+				     "closure table: %u entries in a library (only a "
+				     "program carries a closure hint)", h->closure.count);
 	if ((rc = check_table(h, 0, &h->deps, sizeof(struct myr_dep), h->deps.count,
 			      MYR_DEPS_MAX, &r[0], ps->err)) ||
 	    (rc = check_table(h, 1, &h->closure, sizeof(struct myr_dep), h->closure.count,
@@ -488,6 +498,56 @@ static int check_tables(const struct parser *ps)
 	return check_no_overlap(r, n, "tables", ps->err);
 }
 
+/*
+ * Whether two of n dependencies share a name: *first and *second get the
+ * lower and higher index.  Linear in n: an open-addressing table of
+ * indices, hashed by name (a program may have MYR_DEPS_MAX dependencies,
+ * whose pairs would be far too many to compare).  A handful are compared
+ * pairwise without allocating.  0 (none), 1 (found) or -ENOMEM.
+ */
+static int find_duplicate_dep(const struct parser *ps, const struct myr_dep *deps,
+			      uint32_t n, uint32_t *first, uint32_t *second)
+{
+	if (n <= 16) {
+		for (uint32_t i = 1; i < n; i++)
+			for (uint32_t j = 0; j < i; j++)
+				if (deps[j].name_len == deps[i].name_len &&
+				    memcmp(ps->strtab + deps[j].name_off,
+					   ps->strtab + deps[i].name_off,
+					   deps[i].name_len) == 0) {
+					*first = j;
+					*second = i;
+					return 1;
+				}
+		return 0;
+	}
+	uint32_t cap = 32;
+	while (cap < 2 * n)
+		cap *= 2;
+	uint32_t *slot = malloc((size_t)cap * sizeof(*slot));
+	if (!slot)
+		return -ENOMEM;
+	memset(slot, 0xff, (size_t)cap * sizeof(*slot));
+	int found = 0;
+	for (uint32_t i = 0; i < n && !found; i++) {
+		const char *name = ps->strtab + deps[i].name_off;
+		uint32_t k = myr_symbol_hash(name, deps[i].name_len) & (cap - 1);
+		for (; slot[k] != UINT32_MAX; k = (k + 1) & (cap - 1)) {
+			const struct myr_dep *o = &deps[slot[k]];
+			if (o->name_len == deps[i].name_len &&
+			    memcmp(ps->strtab + o->name_off, name, o->name_len) == 0) {
+				*first = slot[k];
+				*second = i;
+				found = 1;
+				break;
+			}
+		}
+		slot[k] = i;
+	}
+	free(slot);
+	return found;
+}
+
 static int check_deps(const struct parser *ps, const struct myr_dep *deps)
 {
 	const struct myr_header *h = ps->h;
@@ -499,22 +559,28 @@ static int check_deps(const struct parser *ps, const struct myr_dep *deps)
 		if (rc)
 			return rc;
 		const char *name = ps->strtab + d->name_off;
-		if (d->size_hint)
+		if (d->flags & ~MYR_DEP_KNOWN)
 			return myr_error_set(ps->err, -EBADMSG,
-					     "dependency %u ('%s'): size_hint is %u, not 0",
-					     i, name, d->size_hint);
+					     "dependency %u ('%s'): flags 0x%x has unknown bits 0x%x",
+					     i, name, d->flags, d->flags & ~MYR_DEP_KNOWN);
+		if ((d->flags & MYR_DEP_OPTIONAL) && strcmp(name, MYR_HOST_MODULE_NAME) == 0)
+			return myr_error_set(ps->err, -EBADMSG,
+					     "dependency %u: the host module '%s' is always present "
+					     "and cannot be optional", i, name);
 		if (strcmp(name, self) == 0)
 			return myr_error_set(ps->err, -EBADMSG,
 					     "dependency %u: the module depends on itself ('%s')",
 					     i, name);
-		/* MYR_DEPS_MAX bounds this quadratic scan to a few million compares. */
-		for (uint32_t j = 0; j < i; j++)
-			if (deps[j].name_len == d->name_len &&
-			    memcmp(ps->strtab + deps[j].name_off, name, d->name_len) == 0)
-				return myr_error_set(ps->err, -EBADMSG,
-						     "dependency %u ('%s'): listed twice "
-						     "(also dependency %u)", i, name, j);
 	}
+	uint32_t first, second;
+	int dup = find_duplicate_dep(ps, deps, h->deps.count, &first, &second);
+	if (dup < 0)
+		return myr_error_set(ps->err, dup, "out of memory checking %u dependencies",
+				     h->deps.count);
+	if (dup)
+		return myr_error_set(ps->err, -EBADMSG,
+				     "dependency %u ('%s'): listed twice (also dependency %u)",
+				     second, ps->strtab + deps[second].name_off, first);
 	return 0;
 }
 
@@ -534,7 +600,8 @@ static int check_closure(const struct parser *ps, const struct myr_dep *closure)
 	return 0;
 }
 
-static int check_imports(const struct parser *ps, const struct myr_import *imports)
+static int check_imports(const struct parser *ps, const struct myr_dep *deps,
+			 const struct myr_import *imports)
 {
 	const struct myr_header *h = ps->h;
 
@@ -544,11 +611,22 @@ static int check_imports(const struct parser *ps, const struct myr_import *impor
 					   "import", i);
 		if (rc)
 			return rc;
+		if (im->reserved)
+			return myr_error_set(ps->err, -EBADMSG,
+					     "import %u ('%s'): reserved field is %u, not 0",
+					     i, ps->strtab + im->name_off, im->reserved);
 		if (im->dep >= h->deps.count)
 			return myr_error_set(ps->err, -EBADMSG,
 					     "import %u ('%s'): dependency index %u out of range "
 					     "(%u dependencies)", i, ps->strtab + im->name_off,
 					     im->dep, h->deps.count);
+		if (deps[im->dep].flags & MYR_DEP_OPTIONAL)
+			return myr_error_set(ps->err, -EBADMSG,
+					     "import %u ('%s'): bound to optional dependency %u "
+					     "('%s'), which may be absent (nothing is imported "
+					     "from an optional dependency)", i,
+					     ps->strtab + im->name_off, im->dep,
+					     ps->strtab + deps[im->dep].name_off);
 	}
 	return 0;
 }
@@ -825,7 +903,7 @@ int myr_module_parse(const void *file, size_t len, unsigned flags,
 
 	if ((rc = check_deps(&ps, deps)) ||
 	    (!(flags & MYR_PARSE_NO_CLOSURE) && (rc = check_closure(&ps, closure))) ||
-	    (rc = check_imports(&ps, imports)) ||
+	    (rc = check_imports(&ps, deps, imports)) ||
 	    (rc = check_exports(&ps, exports, buckets)) ||
 	    (rc = check_relocs(&ps, relocs)) || (rc = check_entry(&ps)) ||
 	    (rc = check_array(&ps, &h->init, "init")) ||

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The module writer: lays out a struct myr_module_desc as a format v1 file.
+ * The module writer: lays out a struct myr_module_desc as a format v2 file.
  *
  * The writer checks only what it needs to build the file safely (pointers,
  * lengths that must fit their fields, counts within limits) and then runs
@@ -293,8 +293,10 @@ static void put_table(struct myr_table *t, uint64_t off, size_t count)
 	t->count = (uint32_t)count;
 }
 
+/* The dependency table (closure 0: each entry's flags) or the closure hint
+ * (closure 1: each entry's size_hint; the two share a word). */
 static int fill_deps(struct strtab *st, const struct myr_desc_dep *src, size_t n,
-		     struct myr_dep *dst)
+		     int closure, struct myr_dep *dst)
 {
 	for (size_t i = 0; i < n; i++) {
 		uint32_t len = (uint32_t)strlen(src[i].name), off;
@@ -304,8 +306,12 @@ static int fill_deps(struct strtab *st, const struct myr_desc_dep *src, size_t n
 		dst[i] = (struct myr_dep){
 			.name_off = off, .name_len = (uint16_t)len,
 			.ver_major = src[i].ver_major, .ver_minor = src[i].ver_minor,
-			.ver_patch = src[i].ver_patch, .size_hint = src[i].size_hint,
+			.ver_patch = src[i].ver_patch,
 		};
+		if (closure)
+			dst[i].size_hint = src[i].size_hint;
+		else
+			dst[i].flags = src[i].flags;
 	}
 	return 0;
 }
@@ -347,8 +353,8 @@ static int build_tables(const struct myr_module_desc *d, struct strtab *st,
 		return -ENOMEM;
 
 	if ((rc = strtab_add(st, d->name, (uint32_t)strlen(d->name), &t->name_off)) ||
-	    (rc = fill_deps(st, d->deps, d->ndeps, t->deps)) ||
-	    (rc = fill_deps(st, d->closure, d->nclosure, t->closure)))
+	    (rc = fill_deps(st, d->deps, d->ndeps, 0, t->deps)) ||
+	    (rc = fill_deps(st, d->closure, d->nclosure, 1, t->closure)))
 		return rc;
 
 	for (size_t i = 0; i < d->nimports; i++) {

@@ -412,7 +412,7 @@ static void name_table_at_limit(uint32_t limit, int closure, const char *table)
 	ASSERT_NONNULL(names);
 	for (uint32_t i = 0; i <= limit; i++) {
 		snprintf(names[i], sizeof(names[i]), "d%u", i);
-		deps[i] = (struct myr_desc_dep){ names[i], 1, 0, 0, closure ? 100 : 0 };
+		deps[i] = (struct myr_desc_dep){ names[i], 1, 0, 0, closure ? 100 : 0, 0 };
 	}
 	base_desc(&d);
 	if (closure) {

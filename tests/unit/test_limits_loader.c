@@ -224,7 +224,7 @@ TEST(load_modules_max)
 	ASSERT_LE((size_t)MYR_LOAD_MODULES_MAX, (size_t)MYR_CLOSURE_MAX);
 	for (size_t i = 0; i < n; i++) {
 		snprintf(names[i], sizeof(names[i]), "h%zu", i);
-		hint[i] = (struct myr_desc_dep){ names[i], 1, 0, 0, 300 };
+		hint[i] = (struct myr_desc_dep){ names[i], 1, 0, 0, 300, 0 };
 	}
 	program_desc(&d, "prog");
 	d.closure = hint;
@@ -264,7 +264,7 @@ TEST_TIMEOUT(load_depth_max, 300)
 	ASSERT_NONNULL(names);
 	for (uint32_t i = 0; i < n; i++) {
 		snprintf(names[i], sizeof(names[i]), "c%u", i);
-		hint[i] = (struct myr_desc_dep){ names[i], 1, 0, 0, 512 };
+		hint[i] = (struct myr_desc_dep){ names[i], 1, 0, 0, 512, 0 };
 	}
 	/* c0 .. c(n-2) each need the next; c(n-2) is at depth n - 1 = MAX. */
 	for (uint32_t i = 0; i + 1 < n; i++) {

@@ -42,11 +42,11 @@ static inline void fixture_init(struct fixture *f, int program)
 	fixture_fill(f->rodata, sizeof(f->rodata), 0, 2);
 	fixture_fill(f->data, sizeof(f->data), 0, 3);
 
-	f->deps[0] = (struct myr_desc_dep){ "libc", 1, 2, 3, 0 };
-	f->deps[1] = (struct myr_desc_dep){ "json", 2, 1, 0, 0 };
-	f->deps[2] = (struct myr_desc_dep){ "myriad", 1, 0, 0, 0 };
-	f->closure[0] = (struct myr_desc_dep){ "libc", 1, 4, 0, 12345 };
-	f->closure[1] = (struct myr_desc_dep){ "json", 2, 3, 1, 678 };
+	f->deps[0] = (struct myr_desc_dep){ "libc", 1, 2, 3, 0, 0 };
+	f->deps[1] = (struct myr_desc_dep){ "json", 2, 1, 0, 0, 0 };
+	f->deps[2] = (struct myr_desc_dep){ "myriad", 1, 0, 0, 0, 0 };
+	f->closure[0] = (struct myr_desc_dep){ "libc", 1, 4, 0, 12345, 0 };
+	f->closure[1] = (struct myr_desc_dep){ "json", 2, 3, 1, 678, 0 };
 	f->imports[0] = (struct myr_desc_import){ "malloc", 0, 7 };
 	f->imports[1] = (struct myr_desc_import){ "free", 0, MYR_NO_HINT };
 	f->imports[2] = (struct myr_desc_import){ "json_parse", 1, 0 };
@@ -76,7 +76,7 @@ static inline void fixture_init(struct fixture *f, int program)
 	d->deps = f->deps;
 	d->ndeps = 3;
 	d->closure = f->closure;
-	d->nclosure = 2;
+	d->nclosure = program ? 2 : 0;	/* only a program has a hint */
 	d->imports = f->imports;
 	d->nimports = 4;
 	d->exports = f->exports;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * MYR_PARSE_NO_CLOSURE, the launcher's parse of library modules: the
- * closure hint's entries go unchecked and unexposed (view.closure is NULL),
- * but the table's placement is still checked, like every other table.
+ * MYR_PARSE_NO_CLOSURE, for readers that never use a closure hint: the
+ * hint's entries go unchecked and unexposed (view.closure is NULL), but the
+ * table's placement is still checked, like every other table.  Only a
+ * program has a hint in format 2, so the fixture is a program.
  */
 #include "harness.h"
 #include "test_module_fixture.h"
@@ -14,7 +15,7 @@ static void write_fixture(uint8_t **file, size_t *len, struct myr_module_view *v
 	struct fixture f;
 	struct myr_error err = { 0 };
 
-	fixture_init(&f, 0);
+	fixture_init(&f, 1);
 	ASSERT_EQ(0, myr_module_write(&f.desc, file, len, &err));
 	ASSERT_EQ(0, myr_module_parse(*file, *len, 0, v, &err));
 	ASSERT_NONNULL(v->closure);

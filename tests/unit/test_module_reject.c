@@ -132,7 +132,7 @@ TEST(wrong_magic_version_arch)
 {
 	REJECT(1, -ENOEXEC, "no magic", m.h->magic[1] = 'X');
 	REJECT(1, -ENOEXEC, "no magic", m.file[0] = 'E');
-	REJECT(1, -EPROTO, "format version 2", m.h->format_version = 2);
+	REJECT(1, -EPROTO, "format version 3", m.h->format_version = 3);
 	REJECT(1, -EPROTO, "format version 0", m.h->format_version = 0);
 	REJECT(1, -EPROTO, "architecture 183", m.h->arch = MYR_ARCH_AARCH64);
 	REJECT(1, -EPROTO, "architecture 3 (unknown)", m.h->arch = 3);
@@ -261,7 +261,7 @@ TEST(tables_misplaced)
 
 TEST(counts_over_limits)
 {
-	REJECT(1, -E2BIG, "deps table: 4097 entries", m.h->deps.count = MYR_DEPS_MAX + 1);
+	REJECT(1, -E2BIG, "deps table: 200001 entries", m.h->deps.count = MYR_DEPS_MAX + 1);
 	REJECT(1, -E2BIG, "closure table", m.h->closure.count = MYR_CLOSURE_MAX + 1);
 	REJECT(1, -E2BIG, "imports table", m.h->imports.count = MYR_IMPORTS_MAX + 1);
 	REJECT(1, -E2BIG, "exports table", m.h->exports.count = MYR_EXPORTS_MAX + 1);
@@ -320,9 +320,84 @@ TEST(bad_dependencies)
 	       m.deps[1] = m.deps[0]);
 	REJECT(1, -EBADMSG, "depends on itself",
 	       m.deps[1].name_off = m.h->name_off; m.deps[1].name_len = m.h->name_len);
-	REJECT(1, -EBADMSG, "size_hint is 5", m.deps[0].size_hint = 5);
+	REJECT(1, -EBADMSG, "dependency 0 ('libc'): flags 0x5 has unknown bits 0x4",
+	       m.deps[0].flags = 5);
+	REJECT(1, -EBADMSG, "dependency 1 ('json'): flags 0x80000000",
+	       m.deps[1].flags = 0x80000000u);
+	REJECT(1, -EBADMSG, "host module 'myriad' is always present",
+	       m.deps[2].flags = MYR_DEP_OPTIONAL);
 	REJECT(1, -EBADMSG, "invalid module name", m.deps[0].name_len = 2;
 	       m.strtab[m.deps[0].name_off + 2] = '\0'; m.strtab[m.deps[0].name_off] = '-');
+}
+
+/*
+ * Format 1 modules are refused with one line that says how to fix it;
+ * every probe of them says the same (the loader's first read too).
+ */
+TEST(format_version_1_says_relink)
+{
+	REJECT(1, -EPROTO, "format version 1, which this Myriad no longer reads "
+	       "(it reads version 2): relink the module with this Myriad's "
+	       "'myriad link'", m.h->format_version = 1);
+	REJECT(0, -EPROTO, "relink", m.h->format_version = 1);
+
+	struct fixture f;
+	struct myr_error err = { 0 };
+	uint8_t *file;
+	size_t len, off, total;
+	fixture_init(&f, 0);
+	ASSERT_EQ(0, myr_module_write(&f.desc, &file, &len, &err));
+	fixture_header(file, len)->format_version = 1;
+	EXPECT_EQ(-EPROTO, myr_module_probe(file, 256, &off, &total, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "relink"));
+	free(file);
+}
+
+/* Only a program carries a closure hint; a library's table is empty. */
+TEST(library_with_closure_hint)
+{
+	REJECT(1, -EBADMSG, "closure table: 2 entries in a library",
+	       m.h->flags &= ~MYR_F_PROGRAM; m.h->caps = 0;
+	       m.h->entry = (struct myr_ref){ .seg = MYR_SEG_NONE });
+}
+
+/* An optional dependency may be absent at run time: nothing binds to it. */
+TEST(import_bound_to_optional_dependency)
+{
+	REJECT(1, -EBADMSG, "import 2 ('json_parse'): bound to optional dependency 1 "
+	       "('json')", m.deps[1].flags = MYR_DEP_OPTIONAL);
+	REJECT(0, -EBADMSG, "bound to optional dependency 0",
+	       m.deps[0].flags = MYR_DEP_OPTIONAL);
+	REJECT(1, -EBADMSG, "import 1 ('free'): reserved field is 3, not 0",
+	       m.imports[1].reserved = 3);
+}
+
+/* Past 16 dependencies duplicates are found through a hash table: still
+ * every pair, in one pass (a program may have MYR_DEPS_MAX of them). */
+TEST(duplicate_among_many_dependencies)
+{
+	enum { N = 1000 };
+	static char names[N][16];
+	static struct myr_desc_dep deps[N];
+	struct fixture f;
+	struct mod m;
+
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "d%d", i);
+		deps[i] = (struct myr_desc_dep){ .name = names[i], .ver_major = 1 };
+	}
+	fixture_init(&f, 1);
+	f.desc.deps = deps;
+	f.desc.ndeps = N;
+	mod_open(&m, &f.desc);
+	m.deps[999].name_off = m.deps[500].name_off;
+	m.deps[999].name_len = m.deps[500].name_len;
+	expect_parse(&m, -EBADMSG, "dependency 999 ('d500'): listed twice (also "
+		     "dependency 500)", __LINE__);
+	mod_open(&m, &f.desc);
+	m.deps[17].name_off = m.deps[16].name_off;
+	m.deps[17].name_len = m.deps[16].name_len;
+	expect_parse(&m, -EBADMSG, "dependency 17 ('d16'): listed twice", __LINE__);
 }
 
 TEST(import_bound_to_missing_dependency)
@@ -331,6 +406,8 @@ TEST(import_bound_to_missing_dependency)
 	       "import 3 ('myr_write'): dependency index 7 out of range (3 dependencies)",
 	       m.imports[3].dep = 7);
 	REJECT(1, -EBADMSG, "dependency index 3 out of range", m.imports[0].dep = 3);
+	/* Format 2's index is 32 bits wide: no truncation to 16. */
+	REJECT(1, -EBADMSG, "dependency index 65536 out of range", m.imports[0].dep = 65536);
 }
 
 /* Two export names that land in the same bucket of two. */

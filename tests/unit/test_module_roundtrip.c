@@ -4,14 +4,15 @@
 #include "test_module_fixture.h"
 
 static void check_dep(const struct myr_module_view *v, const struct myr_dep *got,
-		      const struct myr_desc_dep *want)
+		      const struct myr_desc_dep *want, int closure)
 {
 	EXPECT_STREQ(want->name, myr_view_str(v, got->name_off));
 	EXPECT_EQ(strlen(want->name), got->name_len);
 	EXPECT_EQ(want->ver_major, got->ver_major);
 	EXPECT_EQ(want->ver_minor, got->ver_minor);
 	EXPECT_EQ(want->ver_patch, got->ver_patch);
-	EXPECT_EQ(want->size_hint, got->size_hint);
+	/* One word: a closure entry's size hint, a dependency's flags. */
+	EXPECT_EQ(closure ? want->size_hint : want->flags, got->flags);
 }
 
 static void check_roundtrip(const struct fixture *f, const uint8_t *file, size_t len)
@@ -35,10 +36,10 @@ static void check_roundtrip(const struct fixture *f, const uint8_t *file, size_t
 
 	ASSERT_EQ(d->ndeps, h->deps.count);
 	for (size_t i = 0; i < d->ndeps; i++)
-		check_dep(&v, &v.deps[i], &d->deps[i]);
+		check_dep(&v, &v.deps[i], &d->deps[i], 0);
 	ASSERT_EQ(d->nclosure, h->closure.count);
 	for (size_t i = 0; i < d->nclosure; i++)
-		check_dep(&v, &v.closure[i], &d->closure[i]);
+		check_dep(&v, &v.closure[i], &d->closure[i], 1);
 
 	ASSERT_EQ(d->nimports, h->imports.count);
 	for (size_t i = 0; i < d->nimports; i++) {
@@ -289,6 +290,51 @@ TEST(empty_module_round_trip)
 	for (unsigned s = 0; s < MYR_SEG_COUNT; s++)
 		EXPECT_EQ(0, myr_module_segment_load(&v, s, NULL, &err));
 	free(file);
+}
+
+/*
+ * Format 2: an optional dependency keeps its flag; the import's dependency
+ * index is 32 bits wide (a program may have MYR_DEPS_MAX dependencies);
+ * a library's closure hint is refused at write time as at read time.
+ */
+TEST(format_2_fields_round_trip)
+{
+	enum { N = 70000 };
+	static char names[N][16];
+	static struct myr_desc_dep deps[N];
+	struct fixture f;
+	uint8_t *file = NULL;
+	size_t len;
+	struct myr_error err = { 0 };
+
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "d%d", i);
+		deps[i] = (struct myr_desc_dep){ .name = names[i], .ver_major = 1,
+			.ver_minor = (uint16_t)(i % 7), .ver_patch = 3,
+			.size_hint = 99,         /* ignored in deps */
+			.flags = i % 3 == 1 ? MYR_DEP_OPTIONAL : 0 };
+	}
+	fixture_init(&f, 1);
+	f.desc.deps = deps;
+	f.desc.ndeps = N;
+	f.imports[0].dep = N - 1;
+	f.imports[1].dep = 65537;
+	f.imports[2].dep = 0;
+	f.imports[3].dep = 3;
+	ASSERT_EQ(0, myr_module_write(&f.desc, &file, &len, &err));
+	check_roundtrip(&f, file, len);
+	free(file);
+
+	fixture_init(&f, 1);
+	f.deps[1].flags = MYR_DEP_OPTIONAL;    /* json_parse binds to it */
+	EXPECT_EQ(-EINVAL, myr_module_write(&f.desc, &file, &len, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "bound to optional dependency 1"));
+
+	fixture_init(&f, 0);
+	f.desc.closure = f.closure;
+	f.desc.nclosure = 2;
+	EXPECT_EQ(-EINVAL, myr_module_write(&f.desc, &file, &len, &err));
+	EXPECT_NE(NULL, strstr(err.msg, "closure table: 2 entries in a library"));
 }
 
 TEST(writer_refuses_what_the_reader_would)
