@@ -166,7 +166,7 @@ static int group_imports(struct info *in)
 	if (!fill)
 		return -1;
 	for (uint32_t i = 0; i < h->imports.count; i++) {
-		uint16_t d = in->v.imports[i].dep;
+		uint32_t d = in->v.imports[i].dep;
 		in->imports_by_dep[in->dep_first[d] + fill[d]++] = i;
 	}
 	free(fill);
@@ -285,10 +285,11 @@ static void print_text(FILE *f, const struct info *in)
 		const struct myr_dep *d = &v->deps[i];
 		fprintf(f, "  ");
 		print_dep_constraint(f, v, d);
-		fprintf(f, "  built against %u.%u.%u%s\n", d->ver_major, d->ver_minor,
+		fprintf(f, "  built against %u.%u.%u%s%s\n", d->ver_major, d->ver_minor,
 			d->ver_patch,
 			strcmp(myr_view_str(v, d->name_off), MYR_HOST_MODULE_NAME) == 0 ?
-			", the host module" : "");
+			", the host module" : "",
+			d->flags & MYR_DEP_OPTIONAL ? ", optional" : "");
 	}
 
 	fprintf(f, "\nclosure hint (%u):\n", h->closure.count);
@@ -404,7 +405,7 @@ static void print_json(FILE *f, const struct info *in)
 			d->ver_major, d->ver_minor, d->ver_major, d->ver_minor,
 			d->ver_major + 1u);
 		json_version(f, "built_against", d->ver_major, d->ver_minor, d->ver_patch);
-		fputc('}', f);
+		fprintf(f, ",\"optional\":%s}", d->flags & MYR_DEP_OPTIONAL ? "true" : "false");
 	}
 	fputs("],\"closure\":[", f);
 	for (uint32_t i = 0; i < h->closure.count; i++) {

@@ -64,6 +64,9 @@ enum mod_state {
 	M_FETCHED,       /* bytes in memory, not parsed */
 	M_BAD,           /* did not parse, or is not what was asked for */
 	M_PARSED,        /* view valid */
+	M_ABSENT,        /* not found, and so far only optional dependencies
+	                    name it: not an error unless a required one does
+	                    (report_absent_required()) */
 };
 
 /* Parsed and checksummed on the lane (thread) that read the file, right
@@ -102,6 +105,9 @@ struct lmod {
 	                                    for the loader's thread; 0
 	                                    outside those stages */
 	uint8_t pre_deps;                /* pre_dep[0..ndeps) is filled */
+	uint8_t pre_optional;            /* bit k: dependency k is optional
+	                                    (MYR_DEP_OPTIONAL), with pre_dep */
+	uint8_t required;                /* some non-optional edge names it */
 	uint32_t ndeps;                  /* view.hdr->deps.count, once parsed:
 	                                    the walks then never touch the
 	                                    header again */
@@ -183,6 +189,7 @@ struct myr_loader {
 	struct myriad_ctx ctx;
 	struct batch_ctx batch;          /* the batch being fetched */
 	int over_budget;                 /* MYR_LOAD_BYTES_MAX reported */
+	uint32_t nabsent;                /* modules in state M_ABSENT */
 	uint32_t link_max_imports;       /* link lanes' scratch layout, */
 	uint32_t link_max_deps;          /* both taken by place */
 };

@@ -177,6 +177,7 @@ static void fetched_item(void *opaque, size_t i,
 	m->ver_major = v->hdr->ver_major;
 	m->ver_minor = v->hdr->ver_minor;
 	if (m->ndeps <= PRE_DEPS) {
+		uint8_t optional = 0;
 		/* Names valid: the parse checked every dependency. */
 		for (uint32_t k = 0; k < m->ndeps; k++) {
 			const struct myr_dep *d = &v->deps[k];
@@ -186,7 +187,10 @@ static void fetched_item(void *opaque, size_t i,
 						     name_hash(name, d->name_len));
 			m->pre_need[k][0] = d->ver_major;
 			m->pre_need[k][1] = d->ver_minor;
+			if (d->flags & MYR_DEP_OPTIONAL)
+				optional |= 1u << k;
 		}
+		m->pre_optional = optional;
 		m->pre_deps = 1;
 	}
 	m->pre = myr_module_checksum(v->base, v->size) == v->hdr->checksum ?
@@ -382,6 +386,12 @@ static void parse_module(struct myr_loader *l, uint32_t idx)
 				return;
 			}
 		}
+		if (m->fetch_status == -ENOENT && !m->required) {
+			/* Only optional dependencies have named it so far. */
+			m->state = M_ABSENT;
+			l->nabsent++;
+			return;
+		}
 		myri_format_chain(l, idx, chain, sizeof(chain));
 		if (m->fetch_status == -ENOENT)
 			report(l, -ENOENT, "%s: module %s not found", chain,
@@ -551,8 +561,10 @@ static int visit_deps(struct myr_loader *l, uint32_t idx,
 	l->ndep_slots += ndeps;
 	for (uint32_t i = 0; i < ndeps; i++) {
 		uint32_t *slot = &l->dep_slot[l->mods[idx].dep_first + i];
-		uint32_t t = l->mods[idx].pre_deps ? l->mods[idx].pre_dep[i] :
-			     NO_MODULE;
+		const struct lmod *m = &l->mods[idx];
+		uint32_t t = m->pre_deps ? m->pre_dep[i] : NO_MODULE;
+		int optional = m->pre_deps ? (m->pre_optional >> i) & 1 :
+			       (m->view.deps[i].flags & MYR_DEP_OPTIONAL) != 0;
 
 		*slot = NO_MODULE;
 		if (t == NO_MODULE)
@@ -562,6 +574,8 @@ static int visit_deps(struct myr_loader *l, uint32_t idx,
 		if (t == NO_MODULE)
 			continue;
 		*slot = t;
+		if (!optional)
+			l->mods[t].required = 1;
 		if (l->mods[t].reached)
 			continue;
 		l->mods[t].reached = 1;
@@ -577,6 +591,26 @@ static int visit_deps(struct myr_loader *l, uint32_t idx,
 			return -ENOMEM;
 	}
 	return 0;
+}
+
+/*
+ * A module first named only by optional dependencies and not found is
+ * absent, not missing (MYR_DEP_OPTIONAL); a required edge to it found later
+ * in the walk makes it missing after all.  One line each, as for any
+ * module not found.
+ */
+static void report_absent_required(struct myr_loader *l)
+{
+	char chain[512];
+
+	for (uint32_t i = 0; l->nabsent && i < l->nmods; i++) {
+		struct lmod *m = &l->mods[i];
+		if (m->state != M_ABSENT || !m->required)
+			continue;
+		myri_format_chain(l, i, chain, sizeof(chain));
+		report(l, -ENOENT, "%s: module %s not found", chain, m->name);
+		m->state = M_BAD;
+	}
 }
 
 /* Ask for the table entries of the dependencies module idx's fetch lane
@@ -807,6 +841,7 @@ int myr_loader_resolve(struct myr_loader *l, const char *path)
 	if (l->cache)
 		use_cache_records(l);
 	if ((l->hint_needed ? fetch_hint(l) : 0) == 0 && walk_graph(l) == 0) {
+		report_absent_required(l);
 		check_versions(l);
 		if (!l->failed)
 			order_modules(l);

@@ -98,7 +98,7 @@ static inline int closure_write(int which, uint8_t **out, size_t *len)
 	if ((rc = closure_write(CLOSURE_LIBB, &lib[1], &liblen[1])) != 0)
 		return rc;
 	if (which == CLOSURE_LIBA) {
-		const struct myr_desc_dep deps[] = { { "libb", 1, 0, 0, 0 } };
+		const struct myr_desc_dep deps[] = { { "libb", 1, 0, 0, 0, 0 } };
 		const struct myr_desc_import im[] = {
 			{ "b_func", 0, closure_hint(lib[1], liblen[1], "b_func") },
 			{ "b_value", 0, MYR_NO_HINT },
@@ -150,12 +150,12 @@ static inline int closure_write(int which, uint8_t **out, size_t *len)
 		return rc;
 	}
 	const struct myr_desc_dep deps[] = {
-		{ "liba", 1, 1, 0, 0 }, { "libb", 1, 2, 0, 0 },
-		{ MYR_HOST_MODULE_NAME, 1, 0, 0, 0 },
+		{ "liba", 1, 1, 0, 0, 0 }, { "libb", 1, 2, 0, 0, 0 },
+		{ MYR_HOST_MODULE_NAME, 1, 0, 0, 0, 0 },
 	};
 	const struct myr_desc_dep closure[] = {
-		{ "liba", 1, 2, 0, (uint32_t)liblen[0] },
-		{ "libb", 1, 2, 0, (uint32_t)liblen[1] },
+		{ "liba", 1, 2, 0, (uint32_t)liblen[0], 0 },
+		{ "libb", 1, 2, 0, (uint32_t)liblen[1], 0 },
 	};
 	const struct myr_desc_import im[] = {
 		{ "a_func", 0, closure_hint(lib[0], liblen[0], "a_func") },

@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_check_error(check, &err);
 
 	const struct myr_link_object objs[] = { { "fuzz.o", obj, size } };
-	const struct myr_link_dep deps[] = { { "libb.myr", &dep_view } };
+	const struct myr_link_dep deps[] = { { "libb.myr", &dep_view, 0 } };
 	struct myr_link_options opt = {
 		.name = "fuzzed", .ver_major = 1,
 		.entry = size & 1 ? "main" : NULL,

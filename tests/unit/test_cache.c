@@ -76,7 +76,7 @@ static void write_mid(void)
 {
 	static const uint8_t text[] = { 0xe8, 0, 0, 0, 0, 0x83, 0xc0, 0x01, 0xc3 };
 	static const uint8_t relro[8];
-	static const struct myr_desc_dep deps[] = { { "lib", 1, 0, 0, 0 } };
+	static const struct myr_desc_dep deps[] = { { "lib", 1, 0, 0, 0, 0 } };
 	static const struct myr_desc_import imp[] = {
 		{ "f", 0, MYR_NO_HINT }, { "p", 0, MYR_NO_HINT },
 	};
@@ -115,7 +115,7 @@ static void write_prog(const char *name, const char *extra_dep)
 		0x01, 0xd8,                         /* add eax, ebx */
 		0x5b, 0xc3,                         /* pop rbx; ret */
 	};
-	struct myr_desc_dep deps[] = { { "mid", 1, 0, 0, 0 }, { extra_dep, 1, 0, 0, 0 } };
+	struct myr_desc_dep deps[] = { { "mid", 1, 0, 0, 0, 0 }, { extra_dep, 1, 0, 0, 0, 0 } };
 	static const struct myr_desc_import imp[] = {
 		{ "g", 0, MYR_NO_HINT }, { "q", 0, MYR_NO_HINT },
 	};
@@ -188,7 +188,7 @@ static void write_pinned(void)
 		0xe8, 0, 0, 0, 0,                   /* call hfn */
 		0x01, 0xd8, 0x5b, 0xc3,             /* add eax, ebx; pop; ret */
 	};
-	static const struct myr_desc_dep deps[] = { { MYR_HOST_MODULE_NAME, 1, 0, 0, 0 } };
+	static const struct myr_desc_dep deps[] = { { MYR_HOST_MODULE_NAME, 1, 0, 0, 0, 0 } };
 	static const struct myr_desc_import imp[] = {
 		{ "hobj", 0, MYR_NO_HINT }, { "hfn", 0, MYR_NO_HINT },
 	};
@@ -422,7 +422,7 @@ TEST(pinned_modules_need_the_same_host_addresses)
 	 * a pointer, so call only g: a program of its own. */
 	{
 		static const uint8_t text[] = { 0xe8, 0, 0, 0, 0, 0xc3 };
-		static const struct myr_desc_dep deps[] = { { "mid", 1, 0, 0, 0 } };
+		static const struct myr_desc_dep deps[] = { { "mid", 1, 0, 0, 0, 0 } };
 		static const struct myr_desc_import imp[] = { { "g", 0, MYR_NO_HINT } };
 		static const struct myr_reloc rel[] = {
 			{ .site_off = 1, .site_seg = MYR_SEG_TEXT, .type = MYR_REL_PC32,

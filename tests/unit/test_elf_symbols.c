@@ -216,6 +216,91 @@ TEST(host_dependency_only_when_used)
 	done();
 }
 
+/*
+ * An optional dependency is recorded with MYR_DEP_OPTIONAL and provides
+ * nothing: a symbol only it exports goes to the next provider (here the
+ * host), or is undefined; one it shares with a required dependency is no
+ * clash.
+ */
+TEST(optional_dependency_provides_nothing)
+{
+	static const char *const host[] = { "puts" };
+	static const char *const ex_a[] = { "puts", "shared_fn" };
+	static const char *const ex_b[] = { "shared_fn", "only_b" };
+	uint8_t *fa, *fb;
+	size_t la, lb;
+	struct myr_module_view va, vb;
+	struct obj o[2];
+	struct result r;
+
+	make_dep("liba", ex_a, 2, &fa, &la, &va);
+	make_dep("libb", ex_b, 2, &fb, &lb, &vb);
+	struct myr_link_dep deps[2] = { { "liba.myr", &va, MYR_DEP_OPTIONAL },
+					{ "libb.myr", &vb, 0 } };
+	obj_build(&o[0], "opt.c", CFLAGS,
+		  "int puts(const char *); int shared_fn(void);\n"
+		  "int f(void) { return puts(\"x\") + shared_fn(); }\n");
+	do_link(&r, o, 1, deps, 2, host, 1, NULL);
+	ASSERT_EQ(0, r.ret);
+	ASSERT_EQ(3u, r.v.hdr->deps.count);     /* liba, libb, myriad */
+	EXPECT_EQ(MYR_DEP_OPTIONAL, r.v.deps[0].flags);
+	EXPECT_EQ(0u, r.v.deps[1].flags);
+	EXPECT_EQ(0u, r.v.deps[2].flags);
+	ASSERT_EQ(2u, r.v.hdr->imports.count);
+	for (uint32_t i = 0; i < 2; i++)
+		EXPECT_EQ(strcmp(imp_name(&r, i), "puts") == 0 ? 2u : 1u,
+			  r.v.imports[i].dep);
+
+	deps[0].flags = 0;
+	deps[1].flags = MYR_DEP_OPTIONAL;
+	obj_build(&o[1], "only.c", CFLAGS,
+		  "int only_b(void); int g(void) { return only_b(); }\n");
+	do_link(&r, &o[1], 1, deps, 2, host, 1, NULL);
+	EXPECT_EQ(-EINVAL, r.ret);
+	EXPECT_EQ(1u, tu_lines_with(&r.d, "undefined symbol 'only_b'"));
+	done();
+}
+
+/* The closure hint is the caller's, and only a program may have one. */
+TEST(closure_hint_is_given_and_only_to_a_program)
+{
+	static const char *const ex_a[] = { "fa" };
+	uint8_t *fa;
+	size_t la;
+	struct myr_module_view va;
+	struct obj o;
+	struct result r;
+	make_dep("liba", ex_a, 1, &fa, &la, &va);
+	const struct myr_desc_dep hint[2] = {
+		{ .name = "liba", .ver_major = 1, .size_hint = (uint32_t)la },
+		{ .name = "deeper", .ver_major = 2, .ver_minor = 3, .size_hint = 77 },
+	};
+	struct myr_link_dep dep = { "liba.myr", &va, 0 };
+	struct myr_link_object lo;
+	obj_build(&o, "p.c", CFLAGS, "int fa(void); int main_fn(void) { return fa(); }\n");
+	lo = (struct myr_link_object){ "a.o", o.data, o.len };
+	struct myr_link_options opt = {
+		.name = "p", .ver_major = 1, .entry = "main_fn", .objs = &lo, .nobjs = 1,
+		.deps = &dep, .ndeps = 1, .closure = hint, .nclosure = 2, .compress = 1,
+	};
+	struct myr_error err = { 0 };
+	tu_diag_init(&r.d);
+	ASSERT_EQ(0, myr_elf_link_write(&opt, &r.file, &r.len, &r.d.diag));
+	own(r.file);
+	ASSERT_EQ(0, myr_module_parse(r.file, r.len, 0, &r.v, &err));
+	ASSERT_EQ(2u, r.v.hdr->closure.count);
+	EXPECT_STREQ("deeper", myr_view_str(&r.v, r.v.closure[1].name_off));
+	EXPECT_EQ(3u, r.v.closure[1].ver_minor);
+	EXPECT_EQ(77u, r.v.closure[1].size_hint);
+
+	opt.entry = NULL;
+	tu_diag_init(&r.d);
+	r.file = NULL;
+	EXPECT_EQ(-EINVAL, myr_elf_link_write(&opt, &r.file, &r.len, &r.d.diag));
+	EXPECT_EQ(1u, tu_lines_with(&r.d, "a closure hint for a library"));
+	done();
+}
+
 TEST(needs_beat_host_and_clash_with_each_other)
 {
 	static const char *const host[] = { "puts" };
@@ -229,7 +314,7 @@ TEST(needs_beat_host_and_clash_with_each_other)
 
 	make_dep("liba", ex_a, 2, &fa, &la, &va);
 	make_dep("libb", ex_b, 2, &fb, &lb, &vb);
-	struct myr_link_dep deps[2] = { { "liba.myr", &va }, { "libb.myr", &vb } };
+	struct myr_link_dep deps[2] = { { "liba.myr", &va, 0 }, { "libb.myr", &vb, 0 } };
 	obj_build(&o[0], "puts.c", CFLAGS,
 		  "int puts(const char *); int other(void);\n"
 		  "int f(void) { return puts(\"x\") + other(); }\n");
@@ -244,10 +329,11 @@ TEST(needs_beat_host_and_clash_with_each_other)
 		EXPECT_STREQ(imp_name(&r, i),
 			     myr_view_str(dv, dv->exports[imp->export_hint].name_off));
 	}
-	/* Closure: both deps, with their file sizes. */
-	ASSERT_EQ(2u, r.v.hdr->closure.count);
-	EXPECT_EQ((uint32_t)la, r.v.closure[0].size_hint);
-	EXPECT_EQ((uint32_t)lb, r.v.closure[1].size_hint);
+	/* No closure hint unless the caller gives one (cmd_link.c walks the
+	 * library directories for a program's). */
+	EXPECT_EQ(0u, r.v.hdr->closure.count);
+	(void)la;
+	(void)lb;
 
 	obj_build(&o[1], "clash.c", CFLAGS,
 		  "int shared_fn(void); int g(void) { return shared_fn(); }\n");

@@ -80,7 +80,7 @@ TEST(name_max)
 
 	/* At the limit: a module and a dependency with 64-byte names. */
 	base_desc(&d);
-	struct myr_desc_dep dep = { at, 1, 0, 0, 0 };
+	struct myr_desc_dep dep = { at, 1, 0, 0, 0, 0 };
 	struct myr_desc_export ex = { past, MYR_SEG_TEXT, MYR_SYM_FUNC, 0 };
 	d.name = at;
 	ASSERT_EQ(0, write_desc(&d, &file, &len, &err));
@@ -128,7 +128,7 @@ TEST(symbol_max)
 	EXPECT_FALSE(myr_symbol_name_valid(past, MYR_SYMBOL_MAX + 1));
 
 	base_desc(&d);
-	struct myr_desc_dep dep = { "dep", 1, 0, 0, 0 };
+	struct myr_desc_dep dep = { "dep", 1, 0, 0, 0, 0 };
 	struct myr_desc_import im = { at, 0, MYR_NO_HINT };
 	struct myr_desc_export ex = { at, MYR_SEG_TEXT, MYR_SYM_FUNC, 0 };
 	d.deps = &dep;
@@ -416,6 +416,9 @@ static void name_table_at_limit(uint32_t limit, int closure, const char *table)
 	}
 	base_desc(&d);
 	if (closure) {
+		/* Only a program carries a closure hint. */
+		d.flags = MYR_F_PROGRAM;
+		d.entry = (struct myr_ref){ .seg = MYR_SEG_TEXT, .off = 0 };
 		d.closure = deps;
 		d.nclosure = limit;
 	} else {
@@ -447,18 +450,25 @@ TEST_TIMEOUT(closure_max, 60)
 	name_table_at_limit(MYR_CLOSURE_MAX, 1, "closure");
 }
 
-/* Imports may share one name (the string table interns it), so a module
- * with exactly MYR_IMPORTS_MAX imports fits in MYR_META_MAX. */
+/* Imports may share one name (the string table interns it), but at 20
+ * bytes each (format 2) MYR_IMPORTS_MAX of them no longer fit in
+ * MYR_META_MAX: as for exports and relocations, the most that fit are
+ * accepted, the count limit is refused as outside the metadata, and one
+ * past it as over its count. */
 TEST_TIMEOUT(imports_max, 60)
 {
 	struct myr_module_desc d;
 	struct myr_module_view v;
 	struct myr_error err;
+	/* Header, one dependency, "dep" and "f": far below 4096 bytes. */
+	const uint32_t fit = (MYR_META_MAX - 4096) / sizeof(struct myr_import);
 	struct myr_desc_import *im = calloc(MYR_IMPORTS_MAX + 1, sizeof(*im));
-	struct myr_desc_dep dep = { "dep", 1, 0, 0, 0 };
+	struct myr_desc_dep dep = { "dep", 1, 0, 0, 0, 0 };
 	uint8_t *file;
 	size_t len;
 
+	EXPECT_GT((uint64_t)MYR_IMPORTS_MAX * sizeof(struct myr_import),
+		  (uint64_t)MYR_META_MAX);
 	ASSERT_NONNULL(im);
 	for (uint32_t i = 0; i <= MYR_IMPORTS_MAX; i++)
 		im[i] = (struct myr_desc_import){ "f", 0, MYR_NO_HINT };
@@ -466,27 +476,27 @@ TEST_TIMEOUT(imports_max, 60)
 	d.deps = &dep;
 	d.ndeps = 1;
 	d.imports = im;
-	d.nimports = MYR_IMPORTS_MAX;
+	d.nimports = fit;
 	ASSERT_EQ(0, write_desc(&d, &file, &len, &err));
 	ASSERT_EQ(0, parse(file, len, &v, &err));
-	EXPECT_EQ((uint32_t)MYR_IMPORTS_MAX, v.hdr->imports.count);
-	expect_count_rejected(file, len, &hdr_of(file, len)->imports, MYR_IMPORTS_MAX,
-			      "imports");
+	EXPECT_EQ(fit, v.hdr->imports.count);
+	struct myr_header *h = hdr_of(file, len);
+	h->imports.count = MYR_IMPORTS_MAX;
+	fixture_reseal(file, len);
+	EXPECT_EQ(-EBADMSG, parse(file, len, &v, &err));
+	EXPECT_MSG(err, "outside the metadata");
+	h->imports.count = fit;
+	expect_count_rejected(file, len, &h->imports, MYR_IMPORTS_MAX, "imports");
 	free(file);
 
+	d.nimports = MYR_IMPORTS_MAX;
+	EXPECT_EQ(-EINVAL, write_desc(&d, &file, &len, &err));
+	EXPECT_MSG(err, "over the limit of 16777216 (MYR_META_MAX)");
 	d.nimports = MYR_IMPORTS_MAX + 1;
 	EXPECT_EQ(-EINVAL, write_desc(&d, &file, &len, &err));
 	free(im);
 }
 
-/*
- * Exports need distinct names and relocations 16 bytes each, so neither
- * MYR_EXPORTS_MAX exports nor MYR_RELOCS_MAX relocations fit in
- * MYR_META_MAX bytes of metadata: there the metadata limit is the one a
- * module meets first (docs/limits.md).  At the count limit the reader
- * therefore finds the table outside the metadata, not over its count; one
- * past, the count.
- */
 TEST(exports_and_relocs_max)
 {
 	struct myr_module_desc d;

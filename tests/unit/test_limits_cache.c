@@ -362,7 +362,7 @@ static void write_importer(uint32_t n)
 {
 	static const uint8_t text[1] = { 0xc3 };
 	static const struct myr_desc_dep deps[] = {
-		{ MYR_HOST_MODULE_NAME, 1, 0, 0, 0 },
+		{ MYR_HOST_MODULE_NAME, 1, 0, 0, 0, 0 },
 	};
 	struct myr_desc_import *imp = calloc(n, sizeof(*imp));
 	char (*names)[12] = calloc(n, sizeof(*names));

@@ -104,7 +104,7 @@ TEST(deps_max)
 		snprintf(name, sizeof(name), "d%zu", i);
 		ASSERT_EQ(0, myr_module_write(&d, &files[i], &len, NULL));
 		ASSERT_EQ(0, myr_module_parse(files[i], len, 0, &views[i], NULL));
-		deps[i] = (struct myr_link_dep){ "dep.myr", &views[i] };
+		deps[i] = (struct myr_link_dep){ "dep.myr", &views[i], 0 };
 	}
 	const char *src = "int one(void) { return 1; }\n";
 	EXPECT_EQ(0, link_text("deps.c", src, deps, n - 1, &diag));

@@ -181,7 +181,7 @@ TEST(program_file_max)
 TEST(library_file_max)
 {
 	struct myr_module_desc d, lib;
-	struct myr_desc_dep dep = { "big", 1, 0, 0, 0 };
+	struct myr_desc_dep dep = { "big", 1, 0, 0, 0, 0 };
 	struct lines out;
 	char *dir = scratch();
 
@@ -268,7 +268,7 @@ TEST_TIMEOUT(load_depth_max, 300)
 	}
 	/* c0 .. c(n-2) each need the next; c(n-2) is at depth n - 1 = MAX. */
 	for (uint32_t i = 0; i + 1 < n; i++) {
-		struct myr_desc_dep dep = { names[i + 1], 1, 0, 0, 0 };
+		struct myr_desc_dep dep = { names[i + 1], 1, 0, 0, 0, 0 };
 		library_desc(&d, names[i]);
 		d.seg[MYR_SEG_TEXT] = (struct myr_desc_segment){ 0 };
 		d.deps = &dep;
@@ -279,7 +279,7 @@ TEST_TIMEOUT(load_depth_max, 300)
 	d.seg[MYR_SEG_TEXT] = (struct myr_desc_segment){ 0 };
 	put_module(dir, &d);
 
-	struct myr_desc_dep first = { names[0], 1, 0, 0, 0 };
+	struct myr_desc_dep first = { names[0], 1, 0, 0, 0, 0 };
 	program_desc(&d, "prog");
 	d.deps = &first;
 	d.ndeps = 1;
@@ -292,7 +292,7 @@ TEST_TIMEOUT(load_depth_max, 300)
 	EXPECT_EQ(0u, out.count);
 
 	/* c(n-2) now needs c(n-1): depth MAX + 1. */
-	struct myr_desc_dep last = { names[n - 1], 1, 0, 0, 0 };
+	struct myr_desc_dep last = { names[n - 1], 1, 0, 0, 0, 0 };
 	library_desc(&d, names[n - 2]);
 	d.seg[MYR_SEG_TEXT] = (struct myr_desc_segment){ 0 };
 	d.deps = &last;

@@ -70,7 +70,7 @@ static int intact(const struct myr_pool *p, size_t n, uint8_t tag)
 TEST(pools_alive_together_are_independent)
 {
 	/* Sizes on both sides of what fits inline. */
-	static const size_t sizes[] = { 1, 4, 5, 16, 2 };
+	static const size_t sizes[] = { 1, 4, 5, 16, 2, 0 };
 	struct myr_pool *p[5];
 
 	for (size_t k = 0; k < 5; k++) {
