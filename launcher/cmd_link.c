@@ -247,7 +247,7 @@ static void argv_buf_free(struct argv_buf *b)
 }
 
 /* ------------------------------------------------------------------ */
-/* The program's closure hint                                          */
+/* Names seen, and a program's closure hint                            */
 /* ------------------------------------------------------------------ */
 
 /* Module names seen, by index into a caller's array of names. */
@@ -279,182 +279,55 @@ static int name_set_init(struct name_set *s, size_t n)
 	return s->slot ? 0 : -1;
 }
 
-/* The closure walk's state: modules named so far (found or not), their
- * names for the set, who named each first, and where to look. */
-struct closure_walk {
-	struct myr_desc_dep *mods;
-	const char **names;      /* mods[i].name, for the set */
-	uint32_t *parent;        /* index of the module that named it first */
-	uint8_t *state;          /* WALK_* */
-	size_t n, cap;
-	struct name_set seen;
+/* Where a program's closure hint looks for modules, for
+ * myr_module_closure_hint(), and the file it read last. */
+struct hint_search {
 	const char **dirs;
 	size_t ndirs;
-	size_t n_hint;           /* the hint: mods[0..n_hint) */
+	uint8_t *buf;            /* the last module read, until the next */
 };
 
-enum { WALK_REQUIRED, WALK_OPTIONAL, WALK_FOUND, WALK_MISSING };
-
-/* Record a module named by module parent (SIZE_MAX: the --needs). */
-static int walk_add(struct closure_walk *w, const char *name, size_t parent,
-		    uint8_t state)
+/* myr_closure_find_fn: NAME.myr in the first directory holding it, as the
+ * launcher looks; a required module in none gets a warning (the launcher
+ * looks for it at run time), an optional one silence. */
+static int hint_find(void *opaque, const char *name, const char *needed_by,
+		     int optional, struct myr_module_view *view)
 {
-	int found;
-	if ((uint64_t)(w->n + 1) * 2 > w->seen.cap) {
-		struct name_set bigger;
-		if (name_set_init(&bigger, w->seen.cap))
-			return -1;
-		for (size_t i = 0; i < w->n; i++)
-			bigger.slot[name_set_find(&bigger, w->names, w->names[i],
-						  &found)] = (uint32_t)i + 1;
-		free(w->seen.slot);
-		w->seen = bigger;
-	}
-	uint32_t pos = name_set_find(&w->seen, w->names, name, &found);
-	if (found)
-		return 0;
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 64;
-		struct myr_desc_dep *m = realloc(w->mods, cap * sizeof(*m));
-		if (m)
-			w->mods = m;
-		const char **nm = m ? realloc(w->names, cap * sizeof(*nm)) : NULL;
-		if (nm)
-			w->names = nm;
-		uint32_t *pa = nm ? realloc(w->parent, cap * sizeof(*pa)) : NULL;
-		if (pa)
-			w->parent = pa;
-		uint8_t *st = pa ? realloc(w->state, cap) : NULL;
-		if (!st)
-			return -1;
-		w->state = st;
-		w->cap = cap;
-	}
-	char *copy = strdup(name);
-	if (!copy)
-		return -1;
-	w->mods[w->n] = (struct myr_desc_dep){ .name = copy };
-	w->names[w->n] = copy;
-	w->parent[w->n] = (uint32_t)parent;
-	w->state[w->n] = state;
-	w->seen.slot[pos] = (uint32_t)++w->n;
-	return 0;
-}
+	struct hint_search *h = opaque;
 
-static void walk_free(struct closure_walk *w)
-{
-	for (size_t i = 0; i < w->n; i++)
-		free((char *)w->names[i]);
-	free(w->mods);
-	free(w->names);
-	free(w->parent);
-	free(w->state);
-	free(w->seen.slot);
-}
-
-/* Read module name from the first directory holding it: 1 found (*buf,
- * *view filled), 0 in none, -1 after a message. */
-static int walk_read(const struct closure_walk *w, const char *name,
-		     uint8_t **buf, struct myr_module_view *view)
-{
-	for (size_t d = 0; d < w->ndirs; d++) {
-		size_t plen = strlen(w->dirs[d]) + strlen(name) + 6, len;
+	free(h->buf);
+	h->buf = NULL;
+	for (size_t d = 0; d < h->ndirs; d++) {
+		size_t plen = strlen(h->dirs[d]) + strlen(name) + 6, len;
 		char *path = malloc(plen);
 		if (!path) {
 			cli_error("out of memory");
-			return -1;
+			return -ENOMEM;
 		}
-		snprintf(path, plen, "%s/%s.myr", w->dirs[d], name);
+		snprintf(path, plen, "%s/%s.myr", h->dirs[d], name);
 		if (access(path, F_OK) < 0) {
 			free(path);
 			continue;
 		}
 		struct myr_error err = { 0 };
-		int ok = cli_read_file(path, MYR_FILE_MAX + MYR_SHEBANG_MAX,
-				       "module size limit", buf, &len) == 0;
-		if (ok && myr_module_parse(*buf, len, 0, view, &err) < 0) {
+		int r = -EINVAL;
+		if (cli_read_file(path, MYR_FILE_MAX + MYR_SHEBANG_MAX,
+				  "module size limit", &h->buf, &len) < 0)
+			;
+		else if (myr_module_parse(h->buf, len, 0, view, &err) < 0)
 			cli_error("%s: %s", path, err.msg);
-			free(*buf);
-			ok = 0;
-		} else if (ok && strcmp(view->name, name) != 0) {
+		else if (strcmp(view->name, name) != 0)
 			cli_error("%s: is the module %s, not %s", path, view->name, name);
-			free(*buf);
-			ok = 0;
-		}
+		else
+			r = 1;
 		free(path);
-		return ok ? 1 : -1;
+		return r;
 	}
+	if (!optional)
+		cli_error("link: warning: %s (a dependency of %s) is in none of the "
+			  "library directories; the closure hint leaves it out and "
+			  "the launcher will look for it at run time", name, needed_by);
 	return 0;
-}
-
-/*
- * A program's closure hint (w->mods[0..w->n) once compacted): breadth
- * first from its --needs modules over the dependency tables of the module
- * files found in w->dirs (the first directory holding NAME.myr, as the
- * launcher looks), each module read once, so the walk costs the closure's
- * modules plus edges.  A dependency found nowhere is left out with a
- * warning (the launcher looks for it at run time); a missing optional one
- * silently.  0, or -1 after a message.
- */
-static int closure_walk(struct closure_walk *w, const struct myr_module_view *needs,
-			size_t nneeds)
-{
-	if (name_set_init(&w->seen, nneeds))
-		goto oom;
-	for (size_t i = 0; i < nneeds; i++)
-		if (walk_add(w, needs[i].name, SIZE_MAX, WALK_FOUND) < 0)
-			goto oom;
-	for (size_t k = 0; k < w->n; k++) {
-		const struct myr_module_view *v = NULL;
-		struct myr_module_view own;
-		uint8_t *buf = NULL;
-		if (k < nneeds) {
-			/* The --needs names are distinct (checked first), so
-			 * entry k is --needs k. */
-			v = &needs[k];
-		} else {
-			int r = walk_read(w, w->names[k], &buf, &own);
-			if (r < 0)
-				return -1;
-			if (r == 0) {
-				if (w->state[k] == WALK_REQUIRED)
-					cli_error("link: warning: %s (a dependency of %s) "
-						  "is in none of the library directories; "
-						  "the closure hint leaves it out and the "
-						  "launcher will look for it at run time",
-						  w->names[k], w->names[w->parent[k]]);
-				w->state[k] = WALK_MISSING;
-				continue;
-			}
-			v = &own;
-			w->state[k] = WALK_FOUND;
-		}
-		w->mods[k].ver_major = v->hdr->ver_major;
-		w->mods[k].ver_minor = v->hdr->ver_minor;
-		w->mods[k].ver_patch = v->hdr->ver_patch;
-		w->mods[k].size_hint = v->hdr->file_size;
-		for (uint32_t d = 0; d < v->hdr->deps.count; d++) {
-			const struct myr_dep *dep = &v->deps[d];
-			const char *dn = myr_view_str(v, dep->name_off);
-			if (strcmp(dn, MYR_HOST_MODULE_NAME) != 0 &&
-			    walk_add(w, dn, k, dep->flags & MYR_DEP_OPTIONAL ?
-				     WALK_OPTIONAL : WALK_REQUIRED) < 0) {
-				free(buf);
-				goto oom;
-			}
-		}
-		free(buf);
-	}
-	size_t kept = 0;
-	for (size_t k = 0; k < w->n; k++) {
-		if (w->state[k] == WALK_FOUND)
-			w->mods[kept++] = w->mods[k];
-	}
-	w->n_hint = kept;
-	return 0;
-oom:
-	cli_error("out of memory");
-	return -1;
 }
 
 /* The default module name: OUT's base name without ".myr". */
@@ -672,7 +545,9 @@ int cmd_link(int argc, char **argv)
 	struct myr_link_options opt;
 	struct myr_diag diag;
 	struct argv_buf args = { 0 };
-	struct closure_walk walk = { 0 };
+	struct hint_search hint = { 0 };
+	struct myr_desc_dep *closure = NULL;
+	size_t nclosure = 0;
 	struct name_set needs_seen = { 0 };
 	uint8_t **objbuf = NULL, **depbuf = NULL, *out = NULL;
 	struct myr_link_object *objs = NULL;
@@ -764,13 +639,26 @@ int cmd_link(int argc, char **argv)
 		host_names[i] = myr_host_symbols[i].name;
 
 	if (a.entry) {
-		walk.dirs = hint_dirs(&a, &walk.ndirs);
-		if (!walk.dirs) {
+		/* A program: its closure hint, walked from its --needs. */
+		const struct myr_module_view **needs_views =
+			calloc(a.nneeds + 1, sizeof(*needs_views));
+		struct myr_error err = { 0 };
+		hint.dirs = hint_dirs(&a, &hint.ndirs);
+		if (!hint.dirs || !needs_views) {
+			free(needs_views);
 			cli_error("out of memory");
 			goto out;
 		}
-		if (closure_walk(&walk, views, a.nneeds) < 0)
+		for (size_t i = 0; i < a.nneeds; i++)
+			needs_views[i] = &views[i];
+		ret = myr_module_closure_hint(needs_views, a.nneeds, hint_find, &hint,
+					      &closure, &nclosure, &err);
+		free(needs_views);
+		if (ret < 0) {
+			if (ret == -ENOMEM)
+				cli_error("%s: out of memory", a.out);
 			goto out;
+		}
 	}
 
 	opt.name = name;
@@ -785,8 +673,8 @@ int cmd_link(int argc, char **argv)
 	opt.nobjs = a.nobjs;
 	opt.deps = deps;
 	opt.ndeps = a.nneeds;
-	opt.closure = walk.mods;
-	opt.nclosure = walk.n_hint;
+	opt.closure = closure;
+	opt.nclosure = nclosure;
 	opt.host_names = host_names;
 	opt.nhost = myr_host_symbol_count;
 	opt.host_major = MYR_HOST_VERSION_MAJOR;
@@ -809,10 +697,11 @@ out:
 		free(objbuf[i]);
 	for (size_t i = 0; depbuf && i < a.nneeds; i++)
 		free(depbuf[i]);
-	for (size_t i = a.nlibdirs; walk.dirs && i < walk.ndirs; i++)
-		free((char *)walk.dirs[i]);
-	free(walk.dirs);
-	walk_free(&walk);
+	for (size_t i = a.nlibdirs; hint.dirs && i < hint.ndirs; i++)
+		free((char *)hint.dirs[i]);
+	free(hint.dirs);
+	free(hint.buf);
+	free(closure);
 	free(needs_seen.slot);
 	free(objbuf);
 	free(depbuf);

@@ -51,7 +51,7 @@ struct myr_link_options {
 	/*
 	 * A program's closure hint (docs/format.md): every module of its
 	 * dependency closure with its version and file size, as the caller
-	 * found them (myriad link walks the library directories).  Empty for
+	 * found them (myriad link walks the library directories through myr_module_closure_hint()).  Empty for
 	 * a library, which carries none; a program may have none too (the
 	 * launcher then finds its closure level by level).  Borrowed.
 	 */

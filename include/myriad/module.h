@@ -179,8 +179,11 @@ static inline int myr_version_satisfies(const struct myr_dep *d,
  * Version history:
  *   1  myr_module_desc and its parts, myr_module_desc_init(),
  *      myr_module_closure_hint(), myr_module_write().
+ *   2  format 2: myr_desc_dep.flags (MYR_DEP_OPTIONAL), a 32-bit
+ *      myr_desc_import.dep, myr_module_closure_hint() walks the closure
+ *      through a find callback (libraries carry no hint).
  */
-#define MYR_WRITER_API_VERSION 1u
+#define MYR_WRITER_API_VERSION 2u
 
 /* The writer API version the linked library implements. */
 unsigned myr_writer_api_version(void);
@@ -273,18 +276,36 @@ void myr_module_desc_init(struct myr_module_desc *desc, const char *name,
 			  uint16_t major, uint16_t minor, uint16_t patch);
 
 /*
- * The closure hint of a module whose dependencies are deps[0..ndeps),
- * parsed views of their files (not with MYR_PARSE_NO_CLOSURE): each
- * dependency with its version and file size, then each dependency's own
- * closure hint, in that order, each name once; the host module is left
- * out.  On success *out is a malloc()ed array of *nout entries (the caller
- * frees it) whose names point into the views, which must outlive it.
- * Returns 0, -EINVAL (a view without its closure hint) or -ENOMEM.  The
- * result may exceed MYR_CLOSURE_MAX; myr_module_write() then refuses it.
+ * Find the module a dependency names, as the launcher would (the first
+ * library directory holding NAME.myr), for myr_module_closure_hint().
+ * name is a valid module name, needed_by the module whose dependency table
+ * named it first, optional whether that dependency is MYR_DEP_OPTIONAL.
+ * Returns 1 with *view filled (a parsed module named name; it must stay
+ * valid until the next call or the walk's return, so one buffer can be
+ * reused), 0 when there is none (the hint then leaves it out: say so if
+ * it matters), or -errno after filling the walk's err to stop it.
+ */
+typedef int (*myr_closure_find_fn)(void *opaque, const char *name,
+				   const char *needed_by, int optional,
+				   struct myr_module_view *view);
+
+/*
+ * A program's closure hint (format 2: only a program carries one) from its
+ * dependencies deps[0..ndeps), parsed views of their files: each module of
+ * the closure once, breadth first from deps, with the version and file
+ * size found, the host module left out.  The walk asks find for every
+ * module beyond deps, each once (a hash set of names), so it costs the
+ * closure's modules plus edges; with find NULL the hint is deps alone (the
+ * launcher then finds the rest level by level).  On success *out is one
+ * malloc()ed block of *nout entries and their names (the caller frees
+ * *out).  Returns 0, -EINVAL (no output, a NULL view, a name listed
+ * twice), -ENOMEM, or find's error.  The result may exceed
+ * MYR_CLOSURE_MAX; myr_module_write() then refuses it.
  */
 int myr_module_closure_hint(const struct myr_module_view *const *deps,
-			    size_t ndeps, struct myr_desc_dep **out,
-			    size_t *nout, struct myr_error *err);
+			    size_t ndeps, myr_closure_find_fn find, void *opaque,
+			    struct myr_desc_dep **out, size_t *nout,
+			    struct myr_error *err);
 
 /*
  * Serialize desc into a new malloc()ed buffer (*out, *out_len; the caller

@@ -586,65 +586,206 @@ void myr_module_desc_init(struct myr_module_desc *desc, const char *name,
 	};
 }
 
-/* Appends name unless the hint has it; slots (a power of two, more than
- * twice the entries) hold hint indexes + 1, 0 for empty. */
-static void hint_add(struct myr_desc_dep *hint, size_t *n, size_t *slots,
-		     size_t nslots, const char *name, uint32_t len,
-		     const struct myr_desc_dep *entry)
+/* The walk's table: entries with their names as offsets into one string
+ * buffer (so that it can grow), and a set of indexes + 1 by name. */
+struct hint_walk {
+	struct myr_desc_dep *e;
+	uint32_t *name_at, *parent;
+	uint8_t *state;
+	size_t n, cap;
+	char *str;
+	size_t nstr, capstr;
+	size_t *slots, nslots;
+};
+
+enum { HINT_REQUIRED, HINT_OPTIONAL, HINT_KEPT, HINT_MISSING };
+
+static const char *hint_name(const struct hint_walk *w, size_t i)
 {
-	size_t j = myr_symbol_hash(name, len) & (nslots - 1);
-	for (; slots[j]; j = (j + 1) & (nslots - 1))
-		if (strcmp(hint[slots[j] - 1].name, name) == 0)
-			return;
-	hint[*n] = *entry;
-	slots[j] = ++*n;
+	return w->str + w->name_at[i];
+}
+
+static int hint_rehash(struct hint_walk *w)
+{
+	size_t nslots = w->nslots ? w->nslots * 2 : 64;
+	size_t *slots = calloc(nslots, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < w->n; i++) {
+		const char *name = hint_name(w, i);
+		size_t j = myr_symbol_hash(name, (uint32_t)strlen(name)) & (nslots - 1);
+		while (slots[j])
+			j = (j + 1) & (nslots - 1);
+		slots[j] = i + 1;
+	}
+	free(w->slots);
+	w->slots = slots;
+	w->nslots = nslots;
+	return 0;
+}
+
+/* Record name (len bytes), named first by entry parent, unless the walk
+ * has it already.  0 or -ENOMEM. */
+static int hint_add(struct hint_walk *w, const char *name, uint32_t len,
+		    size_t parent, uint8_t state)
+{
+	if ((w->n + 1) * 2 >= w->nslots && hint_rehash(w))
+		return -ENOMEM;
+	size_t j = myr_symbol_hash(name, len) & (w->nslots - 1);
+	for (; w->slots[j]; j = (j + 1) & (w->nslots - 1)) {
+		const char *have = hint_name(w, w->slots[j] - 1);
+		if (strncmp(have, name, len) == 0 && have[len] == '\0')
+			return 0;
+	}
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		struct myr_desc_dep *e = realloc(w->e, cap * sizeof(*e));
+		if (e)
+			w->e = e;
+		uint32_t *at = e ? realloc(w->name_at, cap * sizeof(*at)) : NULL;
+		if (at)
+			w->name_at = at;
+		uint32_t *pa = at ? realloc(w->parent, cap * sizeof(*pa)) : NULL;
+		if (pa)
+			w->parent = pa;
+		uint8_t *st = pa ? realloc(w->state, cap) : NULL;
+		if (!st)
+			return -ENOMEM;
+		w->state = st;
+		w->cap = cap;
+	}
+	if (w->nstr + len + 1 > w->capstr) {
+		size_t cap = w->capstr ? w->capstr : 4096;
+		while (cap < w->nstr + len + 1)
+			cap *= 2;
+		char *str = realloc(w->str, cap);
+		if (!str)
+			return -ENOMEM;
+		w->str = str;
+		w->capstr = cap;
+	}
+	memcpy(w->str + w->nstr, name, len);
+	w->str[w->nstr + len] = '\0';
+	w->name_at[w->n] = (uint32_t)w->nstr;
+	w->nstr += len + 1;
+	w->e[w->n] = (struct myr_desc_dep){ 0 };
+	w->parent[w->n] = (uint32_t)parent;
+	w->state[w->n] = state;
+	w->slots[j] = ++w->n;
+	return 0;
+}
+
+/* Each dependency of v not yet in the walk, named by entry k. */
+static int hint_add_deps(struct hint_walk *w, const struct myr_module_view *v, size_t k)
+{
+	for (uint32_t d = 0; d < v->hdr->deps.count; d++) {
+		const struct myr_dep *dep = &v->deps[d];
+		const char *name = myr_view_str(v, dep->name_off);
+		if (strcmp(name, MYR_HOST_MODULE_NAME) == 0)
+			continue;
+		if (hint_add(w, name, dep->name_len, k, dep->flags & MYR_DEP_OPTIONAL ?
+			     HINT_OPTIONAL : HINT_REQUIRED))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void hint_record(struct hint_walk *w, size_t k, const struct myr_module_view *v)
+{
+	w->e[k].ver_major = v->hdr->ver_major;
+	w->e[k].ver_minor = v->hdr->ver_minor;
+	w->e[k].ver_patch = v->hdr->ver_patch;
+	w->e[k].size_hint = v->hdr->file_size;
+	w->state[k] = HINT_KEPT;
 }
 
 int myr_module_closure_hint(const struct myr_module_view *const *deps,
-			    size_t ndeps, struct myr_desc_dep **out,
-			    size_t *nout, struct myr_error *err)
+			    size_t ndeps, myr_closure_find_fn find, void *opaque,
+			    struct myr_desc_dep **out, size_t *nout,
+			    struct myr_error *err)
 {
-	size_t max = ndeps, n = 0, nslots = 16;
+	struct hint_walk w = { 0 };
+	int rc = -ENOMEM;
 
 	if (!out || !nout || (ndeps && !deps))
 		return myr_error_set(err, -EINVAL, "no dependencies or no output");
 	*out = NULL;
 	*nout = 0;
-	for (size_t d = 0; d < ndeps; d++) {
-		if (!deps[d] || (deps[d]->hdr->closure.count && !deps[d]->closure))
-			return myr_error_set(err, -EINVAL,
-					     "dependency %zu: no view, or one parsed without "
-					     "its closure hint (MYR_PARSE_NO_CLOSURE)", d);
-		max += deps[d]->hdr->closure.count;
+	for (size_t d = 0; d < ndeps; d++)
+		if (!deps[d])
+			return myr_error_set(err, -EINVAL, "dependency %zu: no view", d);
+	for (size_t d = 0; d < ndeps; d++)
+		if (hint_add(&w, deps[d]->name, deps[d]->hdr->name_len, SIZE_MAX,
+			     HINT_REQUIRED))
+			goto fail;
+	if (w.n != ndeps) {
+		rc = myr_error_set(err, -EINVAL, "a dependency is listed twice");
+		goto fail_rc;
 	}
-	while (nslots <= 2 * max)
-		nslots *= 2;
-	struct myr_desc_dep *hint = calloc(max + 1, sizeof(*hint));
-	size_t *slots = calloc(nslots, sizeof(*slots));
-	if (!hint || !slots) {
-		free(hint);
-		free(slots);
-		return myr_error_set(err, -ENOMEM, "out of memory");
-	}
-	for (size_t d = 0; d < ndeps; d++) {
-		const struct myr_module_view *v = deps[d];
-		const struct myr_desc_dep e = { v->name, v->hdr->ver_major,
-			v->hdr->ver_minor, v->hdr->ver_patch, v->hdr->file_size };
-		hint_add(hint, &n, slots, nslots, v->name, v->hdr->name_len, &e);
-	}
-	for (size_t d = 0; d < ndeps; d++) {
-		const struct myr_module_view *v = deps[d];
-		for (uint32_t c = 0; c < v->hdr->closure.count; c++) {
-			const struct myr_dep *cd = &v->closure[c];
-			const char *name = myr_view_str(v, cd->name_off);
-			const struct myr_desc_dep e = { name, cd->ver_major,
-				cd->ver_minor, cd->ver_patch, cd->size_hint };
-			if (strcmp(name, MYR_HOST_MODULE_NAME) != 0)
-				hint_add(hint, &n, slots, nslots, name, cd->name_len, &e);
+	/* Breadth first: the entries are the queue; entry k < ndeps is
+	 * deps[k]. */
+	for (size_t k = 0; k < w.n; k++) {
+		struct myr_module_view v;
+		const struct myr_module_view *have = NULL;
+		if (k < ndeps) {
+			have = deps[k];
+		} else if (find) {
+			if (err)
+				err->msg[0] = '\0';
+			const char *parent = hint_name(&w, w.parent[k]);
+			rc = find(opaque, hint_name(&w, k), parent,
+				  w.state[k] == HINT_OPTIONAL, &v);
+			if (rc < 0) {
+				if (!err || !err->msg[0])
+					myr_error_set(err, rc, "module %s: %s",
+						      hint_name(&w, k), strerror(-rc));
+				goto fail_rc;
+			}
+			if (rc > 0)
+				have = &v;
 		}
+		if (!have) {
+			w.state[k] = HINT_MISSING;
+			continue;
+		}
+		hint_record(&w, k, have);
+		if (hint_add_deps(&w, have, k))
+			goto fail;
 	}
-	free(slots);
+	/* One block: the kept entries, then their names. */
+	size_t kept = 0, bytes = 0;
+	for (size_t k = 0; k < w.n; k++)
+		if (w.state[k] == HINT_KEPT) {
+			kept++;
+			bytes += strlen(hint_name(&w, k)) + 1;
+		}
+	struct myr_desc_dep *hint = malloc((kept ? kept : 1) * sizeof(*hint) + bytes);
+	if (!hint)
+		goto fail;
+	char *names = (char *)(hint + (kept ? kept : 1));
+	size_t at = 0;
+	for (size_t k = 0, i = 0; k < w.n; k++) {
+		if (w.state[k] != HINT_KEPT)
+			continue;
+		size_t len = strlen(hint_name(&w, k)) + 1;
+		memcpy(names + at, hint_name(&w, k), len);
+		hint[i] = w.e[k];
+		hint[i++].name = names + at;
+		at += len;
+	}
 	*out = hint;
-	*nout = n;
-	return 0;
+	*nout = kept;
+	rc = 0;
+	goto done;
+fail:
+	rc = myr_error_set(err, -ENOMEM, "out of memory");
+fail_rc:
+done:
+	free(w.e);
+	free(w.name_at);
+	free(w.parent);
+	free(w.state);
+	free(w.str);
+	free(w.slots);
+	return rc;
 }
