@@ -110,11 +110,17 @@ struct myr_cache_header {
 };                                      /* 512 */
 
 /*
- * A module's content sum: XXH64 over its segments' bytes in the image as
- * the builder wrote them (text, rodata, relro, data, bss, in that order,
- * each hashed with the previous result as seed, starting from 0), before
- * any launch writes a bind, a rebase or a host slot.  Verified by a launch
- * before the module is used (docs/cache.md, "What is verified").
+ * A module's content sum (myr_cache_module_sum()): XXH64 over its segments'
+ * bytes in the image as the builder wrote them (text, rodata, relro, data,
+ * bss, in that order, each hashed with the previous result as seed,
+ * starting from 0: myr_cache_content_sum()), before any launch writes a
+ * bind, a rebase or a host slot; then, chained, its record, its name, its
+ * dependency, rebase, bind, export (with the names), export-bucket and
+ * launch-closure entries.  The stub sum (myr_cache_stub_sum()): the stubs'
+ * bytes, the slots', the host symbol table and its names.  A launch checks
+ * both before it uses a module (docs/cache.md, "What is verified"): a
+ * change of one module's bytes or records that re-seals only the metadata
+ * checksum is caught, and that module loads from its file.
  */
 
 /* myr_cache_module.flags */
@@ -229,6 +235,12 @@ uint64_t myr_cache_content_sum(const uint8_t *const seg[MYR_SEG_COUNT],
  */
 int myr_cache_check_stubs(const struct myr_cache_view *v, const uint8_t *image,
 			  struct myr_error *err);
+/* The sums themselves, for the builder (v from myr_cache_parse(), module i
+ * checked by myr_cache_check_module()). */
+uint64_t myr_cache_stub_sum(const struct myr_cache_view *v,
+			    const uint8_t *image);
+uint64_t myr_cache_module_sum(const struct myr_cache_view *v,
+			      const uint8_t *image, uint32_t i);
 int myr_cache_check_content(const struct myr_cache_view *v,
 			    const uint8_t *image, uint32_t i,
 			    struct myr_error *err);

@@ -927,14 +927,8 @@ static int serialize(struct builder *b, struct myr_cache_header *h,
 			cm.flags &= (uint16_t)~MYR_CM_PROGRAM;
 		}
 		{
-			uint64_t sum = 0;
-			if (cm.flags & MYR_CM_IMAGE) {
-				const uint8_t *seg[MYR_SEG_COUNT];
-				for (unsigned s = 0; s < MYR_SEG_COUNT; s++)
-					seg[s] = m->link.seg[s];
-				sum = myr_cache_content_sum(seg, cm.seg_size);
-			}
-			bad |= gb_put(&sums, &sum, sizeof(sum)) < 0;
+			static const uint64_t later;    /* seal_sums() */
+			bad |= gb_put(&sums, &later, sizeof(later)) < 0;
 		}
 		bad |= gb_put(&mods, &cm, sizeof(cm)) < 0;
 		bad |= gb_put(&idents, &m->ident, sizeof(m->ident)) < 0;
@@ -1005,8 +999,6 @@ static int serialize(struct builder *b, struct myr_cache_header *h,
 			(uint32_t)(b->stub_text - b->base), ts };
 		h->stub_slots = (struct myr_cache_table){
 			(uint32_t)(b->stub_slots - b->base), ss };
-		h->stub_sum = myr_xxh64(b->stub_slots, ss,
-					myr_xxh64(b->stub_text, ts, 0));
 	}
 	/* Under 4 GiB no count or size above was truncated, so the
 	 * launch's own check sees what a launch would: a cache it would
@@ -1026,6 +1018,35 @@ out:
 	free(closures.p); free(mods.p); free(hostsyms.p); free(buckets.p);
 	free(idents.p); free(sums.p);
 	return r;
+}
+
+/* The content sums, read back from the file as a launch will read it:
+ * the header in place, the tables parsed, the image at b->base. */
+static int seal_sums(struct builder *b, struct myr_cache_header *h,
+		     struct growbuf *file, struct myr_error *err)
+{
+	struct myr_cache_view v;
+	uint64_t *sums;
+	int r;
+
+	memcpy(file->p, h, sizeof(*h));
+	r = myr_cache_parse(file->p, file->len, MYR_CACHE_PARSE_META_ONLY |
+			    MYR_CACHE_PARSE_NO_SUMS, &v, err);
+	if (r < 0)
+		return myr_error_set(err, r, "the new image does not parse: %s",
+				     err->msg);
+	sums = (uint64_t *)(void *)(file->p + h->sums.off);
+	for (uint32_t i = 0; i < h->modules.count; i++) {
+		if (!(v.modules[i].flags & MYR_CM_IMAGE))
+			continue;
+		r = myr_cache_check_module(&v, i, err);
+		if (r < 0)
+			return myr_error_set(err, r, "the new image: %s", err->msg);
+		sums[i] = myr_cache_module_sum(&v, b->base, i);
+	}
+	h->stub_sum = h->hostsyms.count && b->base ?
+		      myr_cache_stub_sum(&v, b->base) : 0;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1317,6 +1338,9 @@ static int build_once(const struct myr_cache_build_config *cfg, int out_fd,
 		/* Nothing placed: the file still describes the directory
 		 * (every module left out, with its reason). */
 		h.pref_base = MYR_CACHE_PAGE * 16;
+	r = seal_sums(&b, &h, &file, err);
+	if (r < 0)
+		goto out;
 	h.meta_checksum = myr_xxh64(file.p + h.meta_off, h.meta_size, 0);
 	h.ident_checksum = myr_xxh64(file.p + h.idents.off,
 				     (size_t)h.idents.count * sizeof(struct myr_cache_ident), 0);

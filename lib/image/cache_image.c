@@ -923,18 +923,65 @@ static int points_into(const struct myr_cache_header *h, uint64_t v,
 	       v < h->pref_base + h->class_start[to];
 }
 
+uint64_t myr_cache_stub_sum(const struct myr_cache_view *v,
+			    const uint8_t *image)
+{
+	const struct myr_cache_header *h = v->hdr;
+	uint64_t sum = myr_xxh64(image + h->stub_text.off, h->stub_text.count, 0);
+
+	sum = myr_xxh64(image + h->stub_slots.off, h->stub_slots.count, sum);
+	/* Which symbol each slot is for: a slot swapped between two host
+	 * functions would call the wrong one. */
+	sum = myr_xxh64(v->hostsyms, (size_t)h->hostsyms.count *
+			sizeof(*v->hostsyms), sum);
+	for (uint32_t i = 0; i < h->hostsyms.count; i++)
+		sum = myr_xxh64(v->strings + v->hostsyms[i].name_off,
+				v->hostsyms[i].name_len, sum);
+	return sum;
+}
+
 int myr_cache_check_stubs(const struct myr_cache_view *v, const uint8_t *image,
 			  struct myr_error *err)
 {
-	const struct myr_cache_header *h = v->hdr;
-
-	if (h->stub_text.count &&
-	    myr_xxh64(image + h->stub_slots.off, h->stub_slots.count,
-		      myr_xxh64(image + h->stub_text.off, h->stub_text.count,
-				0)) != h->stub_sum)
+	if (v->hdr->hostsyms.count && myr_cache_stub_sum(v, image) !=
+	    v->hdr->stub_sum)
 		return myr_error_set(err, -EILSEQ, "the host stubs differ from "
 				     "the build");
 	return 0;
+}
+
+/* XXH64 of n elements of size elem at p, chained; p may be unused. */
+static uint64_t sum_array(const void *p, uint32_t n, size_t elem, uint64_t sum)
+{
+	static const uint8_t none;
+	return myr_xxh64(n ? p : &none, (size_t)n * elem, sum);
+}
+
+uint64_t myr_cache_module_sum(const struct myr_cache_view *v,
+			      const uint8_t *image, uint32_t i)
+{
+	const struct myr_cache_module *m = &v->modules[i];
+	const uint8_t *seg[MYR_SEG_COUNT];
+	uint64_t sum;
+
+	for (unsigned s = 0; s < MYR_SEG_COUNT; s++)
+		seg[s] = image + m->seg_off[s];
+	sum = myr_cache_content_sum(seg, m->seg_size);
+	sum = myr_xxh64(m, sizeof(*m), sum);
+	sum = myr_xxh64(v->strings + m->name_off, m->name_len, sum);
+	sum = sum_array(v->deps + m->deps.off, m->deps.count, 4, sum);
+	sum = sum_array(v->rebases + m->rebases.off, m->rebases.count, 4, sum);
+	sum = sum_array(v->binds + m->binds.off, m->binds.count,
+			sizeof(*v->binds), sum);
+	sum = sum_array(v->exports + m->exports.off, m->exports.count,
+			sizeof(*v->exports), sum);
+	for (uint32_t k = 0; k < m->exports.count; k++) {
+		const struct myr_export *e = &v->exports[m->exports.off + k];
+		sum = myr_xxh64(v->strings + e->name_off, e->name_len, sum);
+	}
+	sum = sum_array(v->ebuckets + m->ebuckets.off, m->ebuckets.count + 1, 4,
+			sum);
+	return sum_array(v->closures + m->closure.off, m->closure.count, 4, sum);
 }
 
 int myr_cache_check_content(const struct myr_cache_view *v,
@@ -944,14 +991,11 @@ int myr_cache_check_content(const struct myr_cache_view *v,
 	const struct myr_cache_header *h = v->hdr;
 	const struct myr_cache_module *m = &v->modules[i];
 	const char *name = v->strings + m->name_off;
-	const uint8_t *seg[MYR_SEG_COUNT];
 
-	for (unsigned s = 0; s < MYR_SEG_COUNT; s++)
-		seg[s] = image + m->seg_off[s];
-	if (myr_cache_content_sum(seg, m->seg_size) != v->sums[i])
+	if (myr_cache_module_sum(v, image, i) != v->sums[i])
 		return myr_error_set(err, -EILSEQ, "module %.*s: its bytes "
-				     "differ from the build (content sum)",
-				     (int)m->name_len, name);
+				     "or records differ from the build (content "
+				     "sum)", (int)m->name_len, name);
 	for (uint32_t k = 0; k < m->binds.count; k++) {
 		const struct myr_cache_bind *b = &v->binds[m->binds.off + k];
 		if (word_at(image, b->site) != v->hostsyms[b->sym].build_addr +
