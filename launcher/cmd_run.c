@@ -665,7 +665,8 @@ static struct myr_cache *open_service(struct cache_request *req)
 		service_fallback(req, why);
 		return NULL;
 	}
-	r = myr_cache_open_fd(&c, reply.memfd, o->libdirs.dirs[0], req->host, &err);
+	r = myr_cache_open_fd(&c, reply.memfd, o->libdirs.dirs[0],
+			      MYR_CACHE_OPEN_SEALED, req->host, &err);
 	if (r == 0 && reply.closure_count &&
 	    myr_cache_give_closure(c, reply.program_checksum, reply.closure,
 				   reply.closure_count) < 0) {

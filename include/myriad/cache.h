@@ -106,7 +106,12 @@ struct myr_cache_header {
 	                                       (relro): hostsyms' slots */
 	uint64_t stub_sum;              /* 264 XXH64 of the stubs' bytes, then
 	                                       the slots' (seeded with it) */
-	uint8_t  reserved[240];         /* 272 zero */
+	uint32_t bss_start;             /* 272 image offset, page-aligned, in
+	                                       the data class: [bss_start,
+	                                       image_size) is zero-filled at
+	                                       launch, not stored: the file
+	                                       ends at image_off + bss_start */
+	uint8_t  reserved[236];         /* 276 zero */
 };                                      /* 512 */
 
 /*
@@ -382,14 +387,31 @@ struct myr_cache;
 int myr_cache_open(struct myr_cache **out, const char *dir,
 		   const struct myr_host_binding *host, struct myr_error *err);
 
+/* myr_cache_open_fd() flags */
+#define MYR_CACHE_OPEN_SEALED  0x1u  /* fd is the loader service's image:
+                                        a memfd sealed against every
+                                        write, from a service the caller
+                                        trusts (a socket and peer owned
+                                        by root or by this user) */
+
 /*
  * The same for an image open as fd: the cache file, or the loader
  * service's sealed memfd (<myriad/service.h>), which must have been built
  * for dir.  fd is borrowed: the mappings keep what they need, the caller
  * closes it.
+ *
+ * MYR_CACHE_OPEN_SEALED skips what guards against a damaged or foreign
+ * file, since the service parsed and checked the image (checksums,
+ * every record) when it built it and the seals mean no one, the service
+ * included, can have changed a byte since: the metadata checksum and the
+ * per-module record checks, and the dependency order of a closure given
+ * by myr_cache_give_closure() (the service's own walk).  The header, its
+ * checksum, every table's bounds and the host symbols are still checked,
+ * and module indexes are still range-checked.  The caller must have
+ * checked the seals (F_GET_SEALS) and who serves it.
  */
 int myr_cache_open_fd(struct myr_cache **out, int fd, const char *dir,
-		      const struct myr_host_binding *host,
+		      unsigned flags, const struct myr_host_binding *host,
 		      struct myr_error *err);
 
 /*

@@ -159,6 +159,10 @@ uint8_t *myr_pool_base(const struct myr_pool *p);
 /* Pooling: the reservation offset where class cls starts; cls ==
  * MYR_CLASS_COUNT gives the end.  Each is page-aligned (after planning). */
 uint64_t myr_pool_class_start(const struct myr_pool *p, unsigned cls);
+/* Pooling: where the zero-filled tail of the data class begins (a page
+ * boundary at or after every DATA segment; every BSS segment lies past
+ * it, up to the end of the data class). */
+uint64_t myr_pool_bss_start(const struct myr_pool *p);
 
 /*
  * Reserve size bytes of PROT_NONE address space whose every byte is within

@@ -1123,7 +1123,7 @@ static int write_to_fd(struct builder *b, struct growbuf *file,
 	int r = write_all(b->out_fd, file->p, file->len, 0);
 
 	if (r == 0)
-		r = write_all(b->out_fd, b->base, h->image_size,
+		r = write_all(b->out_fd, b->base, h->bss_start,
 			      (off_t)h->image_off);
 	if (r < 0)
 		return myr_error_set(err, r, "cannot write the image of %s: %s",
@@ -1159,7 +1159,7 @@ static int write_cache(struct builder *b, struct growbuf *file,
 	}
 	r = write_all(fd, file->p, file->len, 0);
 	if (r == 0)
-		r = write_all(fd, b->base, h->image_size, (off_t)h->image_off);
+		r = write_all(fd, b->base, h->bss_start, (off_t)h->image_off);
 	if (r == 0 && fsync(fd) != 0)
 		r = -errno;
 	if (r < 0) {
@@ -1317,7 +1317,8 @@ static int build_once(const struct myr_cache_build_config *cfg, int out_fd,
 	h.arch = MYR_ARCH_HOST;
 	h.pref_base = (uint64_t)(uintptr_t)b.base;
 	h.image_size = myr_pool_class_start(b.pool, MYR_CLASS_COUNT);
-	h.file_size = h.image_off + h.image_size;
+	h.bss_start = (uint32_t)myr_pool_bss_start(b.pool);
+	h.file_size = h.image_off + h.bss_start;
 	for (unsigned c = 0; c <= MYR_CLASS_COUNT; c++)
 		h.class_start[c] = (uint32_t)myr_pool_class_start(b.pool, c);
 	h.host_major = b.host->ver_major;

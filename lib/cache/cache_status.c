@@ -118,6 +118,7 @@ int myr_cache_status(const char *dir, const struct myr_host_binding *host,
 	struct myr_error why = { 0 };
 	struct stat ds, fs;
 	void *map = MAP_FAILED;
+	size_t map_len = 0;
 	int dirfd, fd = -1, r = 0, other_launcher = 0;
 
 	memset(st, 0, sizeof(*st));
@@ -147,9 +148,32 @@ int myr_cache_status(const char *dir, const struct myr_host_binding *host,
 		myr_error_set(&why, -errno, "cannot map: %s", strerror(errno));
 		goto invalid;
 	}
+	map_len = (size_t)fs.st_size;
 	if (myr_cache_parse(map, (size_t)fs.st_size, MYR_CACHE_PARSE_IDENTS, &v,
 			    &why) < 0)
 		goto invalid;
+	/* The zero-filled tail (bss) is not in the file: map the file again
+	 * at the start of a zeroed span of the image's whole size, as a
+	 * launch sees it, so the content sums read the zeros. */
+	if (v.hdr->image_size > v.hdr->bss_start) {
+		size_t whole = (size_t)(v.hdr->image_off + v.hdr->image_size);
+		void *span = mmap(NULL, whole, PROT_READ, MAP_PRIVATE |
+				  MAP_ANONYMOUS, -1, 0);
+		if (span == MAP_FAILED ||
+		    mmap(span, (size_t)fs.st_size, PROT_READ, MAP_PRIVATE |
+			 MAP_FIXED, fd, 0) == MAP_FAILED) {
+			if (span != MAP_FAILED)
+				munmap(span, whole);
+			myr_error_set(&why, -ENOMEM, "cannot map the image");
+			goto invalid;
+		}
+		munmap(map, map_len);
+		map = span;
+		map_len = whole;
+		if (myr_cache_parse(map, (size_t)fs.st_size,
+				    MYR_CACHE_PARSE_IDENTS, &v, &why) < 0)
+			goto invalid;
+	}
 	for (uint32_t i = 0; i < v.hdr->modules.count; i++)
 		if (myr_cache_check_module(&v, i, &why) < 0)
 			goto invalid;
@@ -230,7 +254,7 @@ invalid:
 	snprintf(st->why, sizeof(st->why), "%s", why.msg);
 out:
 	if (map != MAP_FAILED)
-		munmap(map, (size_t)fs.st_size);
+		munmap(map, map_len);
 	if (fd >= 0)
 		close(fd);
 	close(dirfd);

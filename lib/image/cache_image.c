@@ -176,11 +176,13 @@ int myr_cache_parse(const void *buf, size_t len, unsigned flags,
 	if (h->image_size > MYR_POOL_RESERVATION_MAX ||
 	    h->image_size % MYR_CACHE_PAGE || h->image_off % MYR_CACHE_PAGE ||
 	    h->image_off > UINT32_MAX || h->file_size > UINT64_MAX / 2 ||
-	    h->image_off + h->image_size != h->file_size)
-		return myr_error_set(err, -EBADMSG, "image at %llu (%llu bytes) "
-				     "does not end the %llu-byte file",
-				     (unsigned long long)h->image_off,
+	    h->bss_start % MYR_CACHE_PAGE || h->bss_start > h->image_size ||
+	    h->image_off + h->bss_start != h->file_size)
+		return myr_error_set(err, -EBADMSG, "image at %llu (%llu bytes, "
+				     "%u stored) does not end the %llu-byte "
+				     "file", (unsigned long long)h->image_off,
 				     (unsigned long long)h->image_size,
+				     h->bss_start,
 				     (unsigned long long)h->file_size);
 	if (h->pref_base % MYR_CACHE_PAGE || h->pref_base == 0 ||
 	    h->pref_base >= (1ull << 56))
@@ -209,6 +211,10 @@ int myr_cache_parse(const void *buf, size_t len, unsigned flags,
 	    h->class_start[MYR_CLASS_COUNT] != h->image_size)
 		return myr_error_set(err, -EBADMSG, "class ranges do not cover "
 				     "the image");
+	if (h->bss_start < h->class_start[MYR_CLASS_DATA])
+		return myr_error_set(err, -EBADMSG, "zero-filled range at %u "
+				     "starts before the data class",
+				     h->bss_start);
 	for (unsigned c = 0; c < MYR_CLASS_COUNT; c++)
 		if (h->class_start[c] % MYR_CACHE_PAGE ||
 		    h->class_start[c] > h->class_start[c + 1])
@@ -552,6 +558,8 @@ struct myr_cache {
 	int64_t slide;
 	int dirfd;
 	int stale, pins_valid, closure_used;
+	int sealed;                     /* the service's sealed image: its
+	                                   records were checked when built */
 	uint32_t stat_calls;
 	uint8_t *state;
 	uint32_t *stack, *next;         /* DFS scratch, nmodules each */
@@ -641,6 +649,19 @@ static int map_image(struct myr_cache *c, int fd,
 	for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]); k++) {
 		uint64_t from = h->class_start[parts[k].from];
 		uint64_t to = h->class_start[parts[k].to];
+		/* The zero-filled tail is not in the file: the reservation's
+		 * own anonymous pages, made writable, are its zeros. */
+		if (parts[k].to == MYR_CLASS_COUNT) {
+			if (h->bss_start < to &&
+			    mprotect(c->image + h->bss_start, to - h->bss_start,
+				     PROT_READ | PROT_WRITE) != 0) {
+				int e = errno;
+				return myr_error_set(err, -e, "cannot map the "
+						     "image's bss: %s",
+						     strerror(e));
+			}
+			to = h->bss_start;
+		}
 		if (to <= from)
 			continue;
 		if (mmap(c->image + from, to - from, parts[k].prot,
@@ -719,7 +740,8 @@ static int open_image(struct myr_cache *c, int fd, const struct stat *dst,
 {
 	struct myr_cache_header hdr;
 	struct stat st;
-	unsigned pflags = MYR_CACHE_PARSE_META_ONLY;
+	unsigned pflags = MYR_CACHE_PARSE_META_ONLY |
+			  (c->sealed ? MYR_CACHE_PARSE_NO_SUMS : 0);
 	ssize_t n;
 	int r;
 
@@ -759,10 +781,11 @@ static int open_image(struct myr_cache *c, int fd, const struct stat *dst,
 		return myr_error_set(err, -EBADMSG, "image offset %llu outside "
 				     "the file", (unsigned long long)hdr.image_off);
 	c->meta_len = (size_t)hdr.image_off;
-	/* Populated: the checksum reads every page anyway, and one call
-	 * maps them all instead of a fault per few pages. */
-	c->meta = mmap(NULL, c->meta_len, PROT_READ, MAP_SHARED | MAP_POPULATE,
-		       fd, 0);
+	/* Populated when the checksum is to read every page anyway: one
+	 * call maps them all instead of a fault per few pages.  A sealed
+	 * image's pages are touched only where a used module's records are. */
+	c->meta = mmap(NULL, c->meta_len, PROT_READ,
+		       MAP_SHARED | (c->sealed ? 0 : MAP_POPULATE), fd, 0);
 	if (c->meta == MAP_FAILED) {
 		int e = errno;
 		c->meta = NULL;
@@ -834,7 +857,8 @@ static int open_cache(struct myr_cache *c, const char *dir, int image_fd,
 }
 
 static int cache_open(struct myr_cache **out, const char *dir, int image_fd,
-		      const struct myr_host_binding *host, struct myr_error *err)
+		      int sealed, const struct myr_host_binding *host,
+		      struct myr_error *err)
 {
 	uint64_t t0 = now_ns();
 	struct myr_cache *c = calloc(1, sizeof(*c));
@@ -845,6 +869,7 @@ static int cache_open(struct myr_cache **out, const char *dir, int image_fd,
 	if (!c)
 		return myr_error_set(err, -ENOMEM, "out of memory");
 	c->dirfd = -1;
+	c->sealed = sealed;
 	r = open_cache(c, dir, image_fd, host, err);
 	if (r == 0) {
 		n = c->v.hdr->modules.count;
@@ -870,16 +895,19 @@ static int cache_open(struct myr_cache **out, const char *dir, int image_fd,
 int myr_cache_open(struct myr_cache **out, const char *dir,
 		   const struct myr_host_binding *host, struct myr_error *err)
 {
-	return cache_open(out, dir, -1, host, err);
+	return cache_open(out, dir, -1, 0, host, err);
 }
 
 int myr_cache_open_fd(struct myr_cache **out, int fd, const char *dir,
-		      const struct myr_host_binding *host,
+		      unsigned flags, const struct myr_host_binding *host,
 		      struct myr_error *err)
 {
 	if (fd < 0)
 		return myr_error_set(err, -EBADF, "no image descriptor");
-	return cache_open(out, dir, fd, host, err);
+	if (flags & ~MYR_CACHE_OPEN_SEALED)
+		return myr_error_set(err, -EINVAL, "unknown flags 0x%x", flags);
+	return cache_open(out, dir, fd, (flags & MYR_CACHE_OPEN_SEALED) != 0,
+			  host, err);
 }
 
 /* Stale mode: the module's file is still the one the image holds.  One
@@ -1039,7 +1067,7 @@ static uint8_t own_ok(struct myr_cache *c, uint32_t i)
 	const struct myr_cache_module *m = &c->v.modules[i];
 	struct myr_error err = { 0 };
 
-	if (!(m->flags & MYR_CM_IMAGE))
+	if (i >= c->v.hdr->modules.count || !(m->flags & MYR_CM_IMAGE))
 		return 0;
 	if ((m->flags & MYR_CM_PINNED) && !c->pins_valid)
 		return 0;
@@ -1048,6 +1076,8 @@ static uint8_t own_ok(struct myr_cache *c, uint32_t i)
 	/* A module whose record, exports, bytes or fixup sites are not what
 	 * the builder wrote loads from its file, with the first such problem
 	 * kept for the launcher's one warning. */
+	if (c->sealed)
+		goto usable;    /* checked by the service that built it */
 	if (check_core(&c->v, i, &err) < 0 ||
 	    check_exports(&c->v, i, &err) < 0 ||
 	    (c->slide && check_rebases(&c->v, i, &err) < 0) ||
@@ -1059,6 +1089,7 @@ static uint8_t own_ok(struct myr_cache *c, uint32_t i)
 		}
 		return 0;
 	}
+usable:
 	return ST_USABLE | (m->init.count || m->fini.count ? ST_INIT : 0) |
 	       (m->binds.count || (c->slide && m->rebases.count) ? ST_FIXUP : 0);
 }
@@ -1212,7 +1243,9 @@ static int closure_ok(struct myr_cache *c, const uint32_t *l, uint32_t count)
 			}
 			c->state[i] = bits & (uint8_t)~ST_USABLE;
 		}
-		for (uint32_t d = 0; d < e->deps.count; d++)
+		/* A sealed image's closure comes from the service that
+		 * checked the image: its order is the service's walk. */
+		for (uint32_t d = 0; !c->sealed && d < e->deps.count; d++)
 			if (!(c->state[c->v.deps[e->deps.off + d]] & ST_VISITING))
 				ok = 0;
 		c->state[i] |= ST_VISITING;
@@ -1335,8 +1368,8 @@ const struct myr_link_module *myr_cache_link_module(struct myr_cache *c,
 
 	if (cl)
 		return &cl->link;
-	r = check_core(&c->v, i, err);
-	if (r == 0)
+	r = c->sealed ? 0 : check_core(&c->v, i, err);
+	if (r == 0 && !c->sealed)
 		r = check_exports(&c->v, i, err);
 	if (r < 0)
 		return NULL;

@@ -43,6 +43,8 @@ struct myr_pool {
 	struct module_span *spans;       /* on-demand only */
 	uint64_t class_bytes[MYR_CLASS_COUNT];
 	uint32_t class_start[MYR_CLASS_COUNT + 1]; /* pooling: page-aligned */
+	uint32_t bss_start;             /* pooling: page-aligned; every BSS
+	                                   segment lies in [bss_start, end) */
 	uint64_t reserved;
 	uint8_t *base;
 	uintptr_t near_lo, near_hi;      /* keep within +-2 GiB of these */
@@ -274,21 +276,36 @@ static int plan_pooling(struct myr_pool *p, const struct myr_pool_request *req,
 			struct myr_error *err)
 {
 	uint64_t cursor[MYR_CLASS_COUNT] = { 0 };
-	uint64_t start = 0;
+	uint64_t start = 0, bss_rel = 0;
 
-	for (size_t i = 0; i < p->n; i++) {
-		uint32_t *off = p->seg_off + i * MYR_SEG_COUNT;
-		int r = check_request(&req[i], i, &p->lim, err);
-		if (r < 0)
-			return r;
-		for (unsigned s = 0; s < MYR_SEG_COUNT; s++) {
-			uint64_t *cur = &cursor[seg_class(s)];
-			if (req[i].size[s]) {
-				uint64_t a = 1ull << req[i].align_log2[s];
-				*cur = (*cur + a - 1) & ~(a - 1);
+	/*
+	 * Every BSS segment after every DATA segment, from a page boundary:
+	 * the zero-filled tail of the data class is then one range, which an
+	 * image maps as anonymous zero pages instead of storing its zeros
+	 * (docs/cache.md).  It costs at most one page.
+	 */
+	for (unsigned pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			cursor[MYR_CLASS_DATA] = page_up(cursor[MYR_CLASS_DATA]);
+		bss_rel = cursor[MYR_CLASS_DATA];
+		for (size_t i = 0; i < p->n; i++) {
+			uint32_t *off = p->seg_off + i * MYR_SEG_COUNT;
+			if (pass == 0) {
+				int r = check_request(&req[i], i, &p->lim, err);
+				if (r < 0)
+					return r;
 			}
-			off[s] = (uint32_t)*cur;
-			*cur += req[i].size[s];
+			for (unsigned s = 0; s < MYR_SEG_COUNT; s++) {
+				if ((s == MYR_SEG_BSS) != (pass == 1))
+					continue;
+				uint64_t *cur = &cursor[seg_class(s)];
+				if (req[i].size[s]) {
+					uint64_t a = 1ull << req[i].align_log2[s];
+					*cur = (*cur + a - 1) & ~(a - 1);
+				}
+				off[s] = (uint32_t)*cur;
+				*cur += req[i].size[s];
+			}
 		}
 	}
 	for (unsigned c = 0; c < MYR_CLASS_COUNT; c++) {
@@ -306,6 +323,9 @@ static int plan_pooling(struct myr_pool *p, const struct myr_pool_request *req,
 		return limit_exceeded(err, "the reservation", "limit",
 				      start, MYR_POOL_RESERVATION_MAX);
 	p->class_start[MYR_CLASS_COUNT] = (uint32_t)start;
+	p->bss_start = p->class_start[MYR_CLASS_DATA] + (uint32_t)bss_rel;
+	if (p->bss_start > start)
+		p->bss_start = (uint32_t)start;    /* no BSS: empty range */
 	p->reserved = start;
 	for (size_t i = 0; i < p->n; i++) {
 		uint32_t *off = p->seg_off + i * MYR_SEG_COUNT;
@@ -530,6 +550,11 @@ uint8_t *myr_pool_base(const struct myr_pool *p)
 uint64_t myr_pool_class_start(const struct myr_pool *p, unsigned cls)
 {
 	return cls <= MYR_CLASS_COUNT ? p->class_start[cls] : 0;
+}
+
+uint64_t myr_pool_bss_start(const struct myr_pool *p)
+{
+	return p->bss_start;
 }
 
 uint8_t *myr_pool_segment(const struct myr_pool *p, size_t i, unsigned seg)

@@ -64,6 +64,21 @@
 
 enum kind { K_LISTEN = 1, K_CONN, K_CLIENT, K_INOTIFY };
 
+/*
+ * A program answered before, by the identity of its file as the client's
+ * descriptor shows it: a warm service answers a repeated launch with one
+ * fstat and a header read.  ctime cannot be set by anyone, so no client
+ * can make its own file pass for another's and plant a closure.
+ */
+struct answer {
+	uint64_t dev, ino, size;
+	int64_t mtime_ns, ctime_ns;
+	uint64_t checksum;              /* its header checksum */
+	uint32_t n;
+	uint32_t *closure;              /* NULL: empty slot */
+};
+#define ANSWERS 64u
+
 struct gen {
 	int memfd;
 	uint64_t id;                    /* the image header's generation */
@@ -77,6 +92,7 @@ struct gen {
 	uint32_t epoch;
 	uint32_t clients, referenced;
 	uint64_t idle_since;            /* ns: clients fell to 0 */
+	struct answer answers[ANSWERS];
 	struct gen *older;
 };
 
@@ -144,6 +160,8 @@ static void gen_free(struct gen *g)
 		munmap(g->meta, g->meta_len);
 	if (g->memfd >= 0)
 		close(g->memfd);
+	for (unsigned k = 0; k < ANSWERS; k++)
+		free(g->answers[k].closure);
 	free(g->refs);
 	free(g->mark);
 	free(g->stack);
@@ -502,21 +520,84 @@ static int pidfd_is_peer(int pidfd, pid_t peer)
 
 /* Read the program from the client's descriptor, only from the page
  * cache, bounded by the module size limit. */
-static int read_program(struct myr_server *s, int fd, size_t *len,
-			struct myr_error *err)
+static int64_t ts_ns(const struct timespec *t)
 {
-	struct stat st;
-	size_t got = 0;
+	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
 
-	if (fstat(fd, &st) != 0)
+static int stat_program(int fd, struct stat *st, struct myr_error *err)
+{
+	if (fstat(fd, st) != 0)
 		return myr_error_set(err, -EBADF, "cannot stat the program");
-	if (!S_ISREG(st.st_mode))
+	if (!S_ISREG(st->st_mode))
 		return myr_error_set(err, -EINVAL, "the program is not a regular "
 				     "file");
-	if (st.st_size <= 0 || (uint64_t)st.st_size > MYR_FILE_MAX)
+	if (st->st_size <= 0 || (uint64_t)st->st_size > MYR_FILE_MAX)
 		return myr_error_set(err, -EFBIG, "the program has %lld bytes "
-				     "(limit %u)", (long long)st.st_size,
+				     "(limit %u)", (long long)st->st_size,
 				     MYR_FILE_MAX);
+	return 0;
+}
+
+static ssize_t pread_nowait(int fd, void *p, size_t n, size_t at)
+{
+	struct iovec iov = { p, n };
+	ssize_t r;
+	do
+		r = syscall(SYS_preadv2, fd, &iov, 1, (long)at, 0L, RWF_NOWAIT);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+/* The answer kept for this file, if its identity and header checksum
+ * are those recorded. */
+static struct answer *answer_slot(struct gen *g, const struct stat *st)
+{
+	return &g->answers[(st->st_ino ^ (st->st_ino >> 17) ^ st->st_dev) % ANSWERS];
+}
+
+static const struct answer *answer_find(struct gen *g, int fd,
+					const struct stat *st)
+{
+	struct answer *a = answer_slot(g, st);
+	uint64_t head[(MYR_SHEBANG_MAX + sizeof(struct myr_header)) / 8 + 1];
+	size_t off, total;
+	ssize_t n;
+
+	if (!a->closure || a->dev != (uint64_t)st->st_dev ||
+	    a->ino != (uint64_t)st->st_ino || a->size != (uint64_t)st->st_size ||
+	    a->mtime_ns != ts_ns(&st->st_mtim) || a->ctime_ns != ts_ns(&st->st_ctim))
+		return NULL;
+	n = pread_nowait(fd, head, sizeof(head), 0);
+	if (n <= 0 || myr_module_probe(head, (size_t)n, &off, &total, NULL) < 0 ||
+	    off + sizeof(struct myr_header) > (size_t)n)
+		return NULL;
+	const struct myr_header *h = (const void *)((const uint8_t *)head + off);
+	return h->checksum == a->checksum ? a : NULL;
+}
+
+static void answer_keep(struct gen *g, const struct stat *st, uint64_t sum,
+			const uint32_t *closure, uint32_t n)
+{
+	struct answer *a = answer_slot(g, st);
+	uint32_t *copy = malloc((n ? n : 1) * sizeof(*copy));
+
+	if (!copy)
+		return;
+	memcpy(copy, closure, n * sizeof(*copy));
+	free(a->closure);
+	*a = (struct answer){ .dev = (uint64_t)st->st_dev,
+		.ino = (uint64_t)st->st_ino, .size = (uint64_t)st->st_size,
+		.mtime_ns = ts_ns(&st->st_mtim), .ctime_ns = ts_ns(&st->st_ctim),
+		.checksum = sum, .n = n, .closure = copy };
+}
+
+static int read_program(struct myr_server *s, int fd, const struct stat *stp,
+			size_t *len, struct myr_error *err)
+{
+	struct stat st = *stp;
+	size_t got = 0;
+
 	if ((size_t)st.st_size > s->progcap) {
 		uint8_t *p = malloc((size_t)st.st_size);
 		if (!p)
@@ -526,11 +607,8 @@ static int read_program(struct myr_server *s, int fd, size_t *len,
 		s->progcap = (size_t)st.st_size;
 	}
 	while (got < (size_t)st.st_size) {
-		struct iovec iov = { s->progbuf + got, (size_t)st.st_size - got };
-		ssize_t n = syscall(SYS_preadv2, fd, &iov, 1, (long)got, 0L,
-				    RWF_NOWAIT);
-		if (n < 0 && errno == EINTR)
-			continue;
+		ssize_t n = pread_nowait(fd, s->progbuf + got,
+					 (size_t)st.st_size - got, got);
 		if (n < 0)
 			return myr_error_set(err, -EAGAIN, "the program cannot "
 					     "be read without waiting (%s)",
@@ -556,6 +634,9 @@ static int handle_load(struct myr_server *s, struct conn *c, int progfd,
 	uint32_t *closure = s->answer + sizeof(*h) / 4;
 	struct myr_module_view v;
 	struct gen *g = s->cur;
+	const struct answer *ans;
+	struct stat st;
+	uint64_t sum;
 	uint32_t n;
 	size_t len = 0;
 	int r;
@@ -568,13 +649,24 @@ static int handle_load(struct myr_server *s, struct conn *c, int progfd,
 	if (!pidfd_is_peer(*pidfd, c->pid))
 		return myr_error_set(err, -EPERM, "the pidfd is not the "
 				     "connecting process's");
-	r = read_program(s, progfd, &len, err);
+	r = stat_program(progfd, &st, err);
+	if (r < 0)
+		return r;
+	ans = answer_find(g, progfd, &st);
+	if (ans) {
+		n = ans->n;
+		sum = ans->checksum;
+		memcpy(closure, ans->closure, n * sizeof(uint32_t));
+		goto answer;
+	}
+	r = read_program(s, progfd, &st, &len, err);
 	if (r < 0)
 		return r;
 	r = myr_module_parse(s->progbuf, len, MYR_PARSE_NO_CHECKSUM |
 			     MYR_PARSE_NO_CLOSURE, &v, err);
 	if (r < 0)
 		return r;
+	sum = v.hdr->checksum;
 	/* The program's direct dependencies found in the image are the
 	 * roots, walked in the program's order, as a launch walks them.
 	 * Modules left out of the image end the walk: the client reads
@@ -595,7 +687,9 @@ static int handle_load(struct myr_server *s, struct conn *c, int progfd,
 	}
 	if (n == UINT32_MAX)
 		n = 0;          /* too large to send: the client walks */
-
+	answer_keep(g, &st, sum, closure, n);
+answer:
+	;
 	struct client *cl = calloc(1, sizeof(*cl));
 	if (!cl || !(cl->mods = malloc((n ? n : 1) * sizeof(uint32_t)))) {
 		free(cl);
@@ -630,7 +724,7 @@ static int handle_load(struct myr_server *s, struct conn *c, int progfd,
 	h->closure_count = n;
 	h->generation = g->id;
 	h->image_file_size = g->bytes;
-	h->program_checksum = v.hdr->checksum;
+	h->program_checksum = sum;
 	r = send_answer(c->fd, s->answer, sizeof(*h) + n * 4u, g->memfd);
 	if (r < 0)
 		return myr_error_set(err, r, "the client does not take its "

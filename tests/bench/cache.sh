@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# tests/bench/cache.sh - the cache's targets (issue 7, docs/cache.md):
-#   1. the bench's 10,000-module program (tests/bench/gen.c, module.c,
-#      bench_main.c, bench.mk) as a static executable, from its module files
-#      (--no-cache) and from a current cache, hot page cache;
-#   2. two concurrent processes of a 10,000-module program that sleeps,
-#      with and without the cache: Rss, Pss, Shared_Clean, Private_Dirty
-#      from /proc/PID/smaps_rollup.
-# Usage (after ./build.sh and the build hook that makes gen_closure):
+# tests/bench/cache.sh - the mapped-image targets, side by side in one run
+# (docs/cache.md, docs/service.md, issues 7, 14 and 15):
+#   1. the bench's N-module program (tests/bench/gen.c, module.c,
+#      bench_main.c, bench.mk) for N = 1 and N (default 10,000): a static
+#      musl executable of the same code, Myriad from the module files,
+#      from a current cache, and through a warm loader service (myriad
+#      serve), hot page cache.  Wall: benchrun's interleaved medians;
+#      CPU: perf stat task-clock; instructions: callgrind (user space,
+#      --sandbox=off: valgrind cannot run under the launch's filter);
+#   2. 100 concurrent processes of an N-module program that sleeps, through
+#      the service and from the files: Pss per process (mean) and the
+#      service's own Rss (/proc/PID/smaps_rollup).
+# Usage (after ./build.sh test, which builds gen_closure), or through
+# `./build.sh bench --image [N]`:
 #   MYRIAD_BUILD_DIR=... tests/bench/cache.sh [N]        (default 10000)
-# Writes $OUT/cache.md (OUT: $MYRIAD_BENCH_OUT or $BUILD/bench) and prints it.
-# A measurement, not a test: nothing here fails on a slow result.
+# Writes $OUT/image.md (OUT: $MYRIAD_BENCH_OUT or $BUILD/bench) and prints
+# it.  A measurement, not a test: nothing here fails on a slow result.
+# Environment: IMAGE_BENCH_RUNS (timed runs per variant, default 41),
+# IMAGE_BENCH_PROCS (concurrent processes, default 100).
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -21,67 +29,129 @@ OUT=${MYRIAD_BENCH_OUT:-$BUILD/bench}
 MYRIAD=${MYRIAD:-$BUILD/bin/myriad}
 GEN_CLOSURE=$BUILD/tools/gen_closure
 N=${1:-10000}
-RUNS=${CACHE_BENCH_RUNS:-40}
-WORK=$OUT/cache-n$N
+RUNS=${IMAGE_BENCH_RUNS:-41}
+PROCS=${IMAGE_BENCH_PROCS:-100}
+WORK=$OUT/image
+TOOLS=$WORK/tools
 
 die() { echo "cache.sh: $*" >&2; exit 1; }
 [[ -x $MYRIAD ]] || die "no launcher at $MYRIAD (./build.sh)"
 [[ -x $GEN_CLOSURE ]] || die "no $GEN_CLOSURE (./build.sh test builds the tools)"
 command -v musl-gcc >/dev/null || die "musl-gcc is needed for the static variant"
-mkdir -p "$WORK"
-
-# ---- 1. the bench program: static, files, cache ------------------------------
-
-TREE=$WORK/tree
-key=$(cat "$BENCH/gen.c" "$BENCH/module.c" "$BENCH/bench_main.c" "$BENCH/bench.mk" \
-	<(gcc -dumpfullversion) | sha1sum | cut -c1-10)
-if [[ ! -f $TREE/key || $(cat "$TREE/key") != "$key" ]]; then
-	rm -rf "$TREE"
-	mkdir -p "$TREE/tmpl" "$TREE/obj" "$WORK/tools"
-	gcc -O2 -o "$WORK/tools/gen" "$BENCH/gen.c"
-	for k in 0 1 2 3; do
-		gcc -std=c11 -O2 -fPIC -DNDEPS=$k -c "$BENCH/module.c" -o "$TREE/tmpl/module$k.o"
-	done
-	musl-gcc -std=c11 -O2 -c "$BENCH/bench_main.c" -o "$TREE/obj/main-musl.o"
-	gcc -std=c11 -O2 -fPIC -DBENCH_MYRIAD -c "$BENCH/bench_main.c" -o "$TREE/obj/entry-myriad.o"
-	"$WORK/tools/gen" -n "$N" -s 1 -t "$TREE/tmpl" -o "$TREE" >/dev/null
-	: >"$TREE/toolchain.mk"         # only the ELF variants need it
-	echo "$key" >"$TREE/key"
-fi
-make -s -C "$TREE" -f "$BENCH/bench.mk" -j"$(nproc)" BENCH_SRC="$BENCH" \
-	MYRIAD="$MYRIAD" static myriad
-"$MYRIAD" cache build --libdir "$TREE/myr" >/dev/null
-expected=$(cat "$TREE/expected")
-for v in "$TREE/static-musl/prog" "$MYRIAD --no-cache --libdir $TREE/myr $TREE/myr/prog.myr" \
-	 "$MYRIAD --libdir $TREE/myr $TREE/myr/prog.myr"; do
-	got=$($v)
-	[[ $got == "$expected" ]] || die "$v printed '$got', expected '$expected'"
-done
-
-# CPU: the process's task-clock (perf stat -r), which a busy machine
-# perturbs least; wall: hyperfine's median (no shell, warmed up).
-declare -A CPU WALL
-NAMES=(static files cache cache-sandbox-off)
-CMDS=("$TREE/static-musl/prog"
-	"$MYRIAD --no-cache --libdir $TREE/myr $TREE/myr/prog.myr"
-	"$MYRIAD --libdir $TREE/myr $TREE/myr/prog.myr"
-	"$MYRIAD --sandbox=off --libdir $TREE/myr $TREE/myr/prog.myr")
 command -v perf >/dev/null || die "perf is needed (task-clock)"
-command -v hyperfine >/dev/null || die "hyperfine is needed"
-for k in "${!NAMES[@]}"; do
-	r=$RUNS
-	[[ ${NAMES[k]} == files ]] && r=8
-	# shellcheck disable=SC2086 # the command is a word list
-	CPU[${NAMES[k]}]=$(perf stat -r "$r" -x, -e task-clock ${CMDS[k]} 2>&1 >/dev/null |
-		awk -F, '/task-clock/ {printf "%.2f", $1}')
-	hyperfine -N -w 3 -r "$r" --export-json "$WORK/h.json" "${CMDS[k]}" >/dev/null 2>&1
-	WALL[${NAMES[k]}]=$(python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["results"][0]["median"] * 1000))' "$WORK/h.json")
-done
+mkdir -p "$WORK" "$TOOLS"
+musl-gcc -std=c11 -O2 -static -o "$TOOLS/benchrun" "$BENCH/benchrun.c"
+gcc -O2 -o "$TOOLS/gen" "$BENCH/gen.c"
 
-# ---- 2. sharing: two concurrent processes ---------------------------------------
+SERVE_PID=
+stop_service() {
+	if [[ -n $SERVE_PID ]]; then
+		kill "$SERVE_PID" 2>/dev/null || true
+		wait "$SERVE_PID" 2>/dev/null || true
+	fi
+	SERVE_PID=
+}
+trap stop_service EXIT
+start_service() { # libdir socket
+	stop_service
+	"$MYRIAD" serve --libdir "$1" --socket "$2" 2>>"$WORK/serve.log" &
+	SERVE_PID=$!
+	for _ in $(seq 600); do
+		"$MYRIAD" serve --status --socket "$2" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	die "the service did not start (log: $WORK/serve.log)"
+}
 
-SH=$WORK/share
-if [[ ! -f $SH/sleeper.myr ]]; then
+# ---- 1. the bench program: static, files, cache, service -------------------------
+
+tree() { # n: builds $WORK/tree-n, prints its path
+	local n=$1 t=$WORK/tree-$1 key
+	key=$(cat "$BENCH/gen.c" "$BENCH/module.c" "$BENCH/bench_main.c" "$BENCH/bench.mk" \
+		<(gcc -dumpfullversion) <(echo "$n") | sha1sum | cut -c1-10)
+	if [[ ! -f $t/key || $(cat "$t/key") != "$key" ]]; then
+		rm -rf "$t"
+		mkdir -p "$t/tmpl" "$t/obj"
+		for k in 0 1 2 3; do
+			gcc -std=c11 -O2 -fPIC -DNDEPS=$k -c "$BENCH/module.c" -o "$t/tmpl/module$k.o"
+		done
+		musl-gcc -std=c11 -O2 -c "$BENCH/bench_main.c" -o "$t/obj/main-musl.o"
+		gcc -std=c11 -O2 -fPIC -DBENCH_MYRIAD -c "$BENCH/bench_main.c" -o "$t/obj/entry-myriad.o"
+		"$TOOLS/gen" -n "$n" -s 1 -t "$t/tmpl" -o "$t" >/dev/null
+		: >"$t/toolchain.mk"
+		echo "$key" >"$t/key"
+	fi
+	make -s -C "$t" -f "$BENCH/bench.mk" -j"$(nproc)" BENCH_SRC="$BENCH" \
+		MYRIAD="$MYRIAD" static myriad >&2
+	"$MYRIAD" cache build --libdir "$t/myr" >/dev/null
+	echo "$t"
+}
+
+declare -A WALL CPU INSNS
+NAMES=(static files cache service cache-nosandbox service-nosandbox)
+measure() { # n
+	local n=$1 t sock line name
+	t=$(tree "$n")
+	sock=$WORK/loader-$n.sock
+	start_service "$t/myr" "$sock"
+	local M="$MYRIAD --libdir $t/myr $t/myr/prog.myr"
+	local -a cmds=("$t/static-musl/prog"
+		"$MYRIAD --service=off --no-cache --libdir $t/myr $t/myr/prog.myr"
+		"$MYRIAD --service=off --libdir $t/myr $t/myr/prog.myr"
+		"$MYRIAD --service=require --socket $sock --no-cache --libdir $t/myr $t/myr/prog.myr"
+		"$MYRIAD --sandbox=off --service=off --libdir $t/myr $t/myr/prog.myr"
+		"$MYRIAD --sandbox=off --service=require --socket $sock --no-cache --libdir $t/myr $t/myr/prog.myr")
+	: "$M"
+	# Every variant prints the generator's checksum, and the service
+	# variant really is served.
+	local expected
+	expected=$(cat "$t/expected")
+	for k in "${!cmds[@]}"; do
+		# shellcheck disable=SC2086
+		[[ $(${cmds[k]}) == "$expected" ]] || die "${NAMES[k]} (N=$n) did not print $expected"
+	done
+	local stats
+	# shellcheck disable=SC2086
+	stats=$(${cmds[3]/--service=require/--stats --service=require} 2>&1 >/dev/null)
+	[[ $stats == *"served by the loader service"* ]] || die "N=$n: the service did not serve"
+	local -a args=()
+	for k in "${!cmds[@]}"; do
+		# shellcheck disable=SC2206
+		args+=(-- "${NAMES[k]}" ${cmds[k]})
+	done
+	printf '%s\n' "$expected" >"$WORK/expected"
+	while IFS=$'\t' read -r name _ median _ _ _ status; do
+		[[ $status == ok ]] || die "N=$n: $name: $status"
+		WALL[$n,$name]=$(awk -v u="$median" 'BEGIN { printf "%.3f", u / 1000 }')
+	done < <("$TOOLS/benchrun" -r "$RUNS" -R "$RUNS" -b 100000 -e "$WORK/expected" "${args[@]}")
+	for k in "${!cmds[@]}"; do
+		# shellcheck disable=SC2086
+		CPU[$n,${NAMES[k]}]=$(perf stat -r 20 -x, -e task-clock ${cmds[k]} 2>&1 >/dev/null |
+			awk -F, '/task-clock/ {printf "%.3f", $1}')
+	done
+	if command -v valgrind >/dev/null; then
+		# The files variant too without the filter, so that the three
+		# count the same work.  Valgrind has no pidfd_open, so the
+		# service's client cannot run under it.
+		local -a vg=("${cmds[0]}" "${cmds[1]/--service=off/--sandbox=off --service=off}"
+			"${cmds[4]}")
+		local -a vgn=(static files cache-nosandbox)
+		for k in 0 1 2; do
+			# shellcheck disable=SC2086
+			INSNS[$n,${vgn[k]}]=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+				${vg[k]} 2>&1 >/dev/null | awk '/Collected :/ {print $4}') || true
+		done
+	fi
+	stop_service
+}
+
+measure 1
+measure "$N"
+
+# ---- 2. sharing: concurrent processes ----------------------------------------------
+
+SH=$WORK/share-$N
+if [[ ! -f $SH/lib/sleeper.myr ]]; then
 	rm -rf "$SH"
 	mkdir -p "$SH/lib"
 	"$GEN_CLOSURE" -n "$N" -o "$SH/lib" --seed 3 >/dev/null
@@ -94,59 +164,68 @@ int sleeper_main(const struct myriad_ctx *ctx)
 {
 	printf("%08x\n", (unsigned)f_m0());
 	fflush(stdout);
-	sleep(3);
-	(void)ctx;
+	sleep(ctx->argc > 1 ? 8 : 3);
 	return 0;
 }
 EOF
 	gcc -c -fPIC -O2 -I"$SRC/include" "$SH/sleeper.c" -o "$SH/sleeper.o"
-	"$MYRIAD" link -o "$SH/lib/sleeper.myr" --name sleeper --entry sleeper_main \
+	"$MYRIAD" link -o "$SH/sleeper.myr" --name sleeper --entry sleeper_main \
 		--needs "$SH/lib/m0.myr" "$SH/sleeper.o" >/dev/null
-	touch "$SH/sleeper.myr"
+	mv "$SH/sleeper.myr" "$SH/lib/sleeper.myr"
 fi
-"$MYRIAD" cache build --libdir "$SH/lib" >/dev/null
-share() { # extra options: prints "rss pss shared_clean private_dirty" (KiB) of both
-	local p1 p2 p
-	"$MYRIAD" "$@" --libdir "$SH/lib" "$SH/lib/sleeper.myr" >/dev/null & p1=$!
-	"$MYRIAD" "$@" --libdir "$SH/lib" "$SH/lib/sleeper.myr" >/dev/null & p2=$!
-	sleep 1.5
-	for p in $p1 $p2; do
-		awk '/^(Rss|Pss|Shared_Clean|Private_Dirty):/ {printf "%s ", $2}' "/proc/$p/smaps_rollup"
-		echo
+share() { # mode: prints "mean_pss_kib mean_rss_kib service_rss_kib"
+	local mode=$1 sock=$WORK/share.sock pids=() p pss=0 rss=0 srss=0
+	local -a opt=(--service=off --no-cache)
+	if [[ $mode == service ]]; then
+		start_service "$SH/lib" "$sock"
+		opt=(--service=require --socket "$sock" --no-cache)
+	fi
+	for _ in $(seq "$PROCS"); do
+		"$MYRIAD" "${opt[@]}" --libdir "$SH/lib" "$SH/lib/sleeper.myr" long >/dev/null &
+		pids+=($!)
 	done
-	wait
+	sleep 5
+	for p in "${pids[@]}"; do
+		read -r a b < <(awk '/^Rss:/ {r=$2} /^Pss:/ {s=$2} END {print s, r}' "/proc/$p/smaps_rollup")
+		pss=$((pss + a)) rss=$((rss + b))
+	done
+	[[ -n $SERVE_PID ]] && srss=$(awk '/^Rss:/ {print $2}' "/proc/$SERVE_PID/smaps_rollup")
+	wait "${pids[@]}"
+	stop_service
+	echo "$((pss / PROCS)) $((rss / PROCS)) $srss"
 }
-mapfile -t SC < <(share)
-mapfile -t SF < <(share --no-cache)
+read -r SV_PSS SV_RSS SV_SRV < <(share service)
+read -r FI_PSS FI_RSS _ < <(share files)
 
 # ---- report ------------------------------------------------------------------------
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
 {
-	echo "# Cache measurements (tests/bench/cache.sh, N=$N)"
+	echo "# Mapped images: cache and loader service (tests/bench/cache.sh)"
 	echo
-	echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(uname -r), commit $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo ?)."
-	echo "$RUNS runs per variant (files: 8), hot page cache.  CPU: mean task-clock"
-	echo "(perf stat), which a busy machine perturbs least; wall: hyperfine's median."
+	echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(uname -r), commit $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo ?), load $(cut -d' ' -f1-3 /proc/loadavg)."
+	echo "Hot page cache.  Wall: benchrun's median of $RUNS interleaved runs; CPU: mean"
+	echo "task-clock of 20 runs (perf stat); instructions: callgrind, one run, user space."
 	echo
-	echo "| variant | CPU ms | wall ms |"
-	echo "|---|---:|---:|"
-	for v in static files cache cache-sandbox-off; do
-		echo "| $v | ${CPU[$v]} | ${WALL[$v]} |"
+	for n in 1 "$N"; do
+		echo "N = $n"
+		echo
+		echo "| variant | wall ms | CPU ms | instructions |"
+		echo "|---|---:|---:|---:|"
+		for v in "${NAMES[@]}"; do
+			echo "| $v | ${WALL[$n,$v]} | ${CPU[$n,$v]} | ${INSNS[$n,$v]:--} |"
+		done
+		echo
+		echo "- service / static: $(ratio "${WALL[$n,service]}" "${WALL[$n,static]}") wall, $(ratio "${CPU[$n,service]}" "${CPU[$n,static]}") CPU; target <= 1.5x at N = $N"
+		echo "- cache / static: $(ratio "${WALL[$n,cache]}" "${WALL[$n,static]}") wall, $(ratio "${CPU[$n,cache]}" "${CPU[$n,static]}") CPU"
+		echo "- service / files: $(ratio "${WALL[$n,service]}" "${WALL[$n,files]}") wall, $(ratio "${CPU[$n,service]}" "${CPU[$n,files]}") CPU; target <= 1.0x at N = 1"
+		echo "- instructions (files without the filter too): cache / static $(ratio "${INSNS[$n,cache-nosandbox]:-0}" "${INSNS[$n,static]:-0}"), files / static $(ratio "${INSNS[$n,files]:-0}" "${INSNS[$n,static]:-0}") (the service's client cannot run under valgrind: no pidfd_open)"
+		echo
 	done
+	echo "$PROCS concurrent processes of a $N-module program (KiB):"
 	echo
-	echo "- files / cache: $(ratio "${CPU[files]}" "${CPU[cache]}") (CPU), $(ratio "${WALL[files]}" "${WALL[cache]}") (wall); target >= 10x"
-	echo "- cache / static: $(ratio "${CPU[cache]}" "${CPU[static]}") (CPU), $(ratio "${WALL[cache]}" "${WALL[static]}") (wall); target <= 1.5x"
-	echo "- cache --sandbox=off / static: $(ratio "${CPU[cache-sandbox-off]}" "${CPU[static]}") (CPU)"
-	echo
-	echo "Two concurrent processes of a $N-module program (KiB, each process):"
-	echo
-	echo "| | Rss | Pss | Shared_Clean | Private_Dirty |"
-	echo "|---|---:|---:|---:|---:|"
-	for i in 0 1; do
-		read -r a b c d <<<"${SC[i]}"; echo "| cache, process $((i + 1)) | $a | $b | $c | $d |"
-	done
-	for i in 0 1; do
-		read -r a b c d <<<"${SF[i]}"; echo "| files, process $((i + 1)) | $a | $b | $c | $d |"
-	done
-} | tee "$OUT/cache.md"
+	echo "| | Pss per process (mean) | Rss per process (mean) | service Rss |"
+	echo "|---|---:|---:|---:|"
+	echo "| through the service | $SV_PSS | $SV_RSS | $SV_SRV |"
+	echo "| from the files | $FI_PSS | $FI_RSS | - |"
+} | tee "$OUT/image.md"

@@ -40,6 +40,10 @@ usage: build.sh bench [OPTIONS] [N...]      (default N: 1 10 100 1000 10000 1000
   --build-only      generate and build the trees, measure nothing
   --check           correctness only: build, run every variant once, compare
                     checksums, exit 1 on any mismatch (tests/cli/bench_small.t)
+  --image           only the mapped-image targets (tests/bench/cache.sh:
+                    static, files, cache and loader service side by side at
+                    1 and N modules, default 10000; 100 concurrent processes);
+                    a full run ends with them too
 EOF
 	exit 2
 }
@@ -53,7 +57,7 @@ CACHE_ROOT=${MYRIAD_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/myriad-bench}
 MYRIAD=${MYRIAD:-$BUILD/bin/myriad}
 NPROC=$(nproc 2>/dev/null || echo 2)
 
-SEED=1 BUDGET=3 HARD=150 MIN_RUNS=5 MAX_RUNS=21 ELF_MAX=10000 COLD=1 CHECK=0 QUICK=0 BUILD_ONLY=0 QUESTIONS=
+IMAGE=0 SEED=1 BUDGET=3 HARD=150 MIN_RUNS=5 MAX_RUNS=21 ELF_MAX=10000 COLD=1 CHECK=0 QUICK=0 BUILD_ONLY=0 QUESTIONS=
 NS=()
 while (($#)); do
 	case $1 in
@@ -66,6 +70,7 @@ while (($#)); do
 	--quick) QUICK=1 ;;
 	--check) CHECK=1 ;;
 	--build-only) BUILD_ONLY=1 ;;
+	--image) IMAGE=1 ;;
 	--questions) QUESTIONS=$2; shift ;;
 	-h|--help) usage ;;
 	-*) echo "bench: unknown option $1" >&2; usage ;;
@@ -75,6 +80,10 @@ while (($#)); do
 	esac
 	shift
 done
+if ((IMAGE)); then
+	((${#NS[@]} <= 1)) || { echo "bench: --image takes one N" >&2; exit 2; }
+	exec bash "$BENCH/cache.sh" "${NS[@]}"
+fi
 FULL_RUN=0
 if ((${#NS[@]} == 0)); then
 	if ((QUICK)); then NS=(1 10 100 1000); else NS=(1 10 100 1000 10000 100000); FULL_RUN=1; fi
@@ -350,6 +359,10 @@ fi
 : >"$OUT/notes.txt"
 ((${#NOTES[@]})) && printf '%s\n' "${NOTES[@]}" >"$OUT/notes.txt"
 "$BENCH/report.sh" "$OUT" "$FULL_RUN" "$SRC"
+if ((FULL_RUN)); then
+	log "the mapped-image targets (tests/bench/cache.sh)"
+	bash "$BENCH/cache.sh" 10000 || NOTES+=("cache.sh failed")
+fi
 ((FAILED)) && die "some variants failed; see $OUT/results.md"
 exit 0
 exit

@@ -336,4 +336,22 @@ like "$err" "10000 modules from the cache, 1 from files" "...all from the image"
 run "$MYRIAD" --sandbox=off --no-cache --libdir "$BIG" "$BIG/prog.myr" a
 is "$out" "$bsum" "10,000 modules from files: the same checksum"
 
+# ---- .bss is zero-filled at launch, not stored ------------------------------------
+
+BSS=$T/bss
+mkdir -p "$BSS/lib"
+bsum=$("$GEN" -n 40 -o "$BSS/lib" -p "$BSS/prog.myr" --bss 1048576 --ctors) || fail "gen_closure --bss"
+ok "cache build of 40 modules with 1 MiB of bss each" "$MYRIAD" cache build --libdir "$BSS/lib"
+size=$(stat -c %s "$BSS/lib/.myriad-cache/image")
+if ((size < 4 * 1024 * 1024)); then
+	pass "the image stores no bss: $size bytes for 40 MiB of it"
+else
+	fail "the image stores no bss: $size bytes for 40 MiB of it"
+fi
+run "$MYRIAD" --stats --libdir "$BSS/lib" "$BSS/prog.myr"
+like "$err" "stats: 40 modules from the cache" "the bss modules run from the image"
+is "$(grep -cx "${bsum#checksum }" <<<"$out")" 1 "and print the generator's checksum"
+run "$MYRIAD" --no-cache --libdir "$BSS/lib" "$BSS/prog.myr"
+is "$(grep -cx "${bsum#checksum }" <<<"$out")" 1 "as from the files"
+
 done_testing

@@ -254,6 +254,27 @@ launch
 like "$err" 'served by the loader service' "the restarted service serves again"
 is "$out" "$sum" "correctly"
 
+# ---- a service that lies, dies or stalls ------------------------------------------
+
+FAKE=$T/fake.sock
+for how in unsealed garbage close silent; do
+	"$CLIENT" "$FAKE" serve "$how" >"$T/fake.out" 2>&1 &
+	fp=$!
+	for _ in $(seq 50); do grep -q listening "$T/fake.out" 2>/dev/null && break; sleep 0.1; done
+	run env MYRIAD_DEBUG=service "$MYRIAD" --stats --socket "$FAKE" --libdir "$LIB" "$T/prog.myr"
+	is "$out" "$sum" "a $how service: the launch is correct without it"
+	like "$err" 'not served by the loader service' "a $how service: --stats says it did not serve"
+	case $how in
+	unsealed) like "$err" 'service: .*not sealed' "the unsealed memfd is refused (F_GET_SEALS)" ;;
+	garbage) like "$err" 'service: .*(magic|answer of)' "the garbage answer is refused" ;;
+	close) like "$err" 'service: .*closed the connection' "the dead service is noticed" ;;
+	silent) like "$err" 'service: .*no answer within' "the silent service is given up on" ;;
+	esac
+	run "$MYRIAD" --service=require --socket "$FAKE" --libdir "$LIB" "$T/prog.myr"
+	is "$status" 127 "a $how service with --service=require: exit 127"
+	kill "$fp"; wait "$fp" 2>/dev/null
+done
+
 # ---- systemd units ------------------------------------------------------------------
 
 # Checked as installed, with ExecStart naming the launcher under test

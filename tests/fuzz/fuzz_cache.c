@@ -132,10 +132,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		     h->modules.count == 0);
 	if (!(flags & MYR_CACHE_PARSE_META_ONLY)) {
 		FUZZ_REQUIRE(h->file_size == size - 1);
+		FUZZ_REQUIRE(h->bss_start <= h->image_size &&
+			     h->image_off + h->bss_start == h->file_size);
 		if (h->image_size) {
-			image = malloc(h->image_size);
+			/* What a launch maps: the stored part, then zeros. */
+			image = calloc(1, h->image_size);
 			FUZZ_REQUIRE(image);
-			memcpy(image, buf + h->image_off, h->image_size);
+			memcpy(image, buf + h->image_off, h->bss_start);
 		}
 	}
 

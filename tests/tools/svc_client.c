@@ -17,6 +17,12 @@
  *                                      them 1 s, then closes them
  *   svc_client SOCKET load PROG        one well-formed load; prints the
  *                                      answer's type and closure count
+ *   svc_client SOCKET serve HOW        a fake service: listens on SOCKET and
+ *                                      answers each load request with HOW:
+ *                                      unsealed (a memfd without seals),
+ *                                      garbage (random bytes), close (hangs
+ *                                      up), silent (never answers), until
+ *                                      killed
  * Prints one line per exchange: "answer TYPE STATUS" (type 3 is ERROR),
  * "closed" (the service hung up) or "timeout".  Exits 0 unless the tool
  * itself failed; the test judges the lines.
@@ -134,6 +140,57 @@ static int one_load(int prog, int pidfd)
 	return 0;
 }
 
+/* The fake service of "serve": a well-formed header around a memfd that
+ * is not sealed, or worse. */
+static int fake_service(const char *how)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int ls = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock_path);
+	unlink(sock_path);
+	if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    listen(ls, 64) != 0) {
+		perror("fake service");
+		return 1;
+	}
+	printf("listening\n");
+	fflush(stdout);
+	for (;;) {
+		int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+		uint8_t req[64];
+		if (c < 0)
+			continue;
+		if (recv(c, req, sizeof(req), 0) <= 0 || strcmp(how, "close") == 0) {
+			close(c);
+			continue;
+		}
+		if (strcmp(how, "silent") == 0) {
+			/* Keep it open, unanswered, until the client gives up. */
+			continue;
+		}
+		if (strcmp(how, "garbage") == 0) {
+			uint8_t junk[100];
+			for (size_t i = 0; i < sizeof(junk); i++)
+				junk[i] = (uint8_t)(i * 91 + 7);
+			send(c, junk, sizeof(junk), MSG_NOSIGNAL);
+			close(c);
+			continue;
+		}
+		/* unsealed: a plausible answer with a writable memfd */
+		int mfd = (int)syscall(SYS_memfd_create, "fake", 0);
+		struct myr_service_answer_header h = {
+			.magic = MYR_SERVICE_REP_MAGIC, .version = MYR_SERVICE_VERSION,
+			.type = MYR_SERVICE_LOAD, .generation = 1,
+			.image_file_size = 8192 };
+		if (mfd < 0 || ftruncate(mfd, 8192) != 0)
+			return 1;
+		send_msg(c, &h, sizeof(h), &mfd, 1);
+		close(mfd);
+		close(c);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -233,6 +290,8 @@ int main(int argc, char **argv)
 		free(fds);
 		return 0;
 	}
+	if (strcmp(mode, "serve") == 0 && argc == 4)
+		return fake_service(argv[3]);
 	fprintf(stderr, "svc_client: unknown mode %s\n", mode);
 	return 2;
 }
