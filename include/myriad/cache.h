@@ -104,31 +104,29 @@ struct myr_cache_header {
 	                                       of the host stubs (text) */
 	struct myr_cache_table stub_slots; /* 256 ... and of their slots
 	                                       (relro): hostsyms' slots */
-	uint64_t stub_sum;              /* 264 XXH64 of the stubs' bytes, then
-	                                       the slots' (seeded with it) */
+	uint64_t stub_sum;              /* 264 myr_cache_stub_sum() */
 	uint32_t bss_start;             /* 272 image offset, page-aligned, in
 	                                       the data class: [bss_start,
 	                                       image_size) is zero-filled at
 	                                       launch, not stored: the file
 	                                       ends at image_off + bss_start */
-	uint8_t  reserved[236];         /* 276 zero */
+	struct myr_cache_table page_sums; /* 276 uint64_t[image_size / page]:
+	                                       XXH64 of each image page as built
+	                                       (bss pages: of zeros) */
+	uint8_t  reserved[228];         /* 284 zero */
 };                                      /* 512 */
 
 /*
- * A module's content sum (myr_cache_module_sum()): XXH64 over its segments'
- * bytes in the image as the builder wrote them (text, rodata, relro, data,
- * bss, in that order, each hashed with the previous result as seed,
- * starting from 0: myr_cache_content_sum()), before any launch writes a
- * bind, a rebase or a host slot; then, chained, its record, its name, its
- * dependency, rebase, bind, export (with the names), export-bucket and
- * launch-closure entries.  The stub sum (myr_cache_stub_sum()): the stubs'
- * bytes, the slots', the host symbol table and its names.  A launch checks
- * both before it uses a module (docs/cache.md, "What is verified"): a
- * change of one module's bytes or records that re-seals only the metadata
- * checksum is caught, and that module loads from its file.
- */
-
-/* myr_cache_module.flags */
+ * What a launch checks before it uses a module (docs/cache.md, "What is
+ * verified"): the page sum (XXH64, seed 0) of every image page its segments
+ * touch, as the builder wrote them, before any launch writes a bind, a
+ * rebase or a host slot; its record sum in sums (myr_cache_module_sum():
+ * XXH64 of its struct myr_cache_module, which holds where its segments,
+ * dependencies, fixups, exports and arrays are); and, once per launch, the stub sum (myr_cache_stub_sum():
+ * the stubs' bytes, the slots', the host symbol table and its names).  A
+ * change of a module's bytes, or of its records re-sealing only the
+ * metadata checksum, is caught, and that module loads from its file.
+ *//* myr_cache_module.flags */
 #define MYR_CM_IMAGE    0x1u   /* in the image; else recorded only (why) */
 #define MYR_CM_PINNED   0x2u   /* text reaches a host object PC-relatively:
                                   valid only at pref_base, with the host
@@ -224,31 +222,30 @@ struct myr_cache_view {
 	const uint32_t *closures;
 	const char *strings;
 	const struct myr_cache_ident *idents;  /* NULL unless present */
-	const uint64_t *sums;           /* content sums, one per module */
+	const uint64_t *sums;           /* record sums, one per module */
+	const uint64_t *page_sums;      /* one per image page */
 };
-
-/* The content sum (above) of segments seg[s] of size[s] bytes. */
-uint64_t myr_cache_content_sum(const uint8_t *const seg[MYR_SEG_COUNT],
-			       const uint32_t size[MYR_SEG_COUNT]);
 
 /*
  * Against the image's bytes (image: its first byte, as the file holds it,
  * before a launch writes anything): the host stubs and slots match
  * stub_sum; module i (checked by myr_cache_check_module()) matches its
- * content sum, each bind site holds its build value, each rebase site and
- * init or fini entry an address of the image.  0 or -EILSEQ / -EBADMSG.
+ * record sum, every page its segments touch its page sum, each bind site
+ * holds its build value, each rebase site and init or fini entry an
+ * address of the image.  pages_done (image_size / MYR_CACHE_PAGE bytes,
+ * zeroed by the caller; or NULL) marks the pages already verified, so that
+ * pages shared by modules are hashed once.  0 or -EILSEQ / -EBADMSG.
  */
 int myr_cache_check_stubs(const struct myr_cache_view *v, const uint8_t *image,
 			  struct myr_error *err);
-/* The sums themselves, for the builder (v from myr_cache_parse(), module i
- * checked by myr_cache_check_module()). */
-uint64_t myr_cache_stub_sum(const struct myr_cache_view *v,
-			    const uint8_t *image);
-uint64_t myr_cache_module_sum(const struct myr_cache_view *v,
-			      const uint8_t *image, uint32_t i);
 int myr_cache_check_content(const struct myr_cache_view *v,
 			    const uint8_t *image, uint32_t i,
-			    struct myr_error *err);
+			    uint8_t *pages_done, struct myr_error *err);
+/* The sums themselves, for the builder (v from myr_cache_parse(), module i
+ * checked by myr_cache_check_module(); image as in the file). */
+uint64_t myr_cache_stub_sum(const struct myr_cache_view *v,
+			    const uint8_t *image);
+uint64_t myr_cache_module_sum(const struct myr_cache_view *v, uint32_t i);
 
 /* myr_cache_parse() flags */
 #define MYR_CACHE_PARSE_META_ONLY  0x1u  /* buf holds [0, meta end) only:

@@ -9,6 +9,7 @@
  */
 #include <string.h>
 #include <myriad/module.h>
+#include "base/xxh64.h"
 
 #define P1 0x9E3779B185EBCA87ull
 #define P2 0xC2B2AE3D27D4EB4Full
@@ -21,13 +22,7 @@
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	      "lanes are read as little-endian words");
 
-struct xxh64_state {
-	uint64_t acc[4];
-	uint64_t total;
-	uint8_t  pending[STRIPE];  /* bytes not yet forming a whole stripe */
-	uint32_t npending;
-	uint64_t seed;
-};
+#define xxh64_state myri_xxh64
 
 static inline uint64_t rotl64(uint64_t x, unsigned r)
 {
@@ -158,6 +153,21 @@ static uint64_t xxh64_final(const struct xxh64_state *s)
 	h *= P3;
 	h ^= h >> 32;
 	return h;
+}
+
+void myri_xxh64_init(struct myri_xxh64 *s, uint64_t seed)
+{
+	xxh64_init(s, seed);
+}
+
+void myri_xxh64_update(struct myri_xxh64 *s, const void *p, size_t len)
+{
+	xxh64_update(s, p, len);
+}
+
+uint64_t myri_xxh64_final(const struct myri_xxh64 *s)
+{
+	return xxh64_final(s);
 }
 
 uint64_t myr_xxh64(const void *data, size_t len, uint64_t seed)

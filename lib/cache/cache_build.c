@@ -985,6 +985,18 @@ static int serialize(struct builder *b, struct myr_cache_header *h,
 	TABLE(hostsyms, hostsyms, sizeof(struct myr_cache_hostsym));
 	TABLE(closures, closures, 4);
 	TABLE(sums, sums, 8);
+	{
+		/* Filled by seal_sums(), one per page of the image. */
+		uint64_t npages = myr_pool_class_start(b->pool, MYR_CLASS_COUNT) /
+				  MYR_CACHE_PAGE;
+		bad |= gb_align(file, 8) < 0;
+		h->page_sums.off = (uint32_t)file->len;
+		h->page_sums.count = (uint32_t)npages;
+		for (uint64_t p = 0; p < npages && !bad; p++) {
+			static const uint64_t later;
+			bad |= gb_put(file, &later, sizeof(later)) < 0;
+		}
+	}
 	TABLE(strings, strings, 1);
 	bad |= gb_align(file, 8) < 0;
 	h->meta_size = (uint32_t)(file->len - h->meta_off);
@@ -1026,7 +1038,7 @@ static int seal_sums(struct builder *b, struct myr_cache_header *h,
 		     struct growbuf *file, struct myr_error *err)
 {
 	struct myr_cache_view v;
-	uint64_t *sums;
+	uint64_t *sums, *pages;
 	int r;
 
 	memcpy(file->p, h, sizeof(*h));
@@ -1042,8 +1054,12 @@ static int seal_sums(struct builder *b, struct myr_cache_header *h,
 		r = myr_cache_check_module(&v, i, err);
 		if (r < 0)
 			return myr_error_set(err, r, "the new image: %s", err->msg);
-		sums[i] = myr_cache_module_sum(&v, b->base, i);
+		sums[i] = myr_cache_module_sum(&v, i);
 	}
+	pages = (uint64_t *)(void *)(file->p + h->page_sums.off);
+	for (uint32_t p = 0; p < h->page_sums.count; p++)
+		pages[p] = myr_xxh64(b->base + (size_t)p * MYR_CACHE_PAGE,
+				     MYR_CACHE_PAGE, 0);
 	h->stub_sum = h->hostsyms.count && b->base ?
 		      myr_cache_stub_sum(&v, b->base) : 0;
 	return 0;

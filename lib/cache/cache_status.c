@@ -120,6 +120,7 @@ int myr_cache_status(const char *dir, const struct myr_host_binding *host,
 	void *map = MAP_FAILED;
 	size_t map_len = 0;
 	int dirfd, fd = -1, r = 0, other_launcher = 0;
+	uint8_t *pages_done = NULL;
 
 	memset(st, 0, sizeof(*st));
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -182,10 +183,16 @@ int myr_cache_status(const char *dir, const struct myr_host_binding *host,
 	if (myr_cache_check_stubs(&v, (const uint8_t *)map + v.hdr->image_off,
 				  &why) < 0)
 		goto invalid;
+	pages_done = calloc(v.hdr->image_size / MYR_CACHE_PAGE + 1, 1);
+	if (!pages_done) {
+		r = myr_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
 	for (uint32_t i = 0; i < v.hdr->modules.count; i++)
 		if ((v.modules[i].flags & MYR_CM_IMAGE) &&
 		    myr_cache_check_content(&v, (const uint8_t *)map +
-					    v.hdr->image_off, i, &why) < 0)
+					    v.hdr->image_off, i, pages_done,
+					    &why) < 0)
 			goto invalid;
 	{
 		struct stat ss;
@@ -253,6 +260,7 @@ invalid:
 	st->state = MYR_CACHE_INVALID;
 	snprintf(st->why, sizeof(st->why), "%s", why.msg);
 out:
+	free(pages_done);
 	if (map != MAP_FAILED)
 		munmap(map, map_len);
 	if (fd >= 0)

@@ -29,6 +29,7 @@
 #include <myriad/limits.h>
 #include <myriad/module.h>
 #include <myriad/sandbox.h>
+#include "base/xxh64.h"
 #include "image/link.h"
 
 #ifndef MAP_FIXED_NOREPLACE
@@ -47,17 +48,6 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 static unsigned seg_class(unsigned seg)
 {
 	return seg == MYR_SEG_BSS ? MYR_CLASS_DATA : seg;
-}
-
-uint64_t myr_cache_content_sum(const uint8_t *const seg[MYR_SEG_COUNT],
-			       const uint32_t size[MYR_SEG_COUNT])
-{
-	static const uint8_t none;
-	uint64_t sum = 0;
-
-	for (unsigned s = 0; s < MYR_SEG_COUNT; s++)
-		sum = myr_xxh64(size[s] ? seg[s] : &none, size[s], sum);
-	return sum;
 }
 
 /* A range of image bytes [off, off + size) inside class c. */
@@ -103,7 +93,8 @@ int myr_cache_check_limits(const struct myr_cache_header *h,
 		B(exports, MYR_CACHE_FIXUPS_MAX, "exports"),
 		B(ebuckets, MYR_CACHE_FIXUPS_MAX, "export buckets"),
 		B(closures, MYR_CACHE_FIXUPS_MAX, "closures"),
-		B(sums, MYR_CACHE_MODULES_MAX, "content sums"),
+		B(sums, MYR_CACHE_MODULES_MAX, "record sums"),
+		B(page_sums, MYR_POOL_RESERVATION_MAX / MYR_CACHE_PAGE, "page sums"),
 		B(hostsyms, MYR_CACHE_HOSTSYMS_MAX, "host symbols"),
 		B(strings, MYR_CACHE_META_MAX, "strings"),
 #undef B
@@ -232,7 +223,8 @@ int myr_cache_parse(const void *buf, size_t len, unsigned flags,
 	    IN_META(ebuckets, 4, "export buckets") ||
 	    IN_META(hostsyms, sizeof(struct myr_cache_hostsym), "host symbols") ||
 	    IN_META(closures, 4, "closures") ||
-	    IN_META(sums, 8, "content sums") ||
+	    IN_META(sums, 8, "record sums") ||
+	    IN_META(page_sums, 8, "page sums") ||
 	    IN_META(strings, 1, "strings") ||
 	    (r = table_ok(&h->idents, sizeof(struct myr_cache_ident),
 			  meta_end, h->image_off, "identities", err)))
@@ -243,9 +235,13 @@ int myr_cache_parse(const void *buf, size_t len, unsigned flags,
 		return myr_error_set(err, -EBADMSG, "%u buckets for %u modules "
 				     "(a power of two above the count)",
 				     h->buckets.count, h->modules.count);
-	if (h->sums.count != h->modules.count)
-		return myr_error_set(err, -EBADMSG, "%u content sums for %u "
-				     "modules", h->sums.count, h->modules.count);
+	if (h->sums.count != h->modules.count ||
+	    h->page_sums.count != h->image_size / MYR_CACHE_PAGE)
+		return myr_error_set(err, -EBADMSG, "%u record sums for %u "
+				     "modules, %u page sums for %llu pages",
+				     h->sums.count, h->modules.count,
+				     h->page_sums.count, (unsigned long long)
+				     (h->image_size / MYR_CACHE_PAGE));
 	/* The stubs: MYR_CACHE_STUB_SIZE bytes of text per 8-byte slot in
 	 * relro, each slot of a host function among them (checked below). */
 	if ((uint64_t)h->stub_text.count !=
@@ -283,6 +279,7 @@ int myr_cache_parse(const void *buf, size_t len, unsigned flags,
 	v->closures = AT(closures);
 	v->strings = AT(strings);
 	v->sums = AT(sums);
+	v->page_sums = AT(page_sums);
 	if (flags & MYR_CACHE_PARSE_IDENTS) {
 		uint64_t end = (uint64_t)h->idents.off +
 			(uint64_t)h->idents.count * sizeof(struct myr_cache_ident);
@@ -576,6 +573,7 @@ struct myr_cache {
 	uint64_t given_sum;
 	int has_problem;
 	struct myr_error problem;       /* myr_cache_problem() */
+	uint8_t *pages_done;            /* image pages verified */
 };
 
 static uint64_t now_ns(void)
@@ -706,10 +704,6 @@ static int bind_host(struct myr_cache *c, const struct myr_host_binding *host,
 		c->hostaddr[i] = (uintptr_t)a;
 		if ((s->flags & MYR_CH_PINNED) && (uintptr_t)a != s->build_addr)
 			c->pins_valid = 0;
-		if (s->kind == MYR_SYM_FUNC) {
-			uint64_t v = (uint64_t)(uintptr_t)a;
-			memcpy(c->image + s->slot, &v, 8);
-		}
 	}
 	return 0;
 }
@@ -876,7 +870,8 @@ static int cache_open(struct myr_cache **out, const char *dir, int image_fd,
 		c->state = calloc(n ? n : 1, 1);
 		c->active = malloc((n ? n : 1) * sizeof(uint32_t));
 		c->links = calloc(n ? n : 1, sizeof(*c->links));
-		if (!c->state || !c->active || !c->links)
+		c->pages_done = calloc(c->v.hdr->image_size / MYR_CACHE_PAGE + 1, 1);
+		if (!c->state || !c->active || !c->links || !c->pages_done)
 			r = myr_error_set(err, -ENOMEM, "out of memory");
 	}
 	if (r < 0) {
@@ -955,17 +950,19 @@ uint64_t myr_cache_stub_sum(const struct myr_cache_view *v,
 			    const uint8_t *image)
 {
 	const struct myr_cache_header *h = v->hdr;
-	uint64_t sum = myr_xxh64(image + h->stub_text.off, h->stub_text.count, 0);
+	struct myri_xxh64 x;
 
-	sum = myr_xxh64(image + h->stub_slots.off, h->stub_slots.count, sum);
+	myri_xxh64_init(&x, 0);
+	myri_xxh64_update(&x, image + h->stub_text.off, h->stub_text.count);
+	myri_xxh64_update(&x, image + h->stub_slots.off, h->stub_slots.count);
 	/* Which symbol each slot is for: a slot swapped between two host
 	 * functions would call the wrong one. */
-	sum = myr_xxh64(v->hostsyms, (size_t)h->hostsyms.count *
-			sizeof(*v->hostsyms), sum);
+	myri_xxh64_update(&x, v->hostsyms, (size_t)h->hostsyms.count *
+			  sizeof(*v->hostsyms));
 	for (uint32_t i = 0; i < h->hostsyms.count; i++)
-		sum = myr_xxh64(v->strings + v->hostsyms[i].name_off,
-				v->hostsyms[i].name_len, sum);
-	return sum;
+		myri_xxh64_update(&x, v->strings + v->hostsyms[i].name_off,
+				  v->hostsyms[i].name_len);
+	return myri_xxh64_final(&x);
 }
 
 int myr_cache_check_stubs(const struct myr_cache_view *v, const uint8_t *image,
@@ -978,52 +975,45 @@ int myr_cache_check_stubs(const struct myr_cache_view *v, const uint8_t *image,
 	return 0;
 }
 
-/* XXH64 of n elements of size elem at p, chained; p may be unused. */
-static uint64_t sum_array(const void *p, uint32_t n, size_t elem, uint64_t sum)
+uint64_t myr_cache_module_sum(const struct myr_cache_view *v, uint32_t i)
 {
-	static const uint8_t none;
-	return myr_xxh64(n ? p : &none, (size_t)n * elem, sum);
+	return myr_xxh64(&v->modules[i], sizeof(v->modules[i]), 0);
 }
 
-uint64_t myr_cache_module_sum(const struct myr_cache_view *v,
-			      const uint8_t *image, uint32_t i)
+/* The pages of image range [off, off + size) hash as built. */
+static int pages_ok(const struct myr_cache_view *v, const uint8_t *image,
+		    uint64_t off, uint64_t size, uint8_t *done)
 {
-	const struct myr_cache_module *m = &v->modules[i];
-	const uint8_t *seg[MYR_SEG_COUNT];
-	uint64_t sum;
-
-	for (unsigned s = 0; s < MYR_SEG_COUNT; s++)
-		seg[s] = image + m->seg_off[s];
-	sum = myr_cache_content_sum(seg, m->seg_size);
-	sum = myr_xxh64(m, sizeof(*m), sum);
-	sum = myr_xxh64(v->strings + m->name_off, m->name_len, sum);
-	sum = sum_array(v->deps + m->deps.off, m->deps.count, 4, sum);
-	sum = sum_array(v->rebases + m->rebases.off, m->rebases.count, 4, sum);
-	sum = sum_array(v->binds + m->binds.off, m->binds.count,
-			sizeof(*v->binds), sum);
-	sum = sum_array(v->exports + m->exports.off, m->exports.count,
-			sizeof(*v->exports), sum);
-	for (uint32_t k = 0; k < m->exports.count; k++) {
-		const struct myr_export *e = &v->exports[m->exports.off + k];
-		sum = myr_xxh64(v->strings + e->name_off, e->name_len, sum);
+	for (uint64_t p = off / MYR_CACHE_PAGE;
+	     size && p <= (off + size - 1) / MYR_CACHE_PAGE; p++) {
+		if (done && done[p])
+			continue;
+		if (myr_xxh64(image + p * MYR_CACHE_PAGE, MYR_CACHE_PAGE, 0) !=
+		    v->page_sums[p])
+			return 0;
+		if (done)
+			done[p] = 1;
 	}
-	sum = sum_array(v->ebuckets + m->ebuckets.off, m->ebuckets.count + 1, 4,
-			sum);
-	return sum_array(v->closures + m->closure.off, m->closure.count, 4, sum);
+	return 1;
 }
 
 int myr_cache_check_content(const struct myr_cache_view *v,
 			    const uint8_t *image, uint32_t i,
-			    struct myr_error *err)
+			    uint8_t *pages_done, struct myr_error *err)
 {
 	const struct myr_cache_header *h = v->hdr;
 	const struct myr_cache_module *m = &v->modules[i];
 	const char *name = v->strings + m->name_off;
 
-	if (myr_cache_module_sum(v, image, i) != v->sums[i])
-		return myr_error_set(err, -EILSEQ, "module %.*s: its bytes "
-				     "or records differ from the build (content "
-				     "sum)", (int)m->name_len, name);
+	if (myr_cache_module_sum(v, i) != v->sums[i])
+		return myr_error_set(err, -EILSEQ, "module %.*s: its records "
+				     "differ from the build (record sum)",
+				     (int)m->name_len, name);
+	for (unsigned s = 0; s < MYR_SEG_COUNT; s++)
+		if (!pages_ok(v, image, m->seg_off[s], m->seg_size[s], pages_done))
+			return myr_error_set(err, -EILSEQ, "module %.*s: its "
+					     "bytes differ from the build (page "
+					     "sum)", (int)m->name_len, name);
 	for (uint32_t k = 0; k < m->binds.count; k++) {
 		const struct myr_cache_bind *b = &v->binds[m->binds.off + k];
 		if (word_at(image, b->site) != v->hostsyms[b->sym].build_addr +
@@ -1081,7 +1071,8 @@ static uint8_t own_ok(struct myr_cache *c, uint32_t i)
 	if (check_core(&c->v, i, &err) < 0 ||
 	    check_exports(&c->v, i, &err) < 0 ||
 	    (c->slide && check_rebases(&c->v, i, &err) < 0) ||
-	    myr_cache_check_content(&c->v, c->image, i, &err) < 0) {
+	    myr_cache_check_content(&c->v, c->image, i, c->pages_done,
+				    &err) < 0) {
 		if (!c->has_problem) {
 			c->has_problem = 1;
 			myr_error_set(&c->problem, err.code, "%s",
@@ -1311,6 +1302,15 @@ int myr_cache_activate(struct myr_cache *c, struct myr_error *err)
 	uint64_t from = h->class_start[MYR_CLASS_RELRO];
 	uint64_t to = h->class_start[MYR_CLASS_DATA];
 
+	/* The host slots, only now: every module used was checked against
+	 * the pages as built, slots included. */
+	for (uint32_t i = 0; i < h->hostsyms.count; i++) {
+		const struct myr_cache_hostsym *s = &c->v.hostsyms[i];
+		if (s->kind == MYR_SYM_FUNC) {
+			uint64_t v = (uint64_t)c->hostaddr[i];
+			memcpy(c->image + s->slot, &v, 8);
+		}
+	}
 	for (uint32_t k = 0; k < c->nactive; k++) {
 		if (!(c->state[c->active[k]] & ST_FIXUP))
 			continue;
@@ -1461,6 +1461,7 @@ static void free_bookkeeping(struct myr_cache *c)
 	free(c->next);
 	free(c->active);
 	free(c->hostaddr);
+	free(c->pages_done);
 	free(c->given);
 }
 
