@@ -9,13 +9,15 @@
 #      as static musl libraries into a private prefix.  Each is cached under
 #      a stamp keyed by its source version, its recipe and the toolchain; the
 #      stamp is written last, so an interrupted or failed build is redone;
-#   3. libmyriad twice: with musl-gcc (build/musl/libmyriad.a) for the
-#      static launcher build/bin/myriad, and with the host compiler under
-#      ASan+UBSan (build/asan/libmyriad.a) for the unit tests.  An embedded
-#      Makefile does this incrementally, with header dependencies.
+#   3. make (the top-level Makefile): libmyriad twice, with musl-gcc
+#      (build/musl/libmyriad.a) for the static launcher build/bin/myriad,
+#      and with the host compiler under ASan+UBSan (build/asan/libmyriad.a)
+#      for the unit tests; incrementally, with header dependencies.
 # Musl has no kernel headers of its own: the build uses a private directory
 # of symlinks into the host's linux-libc-dev, and writes nothing outside the
 # build directory except APT's state (packages, one deb-src entry).
+# A packaging build with the dependencies in place runs make itself
+# (Makefile, DEPS_PREFIX=...); only this script ever touches APT.
 set -euo pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -39,35 +41,16 @@ VERSION=$(sed -n '1s/^myriad (\([0-9][0-9.]*\)) .*/\1/p' "$SRC/debian/changelog"
 
 REQUIRED_PACKAGES=(musl-tools gcc make pkg-config linux-libc-dev dpkg-dev
 	liblz4-dev libseccomp-dev liburing-dev gperf clang file binutils
-	xxhash perl lld)
+	xxhash perl lld scdoc)
 # What ./build.sh package and its tests need besides: Debian's packaging
 # tools, the man page generator, and mmdebstrap for the throwaway root the
 # package tests install into (tests/package).
 PACKAGE_PACKAGES=(debhelper fakeroot lintian scdoc mmdebstrap)
 DEB_SRC_FILE=/etc/apt/sources.list.d/myriad-deb-src.sources
 
-# Flags.  Musl supports the stack protector; _FORTIFY_SOURCE does nothing
-# with it.  The launcher is plain -static, not -static-pie: a static-pie
-# binary carries a dynamic section to relocate itself.
-# -D_GNU_SOURCE= (empty) so that a file's own "#define _GNU_SOURCE" is an
-# identical, hence silent, redefinition.
-WARN_FLAGS="-std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE="
+# The dependencies' flags; Myriad's own are the Makefile's.
 HARDEN_FLAGS="-fstack-protector-strong -fstack-clash-protection"
 DEP_CFLAGS="-O2 $HARDEN_FLAGS -isystem $KHDR"
-MUSL_CFLAGS="$WARN_FLAGS -O2 -ffunction-sections $HARDEN_FLAGS -I$SRC/include -isystem $PREFIX/include -isystem $KHDR"
-MUSL_LDFLAGS="-static -Wl,-z,relro,-z,now -Wl,-z,noexecstack"
-# The launcher alone: linked by ld.lld, so the functions a launch runs are
-# placed together (launcher/startup.order), with _init and _fini next to
-# them (launcher/startup.ld), for fewer page faults at start-up (GNU ld has
-# no symbol ordering file).
-# --no-dynamic-linker: lld would otherwise honour musl-gcc's interpreter.
-LAUNCHER_LDFLAGS="-fuse-ld=lld -Wl,--no-dynamic-linker -Wl,--symbol-ordering-file=$SRC/launcher/startup.order -Wl,--no-warn-symbol-ordering -Wl,-T,$SRC/launcher/startup.ld"
-# libmyriad.a as libmyriad-dev ships it: for programs linked against the
-# system's C library (a compiler back end using the module writer).
-DIST_CFLAGS="$WARN_FLAGS -O2 -g -fPIC $HARDEN_FLAGS -I$SRC/include"
-ASAN_CFLAGS="$WARN_FLAGS -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -I$SRC/include"
-# -lm: test_host_table compiles the host module's table, which names libm.
-ASAN_LIBS="-llz4 -lseccomp -luring -lm"
 
 say() { printf 'build.sh: %s\n' "$*"; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
@@ -81,9 +64,10 @@ Commands:
                    static musl dependencies once, then build/bin/myriad and the
                    ASan+UBSan build of lib/; incremental
   test [PATTERN]   build, then build and run the tests (tests/unit/*.c against
-                   the ASan lib, tests/*/*.t) under prove, each with a timeout;
-                   PATTERN (an extended regex) keeps only matching tests, e.g.
-                   'cli/' or 'harness'.  Ends with "N passed, N failed, N skipped".
+                   the ASan lib, tests/*/*.t) under prove, each with a timeout
+                   (make check, tests/check.sh); PATTERN (extended regexes,
+                   without spaces) keeps only matching tests, e.g. 'cli/' or
+                   'harness'.  Ends with "N passed, N failed, N skipped".
                    tests/package/ (build the packages, install them in a
                    throwaway root) runs only when a PATTERN names it:
                    ./build.sh test package
@@ -377,148 +361,14 @@ build_deps() {
 	exec 9>&-
 }
 
-# ---- Myriad itself --------------------------------------------------------------
+# ---- Myriad itself: the Makefile --------------------------------------------------
 
-# Rewrites FILE only when its content changes, so make sees flag changes.
-write_if_changed() {
-	local file=$1 content=$2
-	if ! [ -f "$file" ] || [ "$(cat "$file")" != "$content" ]; then
-		mkdir -p "$(dirname "$file")"
-		printf '%s\n' "$content" >"$file"
-	fi
-}
-
+# A make of its own, also when a test runs this script under make check.
 run_make() {
-	write_if_changed "$BUILD/musl/flags" "$(musl_make_id)"
-	write_if_changed "$BUILD/asan/flags" "$(asan_make_id)"
-	write_if_changed "$BUILD/dist/flags" "$(dist_make_id)"
-	make --no-print-directory -r -j"$JOBS" -f - \
-		SRC="$SRC" B="$BUILD" PREFIX="$PREFIX" VERSION="$VERSION" \
-		DIST_CFLAGS="$DIST_CFLAGS" \
-		MUSL_CC="$MUSL_CC" HOST_CC="$HOST_CC" \
-		MUSL_CFLAGS="$MUSL_CFLAGS" MUSL_LDFLAGS="$MUSL_LDFLAGS" \
-		LAUNCHER_LDFLAGS="$LAUNCHER_LDFLAGS" \
-		ASAN_CFLAGS="$ASAN_CFLAGS" ASAN_LIBS="$ASAN_LIBS" \
-		"$@" <<'MAKEFILE'
-.DELETE_ON_ERROR:
-.SUFFIXES:
-LIB_SRCS := $(sort $(filter-out $(SRC)/lib/sandbox/gen_bpf.c,$(wildcard $(SRC)/lib/*/*.c)))
-LAUNCHER_SRCS := $(sort $(wildcard $(SRC)/launcher/*.c))
-TEST_SRCS := $(sort $(wildcard $(SRC)/tests/unit/*.c))
-MUSL_LIB_OBJS := $(patsubst $(SRC)/%.c,$(B)/musl/obj/%.o,$(LIB_SRCS))
-LAUNCHER_OBJS := $(patsubst $(SRC)/%.c,$(B)/musl/obj/%.o,$(LAUNCHER_SRCS))
-ASAN_LIB_OBJS := $(patsubst $(SRC)/%.c,$(B)/asan/obj/%.o,$(LIB_SRCS))
-DIST_LIB_OBJS := $(patsubst $(SRC)/%.c,$(B)/dist/obj/%.o,$(LIB_SRCS))
-MANS := $(patsubst $(SRC)/man/%.scd,$(B)/man/%,$(sort $(wildcard $(SRC)/man/*.scd)))
-EXAMPLE_VERSION = $(shell sed -n 's/^$(1)_VERSION=//p' $(SRC)/examples/versions.conf)
-EXAMPLES := $(B)/examples/example-greet.myr $(B)/examples/myriad-example-hello
-TESTS := $(patsubst $(SRC)/tests/unit/%.c,$(B)/tests/unit/%,$(TEST_SRCS))
-DEP_LIBS := $(PREFIX)/lib/libseccomp.a $(PREFIX)/lib/liburing.a $(PREFIX)/lib/liblz4.a
-
-all: $(B)/bin/myriad $(B)/asan/libmyriad.a
-	@:
-tests: $(TESTS)
-	@:
-# What the packages ship besides the launcher (./build.sh dist).
-dist: all $(B)/dist/libmyriad.a $(MANS) $(EXAMPLES)
-	@:
-
-# The seccomp filters, generated ahead of time with the host's libseccomp
-# from lib/sandbox/sandbox.c's table (lib/sandbox/gen_bpf.c says how).
-$(B)/gen/sandbox_bpf.h: $(SRC)/lib/sandbox/gen_bpf.c $(SRC)/lib/sandbox/sandbox.c $(SRC)/lib/base/error.c $(SRC)/include/myriad/sandbox.h $(SRC)/include/myriad/format.h $(B)/asan/flags
-	@mkdir -p $(@D)
-	@echo "  GEN     sandbox_bpf.h"
-	@$(HOST_CC) -std=c11 -O1 -Wall -Wextra -Werror -D_GNU_SOURCE= -I$(SRC)/include -I$(SRC)/lib \
-		-o $(B)/gen/sandbox_bpf $(SRC)/lib/sandbox/gen_bpf.c $(SRC)/lib/base/error.c -lseccomp
-	@$(B)/gen/sandbox_bpf $@
-$(B)/musl/obj/lib/sandbox/sandbox.o $(B)/asan/obj/lib/sandbox/sandbox.o: $(B)/gen/sandbox_bpf.h
-$(B)/musl/obj/lib/%.o: $(SRC)/lib/%.c $(B)/musl/flags
-	@mkdir -p $(@D)
-	@echo "  CC      lib/$*.c"
-	@$(MUSL_CC) $(MUSL_CFLAGS) -I$(SRC)/lib -I$(B)/gen -MMD -MP -c $< -o $@
-$(B)/musl/obj/launcher/%.o: $(SRC)/launcher/%.c $(B)/musl/flags
-	@mkdir -p $(@D)
-	@echo "  CC      launcher/$*.c"
-	@$(MUSL_CC) $(MUSL_CFLAGS) -DMYRIAD_VERSION='"$(VERSION)"' -MMD -MP -c $< -o $@
-$(B)/asan/obj/%.o: $(SRC)/%.c $(B)/asan/flags
-	@mkdir -p $(@D)
-	@echo "  CC      $*.c (asan)"
-	@$(HOST_CC) $(ASAN_CFLAGS) -I$(SRC)/lib -I$(B)/gen -MMD -MP -c $< -o $@
-$(B)/dist/obj/%.o: $(SRC)/%.c $(B)/dist/flags
-	@mkdir -p $(@D)
-	@echo "  CC      $*.c (dist)"
-	@$(HOST_CC) $(DIST_CFLAGS) -I$(SRC)/lib -I$(B)/gen -MMD -MP -c $< -o $@
-$(B)/dist/obj/lib/sandbox/sandbox.o: $(B)/gen/sandbox_bpf.h
-$(B)/dist/libmyriad.a: $(DIST_LIB_OBJS)
-	@echo "  AR      $(@F) (dist)"
-	@rm -f $@ && ar rcs $@ $^
-# Man pages: one scdoc source each, the release filled in.
-$(B)/man/%: $(SRC)/man/%.scd $(SRC)/debian/changelog
-	@mkdir -p $(@D)
-	@echo "  SCDOC   man/$*"
-	@sed 's/@VERSION@/$(VERSION)/g' $< | scdoc >$@
-# The example module packages' contents (examples/, docs/packaging.md).
-$(B)/examples/%.o: $(SRC)/examples/%.c $(B)/dist/flags
-	@mkdir -p $(@D)
-	@echo "  CC      examples/$*.c"
-	@$(HOST_CC) -c -fPIC -O2 -Wall -Wextra -Werror -I$(SRC)/include -MMD -MP $< -o $@
-$(B)/examples/example-greet.myr: $(B)/examples/greet/greet.o $(B)/bin/myriad $(SRC)/examples/versions.conf
-	@echo "  LINK    $(@F)"
-	@$(B)/bin/myriad link -o $@ --name example-greet \
-		--version $(call EXAMPLE_VERSION,GREET) $<
-$(B)/examples/myriad-example-hello: $(B)/examples/hello/hello.o $(B)/examples/example-greet.myr $(B)/bin/myriad $(SRC)/examples/versions.conf
-	@echo "  LINK    $(@F)"
-	@$(B)/bin/myriad link -o $@ --name myriad-example-hello --entry hello_main \
-		--version $(call EXAMPLE_VERSION,HELLO) --needs $(B)/examples/example-greet.myr $<
-$(B)/musl/libmyriad.a: $(MUSL_LIB_OBJS)
-	@echo "  AR      $(@F) (musl)"
-	@rm -f $@ && ar rcs $@ $^
-$(B)/asan/libmyriad.a: $(ASAN_LIB_OBJS)
-	@echo "  AR      $(@F) (asan)"
-	@rm -f $@ && ar rcs $@ $^
-# libgcc's CPU detection (__cpu_model, a host export) without the
-# constructor that runs it, CPUID after CPUID, at every start-up: the
-# launcher runs it only for programs that bind it (launcher/host.c).
-# Linked before libgcc.a, it keeps the archive's copy out.
-$(B)/musl/obj/cpuinfo_noinit.o: $(B)/musl/flags
-	@mkdir -p $(@D)
-	@echo "  OBJCOPY cpuinfo.o (libgcc, without its constructor)"
-	@ar p "$$($(MUSL_CC) -print-libgcc-file-name)" cpuinfo.o >$@.tmp
-	@objcopy -R '.init_array*' -R '.ctors*' $@.tmp $@ && rm -f $@.tmp
-	@! readelf -SW $@ | grep -qE 'init_array|ctors' || \
-		{ echo "cpuinfo_noinit.o still has a constructor" >&2; rm -f $@; exit 1; }
-$(B)/bin/myriad: $(LAUNCHER_OBJS) $(B)/musl/obj/cpuinfo_noinit.o $(B)/musl/libmyriad.a $(DEP_LIBS) $(B)/musl/flags $(SRC)/launcher/startup.order $(SRC)/launcher/startup.ld
-	@mkdir -p $(@D)
-	@echo "  LD      bin/myriad"
-	@$(MUSL_CC) $(MUSL_LDFLAGS) $(LAUNCHER_LDFLAGS) -o $@ $(LAUNCHER_OBJS) $(B)/musl/obj/cpuinfo_noinit.o \
-		$(B)/musl/libmyriad.a -L$(PREFIX)/lib -lseccomp -luring -llz4
-$(B)/tests/unit/%: $(SRC)/tests/unit/%.c $(B)/asan/libmyriad.a $(B)/asan/flags
-	@mkdir -p $(@D)
-	@echo "  CC      tests/unit/$*.c"
-	@$(HOST_CC) $(ASAN_CFLAGS) -I$(SRC)/lib -I$(SRC)/tests/unit -MMD -MP \
-		$< -o $@ $(B)/asan/libmyriad.a $(ASAN_LIBS)
-
--include $(MUSL_LIB_OBJS:.o=.d) $(LAUNCHER_OBJS:.o=.d) $(ASAN_LIB_OBJS:.o=.d) $(TESTS:=.d)
--include $(DIST_LIB_OBJS:.o=.d) $(B)/examples/greet/greet.d $(B)/examples/hello/hello.d
-MAKEFILE
-}
-
-# compiler_version CC FLAG: the compiler's version, or nothing when it is not
-# installed yet.  Called only after ensure_packages: at the top of the script,
-# under set -e, a missing musl-gcc would end a fresh machine's first build
-# silently before the package step could install it.
-compiler_version() {
-	command -v "$1" >/dev/null 2>&1 || return 0
-	"$1" "$2" 2>/dev/null || true
-}
-musl_make_id() {
-	echo "$MUSL_CC $(compiler_version "$MUSL_CC" -dumpfullversion) | $MUSL_CFLAGS | $MUSL_LDFLAGS | $LAUNCHER_LDFLAGS | $VERSION"
-}
-dist_make_id() {
-	echo "$HOST_CC $(compiler_version "$HOST_CC" -dumpversion) | $DIST_CFLAGS | $VERSION"
-}
-asan_make_id() {
-	echo "$HOST_CC $(compiler_version "$HOST_CC" -dumpversion) | $ASAN_CFLAGS | $ASAN_LIBS"
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -r -j"$JOBS" -f "$SRC/Makefile" \
+		BUILD_DIR="$BUILD" DEPS_PREFIX="$PREFIX" KERNEL_HEADERS="$KHDR" \
+		MUSL_CC="$MUSL_CC" HOST_CC="$HOST_CC" JOBS="$JOBS" \
+		TEST_TIMEOUT="$TEST_TIMEOUT" "$@"
 }
 
 cmd_build() {
@@ -530,153 +380,9 @@ cmd_build() {
 	run_make all || die "build failed (compiler output above)"
 }
 
-# ---- tests ------------------------------------------------------------------------
-
-test_env() {
-	export MYRIAD=$BUILD/bin/myriad MYRIAD_SRC=$SRC MYRIAD_BUILD=$BUILD
-	export MYRIAD_TMPDIR=$BUILD/tmp MYRIAD_TEST_TIMEOUT=$TEST_TIMEOUT
-	export MYRIAD_DEPS_PREFIX=$PREFIX MYRIAD_KERNEL_HEADERS=$KHDR
-	export MYRIAD_HOST_CC=$HOST_CC MYRIAD_MUSL_CC=$MUSL_CC
-	export MYRIAD_MUSL_CFLAGS=$MUSL_CFLAGS MYRIAD_MUSL_LDFLAGS=$MUSL_LDFLAGS
-	export MYRIAD_ASAN_CFLAGS=$ASAN_CFLAGS MYRIAD_ASAN_LIBS=$ASAN_LIBS
-	export MYRIAD_MUSL_LIB=$BUILD/musl/libmyriad.a MYRIAD_ASAN_LIB=$BUILD/asan/libmyriad.a
-	export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=0:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1}
-	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
-}
-
 cmd_test() {
-	local patterns=("$@") hook name src rc=0 build_failures=()
 	cmd_build
-	test_env
-	rm -rf "$MYRIAD_TMPDIR" "$BUILD/test-logs" "$BUILD/tests/run"
-	mkdir -p "$MYRIAD_TMPDIR" "$BUILD/test-logs" "$BUILD/tests/run/unit"
-
-	# Only the matching unit tests are built; -k: one test that does not
-	# compile must not stop the others.
-	local targets=()
-	for src in "$SRC"/tests/unit/*.c; do
-		[ -f "$src" ] || continue
-		name=unit/$(basename "$src" .c)
-		matches "$name" "${patterns[@]}" && targets+=("$BUILD/tests/$name")
-	done
-	if [ ${#targets[@]} -gt 0 ]; then
-		run_make -k "${targets[@]}" || true
-	fi
-	for hook in "$SRC"/tests/*/build-hook.sh; do
-		[ -f "$hook" ] || continue
-		name=${hook#"$SRC"/}
-		say "running $name"
-		if ! bash "$hook" >"$LOGS/$(basename "$(dirname "$hook")")-build-hook.log" 2>&1; then
-			tail -n 20 "$LOGS/$(basename "$(dirname "$hook")")-build-hook.log" >&2
-			say "$name failed; full log: $LOGS/$(basename "$(dirname "$hook")")-build-hook.log" >&2
-			build_failures+=("$name")
-		fi
-	done
-
-	# Tests are named unit/NAME and DIR/NAME.t in a directory of links.
-	local tests=() t
-	for src in "$SRC"/tests/unit/*.c; do
-		[ -f "$src" ] || continue
-		name=unit/$(basename "$src" .c)
-		matches "$name" "${patterns[@]}" || continue
-		if [ -x "$BUILD/tests/$name" ]; then
-			ln -sfn "$BUILD/tests/$name" "$BUILD/tests/run/$name"
-			tests+=("$name")
-		else
-			build_failures+=("tests/$name.c")
-		fi
-	done
-	for src in "$SRC"/tests/*/*.t; do
-		[ -f "$src" ] || continue
-		t=${src#"$SRC"/tests/}
-		matches "$t" "${patterns[@]}" || continue
-		# Slow and network-bound (a Debian root from the mirror): only
-		# when asked for by name.
-		[ $# -eq 0 ] && [[ $t == package/* ]] && continue
-		mkdir -p "$BUILD/tests/run/$(dirname "$t")"
-		ln -sfn "$src" "$BUILD/tests/run/$t"
-		tests+=("$t")
-	done
-	if [ ${#tests[@]} -eq 0 ] && [ ${#build_failures[@]} -eq 0 ]; then
-		die "no test matches ${patterns[*]:-(none)}"
-	fi
-	if [ ${#tests[@]} -gt 0 ]; then
-		(cd "$BUILD/tests/run" && prove --norc -j"$JOBS" \
-			--exec "$SRC/tests/run-test" "${tests[@]}") || rc=1
-	fi
-	summarize "$BUILD/test-logs" "${build_failures[@]}" || rc=1
-	return $rc
-}
-
-# matches NAME [PATTERN...]: no pattern, or NAME matches one of them.
-matches() {
-	local name=$1 p
-	shift
-	[ $# -eq 0 ] && return 0
-	for p in "$@"; do
-		grep -Eq -- "$p" <<<"$name" && return 0
-	done
-	return 1
-}
-
-# Counts test points over every log tests/run-test left; lists each skip
-# with its reason and every failure; prints "N passed, N failed, N skipped".
-summarize() {
-	perl - "$@" <<'PERL'
-use strict;
-use warnings;
-use TAP::Parser;
-
-my ($dir, @build_failures) = @ARGV;
-my ($passed, $failed, $skipped) = (0, 0, 0);
-my (@skips, @failures);
-for my $f (@build_failures) {
-	$failed++;
-	push @failures, "$f: did not build";
-}
-opendir(my $dh, $dir) or die "$dir: $!";
-for my $log (sort grep { /\.tap$/ } readdir $dh) {
-	(my $name = $log) =~ s/\.tap$//;
-	$name =~ s/__/\//g;
-	open(my $fh, '<', "$dir/$log") or die "$log: $!";
-	my $tap = do { local $/; <$fh> };
-	close $fh;
-	my $status = 0;
-	if (open(my $rc, '<', "$dir/$log.rc")) { $status = <$rc> + 0; close $rc; }
-	my $parser = TAP::Parser->new({ tap => $tap });
-	my $file_failed = 0;
-	while (my $r = $parser->next) {
-		next unless $r->is_test;
-		if (!$r->is_ok) {
-			$failed++; $file_failed++;
-			push @failures, "$name: " . $r->as_string;
-		} elsif ($r->has_skip) {
-			$skipped++;
-			(my $desc = $r->description) =~ s/^-\s*//;
-			push @skips, "$name: $desc: " . $r->explanation;
-		} else {
-			$passed++;
-		}
-	}
-	if ($parser->skip_all) {
-		$skipped++;
-		push @skips, "$name: " . $parser->skip_all;
-	} elsif ($status != 0 || $parser->parse_errors || !$parser->tests_run) {
-		my $why = $status == 124 ? "timed out" :
-			  $status ? "exit status $status" :
-			  $parser->parse_errors ? join("; ", $parser->parse_errors) :
-			  "no tests run";
-		if (!$file_failed) {
-			$failed++;
-			push @failures, "$name: $why";
-		}
-	}
-}
-print "\nSkipped (with reasons):\n", map("  $_\n", @skips) if @skips;
-print "\nFailed:\n", map("  $_\n", @failures) if @failures;
-print "\n$passed passed, $failed failed, $skipped skipped\n";
-exit($failed ? 1 : 0);
-PERL
+	run_make check CHECK="$*"
 }
 
 # ---- packages ------------------------------------------------------------------------
@@ -693,33 +399,17 @@ cmd_dist() {
 # stage DESTDIR [MULTIARCH]: the installed tree (/usr/...) under DESTDIR,
 # from what cmd_dist built; debian/*.install split it into packages.
 cmd_stage() {
-	local dest=${1:-} multiarch=${2:-} f
+	local dest=${1:-} multiarch=${2:-}
 	[ -n "$dest" ] || die "stage: usage: ./build.sh stage DESTDIR [MULTIARCH]"
 	[ -n "$multiarch" ] || multiarch=$(gcc -print-multiarch)
 	[ -x "$BUILD/bin/myriad" ] && [ -f "$BUILD/dist/libmyriad.a" ] ||
 		die "stage: nothing built in $BUILD; run ./build.sh dist first"
-	install -D -m 755 "$BUILD/bin/myriad" "$dest/usr/bin/myriad"
+	# make install: the launcher, headers, libmyriad.a, myriad.pc, man pages.
+	run_make install DESTDIR="$dest" prefix=/usr \
+		libdir="/usr/lib/$multiarch" >/dev/null ||
+		die "stage: make install failed"
 	install -d -m 755 "$dest/usr/lib/myriad"
 	install -D -m 644 "$SRC/system/binfmt.d/myriad.conf" "$dest/usr/lib/binfmt.d/myriad.conf"
-	for f in "$BUILD"/man/*.[1-8]; do
-		install -D -m 644 "$f" "$dest/usr/share/man/man${f##*.}/$(basename "$f")"
-	done
-	install -d -m 755 "$dest/usr/include/myriad"
-	install -m 644 "$SRC"/include/myriad/*.h "$dest/usr/include/myriad/"
-	install -D -m 644 "$BUILD/dist/libmyriad.a" "$dest/usr/lib/$multiarch/libmyriad.a"
-	install -d -m 755 "$dest/usr/lib/$multiarch/pkgconfig"
-	cat >"$dest/usr/lib/$multiarch/pkgconfig/myriad.pc" <<EOF
-prefix=/usr
-includedir=\${prefix}/include
-libdir=\${prefix}/lib/$multiarch
-
-Name: myriad
-Description: Myriad module reader, writer and loader (static)
-Version: $VERSION
-Requires.private: liblz4 libseccomp liburing
-Cflags: -I\${includedir}
-Libs: -L\${libdir} -lmyriad
-EOF
 	install -D -m 644 "$BUILD/examples/example-greet.myr" "$dest/usr/lib/myriad/example-greet.myr"
 	install -D -m 755 "$BUILD/examples/myriad-example-hello" "$dest/usr/bin/myriad-example-hello"
 }
@@ -772,7 +462,8 @@ cmd_script() {
 	shift
 	[ -f "$script" ] || die "$what: $script does not exist yet"
 	cmd_build
-	test_env
+	# shellcheck disable=SC1091 # written by the Makefile
+	. "$BUILD/test.env"
 	mkdir -p "$MYRIAD_TMPDIR"
 	exec bash "$script" "$@"
 }

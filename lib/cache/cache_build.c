@@ -2,7 +2,7 @@
 /*
  * `myriad cache build`: every module of a library directory, placed and
  * linked into one image with the loader's own code (the pool's planner,
- * myr_module_segment_load, myr_link_bind and myr_link_relocate), then
+ * myr_module_segment_load, myri_link_bind and myri_link_relocate), then
  * written atomically with the index a launch needs (docs/cache.md).
  *
  * The image is laid out and linked in memory reserved near this process's
@@ -740,7 +740,7 @@ static int link_all(struct builder *b, struct myr_error *err)
 		int64_t n;
 		for (uint32_t d = 0; d < m->view.hdr->deps.count; d++)
 			deps[d] = m->dep[d] == NONE ? NULL : &b->mods[m->dep[d]].link;
-		if (myr_link_bind(&m->link, deps, &ih, addr, NULL, NULL)) {
+		if (myri_link_bind(&m->link, deps, &ih, addr, NULL, NULL)) {
 			r = myr_error_set(err, -ENOENT, "%s: unresolved symbols "
 					  "after checking", m->name);
 			goto out;
@@ -748,7 +748,7 @@ static int link_all(struct builder *b, struct myr_error *err)
 		b->cur = m;
 		m->rebase_first = (uint32_t)(b->rebases.len / 4);
 		m->bind_first = (uint32_t)(b->binds.len / sizeof(struct myr_cache_bind));
-		n = myr_link_relocate_observed(&m->link, addr, &obs, err);
+		n = myri_link_relocate_observed(&m->link, addr, &obs, err);
 		if (n < 0) {
 			r = myr_error_set(err, (int)n, "%s: %s", m->name, err->msg);
 			goto out;

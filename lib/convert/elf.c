@@ -237,11 +237,11 @@ static int load_symtab(struct elf_obj *o, struct myr_error *err)
 
 	for (uint32_t i = 1; i < o->nsyms; i++) {
 		Elf64_Sym sym;
-		elf_obj_sym(o, i, &sym);
+		myri_elf_obj_sym(o, i, &sym);
 		if (!table_str(o->strtab, o->strtab_size, sym.st_name) && sym.st_name)
 			return myr_error_set(err, -EBADMSG,
 				"symbol %u: st_name %u outside the string table", i, sym.st_name);
-		for (const char *c = elf_obj_sym_name(o, &sym); *c; c++)
+		for (const char *c = myri_elf_obj_sym_name(o, &sym); *c; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
 				return myr_error_set(err, -EBADMSG,
 					"symbol %u: name contains a control character", i);
@@ -255,26 +255,26 @@ static int load_symtab(struct elf_obj *o, struct myr_error *err)
 		if (shndx >= o->shnum && shndx != SHN_ABS && shndx != SHN_COMMON)
 			return myr_error_set(err, -EBADMSG,
 				"symbol %u (%s): st_shndx %u out of range (%u sections)",
-				i, elf_obj_sym_name(o, &sym), shndx, o->shnum);
+				i, myri_elf_obj_sym_name(o, &sym), shndx, o->shnum);
 		int bind = ELF64_ST_BIND(sym.st_info);
 		/* gcc -flto without -ffat-lto-objects: the object holds only
 		 * GIMPLE bytecode, which no linker but gcc's plug-in reads;
 		 * linked as is it would make an empty module. */
 		if (bind != STB_LOCAL &&
-		    strcmp(elf_obj_sym_name(o, &sym), "__gnu_lto_slim") == 0)
+		    strcmp(myri_elf_obj_sym_name(o, &sym), "__gnu_lto_slim") == 0)
 			return myr_error_set(err, -ENOEXEC,
 				"GCC LTO bytecode without machine code (gcc -flto): "
 				"compile with -ffat-lto-objects, or without -flto");
 		if ((i < o->first_global) != (bind == STB_LOCAL))
 			return myr_error_set(err, -EBADMSG,
 				"symbol %u (%s): binding %d on the wrong side of sh_info %u",
-				i, elf_obj_sym_name(o, &sym), bind, o->first_global);
+				i, myri_elf_obj_sym_name(o, &sym), bind, o->first_global);
 		if (shndx != SHN_UNDEF && shndx < o->shnum) {
 			const struct elf_section *d = &o->secs[shndx];
 			if (sym.st_value > d->size)
 				return myr_error_set(err, -EBADMSG,
 					"symbol %u (%s): st_value %llu past the end of section %u (%s, %llu bytes)",
-					i, elf_obj_sym_name(o, &sym),
+					i, myri_elf_obj_sym_name(o, &sym),
 					(unsigned long long)sym.st_value, shndx,
 					d->name, (unsigned long long)d->size);
 		}
@@ -322,7 +322,7 @@ static int load_relocs(struct elf_obj *o, struct myr_error *err)
 		t->rela = i;
 		for (uint64_t k = 0; k < elf_obj_rela_count(rs); k++) {
 			Elf64_Rela r;
-			elf_obj_rela(o, rs, k, &r);
+			myri_elf_obj_rela(o, rs, k, &r);
 			uint32_t symi = ELF64_R_SYM(r.r_info);
 			uint32_t type = ELF64_R_TYPE(r.r_info);
 			unsigned width = myr_arch_rel_width(myr_arch_rel_classify(type));
@@ -371,7 +371,7 @@ static int load_groups(struct elf_obj *o, struct myr_error *err)
 	return 0;
 }
 
-int elf_obj_load(struct elf_obj *o, const void *data, size_t size,
+int myri_elf_obj_load(struct elf_obj *o, const void *data, size_t size,
 		 struct myr_error *err)
 {
 	Elf64_Ehdr eh;
@@ -399,23 +399,23 @@ int elf_obj_load(struct elf_obj *o, const void *data, size_t size,
 	if (!ret)
 		ret = load_groups(o, err);
 	if (ret)
-		elf_obj_unload(o);
+		myri_elf_obj_unload(o);
 	return ret;
 }
 
-void elf_obj_unload(struct elf_obj *o)
+void myri_elf_obj_unload(struct elf_obj *o)
 {
 	free(o->secs);
 	o->secs = NULL;
 }
 
-void elf_obj_sym(const struct elf_obj *o, uint32_t i, Elf64_Sym *sym)
+void myri_elf_obj_sym(const struct elf_obj *o, uint32_t i, Elf64_Sym *sym)
 {
 	memcpy(sym, o->data + o->secs[o->symtab].offset + (uint64_t)i * sizeof(*sym),
 	       sizeof(*sym));
 }
 
-const char *elf_obj_sym_name(const struct elf_obj *o, const Elf64_Sym *sym)
+const char *myri_elf_obj_sym_name(const struct elf_obj *o, const Elf64_Sym *sym)
 {
 	if (ELF64_ST_TYPE(sym->st_info) == STT_SECTION && sym->st_shndx < o->shnum)
 		return o->secs[sym->st_shndx].name;
@@ -423,7 +423,7 @@ const char *elf_obj_sym_name(const struct elf_obj *o, const Elf64_Sym *sym)
 	return s ? s : "";
 }
 
-void elf_obj_rela(const struct elf_obj *o, const struct elf_section *rs,
+void myri_elf_obj_rela(const struct elf_obj *o, const struct elf_section *rs,
 		  uint64_t i, Elf64_Rela *rel)
 {
 	memcpy(rel, o->data + rs->offset + i * sizeof(*rel), sizeof(*rel));
@@ -432,8 +432,8 @@ void elf_obj_rela(const struct elf_obj *o, const struct elf_section *rs,
 int myr_elf_object_check(const void *data, size_t size, struct myr_error *err)
 {
 	struct elf_obj o;
-	int ret = elf_obj_load(&o, data, size, err);
+	int ret = myri_elf_obj_load(&o, data, size, err);
 	if (!ret)
-		elf_obj_unload(&o);
+		myri_elf_obj_unload(&o);
 	return ret;
 }

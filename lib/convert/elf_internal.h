@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lib/convert/elf_internal.h - the ELF object reader shared by lib/elf*.c.
+ * lib/convert/elf_internal.h - the ELF object reader shared by
+ * lib/convert/elf*.c.  Not API: myri_* (docs/design.md).
  *
- * elf_obj_load() validates an object completely before the linker looks at
+ * myri_elf_obj_load() validates an object completely before the linker looks at
  * it, so the linker may then index sections, symbols, strings and
  * relocations without further bounds checks: every section lies in the file
  * (or is NOBITS), every name is a NUL-terminated string inside its table,
@@ -55,16 +56,16 @@ struct elf_obj {
 	uint64_t strtab_size;
 };
 
-int elf_obj_load(struct elf_obj *o, const void *data, size_t size,
+int myri_elf_obj_load(struct elf_obj *o, const void *data, size_t size,
 		 struct myr_error *err);
-void elf_obj_unload(struct elf_obj *o);
+void myri_elf_obj_unload(struct elf_obj *o);
 
 /* Symbol i (< nsyms), copied out (objects need not be aligned). */
-void elf_obj_sym(const struct elf_obj *o, uint32_t i, Elf64_Sym *sym);
+void myri_elf_obj_sym(const struct elf_obj *o, uint32_t i, Elf64_Sym *sym);
 /* The name of a symbol, "" for none; always a valid C string. */
-const char *elf_obj_sym_name(const struct elf_obj *o, const Elf64_Sym *sym);
+const char *myri_elf_obj_sym_name(const struct elf_obj *o, const Elf64_Sym *sym);
 /* Relocation i of RELA section rs. */
-void elf_obj_rela(const struct elf_obj *o, const struct elf_section *rs,
+void myri_elf_obj_rela(const struct elf_obj *o, const struct elf_section *rs,
 		  uint64_t i, Elf64_Rela *rel);
 static inline uint64_t elf_obj_rela_count(const struct elf_section *rs)
 {

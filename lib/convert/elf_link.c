@@ -16,7 +16,7 @@
  *      are bound to a --needs module or the host module on first use;
  *   6. append the GOT slots and call stubs, collect exports, check limits.
  *
- * All x86-64 knowledge comes from lib/arch/x86_64/reloc.h.
+ * All x86-64 knowledge comes from lib/convert/arch/x86_64/reloc.h.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -267,10 +267,10 @@ static int has_abs_reloc(const struct elf_obj *o, const struct elf_section *s)
 	for (uint64_t k = 0; k < elf_obj_rela_count(rs); k++) {
 		Elf64_Rela r;
 		Elf64_Sym sym;
-		elf_obj_rela(o, rs, k, &r);
+		myri_elf_obj_rela(o, rs, k, &r);
 		if (myr_arch_rel_classify(ELF64_R_TYPE(r.r_info)) != MYR_ARCH_REL_ABS64)
 			continue;
-		elf_obj_sym(o, ELF64_R_SYM(r.r_info), &sym);
+		myri_elf_obj_sym(o, ELF64_R_SYM(r.r_info), &sym);
 		if (ELF64_R_SYM(r.r_info) != 0 && sym.st_shndx != SHN_ABS)
 			return 1;
 	}
@@ -383,8 +383,8 @@ static int select_groups(struct myr_elf_link *l, struct elf_obj *o)
 		memcpy(&flags, o->data + gs->offset, 4);
 		if (!(flags & GRP_COMDAT))
 			continue;
-		elf_obj_sym(o, gs->info, &sym);
-		const char *sig = elf_obj_sym_name(o, &sym);
+		myri_elf_obj_sym(o, gs->info, &sym);
+		const char *sig = myri_elf_obj_sym_name(o, &sym);
 		if (strset_reserve(l, &l->groupset, group_name_at, l->ngroups))
 			return -ENOMEM;
 		if (strset_find(l, &l->groupset, group_name_at, sig, str_hash(sig), &pos) != NONE32) {
@@ -447,8 +447,8 @@ static int add_globals(struct myr_elf_link *l, uint32_t oi)
 
 	for (uint32_t i = o->first_global; i < o->nsyms; i++) {
 		Elf64_Sym sym;
-		elf_obj_sym(o, i, &sym);
-		const char *name = elf_obj_sym_name(o, &sym);
+		myri_elf_obj_sym(o, i, &sym);
+		const char *name = myri_elf_obj_sym_name(o, &sym);
 		int type = ELF64_ST_TYPE(sym.st_info);
 		int bind = ELF64_ST_BIND(sym.st_info);
 		uint32_t pos, len = (uint32_t)strlen(name), hash;
@@ -790,8 +790,8 @@ static const char *sym_label(const struct elf_obj *o, uint32_t symi)
 	Elf64_Sym sym;
 	if (symi == 0)
 		return "(no symbol)";
-	elf_obj_sym(o, symi, &sym);
-	return elf_obj_sym_name(o, &sym);
+	myri_elf_obj_sym(o, symi, &sym);
+	return myri_elf_obj_sym_name(o, &sym);
 }
 
 /* Resolve the symbol of a relocation; 0, or -EINVAL once reported. */
@@ -807,7 +807,7 @@ static int resolve_target(struct myr_elf_link *l, uint32_t oi, uint32_t symi,
 		t->kind = T_ABS;
 		return 0;
 	}
-	elf_obj_sym(o, symi, &sym);
+	myri_elf_obj_sym(o, symi, &sym);
 	int type = ELF64_ST_TYPE(sym.st_info);
 	if (symi >= o->first_global) {
 		uint32_t gi = l->symmap[oi][symi];
@@ -848,7 +848,7 @@ static int resolve_target(struct myr_elf_link *l, uint32_t oi, uint32_t symi,
 	}
 	if (type == STT_TLS || type == STT_GNU_IFUNC) {
 		report(l, "%s: symbol '%s': %s symbols are unsupported", where,
-		       elf_obj_sym_name(o, &sym), type == STT_TLS ? "TLS" : "IFUNC");
+		       myri_elf_obj_sym_name(o, &sym), type == STT_TLS ? "TLS" : "IFUNC");
 		return -EINVAL;
 	}
 	if (sym.st_shndx == SHN_ABS) {
@@ -858,14 +858,14 @@ static int resolve_target(struct myr_elf_link *l, uint32_t oi, uint32_t symi,
 	}
 	if (sym.st_shndx == SHN_UNDEF || sym.st_shndx == SHN_COMMON) {
 		report(l, "%s: local symbol '%s' is undefined or COMMON", where,
-		       elf_obj_sym_name(o, &sym));
+		       myri_elf_obj_sym_name(o, &sym));
 		return -EINVAL;
 	}
 	const struct elf_section *s = &o->secs[sym.st_shndx];
 	if (s->role != ELF_ROLE_SEGMENT && s->role != ELF_ROLE_INIT &&
 	    s->role != ELF_ROLE_FINI) {
 		report(l, "%s: symbol '%s' lies in section %s, which is %s",
-		       where, elf_obj_sym_name(o, &sym), s->name,
+		       where, myri_elf_obj_sym_name(o, &sym), s->name,
 		       s->discarded ? "a discarded comdat duplicate" : "not loaded");
 		return -EINVAL;
 	}
@@ -1086,7 +1086,7 @@ static int copy_and_relocate(struct myr_elf_link *l)
 			const struct elf_section *rs = &o->secs[s->rela];
 			for (uint64_t k = 0; k < elf_obj_rela_count(rs); k++) {
 				Elf64_Rela r;
-				elf_obj_rela(o, rs, k, &r);
+				myri_elf_obj_rela(o, rs, k, &r);
 				if (apply_one(l, (uint32_t)oi, s, &r) == -ENOMEM)
 					return -ENOMEM;
 			}
@@ -1340,7 +1340,7 @@ static int link_all(struct myr_elf_link *l)
 		return -ENOMEM;
 	for (size_t i = 0; i < opt->nobjs; i++) {
 		memset(&err, 0, sizeof(err));
-		ret = elf_obj_load(&l->objs[i], opt->objs[i].data, opt->objs[i].size, &err);
+		ret = myri_elf_obj_load(&l->objs[i], opt->objs[i].data, opt->objs[i].size, &err);
 		l->objs[i].label = opt->objs[i].label;
 		if (ret == -ENOMEM)
 			return ret;
@@ -1387,7 +1387,7 @@ void myr_elf_link_exit(struct myr_elf_link *l)
 	if (!l)
 		return;
 	for (size_t i = 0; l->objs && i < l->opt->nobjs; i++)
-		elf_obj_unload(&l->objs[i]);
+		myri_elf_obj_unload(&l->objs[i]);
 	for (size_t i = 0; l->symmap && i < l->opt->nobjs; i++)
 		free(l->symmap[i]);
 	for (unsigned s = 0; s < MYR_SEG_COUNT; s++)

@@ -16,7 +16,7 @@
 #include <string.h>
 #include "image/link.h"
 
-uint32_t myr_link_bind(const struct myr_link_module *m,
+uint32_t myri_link_bind(const struct myr_link_module *m,
 		       const struct myr_link_module *const *deps,
 		       const struct myr_host_binding *host, uintptr_t *addr,
 		       void (*unresolved)(void *opaque, uint32_t import),
@@ -58,13 +58,13 @@ static const char *const seg_names[MYR_SEG_COUNT] = {
 	"text", "rodata", "relro", "data", "bss",
 };
 
-int64_t myr_link_relocate(const struct myr_link_module *m,
+int64_t myri_link_relocate(const struct myr_link_module *m,
 			  const uintptr_t *addr, struct myr_error *err)
 {
-	return myr_link_relocate_observed(m, addr, NULL, err);
+	return myri_link_relocate_observed(m, addr, NULL, err);
 }
 
-int64_t myr_link_relocate_observed(const struct myr_link_module *m,
+int64_t myri_link_relocate_observed(const struct myr_link_module *m,
 				   const uintptr_t *addr,
 				   const struct myr_link_observer *obs,
 				   struct myr_error *err)

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * lib/image/link.h - binding imports and applying relocations to one placed
- * module (lib/image/link.c), shared by the loader and its unit tests.
+ * module (lib/image/link.c), shared by the loader, the cache and the unit
+ * tests.  Not API: the functions are myri_* (docs/design.md), local in the
+ * installed library.
  */
 #ifndef MYRIAD_LIB_LINK_H
 #define MYRIAD_LIB_LINK_H
@@ -24,7 +26,7 @@ struct myr_link_module {
  * For every import that does not resolve, calls unresolved(opaque, i) and
  * stores 0.  Returns the number of unresolved imports.
  */
-uint32_t myr_link_bind(const struct myr_link_module *m,
+uint32_t myri_link_bind(const struct myr_link_module *m,
 		       const struct myr_link_module *const *deps,
 		       const struct myr_host_binding *host, uintptr_t *addr,
 		       void (*unresolved)(void *opaque, uint32_t import),
@@ -37,7 +39,7 @@ uint32_t myr_link_bind(const struct myr_link_module *m,
  * first bad relocation: -ERANGE (PC32 out of range) or -EBADMSG, err
  * naming the relocation's index.  Returns the number applied.
  */
-int64_t myr_link_relocate(const struct myr_link_module *m,
+int64_t myri_link_relocate(const struct myr_link_module *m,
 			  const uintptr_t *addr, struct myr_error *err);
 
 /*
@@ -51,8 +53,8 @@ struct myr_link_observer {
 	void *opaque;
 };
 
-/* myr_link_relocate(), telling obs (if not NULL) of each relocation. */
-int64_t myr_link_relocate_observed(const struct myr_link_module *m,
+/* myri_link_relocate(), telling obs (if not NULL) of each relocation. */
+int64_t myri_link_relocate_observed(const struct myr_link_module *m,
 				   const uintptr_t *addr,
 				   const struct myr_link_observer *obs,
 				   struct myr_error *err);

@@ -90,12 +90,12 @@ static int link_module(struct myr_loader *l, uint32_t k, uintptr_t *addr,
 	}
 	if (bad)
 		return -1;
-	missing = myr_link_bind(&m->link, deps, l->cfg->host, addr,
+	missing = myri_link_bind(&m->link, deps, l->cfg->host, addr,
 				report_errors ? on_unresolved : count_unresolved,
 				&u);
 	if (missing && !report_errors)
 		return -1;
-	n = missing ? 0 : myr_link_relocate(&m->link, addr, &err);
+	n = missing ? 0 : myri_link_relocate(&m->link, addr, &err);
 	if (n < 0 && !report_errors)
 		return -1;
 	__atomic_fetch_add(&l->stats.imports_bound,

@@ -5,7 +5,7 @@
  * the sync (plain syscall) path.  The io_uring path is lib/load/fetch_uring.c.
  *
  * The fast path never stats: a file's type and size are only examined when
- * its bytes are not a whole module (fetch_judge() says -1), because a valid
+ * its bytes are not a whole module (myri_fetch_judge() says -1), because a valid
  * closure is the case that must be fast, and every odd case (a directory, a
  * FIFO, a device, a truncated file) shows up as a failed, short or rejected
  * read anyway.
@@ -105,7 +105,7 @@ static int arena_grow(struct fetch_arena *a, size_t size, int dense)
 	return 0;
 }
 
-int fetch_arena_reserve(struct fetch_arena *a, size_t size, int dense)
+int myri_fetch_arena_reserve(struct fetch_arena *a, size_t size, int dense)
 {
 	if (size > SIZE_MAX / 4)
 		return -ENOMEM;
@@ -124,27 +124,27 @@ static size_t batch_bytes(const struct myr_fetch_item *items, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		if (items[i].status != FETCH_PENDING)
 			continue;
-		total += align_up(fetch_read_size(&items[i]), ARENA_ALIGN);
+		total += align_up(myri_fetch_read_size(&items[i]), ARENA_ALIGN);
 		*dense &= items[i].size_hint != 0;
 	}
 	return total;
 }
 
-int fetch_reserve_batch(struct myr_fetcher *f, const struct myr_fetch_item *items,
+int myri_fetch_reserve_batch(struct myr_fetcher *f, const struct myr_fetch_item *items,
 			size_t n)
 {
 	int dense;
 	size_t total = batch_bytes(items, n, &dense);
 
-	return total ? fetch_arena_reserve(&f->arena, total, dense) : 0;
+	return total ? myri_fetch_arena_reserve(&f->arena, total, dense) : 0;
 }
 
-void *fetch_arena_alloc(struct fetch_arena *a, size_t size)
+void *myri_fetch_arena_alloc(struct fetch_arena *a, size_t size)
 {
 	void *p;
 
 	size = align_up(size ? size : 1, ARENA_ALIGN);
-	if (fetch_arena_reserve(a, size, 0) < 0)
+	if (myri_fetch_arena_reserve(a, size, 0) < 0)
 		return NULL;
 	p = (uint8_t *)a->head + a->head->used;
 	a->head->used += size;
@@ -178,7 +178,7 @@ static void arena_free(struct fetch_arena *a)
 /* Messages                                                            */
 /* ------------------------------------------------------------------ */
 
-void fetch_trace(const struct myr_fetcher *f, const char *fmt, ...)
+void myri_fetch_trace(const struct myr_fetcher *f, const char *fmt, ...)
 {
 	char line[MYR_ERROR_MSG_MAX + 4096];
 	va_list ap;
@@ -221,10 +221,10 @@ static void reject(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
 	item->dir = dir;
 	item->data = NULL;
 	item->len = 0;
-	fetch_trace(f, "%s/%s: rejected: %s", f->dirs[dir], path, item->err.msg);
+	myri_fetch_trace(f, "%s/%s: rejected: %s", f->dirs[dir], path, item->err.msg);
 }
 
-void fetch_done(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
+void myri_fetch_done(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
 		const uint8_t *data, size_t len)
 {
 	item->status = 0;
@@ -236,11 +236,11 @@ void fetch_done(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
 	f->stats.files++;
 	f->stats.bytes += len;
 	if (f->trace)
-		fetch_trace(f, "%s/%.*s.myr: found, %zu bytes", f->dirs[dir],
+		myri_fetch_trace(f, "%s/%.*s.myr: found, %zu bytes", f->dirs[dir],
 			    (int)item->name_len, item->name, len);
 }
 
-void fetch_not_found(struct myr_fetcher *f, struct myr_fetch_item *item)
+void myri_fetch_not_found(struct myr_fetcher *f, struct myr_fetch_item *item)
 {
 	size_t off;
 	char *msg = item->err.msg;
@@ -256,7 +256,7 @@ void fetch_not_found(struct myr_fetcher *f, struct myr_fetch_item *item)
 	item->len = 0;
 }
 
-int fetch_charge(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
+int myri_fetch_charge(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
 		 uint64_t len)
 {
 	uint64_t was = __atomic_load_n(f->charged, __ATOMIC_RELAXED), now;
@@ -286,7 +286,7 @@ int fetch_charge(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
 /* Names and sizes                                                     */
 /* ------------------------------------------------------------------ */
 
-int fetch_item_path(struct myr_fetch_item *item, char path[FETCH_PATH_MAX])
+int myri_fetch_item_path(struct myr_fetch_item *item, char path[FETCH_PATH_MAX])
 {
 	const char *why = NULL;
 
@@ -316,7 +316,7 @@ int fetch_item_path(struct myr_fetch_item *item, char path[FETCH_PATH_MAX])
  * this much memory before the file's own header has been seen. */
 #define FETCH_HINT_MAX     (1u << 20)
 
-size_t fetch_read_size(const struct myr_fetch_item *item)
+size_t myri_fetch_read_size(const struct myr_fetch_item *item)
 {
 	size_t size = FETCH_DEFAULT_READ;
 
@@ -332,16 +332,16 @@ size_t fetch_read_size(const struct myr_fetch_item *item)
 /* The verdict on a read                                               */
 /* ------------------------------------------------------------------ */
 
-/* fetch_judge() charged the header's size before the second read;
- * whatever ends that read without fetch_done() gives it back, because the
+/* myri_fetch_judge() charged the header's size before the second read;
+ * whatever ends that read without myri_fetch_done() gives it back, because the
  * slow path charges what it finds. */
-void fetch_uncharge_second(struct myr_fetcher *f, size_t first, size_t need)
+void myri_fetch_uncharge_second(struct myr_fetcher *f, size_t first, size_t need)
 {
 	__atomic_fetch_sub(f->charged, (uint64_t)(first + need - 1),
 			   __ATOMIC_RELAXED);
 }
 
-int fetch_judge(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
+int myri_fetch_judge(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
 		uint8_t *buf, size_t got, size_t asked, uint8_t **nbuf,
 		size_t *need)
 {
@@ -350,8 +350,8 @@ int fetch_judge(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
 	if (myr_module_probe(buf, got, &header_off, &total, NULL) < 0)
 		return -1;
 	if (total == got && got < asked) {
-		if (fetch_charge(f, item, dir, got) == 0)
-			fetch_done(f, item, dir, buf, got);
+		if (myri_fetch_charge(f, item, dir, got) == 0)
+			myri_fetch_done(f, item, dir, buf, got);
 		return 0;
 	}
 	/* Truncated, longer than its header, or a short read that may not be
@@ -360,11 +360,11 @@ int fetch_judge(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
 		return -1;
 	/* Charged before the rest is read: the header's size is the file's
 	 * if the second read proves it. */
-	if (fetch_charge(f, item, dir, total) < 0)
+	if (myri_fetch_charge(f, item, dir, total) < 0)
 		return 0;
-	*nbuf = fetch_arena_alloc(&f->arena, total + 1);
+	*nbuf = myri_fetch_arena_alloc(&f->arena, total + 1);
 	if (!*nbuf) {
-		fetch_uncharge_second(f, got, total - got + 1);
+		myri_fetch_uncharge_second(f, got, total - got + 1);
 		return -1;
 	}
 	memcpy(*nbuf, buf, got);
@@ -373,15 +373,15 @@ int fetch_judge(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
 	return 1;
 }
 
-int fetch_judge_second(struct myr_fetcher *f, struct myr_fetch_item *item,
+int myri_fetch_judge_second(struct myr_fetcher *f, struct myr_fetch_item *item,
 		       int dir, uint8_t *nbuf, size_t first, size_t got,
 		       size_t need)
 {
 	if (got + 1 != need) {
-		fetch_uncharge_second(f, first, need);
+		myri_fetch_uncharge_second(f, first, need);
 		return -1;
 	}
-	fetch_done(f, item, dir, nbuf, first + got);
+	myri_fetch_done(f, item, dir, nbuf, first + got);
 	return 0;
 }
 
@@ -412,12 +412,12 @@ static int open_beneath(struct myr_fetcher *f, int dirfd, const char *path,
 	return fd >= 0 ? (int)fd : -errno;
 }
 
-int fetch_open_failed(struct myr_fetcher *f, struct myr_fetch_item *item,
+int myri_fetch_open_failed(struct myr_fetcher *f, struct myr_fetch_item *item,
 		      int dir, const char *path, int res)
 {
 	switch (res) {
 	case -ENOENT:
-		fetch_trace(f, "%s/%s: not found", f->dirs[dir], path);
+		myri_fetch_trace(f, "%s/%s: not found", f->dirs[dir], path);
 		return 1;
 	case -EXDEV:
 		reject(f, item, dir, path, -EXDEV,
@@ -451,7 +451,7 @@ static uint8_t *alloc_or_reject(struct myr_fetcher *f,
 				struct myr_fetch_item *item, int dir,
 				const char *path, size_t size)
 {
-	uint8_t *buf = fetch_arena_alloc(&f->arena, size);
+	uint8_t *buf = myri_fetch_arena_alloc(&f->arena, size);
 	if (!buf)
 		reject(f, item, dir, path, -ENOMEM, "out of memory for %zu "
 		       "bytes", size);
@@ -488,7 +488,7 @@ static ssize_t read_once(int fd, uint8_t *buf, size_t size, off_t off)
 	return r < 0 ? -errno : r;
 }
 
-void fetch_slow_path(struct myr_fetcher *f, struct myr_fetch_item *item,
+void myri_fetch_slow_path(struct myr_fetcher *f, struct myr_fetch_item *item,
 		     int dir, const char *path)
 {
 	struct stat st;
@@ -503,7 +503,7 @@ void fetch_slow_path(struct myr_fetcher *f, struct myr_fetch_item *item,
 	 * waiting on a FIFO. */
 	fd = open_beneath(f, f->dirfds[dir], path, O_PATH | O_CLOEXEC);
 	if (fd < 0) {
-		if (fetch_open_failed(f, item, dir, path, fd) != 0)
+		if (myri_fetch_open_failed(f, item, dir, path, fd) != 0)
 			reject(f, item, dir, path, fd, "cannot be opened: %s",
 			       strerror(-fd));
 		return;
@@ -523,7 +523,7 @@ void fetch_slow_path(struct myr_fetcher *f, struct myr_fetch_item *item,
 
 	fd = open_beneath(f, f->dirfds[dir], path, FETCH_OPEN_FLAGS);
 	if (fd < 0) {
-		if (fetch_open_failed(f, item, dir, path, fd) != 0)
+		if (myri_fetch_open_failed(f, item, dir, path, fd) != 0)
 			reject(f, item, dir, path, fd, "cannot be opened: %s",
 			       strerror(-fd));
 		return;
@@ -537,8 +537,8 @@ void fetch_slow_path(struct myr_fetcher *f, struct myr_fetch_item *item,
 		       "limit %u", (long long)st.st_size, MYR_FILE_MAX);
 		goto out;
 	}
-	if (fetch_charge(f, item, dir, (uint64_t)st.st_size) < 0) {
-		fetch_trace(f, "%s/%s: rejected: %s", f->dirs[dir], path,
+	if (myri_fetch_charge(f, item, dir, (uint64_t)st.st_size) < 0) {
+		myri_fetch_trace(f, "%s/%s: rejected: %s", f->dirs[dir], path,
 			    item->err.msg);
 		goto out;
 	}
@@ -568,7 +568,7 @@ void fetch_slow_path(struct myr_fetcher *f, struct myr_fetch_item *item,
 		       "file has %zd", total, got);
 	} else {
 		arena_trim(&f->arena, buf, size, (size_t)got);
-		fetch_done(f, item, dir, buf, (size_t)got);
+		myri_fetch_done(f, item, dir, buf, (size_t)got);
 	}
 out:
 	close(fd);
@@ -667,7 +667,7 @@ static ssize_t read_first(struct myr_fetcher *f, int fd, uint8_t *buf,
 static void sync_one(struct myr_fetcher *f, struct myr_fetch_item *item,
 		     const char *path, int dir)
 {
-	size_t asked = fetch_read_size(item), need = 0;
+	size_t asked = myri_fetch_read_size(item), need = 0;
 	uint8_t *buf, *nbuf = NULL;
 	ssize_t got, got2;
 	int fd, v;
@@ -675,9 +675,9 @@ static void sync_one(struct myr_fetcher *f, struct myr_fetch_item *item,
 	f->stats.opens++;
 	fd = open_fast(f, f->dirfds[dir], path);
 	if (fd < 0) {
-		v = fetch_open_failed(f, item, dir, path, fd);
+		v = myri_fetch_open_failed(f, item, dir, path, fd);
 		if (v < 0)
-			fetch_slow_path(f, item, dir, path);
+			myri_fetch_slow_path(f, item, dir, path);
 		else if (v > 0)
 			item->status = FETCH_PENDING;   /* next directory */
 		return;
@@ -688,35 +688,35 @@ static void sync_one(struct myr_fetcher *f, struct myr_fetch_item *item,
 	/* One read: on a regular file only the end makes it short, and if
 	 * anything else did, the probe or the slow path notices. */
 	got = read_first(f, fd, buf, asked);
-	v = got < 0 ? -1 : fetch_judge(f, item, dir, buf, (size_t)got, asked,
+	v = got < 0 ? -1 : myri_fetch_judge(f, item, dir, buf, (size_t)got, asked,
 				       &nbuf, &need);
 	if (v == 0) {
 		arena_trim(&f->arena, buf, asked, (size_t)got);
 	} else if (v > 0) {
 		got2 = read_once(fd, nbuf + got, need, got);
 		if (got2 < 0)
-			fetch_uncharge_second(f, (size_t)got, need);
-		if (got2 < 0 || fetch_judge_second(f, item, dir, nbuf,
+			myri_fetch_uncharge_second(f, (size_t)got, need);
+		if (got2 < 0 || myri_fetch_judge_second(f, item, dir, nbuf,
 						   (size_t)got, (size_t)got2,
 						   need) < 0)
 			v = -1;
 	}
 	if (v < 0) {
 		close(fd);
-		fetch_slow_path(f, item, dir, path);
+		myri_fetch_slow_path(f, item, dir, path);
 		return;
 	}
 out:
 	close(fd);
 }
 
-int fetch_sync_try(struct myr_fetcher *f, struct myr_fetch_item *item, int dir)
+int myri_fetch_sync_try(struct myr_fetcher *f, struct myr_fetch_item *item, int dir)
 {
 	char path[FETCH_PATH_MAX];
 
-	fetch_item_path(item, path);
+	myri_fetch_item_path(item, path);
 	if (f->trace)
-		fetch_trace(f, "trying %s/%s", f->dirs[dir], path);
+		myri_fetch_trace(f, "trying %s/%s", f->dirs[dir], path);
 	sync_one(f, item, path, dir);
 	return item->status == FETCH_PENDING;
 }
@@ -735,10 +735,10 @@ static void sync_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		if (item->status != FETCH_PENDING)
 			continue;
 		for (unsigned d = 0; d < f->ndirs; d++)
-			if (!fetch_sync_try(f, item, (int)d))
+			if (!myri_fetch_sync_try(f, item, (int)d))
 				break;
 		if (item->status == FETCH_PENDING)
-			fetch_not_found(f, item);
+			myri_fetch_not_found(f, item);
 	}
 }
 
@@ -756,7 +756,7 @@ static int ring_create_late(struct myr_fetcher *f)
 
 	f->ring_deferred = 0;
 	f->stats.note[0] = '\0';
-	r = fetch_uring_init(f, &uerr);
+	r = myri_fetch_uring_init(f, &uerr);
 	if (r == 0) {
 		f->io = MYR_IO_URING;
 	} else {
@@ -792,7 +792,7 @@ static int ring_lane_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		sync_batch(f, items, n);   /* sync from now on */
 		return 0;
 	}
-	return fetch_uring_batch(f, items, n);
+	return myri_fetch_uring_batch(f, items, n);
 }
 
 /* ------------------------------------------------------------------ */
@@ -840,7 +840,7 @@ static int lane_loop(struct myr_fetcher *f, struct lane_work *w)
 	 * pages when large) instead of one per run; a hint only, since runs
 	 * reserve what they need anyway. */
 	if (w->share)
-		fetch_arena_reserve(&f->arena, w->share, w->dense);
+		myri_fetch_arena_reserve(&f->arena, w->share, w->dense);
 	for (;;) {
 		/* Cold, a ring keeps as many reads in flight as its runs are
 		 * long: then the longest runs a ring takes at once. */
@@ -857,7 +857,7 @@ static int lane_loop(struct myr_fetcher *f, struct lane_work *w)
 		/* A helper found the directory cold: so is it for the ring. */
 		if (ring_lane && cold)
 			f->went_cold = 1;
-		if (fetch_reserve_batch(f, w->items + first, n) < 0)
+		if (myri_fetch_reserve_batch(f, w->items + first, n) < 0)
 			r = -ENOMEM;
 		else if (ring_lane)
 			r = ring_lane_batch(f, w->items + first, n);
@@ -1067,7 +1067,7 @@ int myr_fetcher_init(struct myr_fetcher **out, const struct myr_fetch_config *cf
 			 "auto: no ring yet (no batch was cold)");
 	} else if (cfg->io != MYR_IO_SYNC) {
 		struct myr_error uerr = { 0 };
-		r = fetch_uring_init(f, &uerr);
+		r = myri_fetch_uring_init(f, &uerr);
 		if (r == 0) {
 			f->io = MYR_IO_URING;
 			f->cold_probe = 1;
@@ -1109,7 +1109,7 @@ int myr_fetcher_fetch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		items[i].len = 0;
 		items[i].err.code = 0;
 		items[i].err.msg[0] = '\0';
-		pending += fetch_item_path(&items[i], path) == 0;
+		pending += myri_fetch_item_path(&items[i], path) == 0;
 	}
 	/* f->charged points into f: a fetcher moved since init (it is not,
 	 * but a copy would be) still charges its own budget. */
@@ -1124,7 +1124,7 @@ int myr_fetcher_fetch(struct myr_fetcher *f, struct myr_fetch_item *items,
 			lanes = (unsigned)(pending / LANE_RUN);
 		r = lanes_batch(f, items, n, lanes);
 	} else {
-		if (fetch_reserve_batch(f, items, n) < 0)
+		if (myri_fetch_reserve_batch(f, items, n) < 0)
 			r = -ENOMEM;
 		else if (f->ring || f->ring_deferred)
 			r = ring_lane_batch(f, items, n);
@@ -1153,7 +1153,7 @@ void myr_fetcher_close(struct myr_fetcher *f)
 	if (!f || f->closed)
 		return;
 	if (f->ring)
-		fetch_uring_close(f);   /* created at init or late */
+		myri_fetch_uring_close(f);   /* created at init or late */
 	f->ring_deferred = 0;
 	close_dirs(f);
 	f->closed = 1;

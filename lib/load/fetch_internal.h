@@ -2,6 +2,8 @@
 /*
  * lib/load/fetch_internal.h - what lib/load/fetch.c (common code, sync path) and
  * lib/load/fetch_uring.c (io_uring path) share, and the test-only hooks.
+ * Not API: the functions are myri_* (docs/design.md), local in the
+ * installed library.
  */
 #ifndef MYRIAD_FETCH_INTERNAL_H
 #define MYRIAD_FETCH_INTERNAL_H
@@ -95,58 +97,58 @@ struct myr_fetcher {
 
 /* Charge a file of len bytes against the budget, or reject item (-EDQUOT)
  * and return -1 if it would pass it. */
-int fetch_charge(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
+int myri_fetch_charge(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
 		 uint64_t len);
-/* Give back fetch_judge()'s charge for a second read that did not end in
- * fetch_done() (first: bytes of the first read; need: the second's size). */
-void fetch_uncharge_second(struct myr_fetcher *f, size_t first, size_t need);
+/* Give back myri_fetch_judge()'s charge for a second read that did not end in
+ * myri_fetch_done() (first: bytes of the first read; need: the second's size). */
+void myri_fetch_uncharge_second(struct myr_fetcher *f, size_t first, size_t need);
 
 /* fetch.c */
-void *fetch_arena_alloc(struct fetch_arena *a, size_t size);
+void *myri_fetch_arena_alloc(struct fetch_arena *a, size_t size);
 /* Reserve room for size more bytes in one chunk, so a batch's buffers can
  * be laid out contiguously with a single mmap; dense: the caller will fill
  * it (huge pages are then worth it).  -ENOMEM on failure. */
-int fetch_arena_reserve(struct fetch_arena *a, size_t size, int dense);
+int myri_fetch_arena_reserve(struct fetch_arena *a, size_t size, int dense);
 /* Reserve a batch's first-read buffers for its pending items. */
-int fetch_reserve_batch(struct myr_fetcher *f, const struct myr_fetch_item *items,
+int myri_fetch_reserve_batch(struct myr_fetcher *f, const struct myr_fetch_item *items,
 			size_t n);
-void fetch_trace(const struct myr_fetcher *f, const char *fmt, ...)
+void myri_fetch_trace(const struct myr_fetcher *f, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* "NAME.myr" into path, or -EINVAL with item->err filled. */
-int fetch_item_path(struct myr_fetch_item *item, char path[FETCH_PATH_MAX]);
+int myri_fetch_item_path(struct myr_fetch_item *item, char path[FETCH_PATH_MAX]);
 /* The first read's size for an item. */
-size_t fetch_read_size(const struct myr_fetch_item *item);
+size_t myri_fetch_read_size(const struct myr_fetch_item *item);
 
 /*
  * Judge the bytes a first read returned: got of asked bytes at buf.
  * Returns 0 when the item is settled (done, or over the byte budget), 1 when the file is
  * larger and *need bytes must be read at offset got into a new buffer
  * (*nbuf, which already holds the first got bytes), and -1 when something
- * is off and the candidate needs fetch_slow_path().
+ * is off and the candidate needs myri_fetch_slow_path().
  */
-int fetch_judge(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
+int myri_fetch_judge(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
 		uint8_t *buf, size_t got, size_t asked, uint8_t **nbuf,
 		size_t *need);
 /* After the second read returned got of need bytes into nbuf + first. */
-int fetch_judge_second(struct myr_fetcher *f, struct myr_fetch_item *item,
+int myri_fetch_judge_second(struct myr_fetcher *f, struct myr_fetch_item *item,
 		       int dir, uint8_t *nbuf, size_t first, size_t got,
 		       size_t need);
 /* An open of item in directory dir failed with res (< 0): -ENOENT moves on
  * (returns 1: try the next directory), or sets the item's final status
  * (returns 0); some errors need a closer look (returns -1: slow path). */
-int fetch_open_failed(struct myr_fetcher *f, struct myr_fetch_item *item,
+int myri_fetch_open_failed(struct myr_fetcher *f, struct myr_fetch_item *item,
 		      int dir, const char *path, int res);
 /* Not found in any directory. */
-void fetch_not_found(struct myr_fetcher *f, struct myr_fetch_item *item);
+void myri_fetch_not_found(struct myr_fetcher *f, struct myr_fetch_item *item);
 /* Re-examine the candidate in directory dir with plain syscalls: its type
  * (fstat), exact size, and a blocking read of a regular file.  Sets the
  * item's final status. */
-void fetch_slow_path(struct myr_fetcher *f, struct myr_fetch_item *item,
+void myri_fetch_slow_path(struct myr_fetcher *f, struct myr_fetch_item *item,
 		     int dir, const char *path);
 /* Look item up in directory dir with plain syscalls; 1 if it is not
  * there (still FETCH_PENDING), 0 when it has its final status. */
-int fetch_sync_try(struct myr_fetcher *f, struct myr_fetch_item *item, int dir);
-void fetch_done(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
+int myri_fetch_sync_try(struct myr_fetcher *f, struct myr_fetch_item *item, int dir);
+void myri_fetch_done(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
 		const uint8_t *data, size_t len);
 
 /* myr_fetch_config.flags, test-only: keep every file in the ring even in
@@ -164,11 +166,11 @@ void fetch_done(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
 
 /* fetch_uring.c */
 /* Create the ring; -errno (with err) when io_uring cannot be used. */
-int fetch_uring_init(struct myr_fetcher *f, struct myr_error *err);
-void fetch_uring_close(struct myr_fetcher *f);
+int myri_fetch_uring_init(struct myr_fetcher *f, struct myr_error *err);
+void myri_fetch_uring_close(struct myr_fetcher *f);
 /* Run the batch: every item whose status is FETCH_PENDING gets its final
  * status (slow paths included).  -errno only when the ring itself fails. */
-int fetch_uring_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
+int myri_fetch_uring_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		      size_t n);
 
 /*
@@ -176,6 +178,6 @@ int fetch_uring_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
  * fetcher's ring and return its completion's res: -EACCES when the ring's
  * restrictions forbid the opcode.  -ENOSYS without a ring.
  */
-int myr_fetcher_test_ring_op(struct myr_fetcher *f, uint8_t opcode);
+int myri_fetcher_test_ring_op(struct myr_fetcher *f, uint8_t opcode);
 
 #endif /* MYRIAD_FETCH_INTERNAL_H */

@@ -65,7 +65,7 @@
 #ifndef RING_ASYNC_EVERY
 #define RING_ASYNC_EVERY  3u
 #endif
-/* 1: punt one file in RING_ASYNC_EVERY by default (see fetch_uring_init). */
+/* 1: punt one file in RING_ASYNC_EVERY by default (see myri_fetch_uring_init). */
 #ifndef RING_ASYNC_DEFAULT
 #define RING_ASYNC_DEFAULT 0
 #endif
@@ -178,7 +178,7 @@ static int restrict_ring(struct fetch_ring *r)
 	return ring_register(r, IORING_REGISTER_RESTRICTIONS, res, 4);
 }
 
-int fetch_uring_init(struct myr_fetcher *f, struct myr_error *err)
+int myri_fetch_uring_init(struct myr_fetcher *f, struct myr_error *err)
 {
 	struct fetch_ring *r;
 	struct rlimit rl;
@@ -272,7 +272,7 @@ fail:
 	return ret;
 }
 
-void fetch_uring_close(struct myr_fetcher *f)
+void myri_fetch_uring_close(struct myr_fetcher *f)
 {
 	struct fetch_ring *r = f->ring;
 
@@ -377,17 +377,17 @@ static unsigned slot_step(struct myr_fetcher *f, struct myr_fetch_item *items,
 	}
 	if (s->read_res < 0) {
 		if (!first)
-			fetch_uncharge_second(f, s->asked, s->need);
+			myri_fetch_uncharge_second(f, s->asked, s->need);
 		s->state = SLOT_SLOW;
 		return 0;
 	}
 	if (!first) {
-		v = fetch_judge_second(f, item, d, s->nbuf, s->asked,
+		v = myri_fetch_judge_second(f, item, d, s->nbuf, s->asked,
 				       (size_t)s->read_res, s->need);
 		s->state = v < 0 ? SLOT_SLOW : SLOT_SETTLED;
 		return 0;
 	}
-	v = fetch_judge(f, item, d, s->buf, (size_t)s->read_res, s->asked,
+	v = myri_fetch_judge(f, item, d, s->buf, (size_t)s->read_res, s->asked,
 			&s->nbuf, &s->need);
 	/* A module that refused RWF_NOWAIT: its directory's filesystem
 	 * cannot read inline (a FIFO refuses too, but is no module). */
@@ -415,8 +415,8 @@ static int run_chunk(struct myr_fetcher *f, struct myr_fetch_item *items,
 	for (unsigned k = 0; k < cn; k++) {
 		struct ring_slot *s = &r->st[k];
 		s->item = idx[k];
-		s->asked = fetch_read_size(&items[idx[k]]);
-		s->buf = fetch_arena_alloc(&f->arena, s->asked);
+		s->asked = myri_fetch_read_size(&items[idx[k]]);
+		s->buf = myri_fetch_arena_alloc(&f->arena, s->asked);
 		if (!s->buf)
 			return -ENOMEM;
 	}
@@ -429,9 +429,9 @@ static int run_chunk(struct myr_fetcher *f, struct myr_fetch_item *items,
 		s->state = SLOT_FIRST;
 		s->timed = 0;
 		s->no_nowait = 0;
-		fetch_item_path(item, r->paths[k]);
+		myri_fetch_item_path(item, r->paths[k]);
 		if (f->trace)
-			fetch_trace(f, "trying %s/%s", f->dirs[d], r->paths[k]);
+			myri_fetch_trace(f, "trying %s/%s", f->dirs[d], r->paths[k]);
 		sqe = io_uring_get_sqe(&r->ring);
 		io_uring_prep_openat2_direct(sqe, f->dirfds[d], r->paths[k],
 					     &r->how, k);
@@ -467,7 +467,7 @@ static int run_chunk(struct myr_fetcher *f, struct myr_fetch_item *items,
 		if (s->open_res >= 0)
 			continue;
 		s->state = SLOT_SETTLED;
-		v = fetch_open_failed(f, &items[s->item], d, r->paths[k],
+		v = myri_fetch_open_failed(f, &items[s->item], d, r->paths[k],
 				      s->open_res);
 		if (v > 0)
 			next[(*nnext)++] = s->item;
@@ -490,11 +490,11 @@ static int run_chunk(struct myr_fetcher *f, struct myr_fetch_item *items,
 	}
 	for (unsigned k = 0; k < cn; k++)
 		if (r->st[k].state == SLOT_SLOW)
-			fetch_slow_path(f, &items[r->st[k].item], d, r->paths[k]);
+			myri_fetch_slow_path(f, &items[r->st[k].item], d, r->paths[k]);
 	return 0;
 }
 
-int fetch_uring_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
+int myri_fetch_uring_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		      size_t n)
 {
 	struct fetch_ring *r = f->ring;
@@ -526,7 +526,7 @@ int fetch_uring_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 			 * syscalls on one core. */
 			for (unsigned k = 0; k < cn; k++) {
 				size_t i = pend[start + k];
-				if (fetch_sync_try(f, &items[i], (int)d))
+				if (myri_fetch_sync_try(f, &items[i], (int)d))
 					pend[nnext++] = i;
 			}
 		}
@@ -534,12 +534,12 @@ int fetch_uring_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 	}
 	if (ret == 0)
 		for (size_t i = 0; i < npend; i++)
-			fetch_not_found(f, &items[pend[i]]);
+			myri_fetch_not_found(f, &items[pend[i]]);
 	free(pend);
 	return ret;
 }
 
-int myr_fetcher_test_ring_op(struct myr_fetcher *f, uint8_t opcode)
+int myri_fetcher_test_ring_op(struct myr_fetcher *f, uint8_t opcode)
 {
 	struct io_uring_sqe *sqe;
 	struct io_uring_cqe *cqe;
@@ -565,25 +565,25 @@ int myr_fetcher_test_ring_op(struct myr_fetcher *f, uint8_t opcode)
 
 #else /* !FETCH_HAVE_LIBURING */
 
-int fetch_uring_init(struct myr_fetcher *f, struct myr_error *err)
+int myri_fetch_uring_init(struct myr_fetcher *f, struct myr_error *err)
 {
 	(void)f;
 	return myr_error_set(err, -ENOSYS, "built without io_uring support");
 }
 
-void fetch_uring_close(struct myr_fetcher *f)
+void myri_fetch_uring_close(struct myr_fetcher *f)
 {
 	(void)f;
 }
 
-int fetch_uring_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
+int myri_fetch_uring_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		      size_t n)
 {
 	(void)f, (void)items, (void)n;
 	return -ENOSYS;
 }
 
-int myr_fetcher_test_ring_op(struct myr_fetcher *f, uint8_t opcode)
+int myri_fetcher_test_ring_op(struct myr_fetcher *f, uint8_t opcode)
 {
 	(void)f, (void)opcode;
 	return -ENOSYS;

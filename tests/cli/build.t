@@ -5,7 +5,7 @@
 
 require_cmd file readelf nm
 require_myriad
-plan 22
+plan 32
 
 # ---- the launcher --------------------------------------------------------------
 
@@ -62,9 +62,65 @@ run env PATH="$T/nomusl" bash "$MYRIAD_SRC/build.sh" --help
 is "$status" 0 "build.sh's top level runs without musl-gcc on PATH"
 like "$out" '^usage: ./build.sh' "and reaches its command (--help) there"
 
-# Runs the real build on this build directory: it must find nothing to do.
-run env MYRIAD_BUILD_DIR="$MYRIAD_BUILD" "$MYRIAD_SRC/build.sh"
-is "$status:$out$err" "0:" "a second ./build.sh rebuilds nothing and prints nothing"
+
+# ---- the Makefile ---------------------------------------------------------------------
+
+# Source lists are explicit: a file that is not listed is not built.
+listed=$(tr '\\\n\t' '   ' <"$MYRIAD_SRC/Makefile")
+unlisted=
+for f in "$MYRIAD_SRC"/lib/*/*.c "$MYRIAD_SRC"/lib/*/*/*.c "$MYRIAD_SRC"/launcher/*.c; do
+	[ -f "$f" ] || continue
+	rel=${f#"$MYRIAD_SRC"/}
+	[[ " $listed " == *" $rel "* ]] || unlisted+=" $rel"
+done
+is "$unlisted" "" "the Makefile lists every source file of lib/ and launcher/"
+unlisted=
+for f in "$MYRIAD_SRC"/tests/unit/*.c; do
+	t=$(basename "$f" .c)
+	[[ " $listed " == *" $t "* ]] || unlisted+=" $t"
+done
+is "$unlisted" "" "the Makefile lists every unit test (UNIT_TESTS)"
+unlisted=
+for f in "$MYRIAD_SRC"/man/*.scd; do
+	t=$(basename "$f" .scd)
+	[[ " $listed " == *" $t "* ]] || unlisted+=" $t"
+done
+is "$unlisted" "" "the Makefile lists every man page (MAN_PAGES)"
+
+mk=(make --no-print-directory -f "$MYRIAD_SRC/Makefile" BUILD_DIR="$MYRIAD_BUILD"
+    DEPS_PREFIX="$MYRIAD_DEPS_PREFIX" KERNEL_HEADERS="$MYRIAD_KERNEL_HEADERS"
+    MUSL_CC="$MYRIAD_MUSL_CC" HOST_CC="$MYRIAD_HOST_CC" prefix=/usr)
+
+# The real build again on this build directory, with the same settings: it
+# must find nothing to do.
+run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "${mk[@]}"
+is "$status:$out$err" "0:" "a second make rebuilds nothing and prints nothing"
+# The same through ./build.sh, when it made this tree (its dependency
+# layout: DIR/prefix and DIR/kernel-headers); a make-only build (a package)
+# has no dependency directory that build.sh could reuse.
+deps_dir=${MYRIAD_DEPS_PREFIX%/prefix}
+if [ "$MYRIAD_KERNEL_HEADERS" = "$deps_dir/kernel-headers" ]; then
+	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL MYRIAD_BUILD_DIR="$MYRIAD_BUILD" \
+		MYRIAD_DEPS_DIR="$deps_dir" MYRIAD_HOST_CC="$MYRIAD_HOST_CC" \
+		"$MYRIAD_SRC/build.sh"
+	is "$status:$out$err" "0:" "a second ./build.sh rebuilds nothing and prints nothing"
+else
+	skip "a second ./build.sh rebuilds nothing" "this tree was built by make, not build.sh (KERNEL_HEADERS outside DEPS_PREFIX's directory)"
+fi
+run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "${mk[@]}" install DESTDIR="$T/root"
+is "$status" 0 "make install DESTDIR=... succeeds on a built tree"
+installed=$(cd "$T/root" && find . -type f | sort | tr '\n' ' ')
+like "$installed" './usr/bin/myriad .*./usr/include/myriad/loader.h .*./usr/lib/libmyriad.a ./usr/lib/pkgconfig/myriad.pc ./usr/share/man/man1/myriad-example-hello.1 ./usr/share/man/man1/myriad-link.1 ./usr/share/man/man1/myriad.1 ./usr/share/man/man5/myriad-module.5 ./usr/share/man/man8/myriad-cache.8 $' \
+	"it installs the launcher, the headers, libmyriad.a, myriad.pc and the man pages under prefix"
+run env PKG_CONFIG_PATH="$T/root/usr/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$T/root" \
+	pkg-config --static --cflags --libs myriad
+like "$out" "^-I$T/root/usr/include -L$T/root/usr/lib -lmyriad .*-llz4" \
+	"myriad.pc names the include path, the library and its static dependencies"
+run nm "$T/root/usr/lib/libmyriad.a"
+like "$out" ' T myr_loader_load$' "the installed library exports the API"
+unlike "$out" ' [TDBR] myri_' "and keeps its internal functions (myri_*) local"
+run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "${mk[@]}" uninstall DESTDIR="$T/root"
+is "$status:$(cd "$T/root" && find . -type f)" "0:" "make uninstall removes every file install put there"
 
 # ---- tests/run-test ------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ ${MYRIAD_HOST_CC:-cc} $MYRIAD_ASAN_CFLAGS -o "$out/gen_closure" \
 # shellcheck disable=SC2086
 ${MYRIAD_MUSL_CC:-musl-gcc} $MYRIAD_MUSL_CFLAGS -o "$out/fetchbench" \
 	"$here/fetchbench.c" "$MYRIAD_MUSL_LIB" -L"$MYRIAD_DEPS_PREFIX/lib" \
-	-luring -llz4 $MYRIAD_MUSL_LDFLAGS
+	-lseccomp -luring -llz4 $MYRIAD_MUSL_LDFLAGS
 # svc_client: hostile and curious clients of the loader service
 # shellcheck disable=SC2086
 ${MYRIAD_HOST_CC:-cc} $MYRIAD_ASAN_CFLAGS -o "$out/svc_client" \

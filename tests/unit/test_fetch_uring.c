@@ -82,12 +82,12 @@ TEST(ring_refuses_opcodes_the_fetcher_does_not_use)
 		SKIP(return, "kernel lacks io_uring restrictions: %s", st.note);
 	}
 	EXPECT_STREQ("", st.note);
-	EXPECT_EQ(-EACCES, myr_fetcher_test_ring_op(f, IORING_OP_WRITE));
-	EXPECT_EQ(-EACCES, myr_fetcher_test_ring_op(f, IORING_OP_NOP));
-	EXPECT_EQ(-EACCES, myr_fetcher_test_ring_op(f, IORING_OP_OPENAT));
-	EXPECT_EQ(-EACCES, myr_fetcher_test_ring_op(f, IORING_OP_CLOSE));
+	EXPECT_EQ(-EACCES, myri_fetcher_test_ring_op(f, IORING_OP_WRITE));
+	EXPECT_EQ(-EACCES, myri_fetcher_test_ring_op(f, IORING_OP_NOP));
+	EXPECT_EQ(-EACCES, myri_fetcher_test_ring_op(f, IORING_OP_OPENAT));
+	EXPECT_EQ(-EACCES, myri_fetcher_test_ring_op(f, IORING_OP_CLOSE));
 	/* An allowed opcode gets past the restriction to the fd check. */
-	EXPECT_EQ(-EBADF, myr_fetcher_test_ring_op(f, IORING_OP_READ));
+	EXPECT_EQ(-EBADF, myri_fetcher_test_ring_op(f, IORING_OP_READ));
 	myr_fetcher_exit(f);
 }
 

@@ -388,10 +388,10 @@ TEST(pc32_out_of_range_is_an_error_not_a_wrap)
 	struct myr_link_module m = { .view = &v };
 	m.seg[MYR_SEG_TEXT] = text;
 	uintptr_t addr[2] = { (uintptr_t)text + (3ull << 30), (uintptr_t)text };
-	EXPECT_EQ(myr_link_relocate(&m, addr, &err), -ERANGE);
+	EXPECT_EQ(myri_link_relocate(&m, addr, &err), -ERANGE);
 	EXPECT_TRUE(strstr(err.msg, "relocation 0: PC32 displacement") != NULL);
 	addr[0] = (uintptr_t)text + 1000;
-	EXPECT_EQ(myr_link_relocate(&m, addr, &err), 2);
+	EXPECT_EQ(myri_link_relocate(&m, addr, &err), 2);
 	int32_t d;
 	memcpy(&d, text + 7, 4);     /* first call's displacement */
 	EXPECT_EQ(d, 1000 - 7 - 4);

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lib/arch/x86_64/reloc.h - what the ELF converter knows about x86-64.
+ * lib/convert/arch/x86_64/reloc.h - what the ELF converter knows about x86-64.
  *
  * Everything specific to the x86-64 psABI that `myriad link` needs sits
  * behind the generic names below: the ELF machine number, how each ELF
  * relocation type maps onto a class the converter handles, the GOT-load
  * relaxations, and the indirect-jump stub used to reach a symbol that may
  * lie outside +-2 GiB.  Porting the converter to another architecture means
- * writing lib/arch/ARCH/reloc.h with the same names, not editing lib/elf*.c.
+ * writing lib/convert/arch/ARCH/reloc.h with the same names, not editing lib/convert/elf*.c.
  */
 #ifndef MYRIAD_ARCH_X86_64_RELOC_H
 #define MYRIAD_ARCH_X86_64_RELOC_H
