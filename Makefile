@@ -79,13 +79,14 @@ LIB_SRCS := \
 	lib/load/protect.c lib/load/resolve.c lib/load/state.c \
 	lib/load/verify.c \
 	lib/cache/cache_build.c lib/cache/cache_status.c \
-	lib/sandbox/sandbox.c
+	lib/sandbox/landlock.c lib/sandbox/sandbox.c lib/sandbox/trust.c
 # Run at build time only: writes the prebuilt seccomp filters.
 GEN_BPF_SRC := lib/sandbox/gen_bpf.c
 LAUNCHER_SRCS := \
 	launcher/cli.c launcher/cmd_cache.c launcher/cmd_info.c \
 	launcher/cmd_link.c launcher/cmd_policy.c launcher/cmd_run.c \
-	launcher/host.c launcher/host_compat.c launcher/libdirs.c \
+	launcher/host.c launcher/host_compat.c launcher/host_dl.c \
+	launcher/libdirs.c \
 	launcher/main.c launcher/options.c
 UNIT_TESTS := \
 	test_cache test_checksum test_elf_link test_elf_reject \
