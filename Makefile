@@ -79,12 +79,15 @@ LIB_SRCS := \
 	lib/load/protect.c lib/load/resolve.c lib/load/state.c \
 	lib/load/verify.c \
 	lib/cache/cache_build.c lib/cache/cache_status.c \
-	lib/sandbox/landlock.c lib/sandbox/sandbox.c lib/sandbox/trust.c
+	lib/sandbox/landlock.c lib/sandbox/sandbox.c lib/sandbox/service.c \
+	lib/sandbox/trust.c \
+	lib/service/client.c lib/service/proto.c lib/service/server.c
 # Run at build time only: writes the prebuilt seccomp filters.
 GEN_BPF_SRC := lib/sandbox/gen_bpf.c
 LAUNCHER_SRCS := \
 	launcher/cli.c launcher/cmd_cache.c launcher/cmd_info.c \
 	launcher/cmd_link.c launcher/cmd_policy.c launcher/cmd_run.c \
+	launcher/cmd_serve.c \
 	launcher/host.c launcher/host_compat.c launcher/host_dl.c \
 	launcher/libdirs.c \
 	launcher/main.c launcher/options.c
@@ -98,7 +101,7 @@ UNIT_TESTS := \
 	test_pool test_pool_storage test_regress_fuzz_cache \
 	test_regress_fuzz_elf test_regress_fuzz_loader \
 	test_regress_fuzz_module test_sandbox_caps test_sandbox_live \
-	test_sandbox_policy test_sandbox_prebuilt
+	test_sandbox_policy test_sandbox_prebuilt test_service_proto
 PUBLIC_HEADERS := \
 	include/myriad/cache.h include/myriad/elf2myr.h include/myriad/error.h \
 	include/myriad/fetch.h include/myriad/format.h include/myriad/host.h \

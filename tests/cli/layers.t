@@ -16,6 +16,7 @@ declare -A may_use=(
 	[load]="base format image"
 	[cache]="base format image"
 	[sandbox]="base format"
+	[service]="base format image load cache sandbox"
 )
 # Headers the build generates into a folder's include path.
 generated_headers=" sandbox_bpf.h "
