@@ -70,7 +70,7 @@ endif
 # ---- sources (explicit: tests/cli/build.t checks that none is missing) -------
 
 LIB_SRCS := \
-	lib/base/checksum.c lib/base/error.c \
+	lib/base/checksum.c lib/base/error.c lib/base/trust.c \
 	lib/format/reader.c lib/format/writer.c \
 	lib/convert/elf.c lib/convert/elf_link.c \
 	lib/image/cache_image.c lib/image/link.c lib/image/pool.c \
@@ -80,7 +80,6 @@ LIB_SRCS := \
 	lib/load/verify.c \
 	lib/cache/cache_build.c lib/cache/cache_status.c \
 	lib/sandbox/landlock.c lib/sandbox/sandbox.c lib/sandbox/service.c \
-	lib/sandbox/trust.c \
 	lib/service/client.c lib/service/proto.c lib/service/server.c
 # Run at build time only: writes the prebuilt seccomp filters.
 GEN_BPF_SRC := lib/sandbox/gen_bpf.c
@@ -101,12 +100,13 @@ UNIT_TESTS := \
 	test_pool test_pool_storage test_regress_fuzz_cache \
 	test_regress_fuzz_elf test_regress_fuzz_loader \
 	test_regress_fuzz_module test_sandbox_caps test_sandbox_live \
-	test_sandbox_policy test_sandbox_prebuilt test_service_proto
+	test_sandbox_policy test_sandbox_prebuilt test_service_proto \
+	test_writer_api
 PUBLIC_HEADERS := \
 	include/myriad/cache.h include/myriad/elf2myr.h include/myriad/error.h \
 	include/myriad/fetch.h include/myriad/format.h include/myriad/host.h \
 	include/myriad/limits.h include/myriad/loader.h include/myriad/module.h \
-	include/myriad/myriad.h include/myriad/sandbox.h
+	include/myriad/myriad.h include/myriad/sandbox.h include/myriad/service.h
 
 # ---- flags ----------------------------------------------------------------------
 

@@ -182,7 +182,7 @@ int myr_sandbox_apply(uint32_t caps, enum myr_sandbox_mode mode,
 		      struct myr_error *err);
 
 /* ------------------------------------------------------------------ */
-/* Trusted files (lib/sandbox/trust.c)                                 */
+/* Trusted files (lib/base/trust.c)                                    */
 /* ------------------------------------------------------------------ */
 
 /*

@@ -5,7 +5,7 @@
 
 require_cmd file readelf nm
 require_myriad
-plan 32
+plan 33
 
 # ---- the launcher --------------------------------------------------------------
 
@@ -86,6 +86,12 @@ for f in "$MYRIAD_SRC"/man/*.scd; do
 	[[ " $listed " == *" $t "* ]] || unlisted+=" $t"
 done
 is "$unlisted" "" "the Makefile lists every man page (MAN_PAGES)"
+unlisted=
+for f in "$MYRIAD_SRC"/include/myriad/*.h; do
+	rel=${f#"$MYRIAD_SRC"/}
+	[[ " $listed " == *" $rel "* ]] || unlisted+=" $rel"
+done
+is "$unlisted" "" "the Makefile lists every public header (PUBLIC_HEADERS)"
 
 mk=(make --no-print-directory -f "$MYRIAD_SRC/Makefile" BUILD_DIR="$MYRIAD_BUILD"
     DEPS_PREFIX="$MYRIAD_DEPS_PREFIX" KERNEL_HEADERS="$MYRIAD_KERNEL_HEADERS"

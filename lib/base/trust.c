@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Whose files decide what runs: a library directory, the cache's
+ * lib/base/trust.c - whose files decide what runs (base: the cache image
+ * and the cache builder check it, below the sandbox layer): a library directory, the cache's
  * subdirectory and its image are used only if nobody but root, the user
  * running the launcher (or the library directory's owner) can write them,
  * as sshd treats key files (docs/security.md).
