@@ -304,11 +304,14 @@ $(B)/test.env: FORCE
 
 # -k: a unit test that does not compile must not stop the others; the
 # summary counts it as failed.
+# CHECK reaches the shell through the environment, word-split but never
+# globbed, so that a regex's | ( ) * are the regex's.
+export CHECK
 check: all
-	@+$(MAKE) --no-print-directory -k -f $(SRC)/Makefile $$(. $(B)/test.env && \
-		$(SRC)/tests/check.sh --targets $(CHECK)) || true
-	@. $(B)/test.env && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
-		$(SRC)/tests/check.sh $(CHECK)
+	@+set -f; $(MAKE) --no-print-directory -k -f $(SRC)/Makefile $$(. $(B)/test.env && \
+		$(SRC)/tests/check.sh --targets $$CHECK) || true
+	@set -f; . $(B)/test.env && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		$(SRC)/tests/check.sh $$CHECK
 
 # ---- install --------------------------------------------------------------------
 
