@@ -149,7 +149,7 @@ LAUNCHER_OBJS := $(LAUNCHER_SRCS:%.c=$(B)/musl/obj/%.o)
 ASAN_LIB_OBJS := $(LIB_SRCS:%.c=$(B)/asan/obj/%.o)
 TEST_BINS := $(UNIT_TESTS:%=$(B)/tests/unit/%)
 DIST_LIB_OBJS := $(LIB_SRCS:%.c=$(B)/dist/obj/%.o)
-MAN_PAGES := myriad.1 myriad-link.1 myriad-cache.8 myriad-module.5 \
+MAN_PAGES := myriad.1 myriad-link.1 myriad-cache.8 myriad-serve.8 myriad-module.5 \
 	myriad-example-hello.1
 MANS := $(MAN_PAGES:%=$(B)/man/%)
 EXAMPLE_VERSION = $(shell sed -n 's/^$(1)_VERSION=//p' $(SRC)/examples/versions.conf)

@@ -410,6 +410,9 @@ cmd_stage() {
 		die "stage: make install failed"
 	install -d -m 755 "$dest/usr/lib/myriad"
 	install -D -m 644 "$SRC/system/binfmt.d/myriad.conf" "$dest/usr/lib/binfmt.d/myriad.conf"
+	for f in "$SRC"/service/systemd/myriad.socket "$SRC"/service/systemd/myriad.service; do
+		install -D -m 644 "$f" "$dest/lib/systemd/system/$(basename "$f")"
+	done
 	install -D -m 644 "$BUILD/examples/example-greet.myr" "$dest/usr/lib/myriad/example-greet.myr"
 	install -D -m 755 "$BUILD/examples/myriad-example-hello" "$dest/usr/bin/myriad-example-hello"
 }

@@ -79,7 +79,9 @@ run dpkg-deb -c "$DEBS/myriad_${VERSION}_amd64.deb"
 contents=$out
 for f in ./usr/bin/myriad ./usr/lib/myriad/ ./usr/lib/binfmt.d/myriad.conf \
 	./usr/share/man/man1/myriad.1.gz ./usr/share/man/man1/myriad-link.1.gz \
-	./usr/share/man/man8/myriad-cache.8.gz ./usr/share/man/man5/myriad-module.5.gz; do
+	./usr/share/man/man8/myriad-cache.8.gz ./usr/share/man/man5/myriad-module.5.gz \
+	./usr/share/man/man8/myriad-serve.8.gz ./lib/systemd/system/myriad.socket \
+	./lib/systemd/system/myriad.service; do
 	like "$contents" " ${f//./\\.}\$" "myriad ships $f"
 done
 run dpkg-deb -I "$DEBS/myriad_${VERSION}_amd64.deb" triggers
@@ -129,6 +131,9 @@ run in_root myriad cache status
 is "$status" 0 "after installing myriad, the (empty) system cache is current"
 run in_root sh -c 'man -w myriad 2>/dev/null || ls /usr/share/man/man1/myriad.1.gz'
 like "$out" 'myriad\.1' "myriad(1) is installed"
+ok "myriad.socket is enabled (the loader service starts on demand)" \
+	test -L "$ROOT/etc/systemd/system/sockets.target.wants/myriad.socket"
+is "$(find "$ROOT/etc/systemd/system" -name myriad.service)" "" "myriad.service itself is not enabled"
 run in_root cat /usr/lib/binfmt.d/myriad.conf
 like "$out" '^:myriad:M::\\x7fMYR\\x0d\\x0a\\x1a\\x0a::/usr/bin/myriad:$' \
 	"binfmt.d registers the module magic at offset 0 for /usr/bin/myriad"
