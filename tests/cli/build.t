@@ -116,7 +116,7 @@ fi
 run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "${mk[@]}" install DESTDIR="$T/root"
 is "$status" 0 "make install DESTDIR=... succeeds on a built tree"
 installed=$(cd "$T/root" && find . -type f | sort | tr '\n' ' ')
-like "$installed" './usr/bin/myriad .*./usr/include/myriad/loader.h .*./usr/lib/libmyriad.a ./usr/lib/pkgconfig/myriad.pc ./usr/share/man/man1/myriad-example-hello.1 ./usr/share/man/man1/myriad-link.1 ./usr/share/man/man1/myriad.1 ./usr/share/man/man5/myriad-module.5 ./usr/share/man/man8/myriad-cache.8 $' \
+like "$installed" './usr/bin/myriad .*./usr/include/myriad/loader.h .*./usr/lib/libmyriad.a ./usr/lib/pkgconfig/myriad.pc ./usr/share/man/man1/myriad-example-hello.1 ./usr/share/man/man1/myriad-link.1 ./usr/share/man/man1/myriad.1 ./usr/share/man/man5/myriad-module.5 ./usr/share/man/man8/myriad-cache.8 ./usr/share/man/man8/myriad-serve.8 $' \
 	"it installs the launcher, the headers, libmyriad.a, myriad.pc and the man pages under prefix"
 run env PKG_CONFIG_PATH="$T/root/usr/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$T/root" \
 	pkg-config --static --cflags --libs myriad
