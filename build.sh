@@ -43,9 +43,9 @@ REQUIRED_PACKAGES=(musl-tools gcc make pkg-config linux-libc-dev dpkg-dev
 	liblz4-dev libseccomp-dev liburing-dev gperf clang file binutils
 	xxhash perl lld scdoc)
 # What ./build.sh package and its tests need besides: Debian's packaging
-# tools, the man page generator, and mmdebstrap for the throwaway root the
-# package tests install into (tests/package).
-PACKAGE_PACKAGES=(debhelper fakeroot lintian scdoc mmdebstrap)
+# tools, and mmdebstrap for the throwaway root the package tests install
+# into (tests/package).
+PACKAGE_PACKAGES=(debhelper fakeroot lintian mmdebstrap)
 DEB_SRC_FILE=/etc/apt/sources.list.d/myriad-deb-src.sources
 
 # The dependencies' flags; Myriad's own are the Makefile's.
@@ -392,7 +392,6 @@ cmd_test() {
 # library, the man pages, the example modules.
 cmd_dist() {
 	cmd_build
-	ensure_packages scdoc
 	run_make dist || die "dist build failed (compiler output above)"
 }
 
