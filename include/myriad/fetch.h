@@ -183,7 +183,9 @@ struct myr_fetch_item {
 	                              -1 when in none */
 	const uint8_t *data;       /* whole file, 16-aligned, owned by the
 	                              fetcher; NULL unless status is 0 */
-	size_t len;                /* exact file length (#! line included) */
+	size_t len;                /* exact file length (#! line included);
+	                              with -EDQUOT, the bytes the file would
+	                              have added to the budget */
 	struct myr_error err;      /* e.g. "not found in /a, /b", "is a FIFO",
 	                              "escapes the library directory",
 	                              "truncated: header says 5000 bytes, file

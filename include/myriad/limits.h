@@ -80,7 +80,7 @@
  * calls.  `myriad link` checks each module against these, so a module that
  * could never be loaded fails at build time.
  */
-#define MYR_POOL_DEFAULT_MODULES     100000u
+#define MYR_POOL_DEFAULT_MODULES     200000u    /* = MYR_LOAD_MODULES_MAX */
 #define MYR_POOL_DEFAULT_TEXT        (512u << 20)
 #define MYR_POOL_DEFAULT_RODATA      (256u << 20)
 #define MYR_POOL_DEFAULT_RELRO       (128u << 20)

@@ -274,7 +274,7 @@ int myri_fetch_charge(struct myr_fetcher *f, struct myr_fetch_item *item, int di
 			item->status = -EDQUOT;
 			item->dir = dir;
 			item->data = NULL;
-			item->len = 0;
+			item->len = len;        /* what it would have added */
 			return -1;
 		}
 	} while (!__atomic_compare_exchange_n(f->charged, &was, now, 0,

@@ -190,6 +190,13 @@ struct myr_loader {
 	struct batch_ctx batch;          /* the batch being fetched */
 	int over_budget;                 /* MYR_LOAD_BYTES_MAX reported */
 	uint32_t nabsent;                /* modules in state M_ABSENT */
+	/* MYR_LOAD_BYTES_MAX, deterministically: the library bytes read
+	 * before the current batch, and the module that passes the budget
+	 * in batch order (each file's size counted whether or not its lane
+	 * got to charge it first), so the message names the same module and
+	 * total at every thread count. */
+	uint64_t lib_bytes, budget_total;
+	uint32_t budget_culprit;         /* NO_MODULE until one passes it */
 	uint32_t link_max_imports;       /* link lanes' scratch layout, */
 	uint32_t link_max_deps;          /* both taken by place */
 };

@@ -197,6 +197,41 @@ static void fetched_item(void *opaque, size_t i,
 		 PRE_SUM_OK : PRE_SUM_BAD;
 }
 
+/* The fetcher's byte budget: the config's, or the limit. */
+static uint64_t byte_budget(const struct myr_loader *l)
+{
+	uint64_t max = l->cfg->max_bytes;
+	return max && max <= MYR_LOAD_BYTES_MAX ? max : MYR_LOAD_BYTES_MAX;
+}
+
+/*
+ * When a batch ran out of MYR_LOAD_BYTES_MAX, which lane's file was
+ * refused depends on timing.  The report must not: it names the module
+ * at which the batch's files, taken in batch order, pass the budget (a
+ * refused item's len is the size it would have added), and their total.
+ */
+static void budget_culprit(struct myr_loader *l, const uint32_t *want,
+			   const struct myr_fetch_item *items, size_t n)
+{
+	uint64_t total = l->lib_bytes, max = byte_budget(l);
+	int refused = 0;
+
+	for (size_t i = 0; i < n && !refused; i++)
+		refused = items[i].status == -EDQUOT;
+	if (!refused || l->budget_culprit != NO_MODULE)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].status != 0 && items[i].status != -EDQUOT)
+			continue;
+		total += items[i].len;
+		if (total > max) {
+			l->budget_culprit = want[i];
+			l->budget_total = total;
+			return;
+		}
+	}
+}
+
 /* Fetch the modules listed in want[0..n) (all in state M_WANTED) in one
  * batch, recording each result in its module. */
 static int fetch_batch(struct myr_loader *l, const uint32_t *want, size_t n,
@@ -251,6 +286,7 @@ static int fetch_batch(struct myr_loader *l, const uint32_t *want, size_t n,
 		report(l, r, "reading modules: %s", strerror(-r));
 		return r;
 	}
+	budget_culprit(l, want, items, n);
 	for (size_t i = 0; i < n; i++) {
 		struct lmod *m = &l->mods[want[i]];
 		m->dir = items[i].dir;
@@ -260,6 +296,7 @@ static int fetch_batch(struct myr_loader *l, const uint32_t *want, size_t n,
 			m->file = items[i].data;
 			m->file_len = items[i].len;
 			l->stats.bytes_read += items[i].len;
+			l->lib_bytes += items[i].len;
 		} else {
 			m->state = M_FAILED;
 			if (items[i].err.msg[0])
@@ -268,6 +305,41 @@ static int fetch_batch(struct myr_loader *l, const uint32_t *want, size_t n,
 		}
 	}
 	myri_big_free(l, items, items_base, items_len);
+	return 0;
+}
+
+/*
+ * Before reading anything: a closure that cannot fit the pool's module
+ * limit or MYR_LOAD_BYTES_MAX, as the program's closure hint counts it,
+ * fails now, naming the limit, instead of after reading every file (17 s
+ * at 100,000 modules).  Without a cache only: an image's modules are
+ * placed by the image.  A hint that overstates its closure (a library
+ * that dropped a dependency since the link) can refuse a launch that
+ * would fit; relinking the program refreshes it.
+ */
+static int hint_over_limits(struct myr_loader *l, const struct myr_module_view *pv)
+{
+	uint32_t n = pv->hdr->closure.count;
+	uint64_t bytes = 0;
+
+	if (l->cache)
+		return 0;
+	if ((uint64_t)n + 1 > l->cfg->limits.modules) {
+		report(l, -E2BIG, "%s: pool limit exceeded: its closure hint lists %u "
+		       "modules and the program, --pool-modules is %llu (nothing "
+		       "was read)", l->mods[0].name, n,
+		       (unsigned long long)l->cfg->limits.modules);
+		return 1;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		bytes += pv->closure[i].size_hint;
+	if (bytes > byte_budget(l)) {
+		report(l, -EDQUOT, "%s: over MYR_LOAD_BYTES_MAX: its closure hint's "
+		       "module files total %llu bytes, limit %llu (nothing was read)",
+		       l->mods[0].name, (unsigned long long)bytes,
+		       (unsigned long long)byte_budget(l));
+		return 1;
+	}
 	return 0;
 }
 
@@ -283,6 +355,11 @@ static int fetch_hint(struct myr_loader *l)
 	uint32_t mapcap = l->mapcap ? l->mapcap : 64;
 	int r;
 
+	if (hint_over_limits(l, pv)) {
+		myri_lfree(l, want);
+		myri_lfree(l, hints);
+		return l->failed;
+	}
 	/* The hint says how many modules to expect: one table and one map,
 	 * sized once, no copies and no rehash. */
 	while (n < MYR_LOAD_MODULES_MAX &&
@@ -383,6 +460,17 @@ static void parse_module(struct myr_loader *l, uint32_t idx)
 			m->state = M_BAD;
 			if (l->over_budget++) {
 				fail(l, -EDQUOT);
+				return;
+			}
+			if (l->budget_culprit != NO_MODULE) {
+				/* Named from the program: how the walk got to
+				 * the module depends on which files were read. */
+				uint32_t c = l->budget_culprit;
+				report(l, -EDQUOT, "%s: module %s: over MYR_LOAD_BYTES_MAX: "
+				       "module files would total %llu bytes, limit %llu",
+				       l->mods[0].name, l->mods[c].name,
+				       (unsigned long long)l->budget_total,
+				       (unsigned long long)byte_budget(l));
 				return;
 			}
 		}

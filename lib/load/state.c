@@ -271,6 +271,7 @@ int myr_loader_init(struct myr_loader **out, const struct myr_loader_config *cfg
 	l->scratch_used = sizeof(*l);
 	l->cfg = cfg;
 	l->stats.size = sizeof(l->stats);
+	l->budget_culprit = NO_MODULE;
 	r = myr_pool_init(&l->pool, cfg->alloc, &cfg->limits);
 	if (r < 0) {
 		munmap(l, SCRATCH_SIZE);

@@ -75,8 +75,13 @@ case_dir pool
 refused "a closure over the text limit" \
 	"pool limit exceeded: text needs [0-9]+ (bytes|KiB), --pool-text is 1 KiB" \
 	--pool-text 1K --libdir "$D/lib" "$D/prog.myr"
-refused "a closure over the module count limit" \
+case_dir pool_nohint --no-hint
+refused "a closure over the module count limit, found without a hint" \
 	"pool limit exceeded: 13 modules, --pool-modules is 5" \
+	--pool-limit modules=5 --libdir "$D/lib" "$D/prog.myr"
+case_dir pool
+refused "a closure over the module count limit, before reading anything" \
+	"pool limit exceeded: its closure hint lists 12 modules and the program, --pool-modules is 5 \(nothing was read\)" \
 	--pool-limit modules=5 --libdir "$D/lib" "$D/prog.myr"
 refused "a closure over the data limit (on-demand)" \
 	"pool limit exceeded: data needs [0-9]+ bytes, --pool-data is 200 bytes" \

@@ -17,16 +17,27 @@
  *         memo lives in DATA, reached with PC32.
  *   v_mI: a 32-bit constant exported from DATA.
  *
- * The program's entry calls f_m0, prints the sum as eight hex digits and a
+ * The program needs the shape's roots (m0; every module of a fan-out; a
+ * lattice's first layer).  Its entry calls each root's f and sums them,
+ * prints the sum as eight hex digits and a
  * newline with a raw write(2), and returns argc - 1.  The generator prints
  * the same line, "checksum XXXXXXXX", computed independently in C, so a
  * test compares the two without any hard-coded value.
  *
  * Options:
- *   --shape dag|chain|tree  dag (default): mI needs m(I+1) and up to two
+ *   --shape dag|chain|tree|random|fanout|lattice
+ *                         dag (default): mI needs m(I+1) and up to two
  *                         random others nearby (diamonds, depth N); chain:
  *                         mI needs m(I+1) only; tree: a heap with extra
- *                         cross edges (diamonds, depth log N)
+ *                         cross edges (diamonds, depth log N); random:
+ *                         m(I+1) and up to two random later modules
+ *                         anywhere (deep, long edges: a library's closure
+ *                         holds from a few modules to all); fanout: the
+ *                         program needs every module, which need none;
+ *                         lattice: layers of --width modules (default
+ *                         100), each module needing three of the next
+ *                         layer, the program the whole first layer
+ *   --width W             the lattice's layer width
  *   --seed S              the random choices (default 1)
  *   --no-hint             the program records no closure hint
  *   --stale-hint K        the hint leaves out every K-th module
@@ -53,13 +64,20 @@
 
 #define MAX_DEPS 3
 
+enum shape { SHAPE_DAG, SHAPE_CHAIN, SHAPE_TREE, SHAPE_RANDOM, SHAPE_FANOUT,
+	     SHAPE_LATTICE };
+static const char *const shape_names[] = { "dag", "chain", "tree", "random",
+					   "fanout", "lattice" };
+
 struct gen {
 	uint32_t n;
 	const char *dir, *program, *shebang;
 	int no_hint, ctors, compress;
 	uint32_t stale_hint, bss;
 	uint64_t seed;
-	int shape;                      /* 0 dag, 1 chain, 2 tree */
+	int shape;                      /* enum shape */
+	uint32_t width;                 /* lattice layer width */
+	uint32_t nroots;                /* the program needs m0..m(nroots-1) */
 	uint8_t *old, *drop_export, *missing;
 	int64_t cycle;
 
@@ -93,14 +111,22 @@ static void *xcalloc(size_t n, size_t size)
 
 /* A growing byte buffer for code and data. */
 struct buf {
-	uint8_t b[512];
-	uint32_t len;
+	uint8_t *b;
+	uint32_t len, cap;
 };
 
 static void put(struct buf *b, const void *p, uint32_t n)
 {
-	if (b->len + n > sizeof(b->b))
-		die("code buffer overflow");
+	if (b->len + n > b->cap) {
+		uint32_t cap = b->cap ? b->cap : 256;
+		while (cap < b->len + n)
+			cap *= 2;
+		uint8_t *nb = realloc(b->b, cap);
+		if (!nb)
+			die("out of memory");
+		b->b = nb;
+		b->cap = cap;
+	}
 	memcpy(b->b + b->len, p, n);
 	b->len += n;
 }
@@ -110,19 +136,33 @@ static void put32(struct buf *b, uint32_t v) { put(b, &v, 4); }
 static void putn(struct buf *b, const char *bytes, uint32_t n) { put(b, bytes, n); }
 
 struct relocs {
-	struct myr_reloc r[64];
-	uint32_t n;
+	struct myr_reloc *r;
+	uint32_t n, cap;
 };
 
 static void rel(struct relocs *rs, uint8_t site_seg, uint32_t site_off,
 		uint8_t type, uint8_t target_seg, uint32_t target, int32_t addend)
 {
-	if (rs->n == sizeof(rs->r) / sizeof(rs->r[0]))
-		die("too many relocations");
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap ? rs->cap * 2 : 64;
+		rs->r = realloc(rs->r, rs->cap * sizeof(*rs->r));
+		if (!rs->r)
+			die("out of memory");
+	}
 	rs->r[rs->n++] = (struct myr_reloc){
 		.site_off = site_off, .site_seg = site_seg, .type = type,
 		.target_seg = target_seg, .target = target, .addend = addend,
 	};
+}
+
+static void free_code(struct buf *text, struct buf *rodata, struct buf *relro,
+		      struct buf *data, struct relocs *rs)
+{
+	free(text->b);
+	free(rodata->b);
+	free(relro->b);
+	free(data ? data->b : NULL);
+	free(rs->r);
 }
 
 /* A PC32 field at the current end of text, for an instruction whose
@@ -345,20 +385,20 @@ static void gen_library(struct gen *g, uint32_t i)
 	desc.compress = g->compress;
 
 	snprintf(path, sizeof(path), "%s/%s.myr", g->dir, name);
-	if (g->missing[i]) {
+	if (g->missing[i])
 		g->f_hint[i] = g->v_hint[i] = MYR_NO_HINT;
-		return;
-	}
-	write_module(g, &desc, path, &g->size[i], 0, i);
+	else
+		write_module(g, &desc, path, &g->size[i], 0, i);
+	free_code(&text, &rodata, &relro, &data, &rs);
 }
 
 static void gen_program(struct gen *g)
 {
 	struct buf text = { 0 }, rodata = { 0 }, relro = { 0 };
 	struct relocs rs = { 0 };
-	struct myr_desc_dep dep = { .name = "m0", .ver_major = 1, .ver_minor = 1 };
-	struct myr_desc_import imp = { .name = "f_m0", .dep = 0,
-				       .export_hint = g->f_hint[0] };
+	struct myr_desc_dep *dep = xcalloc(g->nroots, sizeof(*dep));
+	struct myr_desc_import *imp = xcalloc(g->nroots, sizeof(*imp));
+	char (*rnames)[2][16] = xcalloc(g->nroots, sizeof(*rnames));
 	struct myr_desc_dep *closure = xcalloc(g->n, sizeof(*closure));
 	char (*cnames)[16] = xcalloc(g->n, sizeof(*cnames));
 	struct myr_module_desc desc = { 0 };
@@ -386,13 +426,23 @@ static void gen_program(struct gen *g)
 			.ver_minor = g->old[i] ? 0 : 1, .size_hint = g->size[i] };
 	}
 
+	for (uint32_t r = 0; r < g->nroots; r++) {
+		snprintf(rnames[r][0], sizeof(rnames[r][0]), "m%u", r);
+		snprintf(rnames[r][1], sizeof(rnames[r][1]), "f_m%u", r);
+		dep[r] = (struct myr_desc_dep){ .name = rnames[r][0], .ver_major = 1,
+						.ver_minor = 1 };
+		imp[r] = (struct myr_desc_import){ .name = rnames[r][1], .dep = r,
+						   .export_hint = g->f_hint[r] };
+	}
 	entry = text.len;
 	putn(&text, "\x53\x55\x48\x83\xec\x18", 6); /* push rbx, rbp; sub rsp,24 */
 	putn(&text, "\x8b\x6f\x08", 3);            /* mov ebp, [rdi+8] (argc) */
 	putn(&text, "\x31\xdb", 2);                /* xor ebx, ebx */
-	put8(&text, 0xe8);                         /* call f_m0 */
-	pc32(&text, &rs, MYR_TARGET_IMPORT, 0, 0);
-	putn(&text, "\x01\xc3", 2);                /* add ebx, eax */
+	for (uint32_t r = 0; r < g->nroots; r++) {
+		put8(&text, 0xe8);                 /* call f_mR */
+		pc32(&text, &rs, MYR_TARGET_IMPORT, r, 0);
+		putn(&text, "\x01\xc3", 2);        /* add ebx, eax */
+	}
 	putn(&text, "\xc6\x44\x24\x08\x0a", 5);    /* mov byte [rsp+8], '\n' */
 	putn(&text, "\x48\x8d\x7c\x24\x08", 5);    /* lea rdi, [rsp+8] */
 	putn(&text, "\xb9\x08\x00\x00\x00", 5);    /* mov ecx, 8 */
@@ -415,12 +465,12 @@ static void gen_program(struct gen *g)
 	desc.arch = MYR_ARCH_X86_64;
 	desc.flags = MYR_F_PROGRAM;
 	desc.shebang = g->shebang;
-	desc.deps = &dep;
-	desc.ndeps = 1;
+	desc.deps = dep;
+	desc.ndeps = g->nroots;
 	desc.closure = closure;
 	desc.nclosure = nclosure;
-	desc.imports = &imp;
-	desc.nimports = 1;
+	desc.imports = imp;
+	desc.nimports = g->nroots;
 	desc.relocs = rs.r;
 	desc.nrelocs = rs.n;
 	desc.seg[MYR_SEG_TEXT] = (struct myr_desc_segment){ text.b, text.len, 4 };
@@ -429,8 +479,12 @@ static void gen_program(struct gen *g)
 	desc.entry = (struct myr_ref){ .seg = MYR_SEG_TEXT, .off = entry };
 	desc.compress = g->compress;
 	write_module(g, &desc, g->program, &size, g->shebang != NULL, UINT32_MAX);
+	free_code(&text, &rodata, &relro, NULL, &rs);
 	free(closure);
 	free(cnames);
+	free(dep);
+	free(imp);
+	free(rnames);
 }
 
 static void add_dep(struct gen *g, uint32_t i, uint32_t t)
@@ -451,14 +505,30 @@ static void make_graph(struct gen *g)
 		g->c[i] = (uint32_t)rng_next(&s);
 		g->d[i] = (uint32_t)rng_next(&s);
 		switch (g->shape) {
-		case 0:
+		case SHAPE_DAG:
 			add_dep(g, i, i + 1);
 			for (int k = (int)(rng_next(&s) % 3); k > 0; k--)
 				add_dep(g, i, i + 2 + (uint32_t)(rng_next(&s) % 16));
 			break;
-		case 1:
+		case SHAPE_CHAIN:
 			add_dep(g, i, i + 1);
 			break;
+		case SHAPE_RANDOM:
+			add_dep(g, i, i + 1);
+			for (int k = (int)(rng_next(&s) % 3); k > 0 && i + 2 < g->n; k--)
+				add_dep(g, i, i + 2 + (uint32_t)(rng_next(&s) %
+								 (g->n - i - 2)));
+			break;
+		case SHAPE_FANOUT:
+			break;
+		case SHAPE_LATTICE: {
+			/* Module L*W + j needs (j, j+1, j+W/3) of layer L+1. */
+			uint32_t w = g->width, layer = i / w, j = i % w;
+			add_dep(g, i, (layer + 1) * w + j);
+			add_dep(g, i, (layer + 1) * w + (j + 1) % w);
+			add_dep(g, i, (layer + 1) * w + (j + w / 3) % w);
+			break;
+		}
 		default:
 			add_dep(g, i, 2 * i + 1);
 			add_dep(g, i, 2 * i + 2);
@@ -504,7 +574,7 @@ int main(int argc, char **argv)
 	}
 	if (!g.n || !g.dir)
 		die("usage: gen_closure -n N -o LIBDIR [-p PROGRAM.myr] [--shape "
-		    "dag|chain|tree] [--seed S] [--no-hint] [--stale-hint K] "
+		    "dag|chain|tree|random|fanout|lattice] [--width W] [--seed S] [--no-hint] [--stale-hint K] "
 		    "[--ctors] [--shebang PATH] [--compress] [--old I] "
 		    "[--drop-export I] [--cycle I] [--missing I] [--bss SIZE]");
 	g.old = xcalloc(g.n, 1);
@@ -519,11 +589,17 @@ int main(int argc, char **argv)
 			g.program = v;
 			i++;
 		} else if (strcmp(a, "--shape") == 0 && v) {
-			g.shape = strcmp(v, "dag") == 0 ? 0 :
-				  strcmp(v, "chain") == 0 ? 1 :
-				  strcmp(v, "tree") == 0 ? 2 : -1;
+			g.shape = -1;
+			for (int k = 0; k < (int)(sizeof(shape_names) / sizeof(shape_names[0])); k++)
+				if (strcmp(v, shape_names[k]) == 0)
+					g.shape = k;
 			if (g.shape < 0)
-				die("--shape: dag, chain or tree");
+				die("--shape: dag, chain, tree, random, fanout or lattice");
+			i++;
+		} else if (strcmp(a, "--width") == 0 && v) {
+			g.width = (uint32_t)strtoul(v, NULL, 10);
+			if (!g.width)
+				die("--width: at least 1");
 			i++;
 		} else if (strcmp(a, "--seed") == 0 && v) {
 			g.seed = strtoull(v, NULL, 10);
@@ -573,12 +649,21 @@ int main(int argc, char **argv)
 	g.v_hint = xcalloc(g.n, sizeof(uint32_t));
 	g.size = xcalloc(g.n, sizeof(uint32_t));
 
+	if (!g.width)
+		g.width = g.n < 100 ? g.n : 100;
+	g.nroots = g.shape == SHAPE_FANOUT ? g.n :
+		   g.shape == SHAPE_LATTICE ? (g.width < g.n ? g.width : g.n) : 1;
+	if (g.nroots > MYR_DEPS_MAX - 1)
+		die("more roots than a program may have dependencies (MYR_DEPS_MAX)");
 	make_graph(&g);
 	/* Dependencies first, so each import can carry its export hint. */
 	for (uint32_t k = g.n; k-- > 0;)
 		gen_library(&g, k);
 	gen_program(&g);
-	printf("checksum %08x\n", g.value[0]);
+	uint32_t sum = 0;
+	for (uint32_t r = 0; r < g.nroots; r++)
+		sum += g.value[r];
+	printf("checksum %08x\n", sum);
 	free(g.old);
 	free(g.drop_export);
 	free(g.missing);

@@ -208,7 +208,10 @@ TEST(library_file_max)
  * The loader keeps one record per module it has heard of, reached or not:
  * the program, and every closure hint entry.  A hint of
  * MYR_LOAD_MODULES_MAX - 1 absent modules (never reached, so never
- * reported) still loads; one more entry is one module too many.
+ * reported) still loads; a dependency the hint does not list is then one
+ * module too many.  A hint of MYR_LOAD_MODULES_MAX entries is refused
+ * before anything is read: with the program it passes the pool's default
+ * module limit (MYR_POOL_DEFAULT_MODULES, the same number).
  */
 TEST(load_modules_max)
 {
@@ -233,12 +236,26 @@ TEST(load_modules_max)
 	EXPECT_EQ(0, load(dir, &out, 0));
 	EXPECT_EQ(0u, out.count);
 
+	struct myr_desc_dep extra = { .name = "extra", .ver_major = 1 };
+	d.deps = &extra;
+	d.ndeps = 1;
+	put_module(dir, &d);
+	EXPECT_EQ(-E2BIG, load(dir, &out, 0));
+	EXPECT_EQ(1u, out.count);
+	char needle[96];
+	snprintf(needle, sizeof(needle), "more than %u modules", MYR_LOAD_MODULES_MAX);
+	EXPECT_LINE(out, needle);
+
+	EXPECT_EQ((unsigned)MYR_LOAD_MODULES_MAX, (unsigned)MYR_POOL_DEFAULT_MODULES);
+	d.deps = NULL;
+	d.ndeps = 0;
 	d.nclosure = n;
 	put_module(dir, &d);
 	EXPECT_EQ(-E2BIG, load(dir, &out, 0));
 	EXPECT_EQ(1u, out.count);
-	char needle[64];
-	snprintf(needle, sizeof(needle), "more than %u modules", MYR_LOAD_MODULES_MAX);
+	snprintf(needle, sizeof(needle), "closure hint lists %u modules and the program, "
+		 "--pool-modules is %u (nothing was read)", MYR_LOAD_MODULES_MAX,
+		 MYR_POOL_DEFAULT_MODULES);
 	EXPECT_LINE(out, needle);
 	free(hint);
 	free(names);

@@ -107,8 +107,10 @@ static size_t write_lib(const char *name, const char *const *deps,
 static char names[NLIBS][16];
 
 /* prog -> m0000..m0003; mI -> m(I+1), m(I+7) (when they exist).  The
- * program's closure hint lists every library, so they come in one batch. */
-static void make_closure(void)
+ * program's closure hint lists every library, so they come in one batch;
+ * with understated sizes, it says each file is 1 byte (a stale hint: the
+ * budget is then met while reading, not before). */
+static void make_closure_hinting(int understated)
 {
 	static struct myr_desc_dep hint[NLIBS];
 	const char *deps[4];
@@ -127,11 +129,16 @@ static void make_closure(void)
 		size_t len = write_lib(names[i], deps, n, i, 0, NULL, 0);
 		lib_bytes += len;
 		hint[i] = (struct myr_desc_dep){ .name = names[i], .ver_major = 1,
-						 .size_hint = (uint32_t)len };
+						 .size_hint = understated ? 1 : (uint32_t)len };
 	}
 	for (unsigned i = 0; i < 4; i++)
 		deps[i] = names[i];
 	write_lib("prog", deps, 4, 7, 1, hint, NLIBS);
+}
+
+static void make_closure(void)
+{
+	make_closure_hinting(0);
 }
 
 static void remove_closure(void)
@@ -338,9 +345,27 @@ static void bytes_max(enum myr_io_mode io)
 		EXPECT_EQ(-EDQUOT, load(io, t, lib_bytes - 1, &out, NULL));
 		EXPECT_EQ(1u, out.n);
 		EXPECT_NONNULL(strstr(out.text, "MYR_LOAD_BYTES_MAX"));
+		EXPECT_NONNULL(strstr(out.text, "nothing was read"));
 		if (out.n != 1)
 			TH_LOG("%s", out.text);
 	}
+	remove_closure();
+
+	/* Met while reading (the hint understates the sizes): the line
+	 * names the module at which the files, in batch order, pass the
+	 * budget, and their total, whichever lane got there first. */
+	static struct lines first;
+	make_closure_hinting(1);
+	EXPECT_EQ(-EDQUOT, load(io, 1, lib_bytes / 2, &first, NULL));
+	EXPECT_EQ(1u, first.n);
+	EXPECT_NONNULL(strstr(first.text, "over MYR_LOAD_BYTES_MAX: module files "
+			      "would total"));
+	for (unsigned round = 0; round < 8; round++)
+		for (unsigned t = 1; t <= 4; t++) {
+			EXPECT_EQ(-EDQUOT, load(io, t, lib_bytes / 2, &out, NULL));
+			EXPECT_STREQ(first.text, out.text);
+		}
+	TH_LOG("%s", first.text);
 	remove_closure();
 }
 
