@@ -94,7 +94,7 @@ UNIT_TESTS := \
 	test_cache test_checksum test_elf_link test_elf_reject \
 	test_elf_symbols test_fetch test_fetch_lanes test_fetch_uring \
 	test_harness_selftest test_host_table test_limits test_limits_cache \
-	test_limits_elf test_limits_loader test_limits_pool test_loader \
+	test_landlock test_limits_elf test_limits_loader test_limits_pool test_loader \
 	test_loader_lanes test_loader_untimed test_module_mutate \
 	test_module_no_closure test_module_reject test_module_roundtrip \
 	test_pool test_pool_storage test_regress_fuzz_cache \
