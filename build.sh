@@ -71,6 +71,10 @@ Commands:
                    tests/package/ (build the packages, install them in a
                    throwaway root) runs only when a PATTERN names it:
                    ./build.sh test package
+  test real        tests/real/: real libraries (zlib, cJSON, Lua, expat, bzip2,
+                   SQLite) from their Debian sources, built as modules and
+                   natively with gcc and clang, compared (minutes; only when a
+                   PATTERN names it)
   clean            remove the build directory (not a shared MYRIAD_DEPS_DIR)
   package          build, then the Debian packages (myriad, libmyriad-dev and
                    the example module packages) with dpkg-buildpackage, in
@@ -233,6 +237,13 @@ ensure_source_index() {
 		die "$pkg: fetch failed: no source package in the configured suites; full log: $log"
 }
 
+# The versions of source package PKG that APT lists, newest first.
+source_versions() {
+	local out
+	out=$(apt-cache showsrc "$1" 2>/dev/null) || return 0
+	awk '/^Version:/ { print $2 }' <<<"$out" | sort -u | sort -rV
+}
+
 # Prints the directory of the unpacked source tree of PKG at VERSION,
 # fetching it with apt-get source when it is not there yet.
 fetch_source() {
@@ -248,11 +259,21 @@ fetch_source() {
 	mkdir -p "$tmp"
 	# The version of the installed -dev package first, so that the musl
 	# build matches the headers the ASan build uses; else the newest.
+	# A mirror may list a version it does not carry (a security update
+	# whose files are gone): then each other listed version, newest first.
 	if ! (cd "$tmp" && apt-get source -q "$pkg=$version") >>"$log" 2>&1; then
-		rm -rf "$tmp" && mkdir -p "$tmp"
-		echo "== $pkg=$version unavailable, fetching the newest $pkg" >>"$log"
-		(cd "$tmp" && apt-get source -q "$pkg") >>"$log" 2>&1 ||
-			die "$pkg: fetch failed (apt-get source $pkg); full log: $log"
+		local other fetched=
+		for other in $(source_versions "$pkg"); do
+			[ "$other" = "$version" ] && continue
+			rm -rf "$tmp" && mkdir -p "$tmp"
+			echo "== $pkg=$version unavailable, fetching $pkg=$other" >>"$log"
+			if (cd "$tmp" && apt-get source -q "$pkg=$other") >>"$log" 2>&1; then
+				fetched=1
+				break
+			fi
+		done
+		[ -n "$fetched" ] ||
+			die "$pkg: fetch failed (apt-get source $pkg, every listed version); full log: $log"
 	fi
 	local tree
 	tree=$(find "$tmp" -mindepth 1 -maxdepth 1 -type d -print -quit)
@@ -380,8 +401,51 @@ cmd_build() {
 	run_make all || die "build failed (compiler output above)"
 }
 
+# The Debian source packages tests/real/ builds, each fetched like a
+# dependency (fetch_source: cached under $DEPS/src, never in the checkout).
+REAL_SOURCES=(zlib cjson lua5.4 expat bzip2 sqlite3)
+# What they need to build beyond the build's own packages (expat is
+# configured as Debian does: autoreconf, then ./configure; SQLite's
+# amalgamation is made by Tcl scripts).
+REAL_PACKAGES=(autoconf automake libtool tcl)
+
+# Fetches REAL_SOURCES and writes "PACKAGE TREE" lines to $1 for the tests;
+# a package that cannot be fetched is left out (its tests skip, naming it).
+fetch_real_sources() {
+	local manifest=$1 pkg version tree log=$LOGS/real-sources.log
+	mkdir -p "$LOGS"
+	: >"$log"
+	: >"$manifest.tmp"
+	for pkg in "${REAL_SOURCES[@]}"; do
+		version=$(source_versions "$pkg" | head -n 1)
+		if [ -z "$version" ]; then
+			(ensure_source_index "$pkg" "$log") || true
+			version=$(source_versions "$pkg" | head -n 1)
+		fi
+		if [ -n "$version" ] && tree=$(fetch_source "$pkg" "$version" "$log"); then
+			printf '%s %s\n' "$pkg" "$tree" >>"$manifest.tmp"
+		else
+			say "$pkg: source not fetched, its real tests will skip (log: $log)"
+		fi
+	done
+	mv "$manifest.tmp" "$manifest"
+}
+
 cmd_test() {
+	local p
 	cmd_build
+	# tests/real/ builds real libraries from source, for minutes: its
+	# sources, packages and longer timeout only when a pattern names it
+	# (./build.sh test real); tests/check.sh leaves it out of a plain run.
+	for p in "$@"; do
+		if [[ $p == *real* ]]; then
+			ensure_packages "${REAL_PACKAGES[@]}"
+			export MYRIAD_REAL_SOURCES=$BUILD/real-sources
+			fetch_real_sources "$MYRIAD_REAL_SOURCES"
+			TEST_TIMEOUT=${MYRIAD_TEST_TIMEOUT:-1800}
+			break
+		fi
+	done
 	run_make check CHECK="$*"
 }
 

@@ -77,6 +77,8 @@ void *myr_host_mmap64(void *addr, size_t len, int prot, int flags, int fd,
 		      off_t off);
 int myr_host_mprotect(void *addr, size_t len, int prot);
 int myr_host_munmap(void *addr, size_t len);
+void *myr_host_mremap(void *old, size_t old_len, size_t new_len, int flags,
+		      ...);
 
 static _Noreturn void host_abort(const char *msg, size_t len)
 {
@@ -546,4 +548,19 @@ int myr_host_mprotect(void *addr, size_t len, int prot)
 int myr_host_munmap(void *addr, size_t len)
 {
 	return munmap(addr, len);
+}
+
+/* mremap keeps a mapping's protection, so it cannot add PROT_EXEC; the
+ * wrapper only passes MREMAP_FIXED's new address on. */
+void *myr_host_mremap(void *old, size_t old_len, size_t new_len, int flags,
+		      ...)
+{
+	void *new_addr = NULL;
+	if (flags & MREMAP_FIXED) {
+		va_list ap;
+		va_start(ap, flags);
+		new_addr = va_arg(ap, void *);
+		va_end(ap);
+	}
+	return mremap(old, old_len, new_len, flags, new_addr);
 }

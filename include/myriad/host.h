@@ -209,15 +209,18 @@
 	F(abs,                    CONV) \
 	F(access,                 FILE) \
 	F(acos,                   MATH) \
+	F(acosh,                  MATH) \
 	F(aligned_alloc,          MEM) \
 	F(arc4random,             RAND) \
 	F(arc4random_buf,         RAND) \
 	F(arc4random_uniform,     RAND) \
 	F(asin,                   MATH) \
+	F(asinh,                  MATH) \
 	F(asprintf,               STDIO) \
 	F(at_quick_exit,          PROC) \
 	F(atan,                   MATH) \
 	F(atan2,                  MATH) \
+	F(atanh,                  MATH) \
 	F(atexit,                 PROC) \
 	F(atof,                   CONV) \
 	F(atoi,                   CONV) \
@@ -231,6 +234,8 @@
 	F(cbrt,                   MATH) \
 	F(ceil,                   MATH) \
 	F(ceilf,                  MATH) \
+	F(chdir,                  FILE) \
+	F(chmod,                  FILE) \
 	F(clearerr,               STDIO) \
 	F(clearerr_unlocked,      STDIO) \
 	F(clock,                  TIME) \
@@ -259,9 +264,13 @@
 	F(exp2,                   MATH) \
 	F(expf,                   MATH) \
 	F(explicit_bzero,         STR) \
+	F(expm1,                  MATH) \
 	F(fabs,                   MATH) \
 	F(fabsf,                  MATH) \
 	F(faccessat,              FILE) \
+	F(fchdir,                 FILE) \
+	F(fchmod,                 FILE) \
+	F(fchown,                 FILE) \
 	F(fclose,                 STDIO) \
 	F(fcntl,                  FILE) \
 	F(fcntl64,                GLIBC) \
@@ -322,6 +331,7 @@
 	F(ftruncate,              FILE) \
 	F(ftruncate64,            FILE) \
 	F(funlockfile,            STDIO) \
+	F(futimens,               FILE) \
 	F(fwrite,                 STDIO) \
 	F(fwrite_unlocked,        STDIO) \
 	F(getc,                   STDIO) \
@@ -330,15 +340,23 @@
 	F(getchar_unlocked,       STDIO) \
 	F(getcwd,                 FILE) \
 	F(getdelim,               STDIO) \
+	F(getegid,                PROC) \
 	F(getentropy,             RAND) \
 	F(getenv,                 PROC) \
+	F(geteuid,                PROC) \
+	F(getgid,                 PROC) \
 	F(getline,                STDIO) \
 	F(getopt,                 PROC) \
 	F(getopt_long,            PROC) \
 	F(getopt_long_only,       PROC) \
+	F(getpagesize,            PROC) \
 	F(getpid,                 PROC) \
+	F(getpwnam,               PROC) \
+	F(getpwuid,               PROC) \
 	F(getrandom,              RAND) \
+	F(getrusage,              TIME) \
 	F(gettimeofday,           TIME) \
+	F(getuid,                 PROC) \
 	F(gmtime,                 TIME) \
 	F(gmtime_r,               TIME) \
 	F(hypot,                  MATH) \
@@ -369,6 +387,7 @@
 	F(localtime_r,            TIME) \
 	F(log,                    MATH) \
 	F(log10,                  MATH) \
+	F(log1p,                  MATH) \
 	F(log2,                   MATH) \
 	F(logf,                   MATH) \
 	F(longjmp,                PROC) \
@@ -404,6 +423,7 @@
 	F(mmap64,                 MAP) \
 	F(modf,                   MATH) \
 	F(mprotect,               MAP) \
+	F(mremap,                 MAP) \
 	F(munmap,                 MAP) \
 	F(nanosleep,              TIME) \
 	F(nearbyint,              MATH) \
@@ -527,6 +547,8 @@
 	F(strtoull,               CONV) \
 	F(strtoumax,              CONV) \
 	F(strxfrm,                STR) \
+	F(symlink,                FILE) \
+	F(sysconf,                PROC) \
 	F(system,                 SPAWN) \
 	F(tan,                    MATH) \
 	F(tanf,                   MATH) \
@@ -544,6 +566,9 @@
 	F(unlink,                 FILE) \
 	F(unlinkat,               FILE) \
 	F(usleep,                 TIME) \
+	F(utime,                  FILE) \
+	F(utimensat,              FILE) \
+	F(utimes,                 FILE) \
 	F(vasprintf,              STDIO) \
 	F(vdprintf,               STDIO) \
 	F(vfprintf,               STDIO) \

@@ -226,6 +226,7 @@ static const struct myr_sandbox_rule rules[] = {
 	/* Time. */
 	ALWAYS(clock_gettime), ALWAYS(clock_getres), ALWAYS(gettimeofday),
 	ALWAYS(time), ALWAYS(nanosleep), ALWAYS(clock_nanosleep),
+	ALWAYS(getrusage),
 	/* Signals, and raise()/abort() on the process itself. */
 	ALWAYS(rt_sigaction), ALWAYS(rt_sigprocmask), ALWAYS(rt_sigreturn),
 	ALWAYS(sigaltstack),
@@ -234,7 +235,8 @@ static const struct myr_sandbox_rule rules[] = {
 	  "tgid == tid == the program's pid" },
 	/* Locks, identity, randomness. */
 	ALWAYS(futex), ALWAYS(getpid), ALWAYS(gettid), ALWAYS(getrandom),
-	ALWAYS(sched_yield),
+	ALWAYS(sched_yield), ALWAYS(getuid), ALWAYS(geteuid), ALWAYS(getgid),
+	ALWAYS(getegid),
 
 	/* fs-read: open for reading only, and look at the file system. */
 	{ "open", R, 0, 0, 1, { MASKED(1, ACCMODE | OPEN_CREATES, O_RDONLY) },
@@ -246,6 +248,14 @@ static const struct myr_sandbox_rule rules[] = {
 	WITH(getdents, R), WITH(readlink, R), WITH(readlinkat, R),
 	WITH(access, R), WITH(faccessat, R), WITH(faccessat2, R),
 	WITH(getcwd, R), WITH(chdir, R), WITH(fchdir, R),
+
+	/* Advisory record locks on files the program opened (SQLite's). */
+	{ "fcntl", R | W, 1, 0, 1, { EQ(1, F_GETLK) }, "cmd == F_GETLK" },
+	{ "fcntl", R | W, 1, 0, 1, { EQ(1, F_SETLK) }, "cmd == F_SETLK" },
+	{ "fcntl", R | W, 1, 0, 1, { EQ(1, F_SETLKW) }, "cmd == F_SETLKW" },
+	{ "fcntl", R | W, 1, 0, 1, { EQ(1, F_OFD_GETLK) }, "cmd == F_OFD_GETLK" },
+	{ "fcntl", R | W, 1, 0, 1, { EQ(1, F_OFD_SETLK) }, "cmd == F_OFD_SETLK" },
+	{ "fcntl", R | W, 1, 0, 1, { EQ(1, F_OFD_SETLKW) }, "cmd == F_OFD_SETLKW" },
 
 	/* fs-write: open for writing, and change the file system. */
 	/* Not O_PATH: the kernel ignores the access mode of an O_PATH open,
