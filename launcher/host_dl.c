@@ -5,8 +5,9 @@
  *
  * Nothing is ever loaded: dlopen() names a module, by the base name of the
  * path it is given up to the first '.', and succeeds only if that module
- * is already part of the program's loaded image (a --needs dependency of
- * some module in the closure).  dlsym() is the context object's lookup.
+ * is already part of the program's loaded image (a dependency of some
+ * module in the closure: a plug-in is a --needs-optional one, absent
+ * without error when its file is not there).  dlsym() is the context object's lookup.
  * So no ELF file and no module outside the closure the loader verified
  * can ever reach the process through these functions, and the image is
  * never changed after the sandbox is in place.
@@ -112,7 +113,8 @@ void *myr_host_dlopen(const char *file, int mode)
 	if (!program && !myr_loader_has_module(dl_loader, name))
 		return dl_fail("%.*s: module '%s' is not loaded: only modules of "
 			       "the program's closure can be opened (link the "
-			       "program with --needs %s.myr; docs/host.md)",
+			       "program with --needs-optional %s.myr, and put the "
+			       "file in a library directory; docs/host.md)",
 			       200, file, name, name);
 	for (h = dl_handles; h; h = h->next)
 		if (h->program == program && (program || strcmp(h->name, name) == 0))

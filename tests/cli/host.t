@@ -262,11 +262,23 @@ for cc in "${COMPILERS[@]}"; do
 		fi
 		myr_link "$T/dlplugin.myr" "$T/dlplugin.o"
 		build_pair "$cc" "$flags" "$MODULES/host_dl.c" dl_main \
-			--needs "$T/dlplugin.myr" || continue
+			--needs-optional "$T/dlplugin.myr" || continue
 		same_as_native "$w: dlopen, dlsym, dlclose, dlerror" 0 host_dl \
 			"$T/plugins/dlplugin.so" "$T/plugins/missing.so"
 	done
 done
+# The plug-in is an optional dependency: without its file the program
+# still runs, and dlopen says the module is not loaded.
+mkdir -p "$T/noplugins"
+cp "$T/host_dl.myr" "$T/noplugins/"
+run "$MYRIAD" --libdir "$T/noplugins" "$T/noplugins/host_dl.myr" "$T/plugins/dlplugin.so" errors
+is "$status" 0 "an absent optional plug-in is not a load error"
+like "$out" "^dlopen of the plug-in: .*module 'dlplugin' is not loaded: .*--needs-optional dlplugin\\.myr" \
+	"dlopen of an absent optional module fails, saying how to provide it"
+# A required dependency works the same way for dlopen.
+myr_link "$T/required.myr" --name required --entry dl_main --needs "$T/dlplugin.myr" "$T/host_dl.o"
+run "$MYRIAD" --libdir "$T" "$T/required.myr" "$T/plugins/dlplugin.so" errors
+like "$out" '^dlopen of the plug-in: \(no error\)$' "a --needs dependency can be opened too"
 run "$MYRIAD" --libdir "$T" "$T/host_dl.myr" "$T/plugins/dlplugin.so" errors
 like "$out" '^dlopen of the plug-in: \(no error\)$' "dlopen finds the module by the path's base name"
 like "$out" '^dlsym of a missing name: dlplugin: undefined symbol: no_such_function$' \

@@ -37,8 +37,9 @@ for config in "${CONFIGS[@]}"; do
 	native_link "$config" "$d/native/luaplug.so" -shared "$d/luaplug.o" || continue
 	module_link "$d/modules/lua54.myr" --version 5.4.4 "${core[@]}" || continue
 	module_link "$d/modules/luaplug.myr" --needs "$d/modules/lua54.myr" "$d/luaplug.o" || continue
+	# The plug-in is optional: the interpreter runs without it.
 	module_link "$d/lua.myr" --entry myriad_main --needs "$d/modules/lua54.myr" \
-		--needs "$d/modules/luaplug.myr" "${CAPS[@]}" "$d/lua.o" "$d/main_shim.o" || continue
+		--needs-optional "$d/modules/luaplug.myr" "${CAPS[@]}" "$d/lua.o" "$d/main_shim.o" || continue
 	lua_native=("$d/native/lua")
 	lua_myriad=("$MYRIAD" --libdir "$d/modules" "$d/lua.myr")
 
@@ -59,6 +60,13 @@ for config in "${CONFIGS[@]}"; do
 	like "$(cat "$T/myriad.err")" 'boom' "$name: and says why"
 	compare "$name: os.exit(5) flushes" 5 "${lua_native[@]}" -e 'io.write("partial") os.exit(5)' -- \
 		"${lua_myriad[@]}" -e 'io.write("partial") os.exit(5)'
+	# Without the plug-in's file (an absent optional module, a missing
+	# shared object), require fails alike.
+	mkdir -p "$d/bare"
+	cp "$d/modules/lua54.myr" "$d/bare/"
+	req='package.cpath = arg[1]; print((pcall(require, "luaplug"))); print(package.loaded.luaplug)'
+	compare "$name: require of an absent plug-in" 0 "${lua_native[@]}" -e "$req" - "$d/bare/?.so" -- \
+		"$MYRIAD" --libdir "$d/bare" "$d/lua.myr" -e "$req" - "$d/bare/?.myr"
 	printf 'print(1 + 1)\nx = 6 * 7\nprint(x)\n' >"$T/stdin.lua"
 	STDIN=$T/stdin.lua compare "$name: statements on stdin" 0 "${lua_native[@]}" - -- \
 		"${lua_myriad[@]}" -
