@@ -216,7 +216,8 @@ if [ "$(id -u)" = 0 ] && nd=$(nobody_dir); then
 		is "$out" "mmap_rw: ok" "setuid: --sandbox=strict (stricter) is accepted"
 		for cmd in "link -o $nd/owned --entry sandbox_probe_main $obj" \
 			"cache build --libdir $nd/prog" "cache status --libdir $nd/prog" \
-			"info $nd/prog/plain.myr" "policy --caps net --bpf $nd/owned"; do
+			"info $nd/prog/plain.myr" "policy --caps net --bpf $nd/owned" \
+			"serve --socket $nd/owned"; do
 			# shellcheck disable=SC2086 # words on purpose
 			nobody "$nd/suid/setuid" $cmd
 			is "$status" 2 "setuid: '${cmd%% *} ${cmd#* }' refuses to run"
