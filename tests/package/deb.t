@@ -277,6 +277,8 @@ echo $? >"$O/run.rc"
 inr "$@" sh -c 'cp /usr/bin/myriad-example-hello /tmp/noexec && chmod 644 /tmp/noexec && /tmp/noexec' \
 	>"$O/noexec.out" 2>&1
 echo $? >"$O/noexec.rc"
+inr "$@" /tmp/hello-shebang shebang >"$O/shebang.out" 2>&1
+echo $? >"$O/shebang.rc"
 registered() { if [ -e "$R/proc/sys/fs/binfmt_misc/myriad" ]; then echo yes; else echo no; fi; }
 registered >"$O/before"
 inr "$@" dpkg --purge myriad-example-hello myriad-example-greet myriad >"$O/purge.out" 2>&1
@@ -284,6 +286,14 @@ echo $? >"$O/purge.rc"
 registered >>"$O/before"
 umount "$R/proc/sys/fs/binfmt_misc"
 EOF
+# The same program with a #! line: the kernel's script handler runs it, with
+# the binfmt entry registered beside it.
+mkdir -p "$T/greet-1.2"
+dpkg-deb --fsys-tarfile "$DEBS/myriad-example-greet_${GREET_V}_amd64.deb" |
+	tar -C "$T/greet-1.2" -x ./usr/lib/myriad/example-greet.myr
+gcc -c -fPIC -O2 -I"$MYRIAD_SRC/include" -o "$T/hello.o" "$MYRIAD_SRC/examples/hello/hello.c" &&
+	"$MYRIAD" link -o "$ROOT/tmp/hello-shebang" --shebang /usr/bin/myriad --entry hello_main \
+		--needs "$T/greet-1.2/usr/lib/myriad/example-greet.myr" "$T/hello.o" >/dev/null
 if [ -z "$binfmt_skip" ]; then
 	mkdir -p "$T/b"
 	MYR_DEBS="/debs/myriad_${VERSION}_amd64.deb /debs/myriad-example-greet_${GREET_V}_amd64.deb /debs/myriad-example-hello_${HELLO_V}_amd64.deb" \
@@ -295,7 +305,8 @@ fi
 binfmt_checks=("the private instance starts empty" "the postinst registers the entry"
 	"the entry is enabled" "the magic is at offset 0" "the interpreter is /usr/bin/myriad"
 	"a module with no #! runs by name, through /usr/bin/myriad"
-	"a module without the execute bit does not run" "the packages purge"
+	"a module without the execute bit does not run"
+	"a module with a #! line runs through the script handler beside it" "the packages purge"
 	"the prerm unregisters the entry" "the host's binfmt_misc is unchanged")
 if [ -n "$binfmt_skip" ]; then
 	for what in "${binfmt_checks[@]}"; do
@@ -311,6 +322,8 @@ else
 	is "$(cat "$T/b/run.rc") $(cat "$T/b/run.out")" "0 hello, binfmt, from example-greet" \
 		"binfmt_misc: a module with no #! runs by name, through /usr/bin/myriad"
 	is "$(cat "$T/b/noexec.rc")" 126 "binfmt_misc: a module without the execute bit does not run"
+	is "$(cat "$T/b/shebang.rc") $(cat "$T/b/shebang.out")" "0 hello, shebang, from example-greet" \
+		"binfmt_misc: a module with a #! line runs through the script handler beside it"
 	is "$(cat "$T/b/purge.rc")" 0 "binfmt_misc: the packages purge"
 	is "$(echo $(cat "$T/b/before"))" "yes no" "binfmt_misc: the prerm unregisters the entry"
 	is "$(ls /proc/sys/fs/binfmt_misc 2>/dev/null || true)" "$host_before" \
