@@ -59,6 +59,15 @@ build() {
 	# compile is left out of the archive (with a warning) rather than
 	# stopping every harness; a harness that needs it then fails to link.
 	# shellcheck disable=SC2086
+	# An object whose source was moved or removed (lib/load/loader.c when
+	# the loader was split) would still be archived and clash with its
+	# successors at link time: drop it, and the archive with it.
+	local o src
+	while IFS= read -r o; do
+		src=$SRC/${o#"$OUT"/obj/}
+		[ -f "${src%.o}.c" ] && continue
+		rm -f "$o" "${o%.o}.d" "$OUT/libmyriad-fuzz.a"
+	done < <(find "$OUT/obj" -name '*.o' 2>/dev/null)
 	fuzz_make -k objs || say "warning: some lib/ sources do not compile; fuzzing the rest"
 	if ! [ -f "$OUT/libmyriad-fuzz.a" ] ||
 		[ -n "$(find "$OUT/obj" -name '*.o' -newer "$OUT/libmyriad-fuzz.a")" ]; then
