@@ -275,6 +275,23 @@ for how in unsealed garbage close silent; do
 	kill "$fp"; wait "$fp" 2>/dev/null
 done
 
+# ---- systemd socket activation -------------------------------------------------------
+
+if command -v systemd-socket-activate >/dev/null 2>&1; then
+	ACT=$T/act.sock
+	systemd-socket-activate --seqpacket -l "$ACT" \
+		"$MYRIAD" serve --libdir "$LIB" --sandbox=$SANDBOX >"$T/act.log" 2>&1 &
+	ap=$!
+	for _ in $(seq 50); do [ -S "$ACT" ] && break; sleep 0.1; done
+	run "$MYRIAD" --stats --service=require --socket "$ACT" --libdir "$LIB" "$T/prog.myr"
+	is "$out" "$sum" "socket activation: the first launch starts the service and is served"
+	like "$err" 'served by the loader service' "socket activation: --stats says so"
+	like "$(cat "$T/act.log")" 'serving .* on the socket systemd passed' "the service took systemd's socket (LISTEN_FDS)"
+	kill "$ap" 2>/dev/null; wait "$ap" 2>/dev/null
+else
+	skip "socket activation" "systemd-socket-activate is not installed"
+fi
+
 # ---- systemd units ------------------------------------------------------------------
 
 # Checked as installed, with ExecStart naming the launcher under test
