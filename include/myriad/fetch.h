@@ -67,20 +67,8 @@
  * run and the ring lane reads the rest of the batch, and every later
  * batch, through the ring in long runs, keeping its many reads in flight.
  * myr_fetch_stats.ring_opens counts what went through the ring.
- * Measured at 2 CPUs (benchrun medians, hot; 3 cold runs after
- * drop_caches), before -> after the ring lane used syscalls when hot:
- *   10,000 hot (21 runs): readbench one thread per CPU 30 ms; myriad
- *         41.4 -> 42.3 ms (--io=sync 40.7), --threads=1 54.9 -> 57.1
- *   100,000 hot (15 runs): 366 -> 369 ms (--io=sync 368); --threads=1
- *         (7 runs) 866 -> 711 ms (--io=sync 695)
- *   10,000, 5% of the files' pages evicted (fadvise) before each of 7
- *         runs, the eviction's own time taken off: 90 -> 84 ms (sync 84)
- *   10,000 cold: 227-263 -> 206-275 ms, --io=sync 493-615 ms; earlier:
- *         --threads=1 (ring alone) 267-290 ms, --io=sync --threads=1
- *         1,064-1,115 ms, helpers that never stopped when cold 339-368.
- * One ring per lane was not tried: a ring lane is slower hot than a plain
- * one (readbench: ring 71 ms against 53 ms sequential), and cold the one
- * ring already has io-wq's workers on every CPU.
+ * The measurements behind this choice are in docs/performance.md
+ * ("The fetcher's lanes and ring").
  *
  * Cost (the fast path): one open, one read and no stat per file; through
  * the ring, all files of a batch in a handful of io_uring_enter calls (two
@@ -203,10 +191,7 @@ struct myr_fetch_item {
  * MYR_IO_AUTO creates no ring at init: a hot load reads everything with
  * plain syscalls anyway (see "Which I/O the lanes use"), and creating,
  * registering and mapping a ring it never used cost it io_uring_setup,
- * 3 io_uring_register and 14 page faults: 10 modules, perf stat -r 200,
- * 46 -> 32 faults, 0.95 -> 0.72 ms (--io=sync 31, 0.70 ms); 10,000 hot,
- * benchrun 21 runs on a busy machine: 58.7 -> 59.8 ms, noise (sync
- * 60.3).  The thread calling myr_fetcher_fetch() creates the ring (the
+ * 3 io_uring_register and 14 page faults (docs/performance.md).  The thread calling myr_fetcher_fetch() creates the ring (the
  * same way: disabled, restricted, enabled) the first time a batch turns
  * out cold, and reads through it
  * from then on; if it cannot, the fetcher stays in sync mode for good and

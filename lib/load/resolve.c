@@ -147,6 +147,51 @@ static int parse_program(struct myr_loader *l, const char *path)
 	return 0;
 }
 
+/* parse_as_named(): the file holds a module of another name. */
+#define OTHER_NAME 1
+
+/*
+ * Parse module m from data (structure only: checksums are verify's, and a
+ * library's closure hint is never read, only the program's) and check it
+ * is the module that was asked for; then fill what the walks read instead
+ * of the header.  Returns 0, the reader's -errno (err says why), or
+ * OTHER_NAME.  Writes only m's own fields: a fetch lane may call it.
+ */
+static inline __attribute__((always_inline)) int
+parse_as_named(struct lmod *m, const uint8_t *data, size_t len,
+	       struct myr_error *err)
+{
+	int r = myr_module_parse(data, len,
+				 MYR_PARSE_NO_CHECKSUM | MYR_PARSE_NO_CLOSURE,
+				 &m->view, err);
+
+	if (r < 0)
+		return r;
+	if (m->view.hdr->name_len != m->name_len ||
+	    memcmp(m->view.name, m->name, m->name_len) != 0)
+		return OTHER_NAME;
+	m->ndeps = m->view.hdr->deps.count;
+	m->ver_major = m->view.hdr->ver_major;
+	m->ver_minor = m->view.hdr->ver_minor;
+	return 0;
+}
+
+/*
+ * The module of the name map a dependency names (a valid name: the reader
+ * checked every one), or NO_MODULE: not there yet, or the host's name,
+ * which is no module.  *hash: the name's, unless it is the host's.  Reads the map only, so a fetch
+ * lane may call it while nothing writes the map.
+ */
+static inline __attribute__((always_inline)) uint32_t
+dep_lookup(const struct myr_loader *l, const char *name,
+	   uint32_t len, uint32_t *hash)
+{
+	if (is_host_name(name, len))
+		return NO_MODULE;
+	*hash = name_hash(name, len);
+	return map_find(l, name, len, *hash);
+}
+
 /*
  * On the fetch lane that read item i: parse (structure only, as
  * parse_module() does), check the name, checksum, and look up the
@@ -165,26 +210,18 @@ static void fetched_item(void *opaque, size_t i,
 
 	if (item->status != 0)
 		return;
-	if (myr_module_parse(item->data, item->len,
-			     MYR_PARSE_NO_CHECKSUM | MYR_PARSE_NO_CLOSURE,
-			     &m->view, &err) < 0 ||
-	    v->hdr->name_len != m->name_len ||
-	    memcmp(v->name, m->name, m->name_len) != 0) {
+	if (parse_as_named(m, item->data, item->len, &err) != 0) {
 		m->pre = PRE_BAD;
 		return;
 	}
-	m->ndeps = v->hdr->deps.count;
-	m->ver_major = v->hdr->ver_major;
-	m->ver_minor = v->hdr->ver_minor;
 	if (m->ndeps <= PRE_DEPS) {
 		uint8_t optional = 0;
 		/* Names valid: the parse checked every dependency. */
 		for (uint32_t k = 0; k < m->ndeps; k++) {
 			const struct myr_dep *d = &v->deps[k];
 			const char *name = myr_view_str(v, d->name_off);
-			m->pre_dep[k] = is_host_name(name, d->name_len) ?
-				NO_MODULE : map_find(l, name, d->name_len,
-						     name_hash(name, d->name_len));
+			uint32_t hash;
+			m->pre_dep[k] = dep_lookup(l, name, d->name_len, &hash);
 			m->pre_need[k][0] = d->ver_major;
 			m->pre_need[k][1] = d->ver_minor;
 			if (d->flags & MYR_DEP_OPTIONAL)
@@ -499,11 +536,8 @@ static void parse_module(struct myr_loader *l, uint32_t idx)
 		m->state = M_PARSED;
 		return;
 	}
-	/* A library's closure hint is never read: only the program's is. */
 	err.msg[0] = '\0';
-	r = myr_module_parse(m->file, m->file_len,
-			     MYR_PARSE_NO_CHECKSUM | MYR_PARSE_NO_CLOSURE,
-			     &m->view, &err);
+	r = parse_as_named(m, m->file, m->file_len, &err);
 	if (r < 0) {
 		myri_format_chain(l, idx, chain, sizeof(chain));
 		report(l, r, "%s: %s/%s.myr: %s", chain, dir_name(l, m),
@@ -511,17 +545,13 @@ static void parse_module(struct myr_loader *l, uint32_t idx)
 		m->state = M_BAD;
 		return;
 	}
-	if (m->view.hdr->name_len != m->name_len ||
-	    memcmp(m->view.name, m->name, m->name_len) != 0) {
+	if (r == OTHER_NAME) {
 		myri_format_chain(l, idx, chain, sizeof(chain));
 		report(l, -EBADMSG, "%s: %s/%s.myr is the module %s, not %s",
 		       chain, dir_name(l, m), m->name, m->view.name, m->name);
 		m->state = M_BAD;
 		return;
 	}
-	m->ndeps = m->view.hdr->deps.count;
-	m->ver_major = m->view.hdr->ver_major;
-	m->ver_minor = m->view.hdr->ver_minor;
 	m->state = M_PARSED;
 }
 
@@ -602,10 +632,7 @@ static uint32_t resolve_dep(struct myr_loader *l, uint32_t idx, uint32_t i,
 		}
 		return NO_MODULE;
 	}
-	/* The name is valid (no '/', no "..", bounded): the reader checked
-	 * every dependency name before this was reached. */
-	hash = name_hash(name, d->name_len);
-	t = map_find(l, name, d->name_len, hash);
+	t = dep_lookup(l, name, d->name_len, &hash);
 	if (t != NO_MODULE)
 		return t;
 	if (l->cache) {
