@@ -456,12 +456,8 @@ int myr_cache_activate(struct myr_cache *c, struct myr_error *err);
 /* Where the image lies: [*lo, *hi). */
 void myr_cache_span(const struct myr_cache *c, uintptr_t *lo, uintptr_t *hi);
 
-/* Module i's segment addresses, export view and init/fini arrays, for
- * binding and lookups (lib/load/bind.c, lib/load/lookup.c). */
-struct myr_link_module;
-const struct myr_link_module *myr_cache_link_module(struct myr_cache *c,
-						    uint32_t i,
-						    struct myr_error *err);
+/* A module's placed segments and export view, for binding: not API
+ * (lib/image/link.h, myri_cache_link_module()). */
 int myr_cache_is_active(const struct myr_cache *c, uint32_t i);
 /* An active module by name (for ctx->lookup, after the launch), or
  * -ENOENT.  Needs no scratch memory. */

@@ -1358,9 +1358,9 @@ void myr_cache_span(const struct myr_cache *c, uintptr_t *lo, uintptr_t *hi)
 	*hi = (uintptr_t)c->image + c->image_size;
 }
 
-const struct myr_link_module *myr_cache_link_module(struct myr_cache *c,
-						    uint32_t i,
-						    struct myr_error *err)
+const struct myr_link_module *myri_cache_link_module(struct myr_cache *c,
+						     uint32_t i,
+						     struct myr_error *err)
 {
 	const struct myr_cache_module *m = &c->v.modules[i];
 	struct cached_link *cl = c->links[i];

@@ -19,6 +19,15 @@ struct myr_link_module {
 	uint8_t *seg[MYR_SEG_COUNT];
 };
 
+/* Module i of the cache's image: its segment addresses, export view and
+ * init/fini arrays, for binding and lookups (lib/load/bind.c,
+ * lib/load/lookup.c); NULL, with err filled when given, if it cannot be
+ * used.  Owned by the cache. */
+struct myr_cache;
+const struct myr_link_module *myri_cache_link_module(struct myr_cache *c,
+						     uint32_t i,
+						     struct myr_error *err);
+
 /*
  * Bind every import of m: import i is looked up only in deps[imports[i].dep]
  * (deps has one entry per dependency of m; NULL stands for the host

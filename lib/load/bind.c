@@ -76,7 +76,7 @@ static int link_module(struct myr_loader *l, uint32_t k, uintptr_t *addr,
 		if (!report_errors && (is_cached(t) || t >= HOST_MODULE))
 			return -1;
 		if (is_cached(t)) {
-			deps[d] = myr_cache_link_module(l->cache, t & ~CACHED,
+			deps[d] = myri_cache_link_module(l->cache, t & ~CACHED,
 							&err);
 			if (!deps[d]) {
 				report(l, err.code ? err.code : -EBADMSG,

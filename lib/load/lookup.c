@@ -33,7 +33,7 @@ static void *cache_lookup(const struct myr_loader *l, const char *module,
 
 	if (c < 0)
 		return NULL;
-	lm = myr_cache_link_module(l->cache, (uint32_t)c, NULL);
+	lm = myri_cache_link_module(l->cache, (uint32_t)c, NULL);
 	len = (uint32_t)strnlen(symbol, MYR_SYMBOL_MAX + 1);
 	if (!lm || len > MYR_SYMBOL_MAX)
 		return NULL;

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_cmd nm
-plan 7
+plan 8
 
 # The table of docs/design.md: folder -> the folders it may use.
 declare -A may_use=(
@@ -145,3 +145,13 @@ is "${diff_rows-}" "" "the test's table is docs/design.md's"
 
 run grep -rlE '#include "(\.\./)*launcher/|#include "cli\.h"' "$MYRIAD_SRC/lib"
 is "$out" "" "no file of lib/ includes a launcher header"
+
+# Public headers name no type that only lib/'s internal headers define,
+# besides the API's opaque handles (a constructor hands out a struct X **).
+internal_types=$(sed -n 's/^struct \([a-z_0-9]*\) {.*/\1/p' "$MYRIAD_SRC"/lib/*/*.h | sort -u)
+named=
+for t in $internal_types; do
+	grep -q "struct $t \*\*" "$MYRIAD_SRC"/include/myriad/*.h && continue
+	grep -qw "struct $t" "$MYRIAD_SRC"/include/myriad/*.h && named+=" $t"
+done
+is "$named" "" "public headers name no internal type (a struct of lib/*/*.h), opaque handles aside"
