@@ -363,6 +363,16 @@ if ((FULL_RUN)); then
 	log "the mapped-image targets (tests/bench/cache.sh)"
 	bash "$BENCH/cache.sh" 10000 || NOTES+=("cache.sh failed")
 fi
+# Other graph shapes (issue 14): random DAG, chain, fan-out, lattice, at
+# the run's N from 1,000 up (all of 1,000, 10,000 and 100,000 in a full
+# run), from gen_closure trees.
+SHAPE_NS=()
+for n in "${NS[@]}"; do ((n >= 1000)) && SHAPE_NS+=("$n"); done
+if ((${#SHAPE_NS[@]})) && [[ -x $BUILD/tools/gen_closure && -x $MYRIAD ]]; then
+	log "graph shapes (tests/bench/shapes.sh)"
+	bash "$BENCH/shapes.sh" "$MYRIAD" "$BUILD/tools/gen_closure" "$TOOLS" "$OUT" \
+		"$CACHE_ROOT" "${SHAPE_NS[@]}" || log "shapes.sh failed"
+fi
 ((FAILED)) && die "some variants failed; see $OUT/results.md"
 exit 0
 exit
