@@ -224,7 +224,7 @@ static void print_dep_constraint(FILE *f, const struct myr_module_view *v,
 		d->ver_major, d->ver_minor, d->ver_major + 1u);
 }
 
-static void print_text(FILE *f, const struct info *in)
+static void text_identity(FILE *f, const struct info *in)
 {
 	const struct myr_module_view *v = &in->v;
 	const struct myr_header *h = v->hdr;
@@ -248,7 +248,10 @@ static void print_text(FILE *f, const struct info *in)
 		fprintf(f, "checksum:      MISMATCH (stored %016llx, computed %016llx)\n",
 			(unsigned long long)h->checksum,
 			(unsigned long long)in->computed_sum);
+}
 
+static void text_code(FILE *f, const struct myr_header *h)
+{
 	fprintf(f, "capabilities:  ");
 	if (!h->caps)
 		fprintf(f, "none");
@@ -265,6 +268,11 @@ static void print_text(FILE *f, const struct info *in)
 	fprintf(f, "init:          %u function%s\n", h->init.count, h->init.count == 1 ? "" : "s");
 	fprintf(f, "fini:          %u function%s\n", h->fini.count, h->fini.count == 1 ? "" : "s");
 	fprintf(f, "relocations:   %u\n", h->relocs.count);
+}
+
+static void text_segments(FILE *f, const struct info *in)
+{
+	const struct myr_header *h = in->v.hdr;
 
 	fprintf(f, "\nsegments:\n  %-7s %10s %6s %10s  %s\n", "name", "size", "align",
 		"stored", "encoding");
@@ -279,6 +287,11 @@ static void print_text(FILE *f, const struct info *in)
 	fprintf(f, "  stored %llu bytes for %llu in memory (ratio %.2f)\n",
 		(unsigned long long)in->stored, (unsigned long long)in->in_memory,
 		ratio(in->in_memory, in->stored));
+}
+
+static void text_dependencies(FILE *f, const struct myr_module_view *v)
+{
+	const struct myr_header *h = v->hdr;
 
 	fprintf(f, "\ndependencies (%u):\n", h->deps.count);
 	for (uint32_t i = 0; i < h->deps.count; i++) {
@@ -300,6 +313,12 @@ static void print_text(FILE *f, const struct info *in)
 		fprintf(f, " %u.%u.%u (%u bytes)\n", d->ver_major, d->ver_minor,
 			d->ver_patch, d->size_hint);
 	}
+}
+
+static void text_exports(FILE *f, const struct info *in)
+{
+	const struct myr_module_view *v = &in->v;
+	const struct myr_header *h = v->hdr;
 
 	/* Columns line up for names up to a sensible width. */
 	unsigned width = 0;
@@ -316,6 +335,12 @@ static void print_text(FILE *f, const struct info *in)
 			e->name_len < width ? (int)(width - e->name_len) : 0, "",
 			kind_name(e->kind), myr_segment_name(e->seg), e->off);
 	}
+}
+
+static void text_imports(FILE *f, const struct info *in)
+{
+	const struct myr_module_view *v = &in->v;
+	const struct myr_header *h = v->hdr;
 
 	fprintf(f, "\nimports (%u):\n", h->imports.count);
 	for (uint32_t d = 0; d < h->deps.count; d++) {
@@ -334,6 +359,16 @@ static void print_text(FILE *f, const struct info *in)
 	}
 }
 
+static void print_text(FILE *f, const struct info *in)
+{
+	text_identity(f, in);
+	text_code(f, in->v.hdr);
+	text_segments(f, in);
+	text_dependencies(f, &in->v);
+	text_exports(f, in);
+	text_imports(f, in);
+}
+
 /* ------------------------------------------------------------------ */
 /* JSON output                                                         */
 /* ------------------------------------------------------------------ */
@@ -343,7 +378,7 @@ static void json_version(FILE *f, const char *key, unsigned a, unsigned b, unsig
 	fprintf(f, "\"%s\":\"%u.%u.%u\"", key, a, b, c);
 }
 
-static void print_json(FILE *f, const struct info *in)
+static void json_identity(FILE *f, const struct info *in)
 {
 	const struct myr_module_view *v = &in->v;
 	const struct myr_header *h = v->hdr;
@@ -369,7 +404,10 @@ static void print_json(FILE *f, const struct info *in)
 	fprintf(f, ",\"checksum\":{\"ok\":%s,\"stored\":\"%016llx\",\"computed\":\"%016llx\"}",
 		in->checksum_ok ? "true" : "false", (unsigned long long)h->checksum,
 		(unsigned long long)in->computed_sum);
+}
 
+static void json_code(FILE *f, const struct myr_header *h)
+{
 	fputs(",\"capabilities\":[", f);
 	for (unsigned i = 0, first = 1; i < 32; i++)
 		if (h->caps & (1u << i) && myr_cap_name(1u << i)) {
@@ -383,6 +421,11 @@ static void print_json(FILE *f, const struct info *in)
 		fputs(",\"entry\":null", f);
 	fprintf(f, ",\"init\":%u,\"fini\":%u,\"relocations\":%u", h->init.count,
 		h->fini.count, h->relocs.count);
+}
+
+static void json_segments(FILE *f, const struct info *in)
+{
+	const struct myr_header *h = in->v.hdr;
 
 	fputs(",\"segments\":[", f);
 	for (unsigned s = 0; s < MYR_SEG_COUNT; s++) {
@@ -395,6 +438,11 @@ static void print_json(FILE *f, const struct info *in)
 	fprintf(f, "],\"stored_bytes\":%llu,\"memory_bytes\":%llu,\"compression_ratio\":%.4f",
 		(unsigned long long)in->stored, (unsigned long long)in->in_memory,
 		ratio(in->in_memory, in->stored));
+}
+
+static void json_dependencies(FILE *f, const struct myr_module_view *v)
+{
+	const struct myr_header *h = v->hdr;
 
 	fputs(",\"dependencies\":[", f);
 	for (uint32_t i = 0; i < h->deps.count; i++) {
@@ -416,7 +464,15 @@ static void print_json(FILE *f, const struct info *in)
 		json_version(f, "version", d->ver_major, d->ver_minor, d->ver_patch);
 		fprintf(f, ",\"size_hint\":%u}", d->size_hint);
 	}
-	fputs("],\"exports\":[", f);
+	fputc(']', f);
+}
+
+static void json_symbols(FILE *f, const struct info *in)
+{
+	const struct myr_module_view *v = &in->v;
+	const struct myr_header *h = v->hdr;
+
+	fputs(",\"exports\":[", f);
 	for (uint32_t i = 0; i < h->exports.count; i++) {
 		const struct myr_export *e = in->exports_by_name[i];
 		fputs(i ? ",{\"name\":" : "{\"name\":", f);
@@ -441,7 +497,17 @@ static void print_json(FILE *f, const struct info *in)
 		}
 		fputs("]}", f);
 	}
-	fputs("]}\n", f);
+	fputc(']', f);
+}
+
+static void print_json(FILE *f, const struct info *in)
+{
+	json_identity(f, in);
+	json_code(f, in->v.hdr);
+	json_segments(f, in);
+	json_dependencies(f, &in->v);
+	json_symbols(f, in);
+	fputs("}\n", f);
 }
 
 /* ------------------------------------------------------------------ */
