@@ -539,183 +539,246 @@ oom:
 	return NULL;
 }
 
-int cmd_link(int argc, char **argv)
-{
+/* Everything one link reads and builds, freed by link_job_free(). */
+struct link_job {
 	struct link_args a;
-	struct myr_link_options opt;
-	struct myr_diag diag;
-	struct argv_buf args = { 0 };
-	struct hint_search hint = { 0 };
-	struct myr_desc_dep *closure = NULL;
-	size_t nclosure = 0;
-	struct name_set needs_seen = { 0 };
-	uint8_t **objbuf = NULL, **depbuf = NULL, *out = NULL;
-	struct myr_link_object *objs = NULL;
-	struct myr_link_dep *deps = NULL;
-	struct myr_module_view *views = NULL;
-	const char **host_names = NULL, **needs_names = NULL;
-	char *name = NULL;
-	size_t out_len = 0;
+	struct argv_buf args;
+	struct hint_search hint;
+	struct myr_desc_dep *closure;
+	size_t nclosure;
+	struct name_set needs_seen;
+	uint8_t **objbuf, **depbuf, *out;
+	struct myr_link_object *objs;
+	struct myr_link_dep *deps;
+	struct myr_module_view *views;
+	const char **host_names, **needs_names;
+	char *name;
+	size_t out_len;
 	uint16_t ver[3];
-	int rc = MYRIAD_EXIT_FAILURE, ret;
+};
 
-	memset(&a, 0, sizeof(a));
-	memset(&opt, 0, sizeof(opt));
-	for (int i = 0; i < argc; i++)
-		if (argv_expand(&args, argv[i], 0) < 0)
-			goto out;
-	ret = parse_args((int)args.n, args.v, &a);
-	if (ret != 0 || a.help) {
-		rc = ret;
-		goto out;
-	}
-	if (parse_version(a.version ? a.version : LINK_DEFAULT_VERSION, ver) < 0) {
+static void link_job_free(struct link_job *j)
+{
+	for (size_t i = 0; j->objbuf && i < j->a.nobjs; i++)
+		free(j->objbuf[i]);
+	for (size_t i = 0; j->depbuf && i < j->a.nneeds; i++)
+		free(j->depbuf[i]);
+	for (size_t i = j->a.nlibdirs; j->hint.dirs && i < j->hint.ndirs; i++)
+		free((char *)j->hint.dirs[i]);
+	free(j->hint.dirs);
+	free(j->hint.buf);
+	free(j->closure);
+	free(j->needs_seen.slot);
+	free(j->objbuf);
+	free(j->depbuf);
+	free(j->objs);
+	free(j->deps);
+	free(j->views);
+	free(j->needs_names);
+	free(j->host_names);
+	free(j->name);
+	free(j->out);
+	free(j->a.needs);
+	free(j->a.needs_flags);
+	free(j->a.libdirs);
+	free(j->a.objs);
+	argv_buf_free(&j->args);
+}
+
+/* The steps below return MYRIAD_EXIT_OK to go on, or the exit status. */
+
+static int link_version_and_name(struct link_job *j)
+{
+	const struct link_args *a = &j->a;
+
+	if (parse_version(a->version ? a->version : LINK_DEFAULT_VERSION, j->ver) < 0) {
 		cli_error("link: --version '%s' is not MAJOR.MINOR.PATCH (each 0..65535)",
-			  a.version);
-		rc = MYRIAD_EXIT_USAGE;
-		goto out;
+			  a->version);
+		return MYRIAD_EXIT_USAGE;
 	}
-	name = a.name ? strdup(a.name) : default_name(a.out);
-	if (!name) {
+	j->name = a->name ? strdup(a->name) : default_name(a->out);
+	if (!j->name) {
 		cli_error("out of memory");
-		goto out;
+		return MYRIAD_EXIT_FAILURE;
 	}
-	if (!myr_name_valid(name, strlen(name))) {
+	if (!myr_name_valid(j->name, strlen(j->name))) {
 		cli_error("link: invalid module name '%s' (%s; 1 to %u characters "
-			  "[A-Za-z0-9._+-], starting with a letter or digit)", name,
-			  a.name ? "--name" : "from the output file name", MYR_NAME_MAX);
-		rc = MYRIAD_EXIT_USAGE;
-		goto out;
+			  "[A-Za-z0-9._+-], starting with a letter or digit)", j->name,
+			  a->name ? "--name" : "from the output file name", MYR_NAME_MAX);
+		return MYRIAD_EXIT_USAGE;
 	}
-	if (strcmp(name, MYR_HOST_MODULE_NAME) == 0) {
+	if (strcmp(j->name, MYR_HOST_MODULE_NAME) == 0) {
 		cli_error("link: the module name '%s' is reserved for the launcher",
-			  name);
-		rc = MYRIAD_EXIT_USAGE;
-		goto out;
+			  j->name);
+		return MYRIAD_EXIT_USAGE;
 	}
+	return MYRIAD_EXIT_OK;
+}
 
-	objbuf = calloc(a.nobjs, sizeof(*objbuf));
-	objs = calloc(a.nobjs, sizeof(*objs));
-	depbuf = calloc(a.nneeds + 1, sizeof(*depbuf));
-	deps = calloc(a.nneeds + 1, sizeof(*deps));
-	views = calloc(a.nneeds + 1, sizeof(*views));
-	needs_names = calloc(a.nneeds + 1, sizeof(*needs_names));
-	host_names = calloc(myr_host_symbol_count + 1, sizeof(*host_names));
-	if (!objbuf || !objs || !depbuf || !deps || !views || !needs_names ||
-	    !host_names || name_set_init(&needs_seen, a.nneeds)) {
+static int link_alloc(struct link_job *j)
+{
+	const struct link_args *a = &j->a;
+
+	j->objbuf = calloc(a->nobjs, sizeof(*j->objbuf));
+	j->objs = calloc(a->nobjs, sizeof(*j->objs));
+	j->depbuf = calloc(a->nneeds + 1, sizeof(*j->depbuf));
+	j->deps = calloc(a->nneeds + 1, sizeof(*j->deps));
+	j->views = calloc(a->nneeds + 1, sizeof(*j->views));
+	j->needs_names = calloc(a->nneeds + 1, sizeof(*j->needs_names));
+	j->host_names = calloc(myr_host_symbol_count + 1, sizeof(*j->host_names));
+	if (!j->objbuf || !j->objs || !j->depbuf || !j->deps || !j->views ||
+	    !j->needs_names || !j->host_names ||
+	    name_set_init(&j->needs_seen, a->nneeds)) {
 		cli_error("out of memory");
-		goto out;
+		return MYRIAD_EXIT_FAILURE;
 	}
-	for (size_t i = 0; i < a.nobjs; i++) {
+	for (size_t i = 0; i < myr_host_symbol_count; i++)
+		j->host_names[i] = myr_host_symbols[i].name;
+	return MYRIAD_EXIT_OK;
+}
+
+static int link_read_objects(struct link_job *j)
+{
+	const struct link_args *a = &j->a;
+
+	for (size_t i = 0; i < a->nobjs; i++) {
 		size_t len;
-		if (cli_read_file(a.objs[i], MYR_ELF_OBJECT_MAX, "object size limit", &objbuf[i], &len) < 0)
-			goto out;
-		objs[i] = (struct myr_link_object){ a.objs[i], objbuf[i], len };
+		if (cli_read_file(a->objs[i], MYR_ELF_OBJECT_MAX, "object size limit",
+				  &j->objbuf[i], &len) < 0)
+			return MYRIAD_EXIT_FAILURE;
+		j->objs[i] = (struct myr_link_object){ a->objs[i], j->objbuf[i], len };
 	}
-	for (size_t i = 0; i < a.nneeds; i++) {
+	return MYRIAD_EXIT_OK;
+}
+
+static int link_read_needs(struct link_job *j)
+{
+	const struct link_args *a = &j->a;
+
+	for (size_t i = 0; i < a->nneeds; i++) {
 		struct myr_error err;
 		size_t len;
 		int found;
 		memset(&err, 0, sizeof(err));
-		if (cli_read_file(a.needs[i], MYR_FILE_MAX + MYR_SHEBANG_MAX, "module size limit", &depbuf[i], &len) < 0)
-			goto out;
-		if (myr_module_parse(depbuf[i], len, 0, &views[i], &err) < 0) {
-			cli_error("%s: %s", a.needs[i], err.msg);
-			goto out;
+		if (cli_read_file(a->needs[i], MYR_FILE_MAX + MYR_SHEBANG_MAX,
+				  "module size limit", &j->depbuf[i], &len) < 0)
+			return MYRIAD_EXIT_FAILURE;
+		if (myr_module_parse(j->depbuf[i], len, 0, &j->views[i], &err) < 0) {
+			cli_error("%s: %s", a->needs[i], err.msg);
+			return MYRIAD_EXIT_FAILURE;
 		}
-		needs_names[i] = views[i].name;
-		uint32_t pos = name_set_find(&needs_seen, needs_names, views[i].name, &found);
+		j->needs_names[i] = j->views[i].name;
+		uint32_t pos = name_set_find(&j->needs_seen, j->needs_names,
+					     j->views[i].name, &found);
 		if (found) {
 			cli_error("%s: module '%s' is already named by --needs %s",
-				  a.needs[i], views[i].name,
-				  a.needs[needs_seen.slot[pos] - 1]);
-			rc = MYRIAD_EXIT_USAGE;
-			goto out;
+				  a->needs[i], j->views[i].name,
+				  a->needs[j->needs_seen.slot[pos] - 1]);
+			return MYRIAD_EXIT_USAGE;
 		}
-		needs_seen.slot[pos] = (uint32_t)i + 1;
-		deps[i] = (struct myr_link_dep){ a.needs[i], &views[i], a.needs_flags[i] };
+		j->needs_seen.slot[pos] = (uint32_t)i + 1;
+		j->deps[i] = (struct myr_link_dep){ a->needs[i], &j->views[i],
+						    a->needs_flags[i] };
 	}
-	for (size_t i = 0; i < myr_host_symbol_count; i++)
-		host_names[i] = myr_host_symbols[i].name;
+	return MYRIAD_EXIT_OK;
+}
 
-	if (a.entry) {
-		/* A program: its closure hint, walked from its --needs. */
-		const struct myr_module_view **needs_views =
-			calloc(a.nneeds + 1, sizeof(*needs_views));
-		struct myr_error err = { 0 };
-		hint.dirs = hint_dirs(&a, &hint.ndirs);
-		if (!hint.dirs || !needs_views) {
-			free(needs_views);
-			cli_error("out of memory");
-			goto out;
-		}
-		for (size_t i = 0; i < a.nneeds; i++)
-			needs_views[i] = &views[i];
-		ret = myr_module_closure_hint(needs_views, a.nneeds, hint_find, &hint,
-					      &closure, &nclosure, &err);
+/* A program: its closure hint, walked from its --needs. */
+static int link_closure_hint(struct link_job *j)
+{
+	const struct link_args *a = &j->a;
+	const struct myr_module_view **needs_views =
+		calloc(a->nneeds + 1, sizeof(*needs_views));
+	struct myr_error err = { 0 };
+	int ret;
+
+	j->hint.dirs = hint_dirs(a, &j->hint.ndirs);
+	if (!j->hint.dirs || !needs_views) {
 		free(needs_views);
-		if (ret < 0) {
-			if (ret == -ENOMEM)
-				cli_error("%s: out of memory", a.out);
-			goto out;
-		}
+		cli_error("out of memory");
+		return MYRIAD_EXIT_FAILURE;
 	}
+	for (size_t i = 0; i < a->nneeds; i++)
+		needs_views[i] = &j->views[i];
+	ret = myr_module_closure_hint(needs_views, a->nneeds, hint_find, &j->hint,
+				      &j->closure, &j->nclosure, &err);
+	free(needs_views);
+	if (ret < 0) {
+		if (ret == -ENOMEM)
+			cli_error("%s: out of memory", a->out);
+		return MYRIAD_EXIT_FAILURE;
+	}
+	return MYRIAD_EXIT_OK;
+}
 
-	opt.name = name;
-	opt.ver_major = ver[0];
-	opt.ver_minor = ver[1];
-	opt.ver_patch = ver[2];
-	opt.entry = a.entry;
-	opt.caps = a.caps;
-	opt.shebang = a.shebang;
-	opt.compress = a.compress;
-	opt.objs = objs;
-	opt.nobjs = a.nobjs;
-	opt.deps = deps;
-	opt.ndeps = a.nneeds;
-	opt.closure = closure;
-	opt.nclosure = nclosure;
-	opt.host_names = host_names;
+static int link_write(struct link_job *j)
+{
+	const struct link_args *a = &j->a;
+	struct myr_link_options opt;
+	struct myr_diag diag;
+	int ret;
+
+	memset(&opt, 0, sizeof(opt));
+	opt.name = j->name;
+	opt.ver_major = j->ver[0];
+	opt.ver_minor = j->ver[1];
+	opt.ver_patch = j->ver[2];
+	opt.entry = a->entry;
+	opt.caps = a->caps;
+	opt.shebang = a->shebang;
+	opt.compress = a->compress;
+	opt.objs = j->objs;
+	opt.nobjs = a->nobjs;
+	opt.deps = j->deps;
+	opt.ndeps = a->nneeds;
+	opt.closure = j->closure;
+	opt.nclosure = j->nclosure;
+	opt.host_names = j->host_names;
 	opt.nhost = myr_host_symbol_count;
 	opt.host_major = MYR_HOST_VERSION_MAJOR;
 	opt.host_minor = MYR_HOST_VERSION_MINOR;
 
 	cli_diag_init(&diag);
-	ret = myr_elf_link_write(&opt, &out, &out_len, &diag);
+	ret = myr_elf_link_write(&opt, &j->out, &j->out_len, &diag);
 	if (ret < 0) {
 		if (ret == -ENOMEM)
-			cli_error("%s: out of memory", a.out);
-		cli_error("%s: link failed (%u problem%s)", a.out, diag.count,
+			cli_error("%s: out of memory", a->out);
+		cli_error("%s: link failed (%u problem%s)", a->out, diag.count,
 			  diag.count == 1 ? "" : "s");
-		goto out;
+		return MYRIAD_EXIT_FAILURE;
 	}
-	if (write_atomic(a.out, out, out_len, a.shebang ? 0755 : 0644) < 0)
-		goto out;
-	rc = MYRIAD_EXIT_OK;
+	if (write_atomic(a->out, j->out, j->out_len, a->shebang ? 0755 : 0644) < 0)
+		return MYRIAD_EXIT_FAILURE;
+	return MYRIAD_EXIT_OK;
+}
+
+static int link_run(struct link_job *j)
+{
+	int rc;
+
+	if ((rc = link_version_and_name(j)) != MYRIAD_EXIT_OK ||
+	    (rc = link_alloc(j)) != MYRIAD_EXIT_OK ||
+	    (rc = link_read_objects(j)) != MYRIAD_EXIT_OK ||
+	    (rc = link_read_needs(j)) != MYRIAD_EXIT_OK)
+		return rc;
+	if (j->a.entry && (rc = link_closure_hint(j)) != MYRIAD_EXIT_OK)
+		return rc;
+	return link_write(j);
+}
+
+int cmd_link(int argc, char **argv)
+{
+	struct link_job j;
+	int rc = MYRIAD_EXIT_FAILURE;
+
+	memset(&j, 0, sizeof(j));
+	for (int i = 0; i < argc; i++)
+		if (argv_expand(&j.args, argv[i], 0) < 0)
+			goto out;
+	rc = parse_args((int)j.args.n, j.args.v, &j.a);
+	if (rc == 0 && !j.a.help)
+		rc = link_run(&j);
 out:
-	for (size_t i = 0; objbuf && i < a.nobjs; i++)
-		free(objbuf[i]);
-	for (size_t i = 0; depbuf && i < a.nneeds; i++)
-		free(depbuf[i]);
-	for (size_t i = a.nlibdirs; hint.dirs && i < hint.ndirs; i++)
-		free((char *)hint.dirs[i]);
-	free(hint.dirs);
-	free(hint.buf);
-	free(closure);
-	free(needs_seen.slot);
-	free(objbuf);
-	free(depbuf);
-	free(objs);
-	free(deps);
-	free(views);
-	free(needs_names);
-	free(host_names);
-	free(name);
-	free(out);
-	free(a.needs);
-	free(a.needs_flags);
-	free(a.libdirs);
-	free(a.objs);
-	argv_buf_free(&args);
+	link_job_free(&j);
 	return rc;
 }
