@@ -110,6 +110,137 @@ static void compare_files(int dirfd, const struct myr_cache_view *v,
 	closedir(d);
 }
 
+/* The cache file mapped as a launch sees it, the zero-filled tail (bss)
+ * included, and parsed into V. Returns <0 with WHY set when it is not a
+ * usable cache. */
+static int status_map(int fd, const struct stat *fs, void **map, size_t *map_len,
+		      struct myr_cache_view *v, struct myr_error *why)
+{
+	*map = mmap(NULL, (size_t)fs->st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (*map == MAP_FAILED)
+		return myr_error_set(why, -errno, "cannot map: %s", strerror(errno));
+	*map_len = (size_t)fs->st_size;
+	if (myr_cache_parse(*map, (size_t)fs->st_size, MYR_CACHE_PARSE_IDENTS, v,
+			    why) < 0)
+		return -EBADMSG;
+	/* The zero-filled tail (bss) is not in the file: map the file again
+	 * at the start of a zeroed span of the image's whole size, as a
+	 * launch sees it, so the content sums read the zeros. */
+	if (v->hdr->image_size > v->hdr->bss_start) {
+		size_t whole = (size_t)(v->hdr->image_off + v->hdr->image_size);
+		void *span = mmap(NULL, whole, PROT_READ, MAP_PRIVATE |
+				  MAP_ANONYMOUS, -1, 0);
+		if (span == MAP_FAILED ||
+		    mmap(span, (size_t)fs->st_size, PROT_READ, MAP_PRIVATE |
+			 MAP_FIXED, fd, 0) == MAP_FAILED) {
+			if (span != MAP_FAILED)
+				munmap(span, whole);
+			return myr_error_set(why, -ENOMEM, "cannot map the image");
+		}
+		munmap(*map, *map_len);
+		*map = span;
+		*map_len = whole;
+		if (myr_cache_parse(*map, (size_t)fs->st_size,
+				    MYR_CACHE_PARSE_IDENTS, v, why) < 0)
+			return -EBADMSG;
+	}
+	return 0;
+}
+
+/* What a launch checks per module used, for every module: the image's
+ * bytes are the builder's. */
+static int status_check_image(const struct myr_cache_view *v, const void *map,
+			      uint8_t *pages_done, struct myr_error *why)
+{
+	const uint8_t *image = (const uint8_t *)map + v->hdr->image_off;
+
+	for (uint32_t i = 0; i < v->hdr->modules.count; i++)
+		if (myr_cache_check_module(v, i, why) < 0)
+			return -EBADMSG;
+	if (myr_cache_check_stubs(v, image, why) < 0)
+		return -EBADMSG;
+	for (uint32_t i = 0; i < v->hdr->modules.count; i++)
+		if ((v->modules[i].flags & MYR_CM_IMAGE) &&
+		    myr_cache_check_content(v, image, i, pages_done, why) < 0)
+			return -EBADMSG;
+	return 0;
+}
+
+/* The cache directory and file are owned as a launch requires, and the
+ * cache was built for this directory. */
+static int status_check_place(int dirfd, const struct stat *ds,
+			      const struct stat *fs,
+			      const struct myr_cache_view *v,
+			      struct myr_error *why)
+{
+	struct stat ss;
+
+	if (fstatat(dirfd, MYR_CACHE_SUBDIR, &ss, AT_SYMLINK_NOFOLLOW) != 0)
+		return myr_error_set(why, -errno, "%s: %s", MYR_CACHE_SUBDIR,
+				     strerror(errno));
+	if (myr_stat_check_trusted(&ss, MYR_CACHE_SUBDIR, "its directory",
+				   (long)ds->st_uid, why) < 0 ||
+	    myr_stat_check_trusted(fs, "file", "the", (long)ds->st_uid, why) < 0)
+		return -EPERM;
+	if (v->hdr->dir.dev != (uint64_t)ds->st_dev ||
+	    v->hdr->dir.ino != (uint64_t)ds->st_ino)
+		return myr_error_set(why, -ESTALE, "built for another directory");
+	return 0;
+}
+
+/* Every host symbol the image was linked against is in HOST; sets
+ * *OTHER_LAUNCHER when a pinned one moved. */
+static int status_check_host(const struct myr_cache_view *v,
+			     const struct myr_host_binding *host,
+			     int *other_launcher, struct myr_error *why)
+{
+	if (!v->hdr->hostsyms.count)
+		return 0;
+	if (!host || !host->find || host->ver_major != v->hdr->host_major ||
+	    host->ver_minor < v->hdr->host_minor)
+		return myr_error_set(why, -EPROTO, "built for host module %u.%u",
+				     v->hdr->host_major, v->hdr->host_minor);
+	for (uint32_t i = 0; i < v->hdr->hostsyms.count; i++) {
+		const struct myr_cache_hostsym *s = &v->hostsyms[i];
+		void *a = host->find(host->opaque, v->strings + s->name_off,
+				     s->name_len);
+		if (!a)
+			return myr_error_set(why, -ENOENT, "host symbol %s is "
+					     "missing in this launcher",
+					     v->strings + s->name_off);
+		if ((s->flags & MYR_CH_PINNED) && (uintptr_t)a != s->build_addr)
+			*other_launcher = 1;
+	}
+	return 0;
+}
+
+/* A valid cache: its counts, and whether it is current. */
+static void status_summarise(int dirfd, const struct stat *ds,
+			     const struct myr_cache_view *v, int other_launcher,
+			     struct myr_diag *diag, struct myr_cache_status *st)
+{
+	st->file_size = v->hdr->file_size;
+	st->image_size = v->hdr->image_size;
+	st->generation = v->hdr->generation;
+	st->modules = v->hdr->modules.count;
+	for (uint32_t i = 0; i < st->modules; i++) {
+		const struct myr_cache_module *m = &v->modules[i];
+		st->cached += (m->flags & MYR_CM_IMAGE) != 0;
+		st->pinned += (m->flags & MYR_CM_PINNED) != 0;
+		st->programs += (m->flags & MYR_CM_PROGRAM) && m->closure.count;
+	}
+	if (other_launcher)
+		myr_diag_emitf(diag, "%u modules pinned to another "
+			       "launcher build: they load from files "
+			       "until the cache is rebuilt", st->pinned);
+	st->dir_changed = v->hdr->dir.mtime_ns != ts_ns(&ds->st_mtim) ||
+			  v->hdr->dir.ctime_ns != ts_ns(&ds->st_ctim);
+	compare_files(dirfd, v, diag, st);
+	st->state = st->dir_changed || st->changed || st->removed ||
+		    st->added || other_launcher ? MYR_CACHE_STALE
+						: MYR_CACHE_CURRENT;
+}
+
 int myr_cache_status(const char *dir, const struct myr_host_binding *host,
 		     struct myr_diag *diag, struct myr_cache_status *st,
 		     struct myr_error *err)
@@ -144,117 +275,18 @@ int myr_cache_status(const char *dir, const struct myr_host_binding *host,
 		myr_error_set(&why, -EBADMSG, "not a regular, non-empty file");
 		goto invalid;
 	}
-	map = mmap(NULL, (size_t)fs.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED) {
-		myr_error_set(&why, -errno, "cannot map: %s", strerror(errno));
-		goto invalid;
-	}
-	map_len = (size_t)fs.st_size;
-	if (myr_cache_parse(map, (size_t)fs.st_size, MYR_CACHE_PARSE_IDENTS, &v,
-			    &why) < 0)
-		goto invalid;
-	/* The zero-filled tail (bss) is not in the file: map the file again
-	 * at the start of a zeroed span of the image's whole size, as a
-	 * launch sees it, so the content sums read the zeros. */
-	if (v.hdr->image_size > v.hdr->bss_start) {
-		size_t whole = (size_t)(v.hdr->image_off + v.hdr->image_size);
-		void *span = mmap(NULL, whole, PROT_READ, MAP_PRIVATE |
-				  MAP_ANONYMOUS, -1, 0);
-		if (span == MAP_FAILED ||
-		    mmap(span, (size_t)fs.st_size, PROT_READ, MAP_PRIVATE |
-			 MAP_FIXED, fd, 0) == MAP_FAILED) {
-			if (span != MAP_FAILED)
-				munmap(span, whole);
-			myr_error_set(&why, -ENOMEM, "cannot map the image");
-			goto invalid;
-		}
-		munmap(map, map_len);
-		map = span;
-		map_len = whole;
-		if (myr_cache_parse(map, (size_t)fs.st_size,
-				    MYR_CACHE_PARSE_IDENTS, &v, &why) < 0)
-			goto invalid;
-	}
-	for (uint32_t i = 0; i < v.hdr->modules.count; i++)
-		if (myr_cache_check_module(&v, i, &why) < 0)
-			goto invalid;
-	/* What a launch checks per module used, for every module: the
-	 * image's bytes are the builder's. */
-	if (myr_cache_check_stubs(&v, (const uint8_t *)map + v.hdr->image_off,
-				  &why) < 0)
+	if (status_map(fd, &fs, &map, &map_len, &v, &why) < 0)
 		goto invalid;
 	pages_done = calloc(v.hdr->image_size / MYR_CACHE_PAGE + 1, 1);
 	if (!pages_done) {
 		r = myr_error_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	for (uint32_t i = 0; i < v.hdr->modules.count; i++)
-		if ((v.modules[i].flags & MYR_CM_IMAGE) &&
-		    myr_cache_check_content(&v, (const uint8_t *)map +
-					    v.hdr->image_off, i, pages_done,
-					    &why) < 0)
-			goto invalid;
-	{
-		struct stat ss;
-		if (fstatat(dirfd, MYR_CACHE_SUBDIR, &ss, AT_SYMLINK_NOFOLLOW) != 0) {
-			myr_error_set(&why, -errno, "%s: %s", MYR_CACHE_SUBDIR,
-				      strerror(errno));
-			goto invalid;
-		}
-		if (myr_stat_check_trusted(&ss, MYR_CACHE_SUBDIR, "its directory",
-					   (long)ds.st_uid, &why) < 0 ||
-		    myr_stat_check_trusted(&fs, "file", "the", (long)ds.st_uid,
-					   &why) < 0)
-			goto invalid;
-	}
-	if (v.hdr->dir.dev != (uint64_t)ds.st_dev ||
-	    v.hdr->dir.ino != (uint64_t)ds.st_ino) {
-		myr_error_set(&why, -ESTALE, "built for another directory");
+	if (status_check_image(&v, map, pages_done, &why) < 0 ||
+	    status_check_place(dirfd, &ds, &fs, &v, &why) < 0 ||
+	    status_check_host(&v, host, &other_launcher, &why) < 0)
 		goto invalid;
-	}
-	if (v.hdr->hostsyms.count) {
-		if (!host || !host->find || host->ver_major != v.hdr->host_major ||
-		    host->ver_minor < v.hdr->host_minor) {
-			myr_error_set(&why, -EPROTO, "built for host module %u.%u",
-				      v.hdr->host_major, v.hdr->host_minor);
-			goto invalid;
-		}
-		for (uint32_t i = 0; i < v.hdr->hostsyms.count; i++) {
-			const struct myr_cache_hostsym *s = &v.hostsyms[i];
-			void *a = host->find(host->opaque, v.strings + s->name_off,
-					     s->name_len);
-			if (!a) {
-				myr_error_set(&why, -ENOENT, "host symbol %s is "
-					      "missing in this launcher",
-					      v.strings + s->name_off);
-				goto invalid;
-			}
-			if ((s->flags & MYR_CH_PINNED) && (uintptr_t)a != s->build_addr)
-				other_launcher = 1;
-		}
-	}
-	st->file_size = v.hdr->file_size;
-	st->image_size = v.hdr->image_size;
-	st->generation = v.hdr->generation;
-	st->modules = v.hdr->modules.count;
-	{
-		for (uint32_t i = 0; i < st->modules; i++) {
-			const struct myr_cache_module *m = &v.modules[i];
-			st->cached += (m->flags & MYR_CM_IMAGE) != 0;
-			st->pinned += (m->flags & MYR_CM_PINNED) != 0;
-			st->programs += (m->flags & MYR_CM_PROGRAM) && m->closure.count;
-		}
-		if (other_launcher)
-			myr_diag_emitf(diag, "%u modules pinned to another "
-				       "launcher build: they load from files "
-				       "until the cache is rebuilt", st->pinned);
-		st->dir_changed = v.hdr->dir.mtime_ns != ts_ns(&ds.st_mtim) ||
-				  v.hdr->dir.ctime_ns != ts_ns(&ds.st_ctim);
-		compare_files(dirfd, &v, diag, st);
-		st->state = st->dir_changed || st->changed || st->removed ||
-			    st->added || other_launcher ? MYR_CACHE_STALE
-							: MYR_CACHE_CURRENT;
-	}
+	status_summarise(dirfd, &ds, &v, other_launcher, diag, st);
 	goto out;
 invalid:
 	st->state = MYR_CACHE_INVALID;
