@@ -840,100 +840,136 @@ out:
 	return r;
 }
 
-static int serialize(struct builder *b, struct myr_cache_header *h,
-		     struct growbuf *file, struct myr_cache_build_result *res,
-		     struct myr_error *err)
-{
-	struct growbuf strings = { 0 }, deps = { 0 }, exports = { 0 },
-		       ebuckets = { 0 }, closures = { 0 }, mods = { 0 },
-		       hostsyms = { 0 }, buckets = { 0 }, idents = { 0 },
-		       sums = { 0 };
-	int bad = 0, r;
-	uint32_t nb = 16;
+/* The metadata tables while serialize() builds them; BAD is set on the
+ * first failed allocation and checked once at the end. */
+struct meta_tables {
+	struct growbuf strings, deps, exports, ebuckets, closures, mods,
+		       hostsyms, buckets, idents, sums;
+	int bad;
+};
 
-	str_add(&strings, "", 0, &bad);         /* offset 0: the empty string */
-	for (uint32_t i = 0; i < b->n && !bad; i++) {
+static void meta_tables_free(struct meta_tables *t)
+{
+	free(t->strings.p); free(t->deps.p); free(t->exports.p);
+	free(t->ebuckets.p); free(t->closures.p); free(t->mods.p);
+	free(t->hostsyms.p); free(t->buckets.p); free(t->idents.p);
+	free(t->sums.p);
+}
+
+/* A module's name, reason and version: what every record has. */
+static void record_identity(const struct bmod *m, struct meta_tables *t,
+			    struct myr_cache_module *cm)
+{
+	cm->name_off = str_add(&t->strings, m->name, m->name_len, &t->bad);
+	cm->name_len = (uint16_t)m->name_len;
+	cm->hash = myr_symbol_hash(m->name, m->name_len);
+	if (m->reason) {
+		uint32_t rl = (uint32_t)strlen(m->reason);
+		if (rl > UINT16_MAX)
+			rl = UINT16_MAX;
+		cm->reason_off = str_add(&t->strings, m->reason, rl, &t->bad);
+		cm->reason_len = (uint16_t)rl;
+	}
+	if (m->view.hdr) {
+		cm->ver_major = m->view.hdr->ver_major;
+		cm->ver_minor = m->view.hdr->ver_minor;
+		cm->ver_patch = m->view.hdr->ver_patch;
+		cm->checksum = m->view.hdr->checksum;
+		if (m->view.hdr->flags & MYR_F_PROGRAM)
+			cm->flags |= MYR_CM_PROGRAM;
+	}
+}
+
+/* A module's exports and their hash buckets, copied out of its file. */
+static void record_exports(const struct bmod *m, struct meta_tables *t,
+			   struct myr_cache_module *cm)
+{
+	const struct myr_header *mh = m->view.hdr;
+
+	cm->exports.off = (uint32_t)(t->exports.len / sizeof(struct myr_export));
+	cm->exports.count = mh->exports.count;
+	for (uint32_t e = 0; e < mh->exports.count; e++) {
+		struct myr_export x = m->view.exports[e];
+		x.name_off = str_add(&t->strings, myr_view_str(&m->view, x.name_off),
+				     x.name_len, &t->bad);
+		t->bad |= gb_put(&t->exports, &x, sizeof(x)) < 0;
+	}
+	cm->ebuckets.off = (uint32_t)(t->ebuckets.len / 4);
+	cm->ebuckets.count = mh->buckets.count;
+	if (mh->buckets.count) {
+		t->bad |= gb_put(&t->ebuckets, m->view.buckets,
+				 ((size_t)mh->buckets.count + 1) * 4) < 0;
+	} else {
+		/* The reader keeps no table for no exports;
+		 * the image always has count + 1 entries. */
+		static const uint32_t zero;
+		t->bad |= gb_put(&t->ebuckets, &zero, 4) < 0;
+	}
+}
+
+/* A module placed in the image: where its segments are, its links, its
+ * exports, its init and fini arrays and, for a program, its closure. */
+static void record_image(struct builder *b, uint32_t i, struct meta_tables *t,
+			 struct myr_cache_module *cm,
+			 struct myr_cache_build_result *res)
+{
+	const struct bmod *m = &b->mods[i];
+	const struct myr_header *mh = m->view.hdr;
+
+	cm->flags |= MYR_CM_IMAGE | (m->pinned ? MYR_CM_PINNED : 0);
+	for (unsigned s = 0; s < MYR_SEG_COUNT; s++) {
+		cm->seg_off[s] = (uint32_t)(m->link.seg[s] - b->base);
+		cm->seg_size[s] = mh->seg[s].size;
+	}
+	cm->deps.off = (uint32_t)(t->deps.len / 4);
+	for (uint32_t d = 0; d < mh->deps.count; d++) {
+		if (m->dep[d] == NONE)
+			continue;
+		t->bad |= gb_put(&t->deps, &m->dep[d], 4) < 0;
+		cm->deps.count++;
+	}
+	cm->rebases = (struct myr_cache_table){ m->rebase_first, m->nrebase };
+	cm->binds = (struct myr_cache_table){ m->bind_first, m->nbind };
+	record_exports(m, t, cm);
+	if (mh->init.count)
+		cm->init = (struct myr_cache_table){
+			(uint32_t)(m->link.seg[MYR_SEG_RELRO] + mh->init.off - b->base),
+			mh->init.count };
+	if (mh->fini.count)
+		cm->fini = (struct myr_cache_table){
+			(uint32_t)(m->link.seg[MYR_SEG_RELRO] + mh->fini.off - b->base),
+			mh->fini.count };
+	if (mh->flags & MYR_F_PROGRAM) {
+		cm->closure.off = (uint32_t)(t->closures.len / 4);
+		t->bad |= program_closure(b, i, &t->closures, &cm->closure.count) < 0;
+		res->programs++;
+	}
+	res->cached++;
+	res->pinned += m->pinned != 0;
+}
+
+static void record_modules(struct builder *b, struct meta_tables *t,
+			   struct myr_cache_build_result *res)
+{
+	for (uint32_t i = 0; i < b->n && !t->bad; i++) {
 		const struct bmod *m = &b->mods[i];
 		struct myr_cache_module cm = { 0 };
-		cm.name_off = str_add(&strings, m->name, m->name_len, &bad);
-		cm.name_len = (uint16_t)m->name_len;
-		cm.hash = myr_symbol_hash(m->name, m->name_len);
-		if (m->reason) {
-			uint32_t rl = (uint32_t)strlen(m->reason);
-			if (rl > UINT16_MAX)
-				rl = UINT16_MAX;
-			cm.reason_off = str_add(&strings, m->reason, rl, &bad);
-			cm.reason_len = (uint16_t)rl;
-		}
-		if (m->view.hdr) {
-			cm.ver_major = m->view.hdr->ver_major;
-			cm.ver_minor = m->view.hdr->ver_minor;
-			cm.ver_patch = m->view.hdr->ver_patch;
-			cm.checksum = m->view.hdr->checksum;
-			if (m->view.hdr->flags & MYR_F_PROGRAM)
-				cm.flags |= MYR_CM_PROGRAM;
-		}
-		if (m->state == B_OK) {
-			const struct myr_header *mh = m->view.hdr;
-			cm.flags |= MYR_CM_IMAGE | (m->pinned ? MYR_CM_PINNED : 0);
-			for (unsigned s = 0; s < MYR_SEG_COUNT; s++) {
-				cm.seg_off[s] = (uint32_t)(m->link.seg[s] - b->base);
-				cm.seg_size[s] = mh->seg[s].size;
-			}
-			cm.deps.off = (uint32_t)(deps.len / 4);
-			for (uint32_t d = 0; d < mh->deps.count; d++) {
-				if (m->dep[d] == NONE)
-					continue;
-				bad |= gb_put(&deps, &m->dep[d], 4) < 0;
-				cm.deps.count++;
-			}
-			cm.rebases = (struct myr_cache_table){ m->rebase_first, m->nrebase };
-			cm.binds = (struct myr_cache_table){ m->bind_first, m->nbind };
-			cm.exports.off = (uint32_t)(exports.len / sizeof(struct myr_export));
-			cm.exports.count = mh->exports.count;
-			for (uint32_t e = 0; e < mh->exports.count; e++) {
-				struct myr_export x = m->view.exports[e];
-				x.name_off = str_add(&strings, myr_view_str(&m->view, x.name_off),
-						     x.name_len, &bad);
-				bad |= gb_put(&exports, &x, sizeof(x)) < 0;
-			}
-			cm.ebuckets.off = (uint32_t)(ebuckets.len / 4);
-			cm.ebuckets.count = mh->buckets.count;
-			if (mh->buckets.count) {
-				bad |= gb_put(&ebuckets, m->view.buckets,
-					      ((size_t)mh->buckets.count + 1) * 4) < 0;
-			} else {
-				/* The reader keeps no table for no exports;
-				 * the image always has count + 1 entries. */
-				static const uint32_t zero;
-				bad |= gb_put(&ebuckets, &zero, 4) < 0;
-			}
-			if (mh->init.count)
-				cm.init = (struct myr_cache_table){
-					(uint32_t)(m->link.seg[MYR_SEG_RELRO] + mh->init.off - b->base),
-					mh->init.count };
-			if (mh->fini.count)
-				cm.fini = (struct myr_cache_table){
-					(uint32_t)(m->link.seg[MYR_SEG_RELRO] + mh->fini.off - b->base),
-					mh->fini.count };
-			if (mh->flags & MYR_F_PROGRAM) {
-				cm.closure.off = (uint32_t)(closures.len / 4);
-				bad |= program_closure(b, i, &closures, &cm.closure.count) < 0;
-				res->programs++;
-			}
-			res->cached++;
-			res->pinned += m->pinned != 0;
-		} else {
+		static const uint64_t later;    /* seal_sums() */
+
+		record_identity(m, t, &cm);
+		if (m->state == B_OK)
+			record_image(b, i, t, &cm, res);
+		else
 			cm.flags &= (uint16_t)~MYR_CM_PROGRAM;
-		}
-		{
-			static const uint64_t later;    /* seal_sums() */
-			bad |= gb_put(&sums, &later, sizeof(later)) < 0;
-		}
-		bad |= gb_put(&mods, &cm, sizeof(cm)) < 0;
-		bad |= gb_put(&idents, &m->ident, sizeof(m->ident)) < 0;
+		t->bad |= gb_put(&t->sums, &later, sizeof(later)) < 0;
+		t->bad |= gb_put(&t->mods, &cm, sizeof(cm)) < 0;
+		t->bad |= gb_put(&t->idents, &m->ident, sizeof(m->ident)) < 0;
 	}
-	for (uint32_t i = 0; i < b->nhs && !bad; i++) {
+}
+
+static void record_host_symbols(const struct builder *b, struct meta_tables *t)
+{
+	for (uint32_t i = 0; i < b->nhs && !t->bad; i++) {
 		const struct hsym *s = &b->hs[i];
 		struct myr_cache_hostsym cs = {
 			.name_len = (uint16_t)s->len, .kind = s->kind,
@@ -942,30 +978,40 @@ static int serialize(struct builder *b, struct myr_cache_header *h,
 				(b->stub_slots + (size_t)s->stub * 8 - b->base),
 			.build_addr = (uint64_t)s->addr,
 		};
-		cs.name_off = str_add(&strings, s->name, s->len, &bad);
-		bad |= gb_put(&hostsyms, &cs, sizeof(cs)) < 0;
+		cs.name_off = str_add(&t->strings, s->name, s->len, &t->bad);
+		t->bad |= gb_put(&t->hostsyms, &cs, sizeof(cs)) < 0;
 	}
+}
+
+/* The module-name hash table: open addressing, at most half full. */
+static void record_name_buckets(const struct builder *b, struct meta_tables *t)
+{
+	uint32_t nb = 16;
+
 	while (nb <= 2ull * b->n)
 		nb *= 2;
-	{
-		uint32_t *bk = calloc(nb, 4);
-		if (!bk)
-			bad = 1;
-		for (uint32_t i = 0; bk && i < b->n; i++) {
-			uint32_t k = myr_symbol_hash(b->mods[i].name, b->mods[i].name_len) & (nb - 1);
-			while (bk[k])
-				k = (k + 1) & (nb - 1);
-			bk[k] = i + 1;
-		}
-		if (bk)
-			bad |= gb_put(&buckets, bk, (size_t)nb * 4) < 0;
-		free(bk);
+	uint32_t *bk = calloc(nb, 4);
+	if (!bk) {
+		t->bad = 1;
+		return;
 	}
-	if (bad)
-		goto nomem;
+	for (uint32_t i = 0; i < b->n; i++) {
+		uint32_t k = myr_symbol_hash(b->mods[i].name, b->mods[i].name_len) & (nb - 1);
+		while (bk[k])
+			k = (k + 1) & (nb - 1);
+		bk[k] = i + 1;
+	}
+	t->bad |= gb_put(&t->buckets, bk, (size_t)nb * 4) < 0;
+	free(bk);
+}
 
-	/* Header, then each table 8-aligned, then identities, then the image
-	 * on a page boundary. */
+/* Header, then each table 8-aligned, then identities, then the image
+ * on a page boundary. Returns nonzero when out of memory. */
+static int write_tables(const struct builder *b, struct myr_cache_header *h,
+			struct growbuf *file, struct meta_tables *t)
+{
+	int bad = 0;
+
 	memset(h, 0, sizeof(*h));
 	bad |= gb_put(file, h, sizeof(*h)) < 0;
 	h->meta_off = (uint32_t)file->len;
@@ -975,16 +1021,16 @@ static int serialize(struct builder *b, struct myr_cache_header *h,
 		h->field.count = (uint32_t)((g).len / (elem));              \
 		bad |= gb_put(file, (g).p, (g).len) < 0;                    \
 	} while (0)
-	TABLE(modules, mods, sizeof(struct myr_cache_module));
-	TABLE(buckets, buckets, 4);
-	TABLE(deps, deps, 4);
+	TABLE(modules, t->mods, sizeof(struct myr_cache_module));
+	TABLE(buckets, t->buckets, 4);
+	TABLE(deps, t->deps, 4);
 	TABLE(rebases, b->rebases, 4);
 	TABLE(binds, b->binds, sizeof(struct myr_cache_bind));
-	TABLE(exports, exports, sizeof(struct myr_export));
-	TABLE(ebuckets, ebuckets, 4);
-	TABLE(hostsyms, hostsyms, sizeof(struct myr_cache_hostsym));
-	TABLE(closures, closures, 4);
-	TABLE(sums, sums, 8);
+	TABLE(exports, t->exports, sizeof(struct myr_export));
+	TABLE(ebuckets, t->ebuckets, 4);
+	TABLE(hostsyms, t->hostsyms, sizeof(struct myr_cache_hostsym));
+	TABLE(closures, t->closures, 4);
+	TABLE(sums, t->sums, 8);
 	{
 		/* Filled by seal_sums(), one per page of the image. */
 		uint64_t npages = myr_pool_class_start(b->pool, MYR_CLASS_COUNT) /
@@ -997,14 +1043,32 @@ static int serialize(struct builder *b, struct myr_cache_header *h,
 			bad |= gb_put(file, &later, sizeof(later)) < 0;
 		}
 	}
-	TABLE(strings, strings, 1);
+	TABLE(strings, t->strings, 1);
 	bad |= gb_align(file, 8) < 0;
 	h->meta_size = (uint32_t)(file->len - h->meta_off);
-	TABLE(idents, idents, sizeof(struct myr_cache_ident));
+	TABLE(idents, t->idents, sizeof(struct myr_cache_ident));
 #undef TABLE
 	bad |= gb_align(file, MYR_CACHE_PAGE) < 0;
-	if (bad)
-		goto nomem;
+	return bad;
+}
+
+static int serialize(struct builder *b, struct myr_cache_header *h,
+		     struct growbuf *file, struct myr_cache_build_result *res,
+		     struct myr_error *err)
+{
+	struct meta_tables t;
+	int r;
+
+	memset(&t, 0, sizeof(t));
+	str_add(&t.strings, "", 0, &t.bad);     /* offset 0: the empty string */
+	record_modules(b, &t, res);
+	record_host_symbols(b, &t);
+	if (!t.bad)
+		record_name_buckets(b, &t);
+	if (t.bad || write_tables(b, h, file, &t)) {
+		r = myr_error_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
 	if (b->nstubs) {
 		uint32_t ts = b->nstubs * MYR_CACHE_STUB_SIZE, ss = b->nstubs * 8;
 		h->stub_text = (struct myr_cache_table){
@@ -1022,13 +1086,8 @@ static int serialize(struct builder *b, struct myr_cache_header *h,
 	else
 		r = myr_cache_check_limits(h, err);
 	h->image_off = file->len;
-	goto out;
-nomem:
-	r = myr_error_set(err, -ENOMEM, "out of memory");
 out:
-	free(strings.p); free(deps.p); free(exports.p); free(ebuckets.p);
-	free(closures.p); free(mods.p); free(hostsyms.p); free(buckets.p);
-	free(idents.p); free(sums.p);
+	meta_tables_free(&t);
 	return r;
 }
 
