@@ -256,6 +256,7 @@ struct layout {
 	uint32_t shebang_len;
 	uint64_t deps, closure, imports, exports, buckets, relocs, strtab;
 	uint64_t meta_size, file_size;
+	uint64_t seg_off[MYR_SEG_COUNT];        /* 0 for bss and empty ones */
 };
 
 static uint64_t place(uint64_t *cursor, uint64_t bytes)
@@ -396,112 +397,141 @@ static int build_tables(const struct myr_module_desc *d, struct strtab *st,
 	return 0;
 }
 
+/* Where each table and segment goes; fails when the module would be over
+ * a format limit. */
+static int lay_out(const struct myr_module_desc *d, const struct tables *t,
+		   const struct strtab *st, const struct payload pl[MYR_SEG_COUNT],
+		   struct layout *L, struct myr_error *err)
+{
+	int rc = shebang_length(d->shebang, &L->shebang_len, err);
+	if (rc)
+		return rc;
+
+	uint64_t cur = HDR_SIZE;
+	L->deps = place(&cur, d->ndeps * sizeof(struct myr_dep));
+	L->closure = place(&cur, d->nclosure * sizeof(struct myr_dep));
+	L->imports = place(&cur, d->nimports * sizeof(struct myr_import));
+	L->exports = place(&cur, d->nexports * sizeof(struct myr_export));
+	L->buckets = place(&cur, t->nbuckets ? ((uint64_t)t->nbuckets + 1) * 4 : 0);
+	L->relocs = place(&cur, d->nrelocs * sizeof(struct myr_reloc));
+	L->strtab = place(&cur, st->len);
+	L->meta_size = cur;
+	if (L->meta_size > MYR_META_MAX)
+		return myr_error_set(err, -EINVAL,
+				     "metadata would be %llu bytes, over the limit of %u "
+				     "(MYR_META_MAX)", (unsigned long long)L->meta_size,
+				     MYR_META_MAX);
+
+	for (unsigned s = 0; s < MYR_SEG_COUNT; s++) {
+		if (s == MYR_SEG_BSS || pl[s].size == 0)
+			continue;
+		L->seg_off[s] = cur;
+		cur += pl[s].size;
+	}
+	L->file_size = cur;
+	if (L->shebang_len + L->file_size > MYR_FILE_MAX)
+		return myr_error_set(err, -EINVAL,
+				     "module would be %llu bytes, over the limit of %u "
+				     "(MYR_FILE_MAX)",
+				     (unsigned long long)(L->shebang_len + L->file_size),
+				     MYR_FILE_MAX);
+	return 0;
+}
+
+static void write_shebang(uint8_t *file, const char *shebang, uint32_t len)
+{
+	size_t n = strlen(shebang);
+	memset(file, ' ', len);
+	memcpy(file, "#!", 2);
+	memcpy(file + 2, shebang, n);
+	file[len - 1] = '\n';
+}
+
+static void fill_header(const struct myr_module_desc *d, const struct tables *t,
+			const struct strtab *st,
+			const struct payload pl[MYR_SEG_COUNT],
+			const struct layout *L, struct myr_header *h)
+{
+	memcpy(h->magic, MYR_MAGIC, MYR_MAGIC_SIZE);
+	h->format_version = MYR_FORMAT_VERSION;
+	h->arch = d->arch;
+	h->flags = d->flags;
+	h->file_size = (uint32_t)L->file_size;
+	h->meta_size = (uint32_t)L->meta_size;
+	h->ver_major = d->ver_major;
+	h->ver_minor = d->ver_minor;
+	h->ver_patch = d->ver_patch;
+	h->name_len = (uint16_t)strlen(d->name);
+	h->name_off = t->name_off;
+	h->caps = d->caps;
+	put_table(&h->deps, L->deps, d->ndeps);
+	put_table(&h->closure, L->closure, d->nclosure);
+	put_table(&h->imports, L->imports, d->nimports);
+	put_table(&h->exports, L->exports, d->nexports);
+	put_table(&h->buckets, L->buckets, t->nbuckets);
+	put_table(&h->relocs, L->relocs, d->nrelocs);
+	h->strtab_off = (uint32_t)L->strtab;
+	h->strtab_size = (uint32_t)st->len;
+	for (unsigned s = 0; s < MYR_SEG_COUNT; s++)
+		h->seg[s] = (struct myr_segment_desc){
+			.size = d->seg[s].size,
+			.file_off = (uint32_t)L->seg_off[s],
+			.file_size = s == MYR_SEG_BSS ? 0 : pl[s].size,
+			.align_log2 = d->seg[s].align_log2,
+			.encoding = s == MYR_SEG_BSS ? MYR_ENC_RAW : pl[s].encoding,
+		};
+	h->entry.seg = d->entry.seg;
+	h->entry.off = d->entry.off;
+	h->init = (struct myr_array_ref){ .seg = d->init.seg, .off = d->init.off,
+					  .count = d->init.count };
+	h->fini = (struct myr_array_ref){ .seg = d->fini.seg, .off = d->fini.off,
+					  .count = d->fini.count };
+}
+
+/* The tables and segment bytes at their places in module M. */
+static void copy_contents(uint8_t *m, const struct myr_module_desc *d,
+			  const struct tables *t, const struct strtab *st,
+			  const struct payload pl[MYR_SEG_COUNT],
+			  const struct layout *L)
+{
+	for (unsigned s = 0; s < MYR_SEG_COUNT; s++)
+		if (pl[s].size && s != MYR_SEG_BSS)
+			memcpy(m + L->seg_off[s], pl[s].bytes, pl[s].size);
+	memcpy(m + L->deps, t->deps, d->ndeps * sizeof(struct myr_dep));
+	memcpy(m + L->closure, t->closure, d->nclosure * sizeof(struct myr_dep));
+	memcpy(m + L->imports, t->imports, d->nimports * sizeof(struct myr_import));
+	memcpy(m + L->exports, t->exports, d->nexports * sizeof(struct myr_export));
+	if (t->nbuckets)
+		memcpy(m + L->buckets, t->buckets, ((size_t)t->nbuckets + 1) * 4);
+	for (size_t i = 0; i < d->nrelocs; i++) {
+		struct myr_reloc r = d->relocs[i];
+		r.reserved = 0;
+		memcpy(m + L->relocs + i * sizeof(r), &r, sizeof(r));
+	}
+	if (st->len)
+		memcpy(m + L->strtab, st->buf, st->len);
+}
+
 static int assemble(const struct myr_module_desc *d, const struct tables *t,
 		    const struct strtab *st, const struct payload pl[MYR_SEG_COUNT],
 		    uint8_t **out, size_t *out_len, struct myr_error *err)
 {
 	struct layout L = { 0 };
-	int rc = shebang_length(d->shebang, &L.shebang_len, err);
+	struct myr_header h = { 0 };
+	int rc = lay_out(d, t, st, pl, &L, err);
 	if (rc)
 		return rc;
-
-	uint64_t cur = HDR_SIZE;
-	L.deps = place(&cur, d->ndeps * sizeof(struct myr_dep));
-	L.closure = place(&cur, d->nclosure * sizeof(struct myr_dep));
-	L.imports = place(&cur, d->nimports * sizeof(struct myr_import));
-	L.exports = place(&cur, d->nexports * sizeof(struct myr_export));
-	L.buckets = place(&cur, t->nbuckets ? ((uint64_t)t->nbuckets + 1) * 4 : 0);
-	L.relocs = place(&cur, d->nrelocs * sizeof(struct myr_reloc));
-	L.strtab = place(&cur, st->len);
-	L.meta_size = cur;
-	if (L.meta_size > MYR_META_MAX)
-		return myr_error_set(err, -EINVAL,
-				     "metadata would be %llu bytes, over the limit of %u "
-				     "(MYR_META_MAX)", (unsigned long long)L.meta_size,
-				     MYR_META_MAX);
-
-	uint64_t seg_off[MYR_SEG_COUNT] = { 0 };
-	for (unsigned s = 0; s < MYR_SEG_COUNT; s++) {
-		if (s == MYR_SEG_BSS || pl[s].size == 0)
-			continue;
-		seg_off[s] = cur;
-		cur += pl[s].size;
-	}
-	L.file_size = cur;
-	if (L.shebang_len + L.file_size > MYR_FILE_MAX)
-		return myr_error_set(err, -EINVAL,
-				     "module would be %llu bytes, over the limit of %u "
-				     "(MYR_FILE_MAX)",
-				     (unsigned long long)(L.shebang_len + L.file_size),
-				     MYR_FILE_MAX);
 
 	size_t total = L.shebang_len + (size_t)L.file_size;
 	uint8_t *file = calloc(1, total);
 	if (!file)
 		return -ENOMEM;
-
-	if (L.shebang_len) {
-		size_t n = strlen(d->shebang);
-		memset(file, ' ', L.shebang_len);
-		memcpy(file, "#!", 2);
-		memcpy(file + 2, d->shebang, n);
-		file[L.shebang_len - 1] = '\n';
-	}
+	if (L.shebang_len)
+		write_shebang(file, d->shebang, L.shebang_len);
 
 	uint8_t *m = file + L.shebang_len;
-	struct myr_header h = { 0 };
-	memcpy(h.magic, MYR_MAGIC, MYR_MAGIC_SIZE);
-	h.format_version = MYR_FORMAT_VERSION;
-	h.arch = d->arch;
-	h.flags = d->flags;
-	h.file_size = (uint32_t)L.file_size;
-	h.meta_size = (uint32_t)L.meta_size;
-	h.ver_major = d->ver_major;
-	h.ver_minor = d->ver_minor;
-	h.ver_patch = d->ver_patch;
-	h.name_len = (uint16_t)strlen(d->name);
-	h.name_off = t->name_off;
-	h.caps = d->caps;
-	put_table(&h.deps, L.deps, d->ndeps);
-	put_table(&h.closure, L.closure, d->nclosure);
-	put_table(&h.imports, L.imports, d->nimports);
-	put_table(&h.exports, L.exports, d->nexports);
-	put_table(&h.buckets, L.buckets, t->nbuckets);
-	put_table(&h.relocs, L.relocs, d->nrelocs);
-	h.strtab_off = (uint32_t)L.strtab;
-	h.strtab_size = (uint32_t)st->len;
-	for (unsigned s = 0; s < MYR_SEG_COUNT; s++) {
-		h.seg[s] = (struct myr_segment_desc){
-			.size = d->seg[s].size,
-			.file_off = (uint32_t)seg_off[s],
-			.file_size = s == MYR_SEG_BSS ? 0 : pl[s].size,
-			.align_log2 = d->seg[s].align_log2,
-			.encoding = s == MYR_SEG_BSS ? MYR_ENC_RAW : pl[s].encoding,
-		};
-		if (pl[s].size && s != MYR_SEG_BSS)
-			memcpy(m + seg_off[s], pl[s].bytes, pl[s].size);
-	}
-	h.entry.seg = d->entry.seg;
-	h.entry.off = d->entry.off;
-	h.init = (struct myr_array_ref){ .seg = d->init.seg, .off = d->init.off,
-					 .count = d->init.count };
-	h.fini = (struct myr_array_ref){ .seg = d->fini.seg, .off = d->fini.off,
-					 .count = d->fini.count };
-
-	memcpy(m + L.deps, t->deps, d->ndeps * sizeof(struct myr_dep));
-	memcpy(m + L.closure, t->closure, d->nclosure * sizeof(struct myr_dep));
-	memcpy(m + L.imports, t->imports, d->nimports * sizeof(struct myr_import));
-	memcpy(m + L.exports, t->exports, d->nexports * sizeof(struct myr_export));
-	if (t->nbuckets)
-		memcpy(m + L.buckets, t->buckets, ((size_t)t->nbuckets + 1) * 4);
-	for (size_t i = 0; i < d->nrelocs; i++) {
-		struct myr_reloc r = d->relocs[i];
-		r.reserved = 0;
-		memcpy(m + L.relocs + i * sizeof(r), &r, sizeof(r));
-	}
-	if (st->len)
-		memcpy(m + L.strtab, st->buf, st->len);
-
+	fill_header(d, t, st, pl, &L, &h);
+	copy_contents(m, d, t, st, pl, &L);
 	memcpy(m, &h, sizeof(h));
 	h.checksum = myr_module_checksum(m, h.file_size);
 	memcpy(m + offsetof(struct myr_header, checksum), &h.checksum,
