@@ -129,14 +129,11 @@ static int str_ok(const struct myr_cache_view *v, uint32_t off, uint32_t len)
 	return (uint64_t)off + len < size && v->strings[off + len] == '\0';
 }
 
-int myr_cache_parse(const void *buf, size_t len, unsigned flags,
-		    struct myr_cache_view *v, struct myr_error *err)
+/* What the cache is: magic, version, architecture, header checksum and
+ * the header's unused bits. */
+static int parse_identity(const struct myr_cache_header *h, size_t len,
+			  unsigned flags, struct myr_error *err)
 {
-	const struct myr_cache_header *h = buf;
-	uint64_t meta_end;
-	int r;
-
-	memset(v, 0, sizeof(*v));
 	if (len < MYR_CACHE_HEADER_SIZE ||
 	    memcmp(h->magic, MYR_CACHE_MAGIC, 8) != 0)
 		return myr_error_set(err, -ENOEXEC, "not a Myriad cache");
@@ -162,8 +159,17 @@ int myr_cache_parse(const void *buf, size_t len, unsigned flags,
 		if (h->reserved[i])
 			return myr_error_set(err, -EBADMSG, "reserved header "
 					     "byte %zu is not zero", i);
+	return 0;
+}
 
-	/* The file: header, metadata, identities, image (page-aligned). */
+/* The file: header, metadata, identities, image (page-aligned), and the
+ * image's classes. */
+static int parse_file_layout(const struct myr_cache_header *h, size_t len,
+			     unsigned flags, struct myr_error *err)
+{
+	uint64_t meta_end = (uint64_t)h->meta_off + h->meta_size;
+	int r;
+
 	if (h->image_size > MYR_POOL_RESERVATION_MAX ||
 	    h->image_size % MYR_CACHE_PAGE || h->image_off % MYR_CACHE_PAGE ||
 	    h->image_off > UINT32_MAX || h->file_size > UINT64_MAX / 2 ||
@@ -183,11 +189,10 @@ int myr_cache_parse(const void *buf, size_t len, unsigned flags,
 	if ((r = myr_cache_check_limits(h, err)) < 0)
 		return r;
 	if (h->meta_off < MYR_CACHE_HEADER_SIZE || h->meta_off % 8 ||
-	    (uint64_t)h->meta_off + h->meta_size > h->image_off)
+	    meta_end > h->image_off)
 		return myr_error_set(err, -EBADMSG, "metadata at %u (%u bytes) "
 				     "outside the file's header part",
 				     h->meta_off, h->meta_size);
-	meta_end = (uint64_t)h->meta_off + h->meta_size;
 	if (flags & MYR_CACHE_PARSE_META_ONLY) {
 		if (len < meta_end)
 			return myr_error_set(err, -EBADMSG, "metadata ends at "
@@ -211,6 +216,15 @@ int myr_cache_parse(const void *buf, size_t len, unsigned flags,
 		    h->class_start[c] > h->class_start[c + 1])
 			return myr_error_set(err, -EBADMSG, "class %u range is "
 					     "not page-aligned and increasing", c);
+	return 0;
+}
+
+/* Every table inside the metadata (the identities between it and the
+ * image), with the counts that go together. */
+static int parse_tables(const struct myr_cache_header *h, struct myr_error *err)
+{
+	uint64_t meta_end = (uint64_t)h->meta_off + h->meta_size;
+	int r;
 
 #define IN_META(t, elem, what) \
 	(r = table_ok(&h->t, elem, h->meta_off, meta_end, what, err))
@@ -243,7 +257,7 @@ int myr_cache_parse(const void *buf, size_t len, unsigned flags,
 				     h->page_sums.count, (unsigned long long)
 				     (h->image_size / MYR_CACHE_PAGE));
 	/* The stubs: MYR_CACHE_STUB_SIZE bytes of text per 8-byte slot in
-	 * relro, each slot of a host function among them (checked below). */
+	 * relro, each slot of a host function among them (checked later). */
 	if ((uint64_t)h->stub_text.count !=
 	    (uint64_t)h->stub_slots.count / 8 * MYR_CACHE_STUB_SIZE ||
 	    h->stub_slots.off % 8 || h->stub_slots.count % 8 ||
@@ -259,10 +273,15 @@ int myr_cache_parse(const void *buf, size_t len, unsigned flags,
 				     "modules", h->idents.count, h->modules.count);
 	if (h->strings.count == 0 && (h->modules.count || h->hostsyms.count))
 		return myr_error_set(err, -EBADMSG, "no string table");
-	if (!(flags & MYR_CACHE_PARSE_NO_SUMS) &&
-	    myr_xxh64((const uint8_t *)buf + h->meta_off, h->meta_size, 0) !=
-	    h->meta_checksum)
-		return myr_error_set(err, -EILSEQ, "metadata checksum mismatch");
+	return 0;
+}
+
+/* V's table pointers; the identities only when asked for, checked
+ * against LEN and their own sum. */
+static int parse_fill_view(const void *buf, size_t len, unsigned flags,
+			   struct myr_cache_view *v, struct myr_error *err)
+{
+	const struct myr_cache_header *h = buf;
 
 	v->base = buf;
 	v->size = len;
@@ -295,8 +314,15 @@ int myr_cache_parse(const void *buf, size_t len, unsigned flags,
 		v->idents = AT(idents);
 	}
 #undef AT
+	return 0;
+}
 
-	/* Host symbols: few, and every launch needs them all. */
+/* Host symbols: few, and every launch needs them all. */
+static int parse_host_symbols(const struct myr_cache_view *v,
+			      struct myr_error *err)
+{
+	const struct myr_cache_header *h = v->hdr;
+
 	for (uint32_t i = 0; i < h->hostsyms.count; i++) {
 		const struct myr_cache_hostsym *s = &v->hostsyms[i];
 		if (!str_ok(v, s->name_off, s->name_len) ||
@@ -321,6 +347,26 @@ int myr_cache_parse(const void *buf, size_t len, unsigned flags,
 					     "unknown flags", i);
 	}
 	return 0;
+}
+
+int myr_cache_parse(const void *buf, size_t len, unsigned flags,
+		    struct myr_cache_view *v, struct myr_error *err)
+{
+	const struct myr_cache_header *h = buf;
+	int r;
+
+	memset(v, 0, sizeof(*v));
+	if ((r = parse_identity(h, len, flags, err)) < 0 ||
+	    (r = parse_file_layout(h, len, flags, err)) < 0 ||
+	    (r = parse_tables(h, err)) < 0)
+		return r;
+	if (!(flags & MYR_CACHE_PARSE_NO_SUMS) &&
+	    myr_xxh64((const uint8_t *)buf + h->meta_off, h->meta_size, 0) !=
+	    h->meta_checksum)
+		return myr_error_set(err, -EILSEQ, "metadata checksum mismatch");
+	if ((r = parse_fill_view(buf, len, flags, v, err)) < 0)
+		return r;
+	return parse_host_symbols(v, err);
 }
 
 /* An 8-byte fixup site inside module m's relro or data segment. */
