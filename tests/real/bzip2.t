@@ -21,7 +21,7 @@ for config in "${CONFIGS[@]}"; do
 	compile "$d" "$config" "$DEFS" "${srcs[@]/%/.c}" "$REAL_DIR/main_shim.c" || continue
 	lib=("${LIB[@]/#/$d/}")
 	lib=("${lib[@]/%/.o}")
-	mkdir -p "$d/native" "$d/run"
+	mkdir -p "$d/native" "$r"
 	native_link "$config" "$d/native/bzip2" "$d/bzip2.o" "${lib[@]}" || continue
 	module_link "$d/bz2.myr" --version 1.0.8 "${lib[@]}" || continue
 	module_link "$d/bzip2" --entry myriad_main --needs "$d/bz2.myr" \
@@ -44,20 +44,20 @@ for config in "${CONFIGS[@]}"; do
 	done
 	# A file compressed in place keeps its mode and times (fchmod, utime).
 	for who in native myriad; do
-		cp "$SOURCE/sample1.ref" "$d/run/$who.ref"
-		chmod 640 "$d/run/$who.ref"
-		touch -d '2001-02-03 04:05:06' "$d/run/$who.ref"
+		cp "$SOURCE/sample1.ref" "$r/$who.ref"
+		chmod 640 "$r/$who.ref"
+		touch -d '2001-02-03 04:05:06' "$r/$who.ref"
 	done
-	EMPTY_OK=1 RUN_DIR=$d/run compare "$name: bzip2 -9 FILE" 0 \
+	EMPTY_OK=1 RUN_DIR=$r compare "$name: bzip2 -9 FILE" 0 \
 		"${bz_native[@]}" -9 native.ref -- "${bz_myriad[@]}" -9 myriad.ref
-	is "$(cmp "$d/run/native.ref.bz2" "$d/run/myriad.ref.bz2" && echo same)" same \
+	is "$(cmp "$r/native.ref.bz2" "$r/myriad.ref.bz2" && echo same)" same \
 		"$name: the same FILE.bz2"
-	is "$(stat -c '%a %Y' "$d/run/myriad.ref.bz2")" "$(stat -c '%a %Y' "$d/run/native.ref.bz2")" \
+	is "$(stat -c '%a %Y' "$r/myriad.ref.bz2")" "$(stat -c '%a %Y' "$r/native.ref.bz2")" \
 		"$name: with the original's mode and modification time"
-	EMPTY_OK=1 RUN_DIR=$d/run compare "$name: bzip2 -t" 0 \
+	EMPTY_OK=1 RUN_DIR=$r compare "$name: bzip2 -t" 0 \
 		"${bz_native[@]}" -t native.ref.bz2 -- "${bz_myriad[@]}" -t myriad.ref.bz2
-	head -c 20000 "$SOURCE/sample2.bz2" >"$d/run/cut.bz2"
-	EMPTY_OK=1 RUN_DIR=$d/run compare "$name: bzip2 -t of a truncated file" 2 \
+	head -c 20000 "$SOURCE/sample2.bz2" >"$r/cut.bz2"
+	EMPTY_OK=1 RUN_DIR=$r compare "$name: bzip2 -t of a truncated file" 2 \
 		"${bz_native[@]}" -t cut.bz2 -- "${bz_myriad[@]}" -t cut.bz2
 done
 

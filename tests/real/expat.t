@@ -78,18 +78,18 @@ for config in "${CONFIGS[@]}"; do
 	for f in "$T/doc.xml" "$DATA/nes96.xml" "$DATA/ns_att_test.xml" "$DATA/recset.xml"; do
 		base=$(basename "$f")
 		for opts in "" "-m" "-c" "-N -x -r"; do
-			rm -rf "$d/out.native" "$d/out.myriad"
-			mkdir -p "$d/out.native" "$d/out.myriad"
+			rm -rf "$r/out.native" "$r/out.myriad"
+			mkdir -p "$r/out.native" "$r/out.myriad"
 			# shellcheck disable=SC2086 # opts is a list of options
 			EMPTY_OK=1 compare "$name: xmlwf $opts -d DIR $base" 0 \
-				"$d/native/xmlwf" $opts -d "$d/out.native" "$f" -- \
-				"$MYRIAD" --libdir "$d" "$d/xmlwf" $opts -d "$d/out.myriad" "$f"
-			if cmp -s "$d/out.native/$base" "$d/out.myriad/$base" &&
-				[ -s "$d/out.native/$base" ]; then
-				pass "$name: xmlwf $opts $base: the same output file ($(wc -c <"$d/out.native/$base") bytes)"
+				"$d/native/xmlwf" $opts -d "$r/out.native" "$f" -- \
+				"$MYRIAD" --libdir "$d" "$d/xmlwf" $opts -d "$r/out.myriad" "$f"
+			if cmp -s "$r/out.native/$base" "$r/out.myriad/$base" &&
+				[ -s "$r/out.native/$base" ]; then
+				pass "$name: xmlwf $opts $base: the same output file ($(wc -c <"$r/out.native/$base") bytes)"
 			else
 				fail "$name: xmlwf $opts $base: the same output file" \
-					"$(diff "$d/out.native/$base" "$d/out.myriad/$base" 2>&1 | head -10)"
+					"$(diff "$r/out.native/$base" "$r/out.myriad/$base" 2>&1 | head -10)"
 			fi
 		done
 	done

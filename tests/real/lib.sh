@@ -40,12 +40,17 @@ config_name() {
 }
 
 # config_start CONFIG: at the top of each configuration's loop, sets name
-# (config_name's) and d, a fresh directory for its objects and programs.
+# (config_name's), d, a fresh directory for its objects and programs, and
+# r, one for the files its programs write: not beneath d, which is a
+# library directory, where Landlock lets no program write
+# (docs/security.md).
 _config_count=0
 config_start() {
 	_config_count=$((_config_count + 1))
 	name=$(config_name "$1")
 	d=$T/c$_config_count
+	r=$T/run/c$_config_count
+	mkdir -p "$r"
 }
 
 # real_source PACKAGE: sets SOURCE to its unpacked tree, or skips the whole

@@ -29,23 +29,23 @@ for config in "gcc -O2" "${CONFIGS[@]: -1}"; do
 	config_start "$config"
 	compile "$d" "$config" "$DEFS" "$T/sqlite/sqlite3.c" "$T/sqlite/shell.c" \
 		"$REAL_DIR/main_shim.c" || continue
-	mkdir -p "$d/native" "$d/run"
+	mkdir -p "$d/native" "$r"
 	native_link "$config" "$d/native/sqlite3" "$d/shell.o" "$d/sqlite3.o" -lm || continue
 	module_link "$d/libsqlite3.myr" --version 3.40.1 "$d/sqlite3.o" || continue
 	module_link "$d/sqlite3" --entry myriad_main --needs "$d/libsqlite3.myr" \
 		--cap fs-read --cap fs-write "$d/shell.o" "$d/main_shim.o" || continue
-	RUN_DIR=$d/run STDIN=$SQL compare "$name: sqlite/script.sql on a database file" 0 \
+	RUN_DIR=$r STDIN=$SQL compare "$name: sqlite/script.sql on a database file" 0 \
 		"$d/native/sqlite3" native.db -- "$MYRIAD" --libdir "$d" "$d/sqlite3" myriad.db
 	is "$(grep -cx ok "$T/myriad.out")" 1 "$name: the integrity check says ok"
-	RUN_DIR=$d/run compare "$name: each shell reads the other's database" 0 \
+	RUN_DIR=$r compare "$name: each shell reads the other's database" 0 \
 		"$d/native/sqlite3" myriad.db 'SELECT count(*), sum(pop) FROM city; PRAGMA integrity_check;' -- \
 		"$MYRIAD" --libdir "$d" "$d/sqlite3" native.db 'SELECT count(*), sum(pop) FROM city; PRAGMA integrity_check;'
-	RUN_DIR=$d/run EMPTY_OK=1 compare "$name: an SQL error" 1 \
+	RUN_DIR=$r EMPTY_OK=1 compare "$name: an SQL error" 1 \
 		"$d/native/sqlite3" native.db 'SELECT * FROM no_such_table;' -- \
 		"$MYRIAD" --libdir "$d" "$d/sqlite3" myriad.db 'SELECT * FROM no_such_table;'
 	is "$(cat "$T/myriad.err")" "$(cat "$T/native.err")" "$name: the same message"
-	head -c 3000 "$d/run/native.db" >"$d/run/cut.db"
-	RUN_DIR=$d/run EMPTY_OK=1 compare "$name: a truncated database" 11 \
+	head -c 3000 "$r/native.db" >"$r/cut.db"
+	RUN_DIR=$r EMPTY_OK=1 compare "$name: a truncated database" 11 \
 		"$d/native/sqlite3" cut.db 'SELECT count(*) FROM city;' -- \
 		"$MYRIAD" --libdir "$d" "$d/sqlite3" cut.db 'SELECT count(*) FROM city;'
 	compare "$name: in memory, -json" 0 \

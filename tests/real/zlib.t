@@ -35,12 +35,12 @@ for config in "${CONFIGS[@]}"; do
 	unlike "$out" ' (inflate_fast|_tr_init|zcalloc) ' \
 		"$name: zlib's hidden internals are not exported"
 
-	mkdir -p "$d/run"
-	RUN_DIR=$d/run compare "$name: test/example.c" 0 "$d/example.native" -- \
+	mkdir -p "$r"
+	RUN_DIR=$r compare "$name: test/example.c" 0 "$d/example.native" -- \
 		"$MYRIAD" --libdir "$d" "$d/example.myr"
-	RUN_DIR=$d/run compare "$name: test/example.c with a file name" 0 \
-		"$d/example.native" "$d/run/named.gz" -- \
-		"$MYRIAD" --libdir "$d" "$d/example.myr" "$d/run/named.gz"
+	RUN_DIR=$r compare "$name: test/example.c with a file name" 0 \
+		"$d/example.native" "$r/named.gz" -- \
+		"$MYRIAD" --libdir "$d" "$d/example.myr" "$r/named.gz"
 	for level in -1 -6 -9 "-9 -h" "-6 -r" -f; do
 		# shellcheck disable=SC2086 # level is a list of options
 		STDIN=$T/input.txt compare "$name: minigzip $level" 0 "$d/minigzip.native" $level -- \
@@ -51,11 +51,11 @@ for config in "${CONFIGS[@]}"; do
 		is "$(cmp "$T/myriad.out" "$T/input.txt" && echo same)" same \
 			"$name: minigzip $level then -d gives the input back"
 	done
-	cp "$T/input.txt" "$d/run/file.txt"
-	RUN_DIR=$d/run EMPTY_OK=1 compare "$name: minigzip FILE writes FILE.gz" 0 \
+	cp "$T/input.txt" "$r/file.txt"
+	RUN_DIR=$r EMPTY_OK=1 compare "$name: minigzip FILE writes FILE.gz" 0 \
 		sh -c "cp file.txt native.txt && '$d/minigzip.native' native.txt" -- \
 		sh -c "cp file.txt module.txt && '$MYRIAD' --libdir '$d' '$d/minigzip.myr' module.txt"
-	is "$(cmp "$d/run/native.txt.gz" "$d/run/module.txt.gz" && echo same)" same \
+	is "$(cmp "$r/native.txt.gz" "$r/module.txt.gz" && echo same)" same \
 		"$name: the same .gz file"
 	truncate -s 1000 "$d/packed-9.gz"
 	STDIN=$d/packed-9.gz EMPTY_OK=1 compare "$name: minigzip -d of a truncated file" 1 \
