@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lib/load/fetch_internal.h - what lib/load/fetch.c (common code, sync path) and
- * lib/load/fetch_uring.c (io_uring path) share, and the test-only hooks.
+ * lib/load/fetch_internal.h - what the fetcher's three files share, and the
+ * test-only hooks.  The dependencies run one way: lib/load/fetch.c (the
+ * fetcher, batches, lanes) uses lib/load/fetch_uring.c (the ring), and
+ * both use lib/load/fetch_file.c (one file's fetch); fetch_file.c calls
+ * neither, fetch_uring.c never calls fetch.c.
  * Not API: the functions are myri_* (docs/design.md), local in the
  * installed library.
  */
@@ -95,6 +98,21 @@ struct myr_fetcher {
 	                               reads from then on */
 };
 
+/*
+ * Cold means misses (opens or reads the caches could not serve) worth
+ * FETCH_COLD_MISSES among a lane's FETCH_COLD_WINDOW consecutive items,
+ * not one: a hot directory still has the odd page reclaimed (at 100,000
+ * modules here, 1-32 first reads per launch, in clusters), and a few
+ * blocking reads cost far less than leaving the rest of the batch to the
+ * ring alone.  An open miss weighs 4 reads: a cold dentry cache (after
+ * drop_caches) hands over after 4 files, a page cache alone after 16.
+ */
+#define FETCH_COLD_MISSES  16u
+#define FETCH_COLD_WINDOW  128u
+#define FETCH_COLD_OPEN    4u
+#define FETCH_COLD_READ    1u
+
+/* fetch_file.c */
 /* Charge a file of len bytes against the budget, or reject item (-EDQUOT)
  * and return -1 if it would pass it. */
 int myri_fetch_charge(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
@@ -103,7 +121,13 @@ int myri_fetch_charge(struct myr_fetcher *f, struct myr_fetch_item *item, int di
  * myri_fetch_done() (first: bytes of the first read; need: the second's size). */
 void myri_fetch_uncharge_second(struct myr_fetcher *f, size_t first, size_t need);
 
-/* fetch.c */
+void myri_fetch_arena_free(struct fetch_arena *a);
+/* TO takes over FROM's buffers (a finished lane's), which stay where they
+ * are; FROM must not be used again. */
+void myri_fetch_arena_adopt(struct fetch_arena *to, const struct fetch_arena *from);
+/* First-read bytes of a batch's pending items; *dense: all have hints. */
+size_t myri_fetch_batch_bytes(const struct myr_fetch_item *items, size_t n,
+			      int *dense);
 void *myri_fetch_arena_alloc(struct fetch_arena *a, size_t size);
 /* Reserve room for size more bytes in one chunk, so a batch's buffers can
  * be laid out contiguously with a single mmap; dense: the caller will fill
@@ -164,7 +188,7 @@ void myri_fetch_done(struct myr_fetcher *f, struct myr_fetch_item *item, int dir
 /* Internal marker in myr_fetch_item.status: still to be looked up. */
 #define FETCH_PENDING       1
 
-/* fetch_uring.c */
+/* fetch_uring.c, used by fetch.c */
 /* Create the ring; -errno (with err) when io_uring cannot be used. */
 int myri_fetch_uring_init(struct myr_fetcher *f, struct myr_error *err);
 void myri_fetch_uring_close(struct myr_fetcher *f);
