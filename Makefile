@@ -153,7 +153,7 @@ DIST_LIB_OBJS := $(LIB_SRCS:%.c=$(B)/dist/obj/%.o)
 MAN_PAGES := myriad.1 myriad-link.1 myriad-cache.8 myriad-serve.8 myriad-module.5 \
 	myriad-example-hello.1
 MANS := $(MAN_PAGES:%=$(B)/man/%)
-EXAMPLE_VERSION = $(shell sed -n 's/^$(1)_VERSION=//p' $(SRC)/examples/versions.conf)
+EXAMPLE_VERSION = $(shell sed -n 's/^$(1)_VERSION=//p' $(SRC)/docs/examples/versions.conf)
 EXAMPLES := $(B)/examples/example-greet.myr $(B)/examples/myriad-example-hello
 
 all: $(B)/bin/myriad $(B)/asan/libmyriad.a $(B)/test.env
@@ -267,20 +267,20 @@ $(B)/dist/libmyriad.a: $(DIST_LIB_OBJS)
 	@echo "  AR      $(@F) (dist, internal symbols local)"
 	@$(hidden_lib)
 # Man pages: one scdoc source each, the release filled in.
-$(B)/man/%: $(SRC)/man/%.scd $(SRC)/debian/changelog
+$(B)/man/%: $(SRC)/docs/man/%.scd $(SRC)/debian/changelog
 	@mkdir -p $(@D)
 	@echo "  SCDOC   man/$*"
 	@sed 's/@VERSION@/$(VERSION)/g' $< | scdoc >$@
-# The example module packages' contents (examples/, docs/packaging.md).
-$(B)/examples/%.o: $(SRC)/examples/%.c $(B)/dist/flags
+# The example module packages' contents (docs/examples/, docs/packaging.md).
+$(B)/examples/%.o: $(SRC)/docs/examples/%.c $(B)/dist/flags
 	@mkdir -p $(@D)
-	@echo "  CC      examples/$*.c"
+	@echo "  CC      docs/examples/$*.c"
 	@$(HOST_CC) -c -fPIC -O2 -Wall -Wextra -Werror -I$(SRC)/include -MMD -MP $< -o $@
-$(B)/examples/example-greet.myr: $(B)/examples/greet/greet.o $(B)/bin/myriad $(SRC)/examples/versions.conf
+$(B)/examples/example-greet.myr: $(B)/examples/greet/greet.o $(B)/bin/myriad $(SRC)/docs/examples/versions.conf
 	@echo "  LINK    $(@F)"
 	@$(B)/bin/myriad link -o $@ --name example-greet \
 		--version $(call EXAMPLE_VERSION,GREET) $<
-$(B)/examples/myriad-example-hello: $(B)/examples/hello/hello.o $(B)/examples/example-greet.myr $(B)/bin/myriad $(SRC)/examples/versions.conf
+$(B)/examples/myriad-example-hello: $(B)/examples/hello/hello.o $(B)/examples/example-greet.myr $(B)/bin/myriad $(SRC)/docs/examples/versions.conf
 	@echo "  LINK    $(@F)"
 	@$(B)/bin/myriad link -o $@ --name myriad-example-hello --entry hello_main \
 		--version $(call EXAMPLE_VERSION,HELLO) --needs $(B)/examples/example-greet.myr $<

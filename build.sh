@@ -472,8 +472,8 @@ cmd_stage() {
 		libdir="/usr/lib/$multiarch" >/dev/null ||
 		die "stage: make install failed"
 	install -d -m 755 "$dest/usr/lib/myriad"
-	install -D -m 644 "$SRC/system/binfmt.d/myriad.conf" "$dest/usr/lib/binfmt.d/myriad.conf"
-	for f in "$SRC"/service/systemd/myriad.socket "$SRC"/service/systemd/myriad.service; do
+	install -D -m 644 "$SRC/launcher/system/binfmt.d/myriad.conf" "$dest/usr/lib/binfmt.d/myriad.conf"
+	for f in "$SRC"/launcher/system/systemd/myriad.socket "$SRC"/launcher/system/systemd/myriad.service; do
 		install -D -m 644 "$f" "$dest/lib/systemd/system/$(basename "$f")"
 	done
 	install -D -m 644 "$BUILD/examples/example-greet.myr" "$dest/usr/lib/myriad/example-greet.myr"

@@ -81,7 +81,7 @@ for f in "$MYRIAD_SRC"/tests/unit/*.c; do
 done
 is "$unlisted" "" "the Makefile lists every unit test (UNIT_TESTS)"
 unlisted=
-for f in "$MYRIAD_SRC"/man/*.scd; do
+for f in "$MYRIAD_SRC"/docs/man/*.scd; do
 	t=$(basename "$f" .scd)
 	[[ " $listed " == *" $t "* ]] || unlisted+=" $t"
 done

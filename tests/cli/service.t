@@ -297,8 +297,8 @@ fi
 # Checked as installed, with ExecStart naming the launcher under test
 # (verify insists that it exists).
 mkdir -p "$T/units"
-sed "s|/usr/bin/myriad|$MYRIAD|" "$MYRIAD_SRC/service/systemd/myriad.service" >"$T/units/myriad.service"
-cp "$MYRIAD_SRC/service/systemd/myriad.socket" "$T/units/"
+sed "s|/usr/bin/myriad|$MYRIAD|" "$MYRIAD_SRC/launcher/system/systemd/myriad.service" >"$T/units/myriad.service"
+cp "$MYRIAD_SRC/launcher/system/systemd/myriad.socket" "$T/units/"
 if command -v systemd-analyze >/dev/null 2>&1; then
 	run systemd-analyze verify "$T/units/myriad.socket" "$T/units/myriad.service"
 	is "$status" 0 "systemd-analyze verify accepts myriad.socket and myriad.service"

@@ -51,7 +51,7 @@ repack() {
 greet_module() {
 	local v=$1
 	sed "s/from example-greet/from example-greet $v/" \
-		"$MYRIAD_SRC/examples/greet/greet.c" >"$T/greet-$v.c"
+		"$MYRIAD_SRC/docs/examples/greet/greet.c" >"$T/greet-$v.c"
 	gcc -c -fPIC -O2 -I"$MYRIAD_SRC/include" -o "$T/greet-$v.o" "$T/greet-$v.c" &&
 		"$MYRIAD" link -o "$T/greet-$v.myr" --name example-greet --version "$v" \
 			"$T/greet-$v.o" >/dev/null
@@ -67,8 +67,8 @@ fi
 PKG=$MYRIAD_BUILD/package
 mkdir -p "$DEBS"
 cp "$PKG"/*.deb "$DEBS/"
-GREET_V=$(sed -n 's/^GREET_VERSION=//p' "$MYRIAD_SRC/examples/versions.conf")
-HELLO_V=$(sed -n 's/^HELLO_VERSION=//p' "$MYRIAD_SRC/examples/versions.conf")
+GREET_V=$(sed -n 's/^GREET_VERSION=//p' "$MYRIAD_SRC/docs/examples/versions.conf")
+HELLO_V=$(sed -n 's/^HELLO_VERSION=//p' "$MYRIAD_SRC/docs/examples/versions.conf")
 for deb in "myriad_${VERSION}_amd64.deb" "libmyriad-dev_${VERSION}_amd64.deb" \
 	"myriad-example-greet_${GREET_V}_amd64.deb" "myriad-example-hello_${HELLO_V}_amd64.deb"; do
 	ok "$deb is built, versioned from debian/changelog or the module" test -f "$DEBS/$deb"
@@ -291,7 +291,7 @@ EOF
 mkdir -p "$T/greet-1.2"
 dpkg-deb --fsys-tarfile "$DEBS/myriad-example-greet_${GREET_V}_amd64.deb" |
 	tar -C "$T/greet-1.2" -x ./usr/lib/myriad/example-greet.myr
-gcc -c -fPIC -O2 -I"$MYRIAD_SRC/include" -o "$T/hello.o" "$MYRIAD_SRC/examples/hello/hello.c" &&
+gcc -c -fPIC -O2 -I"$MYRIAD_SRC/include" -o "$T/hello.o" "$MYRIAD_SRC/docs/examples/hello/hello.c" &&
 	"$MYRIAD" link -o "$ROOT/tmp/hello-shebang" --shebang /usr/bin/myriad --entry hello_main \
 		--needs "$T/greet-1.2/usr/lib/myriad/example-greet.myr" "$T/hello.o" >/dev/null
 if [ -z "$binfmt_skip" ]; then
