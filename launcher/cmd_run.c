@@ -647,8 +647,12 @@ static struct myr_cache *open_service(struct cache_request *req)
 	int fd, r;
 
 	if (o->service == SERVICE_AUTO &&
-	    myr_service_socket_check(path, &err) == -ENOENT)
-		return NULL;    /* no service on this system: silent */
+	    myr_service_socket_check(path, &err) == -ENOENT) {
+		/* No service on this system: silent, but --stats says so. */
+		snprintf(req->service_why, sizeof(req->service_why),
+			 "no service socket at %s", path);
+		return NULL;
+	}
 	fd = open(o->program, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		snprintf(why, sizeof(why), "%s: %s", o->program, strerror(errno));

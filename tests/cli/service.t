@@ -79,6 +79,10 @@ launch --service=off
 is "$out" "$sum" "--service=off: same checksum"
 like "$err" 'not served by the loader service \(--service=off\)' "--service=off: --stats says so"
 
+run "$MYRIAD" --stats --socket "$T/no-such.sock" --libdir "$LIB" "$T/prog.myr"
+like "$err" "not served by the loader service \\(no service socket at $T/no-such.sock\\)" \
+	"no socket: --stats names the path it looked at"
+
 run env MYRIAD_SOCKET="$S" "$MYRIAD" --stats --libdir "$LIB" "$T/prog.myr"
 like "$err" 'served by the loader service' "MYRIAD_SOCKET names the socket"
 
