@@ -70,7 +70,7 @@ endif
 # ---- sources (explicit: tests/cli/build.t checks that none is missing) -------
 
 LIB_SRCS := \
-	lib/base/checksum.c lib/base/error.c lib/base/trust.c \
+	lib/base/checksum.c lib/base/error.c lib/base/lanes.c lib/base/trust.c \
 	lib/format/reader.c lib/format/writer.c \
 	lib/convert/elf.c lib/convert/elf_link.c \
 	lib/image/cache_image.c lib/image/link.c lib/image/pool.c \

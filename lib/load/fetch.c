@@ -19,6 +19,7 @@
 #include <myriad/fetch.h>
 #include <myriad/module.h>
 #include "base/cpus.h"
+#include "base/lanes.h"
 #include "load/fetch_internal.h"
 
 /* ------------------------------------------------------------------ */
@@ -125,7 +126,6 @@ struct lane {
 	                               and statistics, no ring, the same
 	                               directories and budget */
 	struct lane_work *work;
-	pthread_t thread;
 	int result;
 };
 
@@ -214,17 +214,12 @@ static int lanes_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 {
 	struct lane_work w = { .items = items, .n = n };
 	size_t total = myri_fetch_batch_bytes(items, n, &w.dense);
-	struct lane helpers[MYR_FETCH_LANES_MAX - 1];
-	unsigned started = 0, lanes;
-	pthread_attr_t attr;
-	int r, have_attr;
+	struct lane helpers[MYRI_LANES_HELPERS_MAX];
+	struct myri_lanes ls;
+	unsigned lanes;
+	int r;
 
-	/* Small stacks: a lane's deepest call is a message's vsnprintf and
-	 * the caller's on_item, never recursion.  Failure leaves defaults. */
 	w.share = total / nlanes + total / 8;
-	have_attr = pthread_attr_init(&attr) == 0;
-	if (have_attr)
-		pthread_attr_setstacksize(&attr, 256u << 10);
 	/* Every copy before any thread runs: a running lane writes the
 	 * budget inside *f. */
 	for (unsigned k = 0; k + 1 < nlanes; k++) {
@@ -242,22 +237,16 @@ static int lanes_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		ln->work = &w;
 		ln->result = 0;
 	}
-	for (unsigned k = 0; k + 1 < nlanes; k++) {
-		if (pthread_create(&helpers[k].thread, have_attr ? &attr : NULL,
-				   lane_main, &helpers[k]) != 0)
-			break;      /* the lanes that exist take its share */
-		started++;
-	}
-	if (have_attr)
-		pthread_attr_destroy(&attr);
+	/* The lanes that start take the share of any that cannot. */
+	myri_lanes_start(&ls, nlanes - 1, lane_main, helpers, sizeof(helpers[0]));
 	r = lane_loop(f, &w);
-	for (unsigned k = 0; k < started; k++) {
-		pthread_join(helpers[k].thread, NULL);
+	myri_lanes_join(&ls);
+	for (unsigned k = 0; k < ls.started; k++) {
 		lane_merge(f, &helpers[k]);
 		if (r == 0)
 			r = helpers[k].result;
 	}
-	lanes = started + 1;
+	lanes = ls.started + 1;
 	if (lanes > f->stats.lanes)
 		f->stats.lanes = lanes;
 	return r;

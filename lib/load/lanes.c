@@ -5,9 +5,9 @@
  * May assume: l->order is final (resolve succeeded) and each module's work
  * touches only that module's own memory; the work function never reports.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include "base/cpus.h"
+#include "base/lanes.h"
 #include "load/loader_internal.h"
 
 /*
@@ -79,29 +79,13 @@ uint32_t myri_stage_lanes_run(struct myr_loader *l,
 {
 	struct stage_lanes sl = { .l = l, .work = work,
 				  .scratch_len = scratch_len };
-	pthread_t helpers[MYR_FETCH_LANES_MAX - 1];
-	unsigned n = stage_threads(l), started = 0;
-	pthread_attr_t attr;
-	int have_attr;
+	struct myri_lanes ls;
+	unsigned n = stage_threads(l);
 
-	if (n < 2)
-		return STAGE_ALL;
-	have_attr = pthread_attr_init(&attr) == 0;
-	if (have_attr)
-		pthread_attr_setstacksize(&attr, 256u << 10);
-	for (unsigned t = 0; t + 1 < n; t++) {
-		if (pthread_create(&helpers[started], have_attr ? &attr : NULL,
-				   stage_lane, &sl) != 0)
-			break;
-		started++;
-	}
-	if (have_attr)
-		pthread_attr_destroy(&attr);
-	if (!started)
+	if (n < 2 || !myri_lanes_start(&ls, n - 1, stage_lane, &sl, 0))
 		return STAGE_ALL;
 	stage_lane(&sl);
-	for (unsigned t = 0; t < started; t++)
-		pthread_join(helpers[t], NULL);
+	myri_lanes_join(&ls);
 	return sl.left;
 }
 
