@@ -600,6 +600,13 @@ out:
 #define RESOLVE_CACHED 0x20
 #endif
 
+static void cold_miss(struct myr_fetcher *f, unsigned weight)
+{
+	f->cold_misses += weight;
+	if (f->cold_misses >= FETCH_COLD_MISSES)
+		f->went_cold = 1;
+}
+
 /*
  * The fast path's open.  A lane beside or holding a ring (cold_probe)
  * first asks for a lookup the dentry cache can answer alone
@@ -608,14 +615,6 @@ out:
  * and the ring lane turns to its ring (ring_lane_batch()), which keeps
  * many cold reads in flight where a lane would wait for each.
  */
-
-static void cold_miss(struct myr_fetcher *f, unsigned weight)
-{
-	f->cold_misses += weight;
-	if (f->cold_misses >= FETCH_COLD_MISSES)
-		f->went_cold = 1;
-}
-
 static int open_fast(struct myr_fetcher *f, int dirfd, const char *path)
 {
 	if (f->cold_probe && !f->no_openat2) {
