@@ -739,18 +739,96 @@ static void at_exit(void)
 	fflush(stderr);
 }
 
+/* The loader's configuration for the options o; the cache and the service
+ * are asked through req when the program needs a library module. */
+static void fill_loader_config(struct myr_loader_config *cfg,
+			       struct run_options *o,
+			       const struct myr_host_binding *host,
+			       struct myr_diag *diag, struct cache_request *req)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->dirs = o->libdirs.dirs;
+	cfg->ndirs = o->libdirs.n;
+	cfg->io = o->io;
+	cfg->nthreads = o->threads;
+	cfg->alloc = o->alloc;
+	cfg->limits = o->limits;
+	cfg->host = host;
+	cfg->diag = diag;
+	cfg->untimed = !o->stats;
+	memset(req, 0, sizeof(*req));
+	req->o = o;
+	req->host = host;
+	if (!o->no_cache || o->service != SERVICE_OFF) {
+		cfg->cache_open = open_cache;
+		cfg->cache_opaque = req;
+	}
+	if (o->trace_files) {
+		cfg->trace = trace_files;
+		for (unsigned i = 0; i < o->libdirs.n; i++)
+			cli_error("files: library directory %u: %s", i + 1,
+				  o->libdirs.dirs[i]);
+	}
+}
+
+/*
+ * Loads the program and applies its sandbox.  Returns 0 with *out ready to
+ * run, or the exit code after one line at least; no module code has run
+ * then.
+ */
+static int load_sandboxed(struct myr_loader **out, const struct run_options *o,
+			  const struct myr_loader_config *cfg,
+			  const struct myr_diag *diag)
+{
+	struct myr_error err = { 0 };
+	struct myr_loader *l;
+	int r;
+
+	r = myr_loader_init(&l, cfg, &err);
+	if (r < 0) {
+		cli_error("%s", err.msg);
+		return MYRIAD_EXIT_LOAD;
+	}
+	r = myr_loader_load(l, o->program);
+	/* Modules of the image that could not be used came from their files:
+	 * one line says so. */
+	if (myr_cache_problem(myr_loader_cache(l)))
+		cli_error("%s/%s/%s: %s: not used, loaded from the module files",
+			  o->libdirs.dirs[0], MYR_CACHE_SUBDIR, MYR_CACHE_FILE,
+			  myr_cache_problem(myr_loader_cache(l)));
+	if (r < 0) {
+		if (diag->count == 0)
+			cli_error("%s: cannot be loaded", o->program);
+		return MYRIAD_EXIT_LOAD;
+	}
+	if (o->sandbox == MYR_SANDBOX_OFF)
+		cli_error("%s: sandbox off (--sandbox=off): the program runs "
+			  "without a seccomp filter", o->program);
+	if (o->sandbox != MYR_SANDBOX_OFF &&
+	    (myr_loader_caps(l) & MYR_CAP_FS_WRITE) &&
+	    protect_libdirs(o, o->program) < 0)
+		return MYRIAD_EXIT_LOAD;
+	if (myr_sandbox_apply(myr_loader_caps(l), o->sandbox, &err) < 0) {
+		cli_error("%s: cannot apply the sandbox: %s", o->program,
+			  err.msg);
+		return MYRIAD_EXIT_LOAD;
+	}
+	*out = l;
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_options o = { .io = MYR_IO_AUTO, .alloc = MYR_ALLOC_POOLING,
 				 .sandbox = MYR_SANDBOX_DEFAULT };
 	struct myr_host_binding host;
-	struct myr_loader_config cfg = { 0 };
+	struct myr_loader_config cfg;
 	struct cache_request cache_req;
 	struct myr_error err = { 0 };
 	struct myr_diag diag;
 	struct myr_loader *l;
 	int secure = getauxval(AT_SECURE) != 0;
-	int status = MYRIAD_EXIT_USAGE, prog, r;
+	int status = MYRIAD_EXIT_USAGE, prog;
 	myr_entry_fn entry;
 
 	/* An inherited READ_IMPLIES_EXEC (setarch -X) would make every readable
@@ -779,60 +857,12 @@ int cmd_run(int argc, char **argv)
 	if (check_libdirs(&o) < 0)
 		return MYRIAD_EXIT_LOAD;
 	cli_host_binding(&host);
-
 	cli_diag_init(&diag);
-	cfg.dirs = o.libdirs.dirs;
-	cfg.ndirs = o.libdirs.n;
-	cfg.io = o.io;
-	cfg.nthreads = o.threads;
-	cfg.alloc = o.alloc;
-	cfg.limits = o.limits;
-	cfg.host = &host;
-	cfg.diag = &diag;
-	cfg.untimed = !o.stats;
-	memset(&cache_req, 0, sizeof(cache_req));
-	cache_req.o = &o;
-	cache_req.host = &host;
 	o.program = argv[prog];
-	if (!o.no_cache || o.service != SERVICE_OFF) {
-		cfg.cache_open = open_cache;
-		cfg.cache_opaque = &cache_req;
-	}
-	if (o.trace_files) {
-		cfg.trace = trace_files;
-		for (unsigned i = 0; i < o.libdirs.n; i++)
-			cli_error("files: library directory %u: %s", i + 1,
-				  o.libdirs.dirs[i]);
-	}
-
-	r = myr_loader_init(&l, &cfg, &err);
-	if (r < 0) {
-		cli_error("%s", err.msg);
-		return MYRIAD_EXIT_LOAD;
-	}
-	r = myr_loader_load(l, argv[prog]);
-	/* Modules of the image that could not be used came from their files:
-	 * one line says so. */
-	if (myr_cache_problem(myr_loader_cache(l)))
-		cli_error("%s/%s/%s: %s: not used, loaded from the module files",
-			  o.libdirs.dirs[0], MYR_CACHE_SUBDIR, MYR_CACHE_FILE,
-			  myr_cache_problem(myr_loader_cache(l)));
-	if (r < 0) {
-		if (diag.count == 0)
-			cli_error("%s: cannot be loaded", argv[prog]);
-		return MYRIAD_EXIT_LOAD;
-	}
-	if (o.sandbox == MYR_SANDBOX_OFF)
-		cli_error("%s: sandbox off (--sandbox=off): the program runs "
-			  "without a seccomp filter", argv[prog]);
-	if (o.sandbox != MYR_SANDBOX_OFF &&
-	    (myr_loader_caps(l) & MYR_CAP_FS_WRITE) &&
-	    protect_libdirs(&o, argv[prog]) < 0)
-		return MYRIAD_EXIT_LOAD;
-	if (myr_sandbox_apply(myr_loader_caps(l), o.sandbox, &err) < 0) {
-		cli_error("%s: cannot apply the sandbox: %s", argv[prog], err.msg);
-		return MYRIAD_EXIT_LOAD;
-	}
+	fill_loader_config(&cfg, &o, &host, &diag, &cache_req);
+	status = load_sandboxed(&l, &o, &cfg, &diag);
+	if (status)
+		return status;
 	cli_libdirs_exit(&o.libdirs);
 
 	running = l;

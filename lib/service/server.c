@@ -627,53 +627,42 @@ static int is_host(const char *name, uint32_t len)
 	       memcmp(name, MYR_HOST_MODULE_NAME, len) == 0;
 }
 
-static int handle_load(struct myr_server *s, struct conn *c, int progfd,
-		       int *pidfd, struct myr_error *err)
+/*
+ * The closure a launch of the program progfd needs from generation g, into
+ * closure (at most MYR_SERVICE_CLOSURE_MAX entries), *n its count (0 when
+ * the client must walk it itself) and *sum the program's checksum: from the
+ * answers kept for g, or by reading the program and walking the image.
+ */
+static int program_closure(struct myr_server *s, struct gen *g, int progfd,
+			   const struct stat *st, uint32_t *closure,
+			   uint32_t *n, uint64_t *sum, struct myr_error *err)
 {
-	struct myr_service_answer_header *h = (void *)s->answer;
-	uint32_t *closure = s->answer + sizeof(*h) / 4;
+	const struct answer *ans = answer_find(g, progfd, st);
 	struct myr_module_view v;
-	struct gen *g = s->cur;
-	const struct answer *ans;
-	struct stat st;
-	uint64_t sum;
-	uint32_t n;
 	size_t len = 0;
 	int r;
 
-	if (!g)
-		return myr_error_set(err, -EAGAIN, "no image of %s yet",
-				     s->cfg.dir);
-	if (s->nclients >= CLIENTS_MAX)
-		return myr_error_set(err, -EUSERS, "too many clients");
-	if (!pidfd_is_peer(*pidfd, c->pid))
-		return myr_error_set(err, -EPERM, "the pidfd is not the "
-				     "connecting process's");
-	r = stat_program(progfd, &st, err);
-	if (r < 0)
-		return r;
-	ans = answer_find(g, progfd, &st);
 	if (ans) {
-		n = ans->n;
-		sum = ans->checksum;
-		memcpy(closure, ans->closure, n * sizeof(uint32_t));
-		goto answer;
+		*n = ans->n;
+		*sum = ans->checksum;
+		memcpy(closure, ans->closure, ans->n * sizeof(uint32_t));
+		return 0;
 	}
-	r = read_program(s, progfd, &st, &len, err);
+	r = read_program(s, progfd, st, &len, err);
 	if (r < 0)
 		return r;
 	r = myr_module_parse(s->progbuf, len, MYR_PARSE_NO_CHECKSUM |
 			     MYR_PARSE_NO_CLOSURE, &v, err);
 	if (r < 0)
 		return r;
-	sum = v.hdr->checksum;
+	*sum = v.hdr->checksum;
 	/* The program's direct dependencies found in the image are the
 	 * roots, walked in the program's order, as a launch walks them.
 	 * Modules left out of the image end the walk: the client reads
 	 * those from files. */
-	n = 0;
+	*n = 0;
 	gen_walk_begin(g);
-	for (uint32_t d = 0; d < v.hdr->deps.count && n != UINT32_MAX; d++) {
+	for (uint32_t d = 0; d < v.hdr->deps.count && *n != UINT32_MAX; d++) {
 		const char *name = myr_view_str(&v, v.deps[d].name_off);
 		uint32_t nl = v.deps[d].name_len;
 		int64_t i;
@@ -682,14 +671,23 @@ static int handle_load(struct myr_server *s, struct conn *c, int progfd,
 		i = myr_cache_view_find(&g->v, name, nl);
 		if (i < 0 || !(g->v.modules[i].flags & MYR_CM_IMAGE))
 			continue;
-		n = gen_closure(g, (uint32_t)i, closure, n,
-				MYR_SERVICE_CLOSURE_MAX);
+		*n = gen_closure(g, (uint32_t)i, closure, *n,
+				 MYR_SERVICE_CLOSURE_MAX);
 	}
-	if (n == UINT32_MAX)
-		n = 0;          /* too large to send: the client walks */
-	answer_keep(g, &st, sum, closure, n);
-answer:
-	;
+	if (*n == UINT32_MAX)
+		*n = 0;         /* too large to send: the client walks */
+	answer_keep(g, st, *sum, closure, *n);
+	return 0;
+}
+
+/*
+ * A new client of generation g holding a reference on each of its n
+ * modules until its pidfd (taken from *pidfd on success) says it exited.
+ */
+static int client_add(struct myr_server *s, const struct conn *c,
+		      struct gen *g, int *pidfd, const uint32_t *closure,
+		      uint32_t n, struct myr_error *err)
+{
 	struct client *cl = calloc(1, sizeof(*cl));
 	if (!cl || !(cl->mods = malloc((n ? n : 1) * sizeof(uint32_t)))) {
 		free(cl);
@@ -719,7 +717,37 @@ answer:
 		s->clients->prev = cl;
 	s->clients = cl;
 	s->nclients++;
+	return 0;
+}
 
+static int handle_load(struct myr_server *s, struct conn *c, int progfd,
+		       int *pidfd, struct myr_error *err)
+{
+	struct myr_service_answer_header *h = (void *)s->answer;
+	uint32_t *closure = s->answer + sizeof(*h) / 4;
+	struct gen *g = s->cur;
+	struct stat st;
+	uint64_t sum;
+	uint32_t n;
+	int r;
+
+	if (!g)
+		return myr_error_set(err, -EAGAIN, "no image of %s yet",
+				     s->cfg.dir);
+	if (s->nclients >= CLIENTS_MAX)
+		return myr_error_set(err, -EUSERS, "too many clients");
+	if (!pidfd_is_peer(*pidfd, c->pid))
+		return myr_error_set(err, -EPERM, "the pidfd is not the "
+				     "connecting process's");
+	r = stat_program(progfd, &st, err);
+	if (r < 0)
+		return r;
+	r = program_closure(s, g, progfd, &st, closure, &n, &sum, err);
+	if (r < 0)
+		return r;
+	r = client_add(s, c, g, pidfd, closure, n, err);
+	if (r < 0)
+		return r;
 	answer_header(h, MYR_SERVICE_LOAD);
 	h->closure_count = n;
 	h->generation = g->id;
