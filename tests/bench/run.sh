@@ -132,7 +132,7 @@ build_tool readbench -static -luring -lpthread ||
 if ((CHECK == 0 && BUILD_ONLY == 0)); then
 	build_tool uffdbench -lpthread
 	# Against the library's own reader and checksum, optimised as in the launcher.
-	$HOSTCC $TOOL_CFLAGS -I"$SRC/include" -o "$TOOLS/codecbench" "$BENCH/codecbench.c" \
+	$HOSTCC $TOOL_CFLAGS -I"$SRC/include" -I"$SRC/lib" -o "$TOOLS/codecbench" "$BENCH/codecbench.c" \
 		"$SRC/lib/format/reader.c" "$SRC/lib/base/checksum.c" "$SRC/lib/base/error.c" -llz4 ||
 		die "cannot build codecbench"
 fi
