@@ -112,28 +112,11 @@ static int send_request(int fd, unsigned type, const int *fds, unsigned nfds,
 		.type = (uint16_t)type, .host_major = host_major,
 		.host_minor = host_minor,
 	};
-	struct iovec iov = { &req, sizeof(req) };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(2 * sizeof(int))];
-	} ctl;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int r = myri_service_send(fd, &req, sizeof(req), fds, nfds);
 
-	memset(&ctl, 0, sizeof(ctl));
-	if (nfds) {
-		msg.msg_control = ctl.buf;
-		msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	}
-	if (sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(req)) {
-		int e = errno;
-		return myr_error_set(err, -e, "cannot send the request: %s",
-				     strerror(e));
-	}
+	if (r < 0)
+		return myr_error_set(err, r, "cannot send the request: %s",
+				     strerror(-r));
 	return 0;
 }
 

@@ -157,3 +157,32 @@ int myri_service_take_fds(struct msghdr *msg, int *fds, unsigned *nfds)
 	}
 	return dropped;
 }
+
+int myri_service_send(int fd, const void *buf, size_t len, const int *fds,
+		      unsigned nfds)
+{
+	struct iovec iov = { (void *)buf, len };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(MYRI_SERVICE_FDS_MAX * sizeof(int))];
+	} ctl;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	if (nfds > MYRI_SERVICE_FDS_MAX)
+		return -EINVAL;
+	memset(&ctl, 0, sizeof(ctl));
+	if (nfds) {
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	}
+	n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EMSGSIZE;
+}

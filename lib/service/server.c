@@ -441,25 +441,7 @@ static void accept_all(struct myr_server *s)
  * socket cannot take it now is not reading: 0 or -errno. */
 static int send_answer(int fd, const void *p, size_t n, int passfd)
 {
-	struct iovec iov = { (void *)p, n };
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	memset(&ctl, 0, sizeof(ctl));
-	if (passfd >= 0) {
-		msg.msg_control = ctl.buf;
-		msg.msg_controllen = sizeof(ctl.buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &passfd, sizeof(int));
-	}
-	return sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)n ?
-	       0 : -errno;
+	return myri_service_send(fd, p, n, &passfd, passfd >= 0);
 }
 
 static void answer_header(struct myr_service_answer_header *h, unsigned type)

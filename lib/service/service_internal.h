@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the service's two sides share, not API: taking the descriptors a
- * message brought.
+ * What the service's two sides share, not API: sending a message with
+ * descriptors, and taking the descriptors a message brought.
  */
 #ifndef MYRIAD_SERVICE_INTERNAL_H
 #define MYRIAD_SERVICE_INTERNAL_H
@@ -18,5 +18,14 @@
  * message then counts as truncated).
  */
 int myri_service_take_fds(struct msghdr *msg, int *fds, unsigned *nfds);
+
+/*
+ * Send buf (one datagram of len bytes) with nfds (at most
+ * MYRI_SERVICE_FDS_MAX) descriptors as SCM_RIGHTS, never blocking and never
+ * raising SIGPIPE.  Returns 0, or -errno (-EMSGSIZE if only part went out,
+ * -EINVAL for too many descriptors).
+ */
+int myri_service_send(int fd, const void *buf, size_t len, const int *fds,
+		      unsigned nfds);
 
 #endif
