@@ -665,8 +665,7 @@ static struct myr_cache *open_service(struct cache_request *req)
 			     &reply, &err);
 	close(fd);
 	if (r < 0) {
-		snprintf(why, sizeof(why), "%s: %s", path, err.msg);
-		service_fallback(req, why);
+		service_fallback(req, err.msg);     /* names the socket */
 		return NULL;
 	}
 	r = myr_cache_open_fd(&c, reply.memfd, o->libdirs.dirs[0],

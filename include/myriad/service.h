@@ -171,7 +171,7 @@ int myr_service_socket_check(const char *path, struct myr_error *err);
  * it is a memfd sealed against writing, shrinking, growing and further
  * sealing, of the size the answer states.  host_major/minor: this
  * launcher's host module.  Returns 0 and fills *out, or -errno with err
- * saying why (-ENOENT no socket, -ECONNREFUSED no service, -ETIMEDOUT,
+ * saying why, its message starting with "path: " (-ENOENT no socket, -ECONNREFUSED no service, -ETIMEDOUT,
  * -EPERM untrusted, -EBADMSG garbage, -ECONNRESET died mid-request, or
  * the service's own -errno).  Never blocks longer than timeout_ms.
  */

@@ -80,7 +80,8 @@ static int dial(const char *path, uint64_t deadline, struct myr_error *err)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		int e = errno;
-		return myr_error_set(err, -e, "socket: %s", strerror(e));
+		return myr_error_set(err, -e, "%s: socket: %s", path,
+				     strerror(e));
 	}
 	/* A unix connect completes at once or fails; EAGAIN is a full
 	 * backlog: a service that cannot keep up counts as absent. */
@@ -271,6 +272,12 @@ out:
 	free(buf);
 	free(a);
 	close(sock);
+	if (r < 0 && err) {
+		/* Every message names the socket, as dial()'s already do. */
+		char why[sizeof(err->msg)];
+		memcpy(why, err->msg, sizeof(why));
+		myr_error_set(err, r, "%s: %s", path, why);
+	}
 	return r;
 }
 
