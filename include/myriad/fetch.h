@@ -165,7 +165,7 @@ struct myr_fetch_item {
 	/* results */
 	int status;                /* 0, -ENOENT (in no directory), -EDQUOT
 	                              (over max_bytes), or -errno;
-	                              err holds the message when not 0 */
+	                              msg says why when not 0 */
 	int dir;                   /* index of the directory it came from, or
 	                              of the one whose candidate was rejected;
 	                              -1 when in none */
@@ -174,10 +174,16 @@ struct myr_fetch_item {
 	size_t len;                /* exact file length (#! line included);
 	                              with -EDQUOT, the bytes the file would
 	                              have added to the budget */
-	struct myr_error err;      /* e.g. "not found in /a, /b", "is a FIFO",
-	                              "escapes the library directory",
-	                              "truncated: header says 5000 bytes, file
-	                              has 3000" */
+	const char *msg;           /* "" when status is 0, else one line
+	                              (at most MYR_ERROR_MSG_MAX - 1 bytes)
+	                              owned by the fetcher, valid until
+	                              myr_fetcher_exit(): e.g. "not found in
+	                              /a, /b", "is a FIFO", "escapes the
+	                              library directory", "truncated: header
+	                              says 5000 bytes, file has 3000".  A
+	                              pointer, so that an item stays 48
+	                              bytes: the loader's batch of every
+	                              module is touched whole */
 };
 
 /*

@@ -271,9 +271,24 @@ static void fetcher_free(struct myr_fetcher *f)
 	for (unsigned d = 0; d < f->ndirs; d++)
 		free(f->dirs[d]);
 	free(f->dirs);
+	free(f->not_found);
 	free(f->dirfds);
 	myri_fetch_arena_free(&f->arena);
 	free(f);
+}
+
+/* "not found in /a, /b", cut at MYR_ERROR_MSG_MAX - 1 bytes as any
+ * message is. */
+static int not_found_message(struct myr_fetcher *f)
+{
+	char line[MYR_ERROR_MSG_MAX];
+	size_t off = (size_t)snprintf(line, sizeof(line), "not found in ");
+
+	for (unsigned d = 0; d < f->ndirs && off < sizeof(line); d++)
+		off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s",
+					d ? ", " : "", f->dirs[d]);
+	f->not_found = strdup(line);
+	return f->not_found ? 0 : -ENOMEM;
 }
 
 int myr_fetcher_init(struct myr_fetcher **out, const struct myr_fetch_config *cfg,
@@ -338,6 +353,11 @@ int myr_fetcher_init(struct myr_fetcher **out, const struct myr_fetch_config *cf
 			goto fail;
 		}
 	}
+	r = not_found_message(f);
+	if (r < 0) {
+		myr_error_set(err, r, "out of memory");
+		goto fail;
+	}
 	f->io = MYR_IO_SYNC;
 	if (cfg->io == MYR_IO_AUTO) {
 		/* The ring waits for a cold batch (ring_create_late()). */
@@ -388,8 +408,7 @@ int myr_fetcher_fetch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		items[i].dir = -1;
 		items[i].data = NULL;
 		items[i].len = 0;
-		items[i].err.code = 0;
-		items[i].err.msg[0] = '\0';
+		items[i].msg = "";
 		pending += myri_fetch_item_path(&items[i], path) == 0;
 	}
 	/* f->charged points into f: a fetcher moved since init (it is not,
@@ -417,9 +436,8 @@ int myr_fetcher_fetch(struct myr_fetcher *f, struct myr_fetch_item *items,
 	for (size_t i = 0; i < n; i++) {
 		if (items[i].status == FETCH_PENDING) {
 			items[i].status = r < 0 ? -ECANCELED : -EIO;
-			myr_error_set(&items[i].err, items[i].status,
-				      "not fetched: %s", r < 0 ? strerror(-r) :
-				      "internal error");
+			items[i].msg = myri_fetch_message(f, "not fetched: %s",
+				r < 0 ? strerror(-r) : "internal error");
 		}
 	}
 	f->stats.arena_bytes = f->arena.mapped;

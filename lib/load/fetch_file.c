@@ -222,6 +222,34 @@ const char *myr_file_type_name(unsigned mode)
 	}
 }
 
+/* An item's message, in the fetcher's own memory (this lane's arena, which
+ * the fetcher adopts): only failures pay for one. */
+static const char *vmessage(struct myr_fetcher *f, const char *fmt, va_list ap)
+{
+	char line[MYR_ERROR_MSG_MAX];
+	size_t len;
+	char *p;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	len = strlen(line);
+	p = myri_fetch_arena_alloc(&f->arena, len + 1);
+	if (!p)
+		return "out of memory for the message";
+	memcpy(p, line, len + 1);
+	return p;
+}
+
+const char *myri_fetch_message(struct myr_fetcher *f, const char *fmt, ...)
+{
+	const char *msg;
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg = vmessage(f, fmt, ap);
+	va_end(ap);
+	return msg;
+}
+
 static void reject(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
 		   const char *path, int code, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
@@ -232,14 +260,13 @@ static void reject(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(item->err.msg, sizeof(item->err.msg), fmt, ap);
+	item->msg = vmessage(f, fmt, ap);
 	va_end(ap);
-	item->err.code = code;
 	item->status = code;
 	item->dir = dir;
 	item->data = NULL;
 	item->len = 0;
-	myri_fetch_trace(f, "%s/%s: rejected: %s", f->dirs[dir], path, item->err.msg);
+	myri_fetch_trace(f, "%s/%s: rejected: %s", f->dirs[dir], path, item->msg);
 }
 
 void myri_fetch_done(struct myr_fetcher *f, struct myr_fetch_item *item, int dir,
@@ -249,8 +276,7 @@ void myri_fetch_done(struct myr_fetcher *f, struct myr_fetch_item *item, int dir
 	item->dir = dir;
 	item->data = data;
 	item->len = len;
-	item->err.code = 0;
-	item->err.msg[0] = '\0';
+	item->msg = "";
 	f->stats.files++;
 	f->stats.bytes += len;
 	if (f->trace)
@@ -260,14 +286,7 @@ void myri_fetch_done(struct myr_fetcher *f, struct myr_fetch_item *item, int dir
 
 void myri_fetch_not_found(struct myr_fetcher *f, struct myr_fetch_item *item)
 {
-	size_t off;
-	char *msg = item->err.msg;
-
-	off = (size_t)snprintf(msg, sizeof(item->err.msg), "not found in ");
-	for (unsigned d = 0; d < f->ndirs && off < sizeof(item->err.msg); d++)
-		off += (size_t)snprintf(msg + off, sizeof(item->err.msg) - off,
-					"%s%s", d ? ", " : "", f->dirs[d]);
-	item->err.code = -ENOENT;
+	item->msg = f->not_found;
 	item->status = -ENOENT;
 	item->dir = -1;
 	item->data = NULL;
@@ -284,7 +303,7 @@ int myri_fetch_charge(struct myr_fetcher *f, struct myr_fetch_item *item, int di
 	do {
 		now = was + len;
 		if (len > f->max_bytes || now > f->max_bytes) {
-			myr_error_set(&item->err, -EDQUOT, "over MYR_LOAD_BYTES_MAX: "
+			item->msg = myri_fetch_message(f, "over MYR_LOAD_BYTES_MAX: "
 				      "module files would total %llu bytes, "
 				      "limit %llu", (unsigned long long)was +
 				      (unsigned long long)len,
@@ -320,7 +339,7 @@ int myri_fetch_item_path(struct myr_fetch_item *item, char path[FETCH_PATH_MAX])
 		 (item->name_len == 2 && item->name[0] == '.' && item->name[1] == '.'))
 		why = "module name is '.' or '..'";
 	if (why) {
-		myr_error_set(&item->err, -EINVAL, "%s", why);
+		item->msg = why;
 		item->status = -EINVAL;
 		item->dir = -1;
 		return -EINVAL;
@@ -557,7 +576,7 @@ void myri_fetch_slow_path(struct myr_fetcher *f, struct myr_fetch_item *item,
 	}
 	if (myri_fetch_charge(f, item, dir, (uint64_t)st.st_size) < 0) {
 		myri_fetch_trace(f, "%s/%s: rejected: %s", f->dirs[dir], path,
-			    item->err.msg);
+			    item->msg);
 		goto out;
 	}
 	/* One byte more than fstat says, to notice a file that grew. */

@@ -67,6 +67,8 @@ struct myr_fetcher {
 	unsigned ndirs;
 	int *dirfds;                /* -1 once closed */
 	char **dirs;
+	char *not_found;            /* "not found in DIR, DIR": every missing
+	                               item's message */
 	int no_openat2;             /* the kernel lacks openat2: openat with
 	                               O_NOFOLLOW instead */
 	int closed;
@@ -137,6 +139,10 @@ int myri_fetch_arena_reserve(struct fetch_arena *a, size_t size, int dense);
 int myri_fetch_reserve_batch(struct myr_fetcher *f, const struct myr_fetch_item *items,
 			size_t n);
 void myri_fetch_trace(const struct myr_fetcher *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A message for an item (myr_fetch_item.msg), in f's arena; a fixed
+ * string if even that is out of memory. */
+const char *myri_fetch_message(struct myr_fetcher *f, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* "NAME.myr" into path, or -EINVAL with item->err filled. */
 int myri_fetch_item_path(struct myr_fetch_item *item, char path[FETCH_PATH_MAX]);

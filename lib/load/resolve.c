@@ -336,9 +336,9 @@ static int fetch_batch(struct myr_loader *l, const uint32_t *want, size_t n,
 			l->lib_bytes += items[i].len;
 		} else {
 			m->state = M_FAILED;
-			if (items[i].err.msg[0])
-				m->fetch_msg = myri_arena_strndup(l, items[i].err.msg,
-							     strlen(items[i].err.msg));
+			if (items[i].msg[0])
+				m->fetch_msg = myri_arena_strndup(l, items[i].msg,
+							     strlen(items[i].msg));
 		}
 	}
 	myri_big_free(l, items, items_base, items_len);

@@ -224,7 +224,7 @@ static void run_fetcher(struct bench *b)
 		die("fetch failed%s", "");
 	for (size_t i = 0; i < b->n; i++)
 		if (b->items[i].status)
-			die("fetch: %s", b->items[i].err.msg);
+			die("fetch: %s", b->items[i].msg);
 	myr_fetcher_close(f);
 	myr_fetcher_exit(f);
 }

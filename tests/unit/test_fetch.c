@@ -124,7 +124,7 @@ MODE_TEST(missing_is_enoent_naming_every_directory)
 	EXPECT_EQ(-1, it.dir);
 	EXPECT_NULL(it.data);
 	snprintf(want, sizeof(want), "not found in %s, %s", r.a, r.b);
-	EXPECT_STREQ(want, it.err.msg);
+	EXPECT_STREQ(want, it.msg);
 	run_done(&r);
 }
 
@@ -146,10 +146,10 @@ MODE_TEST(symlink_escaping_the_directory_is_rejected)
 	struct myr_fetch_item it = fetch1(&r, "evil", 0);
 	EXPECT_EQ(-EXDEV, it.status);
 	EXPECT_EQ(0, it.dir);
-	EXPECT_NONNULL(strstr(it.err.msg, "escapes the library directory"));
+	EXPECT_NONNULL(strstr(it.msg, "escapes the library directory"));
 	it = fetch1(&r, "abs", 0);
 	EXPECT_EQ(-EXDEV, it.status);
-	EXPECT_NONNULL(strstr(it.err.msg, "escapes the library directory"));
+	EXPECT_NONNULL(strstr(it.msg, "escapes the library directory"));
 	EXPECT_NONNULL(strstr(r.trace, "rejected: escapes the library directory"));
 	run_done(&r);
 }
@@ -204,13 +204,13 @@ MODE_TEST(directory_fifo_and_socket_are_rejected_by_type)
 	};
 	ASSERT_EQ(0, myr_fetcher_fetch(r.f, it, 4));
 	EXPECT_EQ(-EISDIR, it[0].status);
-	EXPECT_STREQ("is a directory", it[0].err.msg);
+	EXPECT_STREQ("is a directory", it[0].msg);
 	EXPECT_EQ(-EINVAL, it[1].status);
-	EXPECT_STREQ("is a FIFO", it[1].err.msg);
+	EXPECT_STREQ("is a FIFO", it[1].msg);
 	EXPECT_EQ(-EINVAL, it[2].status);
-	EXPECT_STREQ("is a socket", it[2].err.msg);
+	EXPECT_STREQ("is a socket", it[2].msg);
 	EXPECT_EQ(-EINVAL, it[3].status);
-	EXPECT_STREQ("is a FIFO", it[3].err.msg);
+	EXPECT_STREQ("is a FIFO", it[3].msg);
 	EXPECT_NONNULL(strstr(r.trace, "/a/fifo.myr: rejected: is a FIFO"));
 	close(wr);
 	close(rd);
@@ -239,7 +239,7 @@ MODE_TEST(character_device_is_rejected)
 		if (it[i].status == -EACCES)
 			continue;
 		EXPECT_EQ(-EINVAL, it[i].status);
-		EXPECT_STREQ("is a character device", it[i].err.msg);
+		EXPECT_STREQ("is a character device", it[i].msg);
 	}
 	run_done(&r);
 }
@@ -318,16 +318,16 @@ MODE_TEST(truncated_overlong_and_foreign_files)
 	ASSERT_EQ(0, myr_fetcher_fetch(r.f, it, 6));
 	snprintf(want, sizeof(want), "truncated: header says %zu bytes, file has 3000", len);
 	EXPECT_EQ(-EBADMSG, it[0].status);
-	EXPECT_STREQ(want, it[0].err.msg);
+	EXPECT_STREQ(want, it[0].msg);
 	EXPECT_EQ(-EBADMSG, it[1].status);
-	EXPECT_STREQ(want, it[1].err.msg);
+	EXPECT_STREQ(want, it[1].msg);
 	EXPECT_EQ(-EBADMSG, it[2].status);
-	EXPECT_NONNULL(strstr(it[2].err.msg, "truncated"));
+	EXPECT_NONNULL(strstr(it[2].msg, "truncated"));
 	snprintf(want, sizeof(want), "header says %zu bytes, file has %zu", len, len + 10);
 	EXPECT_EQ(-EBADMSG, it[3].status);
-	EXPECT_STREQ(want, it[3].err.msg);
+	EXPECT_STREQ(want, it[3].msg);
 	EXPECT_EQ(-ENOEXEC, it[4].status);
-	EXPECT_NE(0, it[4].err.msg[0]);
+	EXPECT_NE(0, it[4].msg[0]);
 	EXPECT_EQ(-EBADMSG, it[5].status);
 	for (int i = 0; i < 6; i++)
 		EXPECT_NULL(it[i].data);
@@ -355,7 +355,7 @@ MODE_TEST(bad_names_are_refused)
 			continue;
 		}
 		EXPECT_EQ(-EINVAL, it[i].status);
-		EXPECT_NE(0, it[i].err.msg[0]);
+		EXPECT_NE(0, it[i].msg[0]);
 	}
 	char longname[MYR_NAME_MAX + 2];
 	memset(longname, 'n', sizeof(longname) - 1);

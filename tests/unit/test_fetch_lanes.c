@@ -148,13 +148,13 @@ static void same_items(const struct myr_fetch_item *a,
 		EXPECT_EQ(a[i].status, b[i].status);
 		EXPECT_EQ(a[i].dir, b[i].dir);
 		EXPECT_EQ(a[i].len, b[i].len);
-		EXPECT_STREQ(a[i].err.msg, b[i].err.msg);
+		EXPECT_STREQ(a[i].msg, b[i].msg);
 		if (a[i].status == 0 && b[i].status == 0 && a[i].len == b[i].len)
 			EXPECT_EQ(0, memcmp(a[i].data, b[i].data, a[i].len));
 		if (a[i].status != b[i].status)
 			TH_LOG("item %u: %d (%s) against %d (%s)", i,
-			       a[i].status, a[i].err.msg, b[i].status,
-			       b[i].err.msg);
+			       a[i].status, a[i].msg, b[i].status,
+			       b[i].msg);
 	}
 }
 
@@ -441,8 +441,8 @@ static void budget(enum myr_io_mode io, unsigned nthreads)
 		if (items[i].status != -EDQUOT)
 			continue;
 		over++;
-		EXPECT_NONNULL(strstr(items[i].err.msg, "MYR_LOAD_BYTES_MAX"));
-		EXPECT_NONNULL(strstr(items[i].err.msg, "limit"));
+		EXPECT_NONNULL(strstr(items[i].msg, "MYR_LOAD_BYTES_MAX"));
+		EXPECT_NONNULL(strstr(items[i].msg, "limit"));
 	}
 	EXPECT_GE(over, 1u);
 	EXPECT_LE(st.bytes, read_bytes - 1);

@@ -172,7 +172,7 @@ static void fetch_many(const char *root, size_t n, enum myr_io_mode io,
 			if (bad++ < 5)
 				TH_LOG("%s: status %d len %zu: %s", names[i],
 				       items[i].status, items[i].len,
-				       items[i].err.msg);
+				       items[i].msg);
 		}
 	}
 	EXPECT_EQ(0, bad);
@@ -266,7 +266,7 @@ TEST(without_openat2_every_symlink_is_refused)
 	ASSERT_EQ(0, myr_fetcher_fetch(f, it, 2));
 	EXPECT_EQ(0, it[0].status);
 	EXPECT_EQ(-ELOOP, it[1].status);
-	EXPECT_NONNULL(strstr(it[1].err.msg, "openat2"));
+	EXPECT_NONNULL(strstr(it[1].msg, "openat2"));
 	myr_fetcher_exit(f);
 	tf_rmtree(root);
 }
@@ -322,15 +322,15 @@ TEST(every_io_variant_gives_the_same_results)
 		for (int i = 0; v >= 0 && i < N; i++) {
 			if (got[i].status != want[i].status ||
 			    got[i].len != want[i].len ||
-			    strcmp(got[i].err.msg, want[i].err.msg) != 0)
+			    strcmp(got[i].msg, want[i].msg) != 0)
 				TH_LOG("flags %#x, %s: %d '%s', sync: %d '%s'",
 				       variants[v], names[i], got[i].status,
-				       got[i].err.msg, want[i].status,
-				       want[i].err.msg);
+				       got[i].msg, want[i].status,
+				       want[i].msg);
 			EXPECT_EQ(want[i].status, got[i].status);
 			EXPECT_EQ(want[i].dir, got[i].dir);
 			EXPECT_EQ(want[i].len, got[i].len);
-			EXPECT_STREQ(want[i].err.msg, got[i].err.msg);
+			EXPECT_STREQ(want[i].msg, got[i].msg);
 			if (got[i].status == 0)
 				EXPECT_MEMEQ(want[i].data, got[i].data, got[i].len);
 		}
@@ -343,7 +343,7 @@ TEST(every_io_variant_gives_the_same_results)
 	EXPECT_EQ(1, want[1].dir);
 	EXPECT_EQ(-ENOENT, want[2].status);
 	EXPECT_EQ(-EISDIR, want[3].status);
-	EXPECT_STREQ("is a FIFO", want[4].err.msg);
+	EXPECT_STREQ("is a FIFO", want[4].msg);
 	EXPECT_EQ(0, want[5].status);
 	EXPECT_EQ(-EBADMSG, want[6].status);
 	myr_fetcher_exit(sync_f);
