@@ -16,6 +16,7 @@
 #include <string.h>
 #include <lz4.h>
 #include <myriad/module.h>
+#include "base/bytes.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	      "on-disk structures are read in place, so the host must be little-endian");
@@ -127,13 +128,18 @@ int myr_module_probe(const void *file, size_t avail, size_t *header_off,
 	}
 
 	size_t have = avail - off;
-	if (memcmp(p + off, MYR_MAGIC, have < MYR_MAGIC_SIZE ? have : MYR_MAGIC_SIZE))
+	if (have < MYR_MAGIC_SIZE ? memcmp(p + off, MYR_MAGIC, have) != 0 :
+	    !bytes_equal(p + off, MYR_MAGIC, MYR_MAGIC_SIZE))
 		return myr_error_set(err, -ENOEXEC, "not a Myriad module (no magic)");
 	if (have < HDR_SIZE)
 		return myr_error_set(err, -ENODATA,
 				     "truncated header: %zu of %u bytes", have, HDR_SIZE);
-	/* A copy, so probing works on any alignment. */
-	memcpy(&h, p + off, sizeof(h));
+	/* Copies of the fields read here, so probing works on any alignment. */
+	memcpy(&h.format_version, p + off + offsetof(struct myr_header, format_version),
+	       sizeof(h.format_version));
+	memcpy(&h.arch, p + off + offsetof(struct myr_header, arch), sizeof(h.arch));
+	memcpy(&h.file_size, p + off + offsetof(struct myr_header, file_size),
+	       sizeof(h.file_size));
 
 	if (h.format_version == 1)
 		return myr_error_set(err, -EPROTO,
@@ -328,7 +334,7 @@ static int check_module_name(const struct parser *ps, uint32_t off, uint32_t len
 		if (s[len] == '\0' && (name_class[s[0]] & NC_MOD_FIRST) &&
 		    (name_classes(s + 1, len - 1) & NC_MOD_REST) &&
 		    (host_allowed || len != sizeof(MYR_HOST_MODULE_NAME) - 1 ||
-		     memcmp(s, MYR_HOST_MODULE_NAME, len) != 0))
+		     !bytes_equal(s, MYR_HOST_MODULE_NAME, len)))
 			return 0;
 	}
 	return check_module_name_slow(ps, off, len, what, index, host_allowed);
@@ -512,9 +518,9 @@ static int find_duplicate_dep(const struct parser *ps, const struct myr_dep *dep
 		for (uint32_t i = 1; i < n; i++)
 			for (uint32_t j = 0; j < i; j++)
 				if (deps[j].name_len == deps[i].name_len &&
-				    memcmp(ps->strtab + deps[j].name_off,
-					   ps->strtab + deps[i].name_off,
-					   deps[i].name_len) == 0) {
+				    bytes_equal(ps->strtab + deps[j].name_off,
+						ps->strtab + deps[i].name_off,
+						deps[i].name_len)) {
 					*first = j;
 					*second = i;
 					return 1;
@@ -535,7 +541,7 @@ static int find_duplicate_dep(const struct parser *ps, const struct myr_dep *dep
 		for (; slot[k] != UINT32_MAX; k = (k + 1) & (cap - 1)) {
 			const struct myr_dep *o = &deps[slot[k]];
 			if (o->name_len == deps[i].name_len &&
-			    memcmp(ps->strtab + o->name_off, name, o->name_len) == 0) {
+			    bytes_equal(ps->strtab + o->name_off, name, o->name_len)) {
 				*first = slot[k];
 				*second = i;
 				found = 1;
@@ -563,11 +569,13 @@ static int check_deps(const struct parser *ps, const struct myr_dep *deps)
 			return myr_error_set(ps->err, -EBADMSG,
 					     "dependency %u ('%s'): flags 0x%x has unknown bits 0x%x",
 					     i, name, d->flags, d->flags & ~MYR_DEP_KNOWN);
-		if ((d->flags & MYR_DEP_OPTIONAL) && strcmp(name, MYR_HOST_MODULE_NAME) == 0)
+		if ((d->flags & MYR_DEP_OPTIONAL) &&
+		    d->name_len == sizeof(MYR_HOST_MODULE_NAME) - 1 &&
+		    bytes_equal(name, MYR_HOST_MODULE_NAME, d->name_len))
 			return myr_error_set(ps->err, -EBADMSG,
 					     "dependency %u: the host module '%s' is always present "
 					     "and cannot be optional", i, name);
-		if (strcmp(name, self) == 0)
+		if (d->name_len == h->name_len && bytes_equal(name, self, d->name_len))
 			return myr_error_set(ps->err, -EBADMSG,
 					     "dependency %u: the module depends on itself ('%s')",
 					     i, name);
@@ -942,7 +950,7 @@ int64_t myr_module_find_export(const struct myr_module_view *v,
 	if (hint < h->exports.count) {
 		const struct myr_export *e = &v->exports[hint];
 		if (e->hash == hash && e->name_len == len &&
-		    memcmp(v->strtab + e->name_off, name, len) == 0)
+		    bytes_equal(v->strtab + e->name_off, name, len))
 			return hint;
 	}
 	if (nb == 0)

@@ -42,6 +42,7 @@
 #include <myriad/limits.h>
 #include <myriad/loader.h>
 #include <myriad/module.h>
+#include "base/bytes.h"
 #include "image/link.h"
 
 #define NO_MODULE   UINT32_MAX        /* dependency slot: unusable */
@@ -278,7 +279,7 @@ static inline uint32_t map_find(const struct myr_loader *l, const char *name,
 			return NO_MODULE;
 		const struct lmod *m = &l->mods[v - 1];
 		if (m->hash == hash && m->name_len == len &&
-		    memcmp(m->name, name, len) == 0)
+		    bytes_equal(m->name, name, len))
 			return v - 1;
 	}
 }

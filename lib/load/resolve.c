@@ -25,7 +25,7 @@
 static int is_host_name(const char *name, uint32_t len)
 {
 	return len == sizeof(MYR_HOST_MODULE_NAME) - 1 &&
-	       memcmp(name, MYR_HOST_MODULE_NAME, len) == 0;
+	       bytes_equal(name, MYR_HOST_MODULE_NAME, len);
 }
 
 
@@ -168,7 +168,7 @@ parse_as_named(struct lmod *m, const uint8_t *data, size_t len,
 	if (r < 0)
 		return r;
 	if (m->view.hdr->name_len != m->name_len ||
-	    memcmp(m->view.name, m->name, m->name_len) != 0)
+	    !bytes_equal(m->view.name, m->name, m->name_len))
 		return OTHER_NAME;
 	m->ndeps = m->view.hdr->deps.count;
 	m->ver_major = m->view.hdr->ver_major;
