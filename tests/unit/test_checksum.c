@@ -71,7 +71,7 @@ TEST(module_checksum_zeroes_its_own_field)
 	const size_t at = offsetof(struct myr_header, checksum);
 
 	fill(buf, sizeof(buf), 7);
-	for (size_t n = 32; n <= sizeof(buf); n += 37) {
+	for (size_t n = 32; n <= sizeof(buf); n++) {
 		memcpy(copy, buf, n);
 		memset(copy + at, 0, 8);
 		EXPECT_EQ(myr_xxh64(copy, n, 0), myr_module_checksum(buf, n));
