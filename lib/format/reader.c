@@ -377,6 +377,7 @@ static int check_symbol_name(const struct parser *ps, uint32_t off, uint32_t len
 		const uint8_t *s = (const uint8_t *)ps->strtab + off;
 		unsigned acc = NC_SYMBOL;
 		uint32_t h = 2166136261u;
+#pragma GCC unroll 4
 		for (uint32_t i = 0; i < len; i++) {
 			acc &= name_class[s[i]];
 			h = (h ^ s[i]) * 16777619u;

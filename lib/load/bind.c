@@ -66,10 +66,14 @@ static int link_module(struct myr_loader *l, uint32_t k, uintptr_t *addr,
 	struct lmod *m = &l->mods[idx];
 	const struct myr_header *h = m->view.hdr;
 	struct unresolved_ctx u = { l, idx };
-	struct myr_error err = { 0 };
+	struct myr_error err;
 	uint32_t missing;
 	int64_t n;
 	int bad = 0;
+
+	/* Not zeroed whole (512 bytes a module) for a rare message. */
+	err.code = 0;
+	err.msg[0] = '\0';
 
 	for (uint32_t d = 0; d < h->deps.count; d++) {
 		uint32_t t = l->dep_slot[m->dep_first + d];

@@ -17,7 +17,7 @@
 static int place_module(struct myr_loader *l, uint32_t k, int report_errors)
 {
 	struct lmod *m = &l->mods[l->order[k]];
-	struct myr_error err = { 0 };
+	struct myr_error err;
 	int ret = 0;
 
 	for (unsigned s = 0; s < MYR_SEG_BSS; s++) {
