@@ -390,7 +390,7 @@ static int opt_set(void *ctx, const struct cli_option *opt, const char *val)
 		}
 		a->libdirs[a->nlibdirs++] = val;
 		break;
-	case L_NO_COMPRESS: a->compress = 0; break;
+	case L_NO_COMPRESS: a->compress = MYR_COMPRESS_NONE; break;
 	case L_CAP:
 		if (myr_cap_from_name(val, strlen(val), &bit) < 0) {
 			cli_error("link: unknown capability '%s' (known: fs-read, "
@@ -488,7 +488,7 @@ static int parse_args(int argc, char **argv, struct link_args *a)
 {
 	int next, r;
 
-	a->compress = 1;
+	a->compress = MYR_COMPRESS_PAGES;
 	a->needs = calloc((size_t)argc, sizeof(*a->needs));
 	a->needs_flags = calloc((size_t)argc, sizeof(*a->needs_flags));
 	a->libdirs = calloc((size_t)argc, sizeof(*a->libdirs));

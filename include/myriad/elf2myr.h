@@ -44,7 +44,7 @@ struct myr_link_options {
 	const char *entry;                /* entry symbol (program), or NULL */
 	uint32_t caps;                    /* MYR_CAP_*, programs only */
 	const char *shebang;              /* interpreter, or NULL */
-	int compress;                     /* passed to the writer */
+	int compress;                     /* MYR_COMPRESS_*, passed to the writer */
 
 	const struct myr_link_object *objs;  size_t nobjs;
 	const struct myr_link_dep *deps;     size_t ndeps;  /* search order */

@@ -182,8 +182,9 @@ static inline int myr_version_satisfies(const struct myr_dep *d,
  *   2  format 2: myr_desc_dep.flags (MYR_DEP_OPTIONAL), a 32-bit
  *      myr_desc_import.dep, myr_module_closure_hint() walks the closure
  *      through a find callback (libraries carry no hint).
+ *   3  myr_module_desc.compress MYR_COMPRESS_PAGES.
  */
-#define MYR_WRITER_API_VERSION 2u
+#define MYR_WRITER_API_VERSION 3u
 
 /* The writer API version the linked library implements. */
 unsigned myr_writer_api_version(void);
@@ -262,8 +263,22 @@ struct myr_module_desc {
 	struct myr_desc_segment seg[MYR_SEG_COUNT];
 	struct myr_ref entry;           /* seg MYR_SEG_NONE if none */
 	struct myr_array_ref init, fini;
-	int compress;                   /* 0: store raw; 1: LZ4 where smaller */
+	int compress;                   /* MYR_COMPRESS_* */
 };
+
+/* myr_module_desc.compress: how segments are stored. */
+#define MYR_COMPRESS_NONE   0   /* raw */
+#define MYR_COMPRESS_SMALLER 1  /* LZ4 wherever the block is smaller */
+/*
+ * LZ4 only where it saves at least MYR_COMPRESS_PAGE_SAVING bytes, raw
+ * elsewhere (API version 3).  From a hot page cache a raw segment loads
+ * faster (a copy, against decompressing at a fraction of copy speed), and
+ * a saving under a page seldom makes a file occupy a block or a page less,
+ * so it buys nothing cold either: tiny modules stay raw, large ones are
+ * compressed.  What `myriad link` writes.
+ */
+#define MYR_COMPRESS_PAGES  2
+#define MYR_COMPRESS_PAGE_SAVING 4096u
 
 /*
  * Start a description: every field zero or empty, except the ones whose

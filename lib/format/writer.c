@@ -225,7 +225,8 @@ static int compress_segment(const struct myr_desc_segment *sg, int compress,
 	p->size = sg->size;
 	p->encoding = MYR_ENC_RAW;
 	p->owned = NULL;
-	if (!compress || sg->size < 2)
+	if (!compress || sg->size < 2 ||
+	    (compress == MYR_COMPRESS_PAGES && sg->size <= MYR_COMPRESS_PAGE_SAVING))
 		return 0;
 
 	/*
@@ -237,7 +238,8 @@ static int compress_segment(const struct myr_desc_segment *sg, int compress,
 	if (!buf)
 		return -ENOMEM;
 	int n = LZ4_compress_HC(sg->data, buf, (int)sg->size, cap, LZ4HC_CLEVEL_MAX);
-	if (n <= 0) {
+	if (n <= 0 || (compress == MYR_COMPRESS_PAGES &&
+		       sg->size - (uint32_t)n < MYR_COMPRESS_PAGE_SAVING)) {
 		free(buf);
 		return 0;
 	}

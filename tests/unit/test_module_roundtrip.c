@@ -154,6 +154,39 @@ TEST(compresses_only_when_it_saves)
 	free(file);
 }
 
+/* MYR_COMPRESS_PAGES: the same text stays raw while it would save less
+ * than a page, and is compressed once it saves more; the bytes survive. */
+TEST(compresses_pages_only_when_it_saves_a_page)
+{
+	static uint8_t big[3 * MYR_COMPRESS_PAGE_SAVING];
+	struct fixture f;
+	uint8_t *file, *out = malloc(sizeof(big));
+	size_t len;
+	struct myr_error err = { 0 };
+	struct myr_module_view v;
+
+	ASSERT_NE(NULL, out);
+	fixture_init(&f, 1);
+	f.desc.compress = MYR_COMPRESS_PAGES;
+	ASSERT_EQ(0, myr_module_write(&f.desc, &file, &len, &err));
+	ASSERT_EQ(0, myr_module_parse(file, len, 0, &v, &err));
+	EXPECT_EQ(MYR_ENC_RAW, v.hdr->seg[MYR_SEG_TEXT].encoding);
+	free(file);
+
+	fixture_fill(big, sizeof(big), 1, 7);
+	f.desc.seg[MYR_SEG_TEXT] = (struct myr_desc_segment){ big, sizeof(big), 4 };
+	ASSERT_EQ(0, myr_module_write(&f.desc, &file, &len, &err));
+	ASSERT_EQ(0, myr_module_parse(file, len, 0, &v, &err));
+	EXPECT_EQ(MYR_ENC_LZ4, v.hdr->seg[MYR_SEG_TEXT].encoding);
+	EXPECT_LE(v.hdr->seg[MYR_SEG_TEXT].file_size + MYR_COMPRESS_PAGE_SAVING,
+		  v.hdr->seg[MYR_SEG_TEXT].size);
+	EXPECT_EQ(MYR_ENC_RAW, v.hdr->seg[MYR_SEG_RODATA].encoding);
+	ASSERT_EQ(0, myr_module_segment_load(&v, MYR_SEG_TEXT, out, &err));
+	EXPECT_EQ(0, memcmp(out, big, sizeof(big)));
+	free(file);
+	free(out);
+}
+
 TEST(shebang_line_is_padded_and_skipped)
 {
 	struct fixture f;
