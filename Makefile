@@ -74,8 +74,8 @@ LIB_SRCS := \
 	lib/format/reader.c lib/format/writer.c \
 	lib/convert/elf.c lib/convert/elf_link.c \
 	lib/image/cache_image.c lib/image/link.c lib/image/pool.c \
-	lib/load/bind.c lib/load/fetch.c lib/load/fetch_file.c \
-	lib/load/fetch_uring.c \
+	lib/load/bind.c lib/load/fetch.c lib/load/fetch_fds.c \
+	lib/load/fetch_file.c lib/load/fetch_uring.c \
 	lib/load/init.c lib/load/lanes.c lib/load/lookup.c lib/load/place.c \
 	lib/load/protect.c lib/load/resolve.c lib/load/state.c \
 	lib/load/verify.c \

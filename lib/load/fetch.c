@@ -233,6 +233,7 @@ static int lanes_batch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		ln->f.cold_misses = 0;
 		ln->f.arena.head = NULL;
 		ln->f.arena.mapped = 0;
+		ln->f.kept = myri_fetch_keep_lane(f, k + 1);
 		memset(&ln->f.stats, 0, sizeof(ln->f.stats));
 		ln->work = &w;
 		ln->result = 0;
@@ -268,6 +269,7 @@ static void close_dirs(struct myr_fetcher *f)
 static void fetcher_free(struct myr_fetcher *f)
 {
 	close_dirs(f);
+	myri_fetch_keep_free(f);
 	for (unsigned d = 0; d < f->ndirs; d++)
 		free(f->dirs[d]);
 	free(f->dirs);
@@ -414,6 +416,8 @@ int myr_fetcher_fetch(struct myr_fetcher *f, struct myr_fetch_item *items,
 	/* f->charged points into f: a fetcher moved since init (it is not,
 	 * but a copy would be) still charges its own budget. */
 	f->charged = &f->charged_bytes;
+	if (!f->closed && pending >= FETCH_KEEP_MIN_ITEMS)
+		myri_fetch_keep_init(f);
 	if (f->closed) {
 		r = -EBADF;
 	} else if (f->nlanes > 1 && !f->trace &&
@@ -433,6 +437,8 @@ int myr_fetcher_fetch(struct myr_fetcher *f, struct myr_fetch_item *items,
 		if (r == 0)
 			call_on_item(f, items, 0, n);
 	}
+	/* Between batches the fetcher holds no file. */
+	myri_fetch_keep_flush(f);
 	for (size_t i = 0; i < n; i++) {
 		if (items[i].status == FETCH_PENDING) {
 			items[i].status = r < 0 ? -ECANCELED : -EIO;

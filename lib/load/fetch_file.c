@@ -730,7 +730,7 @@ static void sync_one(struct myr_fetcher *f, struct myr_fetch_item *item,
 		return;
 	}
 out:
-	close(fd);
+	myri_fetch_release(f, fd);
 }
 
 int myri_fetch_sync_try(struct myr_fetcher *f, struct myr_fetch_item *item, int dir)

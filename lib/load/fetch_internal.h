@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lib/load/fetch_internal.h - what the fetcher's three files share, and the
+ * lib/load/fetch_internal.h - what the fetcher's files share, and the
  * test-only hooks.  The dependencies run one way: lib/load/fetch.c (the
  * fetcher, batches, lanes) uses lib/load/fetch_uring.c (the ring), and
  * both use lib/load/fetch_file.c (one file's fetch); fetch_file.c calls
- * neither, fetch_uring.c never calls fetch.c.
+ * neither, fetch_uring.c never calls fetch.c.  lib/load/fetch_fds.c
+ * (closing finished descriptors together) calls none of them.
  * Not API: the functions are myri_* (docs/design.md), local in the
  * installed library.
  */
@@ -98,6 +99,11 @@ struct myr_fetcher {
 	unsigned cold_misses;       /* in the current window (cold_miss()) */
 	int nowait_refused;         /* a file refused RWF_NOWAIT: plain
 	                               reads from then on */
+	struct fetch_keep *keep;    /* finished descriptors closed together
+	                               (fetch_fds.c), shared by the lanes;
+	                               NULL: each closed at once */
+	uint64_t *kept;             /* this lane's bitmap in keep */
+	int keep_refused;           /* the descriptor limit left no room */
 };
 
 /*
@@ -113,6 +119,19 @@ struct myr_fetcher {
 #define FETCH_COLD_WINDOW  128u
 #define FETCH_COLD_OPEN    4u
 #define FETCH_COLD_READ    1u
+
+/* fetch_fds.c */
+/* Batches of at least this many pending files set up the window. */
+#define FETCH_KEEP_MIN_ITEMS 16u
+/* Set up the window (once; single-threaded); 1 if files are kept. */
+int myri_fetch_keep_init(struct myr_fetcher *f);
+void myri_fetch_keep_free(struct myr_fetcher *f);
+/* Lane k's bitmap, k = 0 the calling thread's; NULL without a window. */
+uint64_t *myri_fetch_keep_lane(struct myr_fetcher *f, unsigned k);
+/* Done with fd: marked for the next flush, or closed. */
+void myri_fetch_release(struct myr_fetcher *f, int fd);
+/* Close every marked descriptor (every lane's). */
+void myri_fetch_keep_flush(struct myr_fetcher *f);
 
 /* fetch_file.c */
 /* Charge a file of len bytes against the budget, or reject item (-EDQUOT)

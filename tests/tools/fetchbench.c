@@ -9,9 +9,10 @@
  *       (default 1024..2048) into DIR, their bytes back to back into
  *       DIR.cat and their sizes (uint32 each) into DIR.sizes, both outside
  *       DIR
- *   fetchbench run -d DIR -n N -m MODE [-r REPS] [-H]
+ *   fetchbench run -d DIR -n N -m MODE [-r REPS] [-t THREADS] [-H]
  *       MODE is one of
  *         sync           the fetcher, MYR_IO_SYNC
+ *         auto           the fetcher, MYR_IO_AUTO (the launcher's default)
  *         uring          the fetcher, io_uring, as by default: all opens,
  *                        then all reads, a share of them IOSQE_ASYNC
  *         uring-inline   the same, never IOSQE_ASYNC: one core
@@ -21,8 +22,8 @@
  *         raw-dirfd      openat(dirfd) + read + close per file, no checks
  *         raw-abs        open(absolute path) + read + close per file
  *         cat            one open + read + close of DIR.cat
- *       -H: no size hints (default: each file's size, as the closure
- *       records it).  -c: cold, as far as these files go: before every
+ *       -t: the fetcher's lanes (default: one per CPU).  -H: no size
+ *       hints (default: each file's size, as the closure records it).  -c: cold, as far as these files go: before every
  *       run, evict their pages (POSIX_FADV_DONTNEED, untimed; the rest of
  *       the page cache, other people's benchmarks included, is left
  *       alone; no effect on tmpfs).  Without -r: one silent run (for hyperfine or
@@ -136,6 +137,7 @@ struct bench {
 	const char *dir, *mode;
 	size_t n;
 	int hints, cold;
+	unsigned threads;
 	char (*names)[32];
 	uint32_t *sizes;
 	size_t total;
@@ -204,8 +206,11 @@ static void run_fetcher(struct bench *b)
 	struct myr_fetcher *f;
 	const char *m = b->mode;
 
+	cfg.nthreads = b->threads;
 	if (!strcmp(m, "sync")) {
 		cfg.io = MYR_IO_SYNC;
+	} else if (!strcmp(m, "auto")) {
+		cfg.io = MYR_IO_AUTO;
 	} else {
 		cfg.io = MYR_IO_URING;
 		cfg.flags = strstr(m, "async") ? MYR_FETCH_F_ASYNC :
@@ -255,7 +260,8 @@ static void run_once(struct bench *b)
 		run_raw(b, 1);
 	else if (!strcmp(b->mode, "cat"))
 		run_cat(b);
-	else if (!strcmp(b->mode, "sync") || !strncmp(b->mode, "uring", 5))
+	else if (!strcmp(b->mode, "sync") || !strcmp(b->mode, "auto") ||
+		 !strncmp(b->mode, "uring", 5))
 		run_fetcher(b);
 	else
 		die("unknown mode %s", b->mode);
@@ -272,10 +278,11 @@ int main(int argc, char **argv)
 			   argc > 5 ? strtoul(argv[5], NULL, 10) : 2048);
 	if (argc < 2 || strcmp(argv[1], "run"))
 		die("usage: fetchbench gen DIR N [MIN MAX] | run -d DIR -n N "
-		    "-m MODE [-r REPS] [-H]%s", "");
+		    "-m MODE [-r REPS] [-t THREADS] [-H]%s", "");
 	optind = 2;
-	while ((opt = getopt(argc, argv, "d:n:m:r:Hc")) != -1) {
+	while ((opt = getopt(argc, argv, "d:n:m:r:t:Hc")) != -1) {
 		switch (opt) {
+		case 't': b.threads = (unsigned)atoi(optarg); break;
 		case 'd': b.dir = optarg; break;
 		case 'n': b.n = strtoul(optarg, NULL, 10); break;
 		case 'm': b.mode = optarg; break;

@@ -4,10 +4,12 @@
  * both io modes: N lanes give each item exactly what one lane gives
  * (status, directory, bytes, message), the per-item hook sees every item
  * once, only batches of MYR_FETCH_LANES_MIN_ITEMS or more use threads, no
- * thread outlives a call, and max_bytes holds at the limit and one byte
- * past it.
+ * thread outlives a call, no file stays open after a batch whatever
+ * RLIMIT_NOFILE is, and max_bytes holds at the limit and one byte past
+ * it.
  */
 #include <pthread.h>
+#include <sys/resource.h>
 #include "harness.h"
 #include "test_fetch_util.h"
 #include "load/fetch_internal.h"
@@ -463,6 +465,57 @@ TREE_TEST(budget_sync_one_lane, budget(MYR_IO_SYNC, 1))
 TREE_TEST(budget_sync_lanes, budget(MYR_IO_SYNC, 2))
 TREE_TEST(budget_uring_one_lane, budget(MYR_IO_URING, 1))
 TREE_TEST(budget_uring_lanes, budget(MYR_IO_URING, 2))
+
+/*
+ * Finished files are closed together (lib/load/fetch_fds.c): whatever
+ * RLIMIT_NOFILE allows, a batch gives what one lane gives, holds no file
+ * once it returns, and closes no descriptor it did not open, even ones
+ * among the numbers its files take.
+ */
+static void closes_only_its_own(enum myr_io_mode io, unsigned lanes)
+{
+	static struct myr_fetch_item one[NFILES], many[NFILES];
+	static struct seen s1, sn;
+	static const rlim_t limits[] = { 12, 80, 0 };   /* 0: as it was */
+	unsigned char before[1024], after[1024];
+	struct myr_fetch_stats st;
+	struct myr_fetcher *f1, *fn;
+	struct rlimit old, rl;
+	const int theirs[] = { 9, 40, 100 };
+
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &old));
+	if (run(io, 1, 0, NFILES, one, &s1, &st, &f1))
+		SKIP(return, "io mode %d not available", (int)io);
+	for (unsigned t = 0; t < sizeof(theirs) / sizeof(theirs[0]); t++)
+		ASSERT_EQ(theirs[t], dup2(2, theirs[t]));
+	for (unsigned k = 0; k < sizeof(limits) / sizeof(limits[0]); k++) {
+		rl = old;
+		if (limits[k])
+			rl.rlim_cur = limits[k];
+		ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+		tf_fds(before);
+		ASSERT_EQ(0, run(io, lanes, 0, NFILES, many, &sn, &st, &fn));
+		tf_fds(after);
+		same_items(one, many, NFILES);
+		/* Only the two directories are new, and the ring if a
+		 * batch turned out cold (tmpfs can). */
+		for (int fd = 0, added = 0; fd < 1024; fd++) {
+			EXPECT_TRUE(after[fd] || !before[fd]);
+			added += after[fd] && !before[fd];
+			if (fd == 1023)
+				EXPECT_EQ(2 + (st.io == MYR_IO_URING), added);
+		}
+		myr_fetcher_exit(fn);
+	}
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &old));
+	for (unsigned t = 0; t < sizeof(theirs) / sizeof(theirs[0]); t++)
+		EXPECT_EQ(0, close(theirs[t]));
+	myr_fetcher_exit(f1);
+}
+
+TREE_TEST(sync_closes_only_its_own_one_lane, closes_only_its_own(MYR_IO_SYNC, 1))
+TREE_TEST(sync_closes_only_its_own_lanes, closes_only_its_own(MYR_IO_SYNC, 2))
+TREE_TEST(auto_closes_only_its_own_lanes, closes_only_its_own(MYR_IO_AUTO, 2))
 
 /* 0 and values above it mean MYR_LOAD_BYTES_MAX itself. */
 TEST(budget_default_is_the_limit)
