@@ -129,7 +129,11 @@ MUSL_LDFLAGS := -static -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 LAUNCHER_LDFLAGS := -fuse-ld=lld -Wl,--no-dynamic-linker \
 	-Wl,--symbol-ordering-file=$(SRC)/launcher/startup.order \
 	-Wl,--no-warn-symbol-ordering -Wl,-T,$(SRC)/launcher/startup.ld
-LAUNCHER_DEFS := -DMYRIAD_DEFAULT_LIBDIR='"$(moduledir)"' -DMYRIAD_VERSION='"$(VERSION)"'
+# -fdata-sections: each variable in a section of its own, so that the
+# ordering file can put the few a launch writes beside musl's (which builds
+# that way too) instead of whole objects' .bss.
+LAUNCHER_DEFS := -DMYRIAD_DEFAULT_LIBDIR='"$(moduledir)"' -DMYRIAD_VERSION='"$(VERSION)"' \
+	-fdata-sections
 # libmyriad.a as make install and libmyriad-dev ship it: for programs linked
 # against the system's C library (a compiler back end using the module
 # writer).

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <myriad/cache.h>
 #include <myriad/host.h>
@@ -386,6 +387,7 @@ static int options_from_shebang(int argc, char **argv, int prog)
 /* Options that came from the program file (its #! line), and every
  * option of a setuid/setgid launcher except a stricter sandbox, are
  * refused when they weaken what the program runs under. */
+__attribute__((noinline))
 static int refuse_untrusted_options(int argc, char **argv, int prog,
 				    int secure)
 {
@@ -421,6 +423,7 @@ static int refuse_untrusted_options(int argc, char **argv, int prog,
  * Landlock, such a program runs only if this user cannot write any of the
  * library directories (docs/security.md).
  */
+__attribute__((noinline))
 static int protect_libdirs(const struct run_options *o, const char *prog)
 {
 	struct myr_error err = { 0 };
@@ -457,20 +460,22 @@ static int protect_libdirs(const struct run_options *o, const char *prog)
 }
 
 /* Every library directory that exists must be writable only by root or
- * this user (myr_file_check_trusted()): whoever else could write it would
- * choose the code that runs, as sshd refuses keys others can write. */
+ * this user (myr_stat_check_trusted()): whoever else could write it would
+ * choose the code that runs, as sshd refuses keys others can write.  One
+ * stat() sees what an O_PATH open, fstat() and close() did (the loader
+ * opens the directory again by the same path; no descriptor bridged the
+ * two before either), in one syscall instead of four. */
+__attribute__((noinline))
 static int check_libdirs(const struct run_options *o)
 {
 	for (unsigned i = 0; i < o->libdirs.n; i++) {
 		struct myr_error err = { 0 };
-		int fd = open(o->libdirs.dirs[i], O_PATH | O_DIRECTORY | O_CLOEXEC), r;
+		struct stat st;
 
-		if (fd < 0)
+		if (stat(o->libdirs.dirs[i], &st) != 0 || !S_ISDIR(st.st_mode))
 			continue;       /* the loader reports it, if needed */
-		r = myr_file_check_trusted(fd, o->libdirs.dirs[i], "library directory",
-					   -1, &err);
-		close(fd);
-		if (r < 0) {
+		if (myr_stat_check_trusted(&st, o->libdirs.dirs[i],
+					   "library directory", -1, &err) < 0) {
 			cli_error("%s", err.msg);
 			return -1;
 		}
@@ -478,6 +483,7 @@ static int check_libdirs(const struct run_options *o)
 	return 0;
 }
 
+__attribute__((noinline))
 static void parse_debug(struct run_options *o, int secure)
 {
 	const char *env = secure ? NULL : getenv("MYRIAD_DEBUG");
@@ -565,6 +571,7 @@ struct cache_request {
 	char service_why[MYR_ERROR_MSG_MAX];    /* why not, if asked */
 };
 
+__attribute__((noinline))
 static void print_stats(const struct myriad_load_stats *s,
 			const struct myr_loader *l, const struct myr_cache *c,
 			const struct cache_request *req)
@@ -775,6 +782,7 @@ static void fill_loader_config(struct myr_loader_config *cfg,
  * run, or the exit code after one line at least; no module code has run
  * then.
  */
+__attribute__((noinline))
 static int load_sandboxed(struct myr_loader **out, const struct run_options *o,
 			  const struct myr_loader_config *cfg,
 			  const struct myr_diag *diag)
@@ -816,6 +824,32 @@ static int load_sandboxed(struct myr_loader **out, const struct run_options *o,
 	return 0;
 }
 
+/*
+ * The steps of cmd_run() that need a struct myr_error (516 bytes) are
+ * functions of their own, never inlined, so that their frames are gone
+ * before the load's deepest calls: every 4 KiB of stack a launch reaches
+ * costs a page fault.
+ */
+__attribute__((noinline))
+static void clear_read_implies_exec(void)
+{
+	struct myr_error ignored = { 0 };
+
+	myr_sandbox_clear_read_implies_exec(&ignored);
+}
+
+__attribute__((noinline))
+static int check_limits(const struct myr_pool_limits *limits)
+{
+	struct myr_error err = { 0 };
+
+	if (myr_pool_limits_check(limits, &err) < 0) {
+		cli_error("%s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_options o = { .io = MYR_IO_AUTO, .alloc = MYR_ALLOC_POOLING,
@@ -823,7 +857,6 @@ int cmd_run(int argc, char **argv)
 	struct myr_host_binding host;
 	struct myr_loader_config cfg;
 	struct cache_request cache_req;
-	struct myr_error err = { 0 };
 	struct myr_diag diag;
 	struct myr_loader *l;
 	int secure = getauxval(AT_SECURE) != 0;
@@ -835,21 +868,14 @@ int cmd_run(int argc, char **argv)
 	 * clear it: drop it before anything is mapped.  A failure is not
 	 * reported here: myr_sandbox_apply() tries again and fails the load
 	 * (127) before any module code runs. */
-	{
-		struct myr_error ignored = { 0 };
-		myr_sandbox_clear_read_implies_exec(&ignored);
-	}
-
+	clear_read_implies_exec();
 	myr_pool_limits_default(&o.limits);
 	prog = parse_options(argc, argv, &o, &status);
 	if (!prog)
 		return status;
-	if (refuse_untrusted_options(argc, argv, prog, secure) < 0)
+	if (refuse_untrusted_options(argc, argv, prog, secure) < 0 ||
+	    check_limits(&o.limits) < 0)
 		return MYRIAD_EXIT_USAGE;
-	if (myr_pool_limits_check(&o.limits, &err) < 0) {
-		cli_error("%s", err.msg);
-		return MYRIAD_EXIT_USAGE;
-	}
 	parse_debug(&o, secure);
 	if (cli_libdirs_choose(&o.libdirs) < 0)
 		return MYRIAD_EXIT_USAGE;

@@ -667,15 +667,22 @@ struct prebuilt_bpf {
 	                               whose k is the pid */
 };
 
+/*
+ * The 64 programs are 115 KiB that a launch reads one program of: in a
+ * section of their own, the launcher's linker script (launcher/startup.ld)
+ * puts them after the read-only data every launch reads, so that data fits
+ * in one fault-around window instead of three.
+ */
+#define PREBUILT_SECTION __attribute__((section(".rodata.myr_prebuilt")))
+
 #include "sandbox_bpf.h"
 
 static_assert(MYR_CAP_KNOWN + 1 == PREBUILT_CAP_SETS,
 	      "sandbox_bpf.h has a program for every capability set");
 
-/* The program for caps and mode with pid written in: *n instructions into
- * out, which holds PREBUILT_INSNS_MAX. */
-static int prebuilt_prog(uint32_t caps, enum myr_sandbox_mode mode,
-			 uint32_t pid, struct sock_filter *out, size_t *n,
+/* The program for caps and mode, usable with pid as the program's pid. */
+static int prebuilt_find(uint32_t caps, enum myr_sandbox_mode mode,
+			 uint32_t pid, const struct prebuilt_bpf **out,
 			 struct myr_error *err)
 {
 	const struct prebuilt_bpf *p;
@@ -695,35 +702,42 @@ static int prebuilt_prog(uint32_t caps, enum myr_sandbox_mode mode,
 		if (prebuilt_insns[p->off + i].k == pid)
 			return myr_error_set(err, -EAGAIN, "the pid %u is also a "
 					     "constant of the filter", pid);
+	*out = p;
+	return 0;
+}
+
+/* p's program with pid written in, into out (p->len instructions). */
+static void prebuilt_fill(const struct prebuilt_bpf *p, uint32_t pid,
+			  struct sock_filter *out)
+{
 	memcpy(out, prebuilt_insns + p->off, p->len * sizeof(*out));
 	for (uint32_t i = 0; i < p->npid; i++)
 		out[prebuilt_pid_at[p->pid_off + i]].k = pid;
-	*n = p->len;
-	return 0;
 }
 
 int myr_sandbox_prebuilt_bpf(uint32_t caps, enum myr_sandbox_mode mode,
 			     void **prog, size_t *len, struct myr_error *err)
 {
 	int saved_errno = errno;
-	struct sock_filter *buf = malloc(PREBUILT_INSNS_MAX * sizeof(*buf));
-	size_t n;
-	int rc;
+	uint32_t pid = (uint32_t)own_pid();
+	const struct prebuilt_bpf *p;
+	struct sock_filter *buf;
+	int rc = prebuilt_find(caps, mode, pid, &p, err);
 
-	if (!buf) {
-		errno = saved_errno;
-		return myr_error_set(err, -ENOMEM, "out of memory");
-	}
-	rc = prebuilt_prog(caps, mode, (uint32_t)own_pid(), buf, &n, err);
-	if (rc < 0) {
-		free(buf);
-	} else {
-		*prog = buf;
-		*len = n * sizeof(*buf);
+	if (rc == 0) {
+		buf = malloc(p->len * sizeof(*buf));
+		if (!buf) {
+			rc = myr_error_set(err, -ENOMEM, "out of memory");
+		} else {
+			prebuilt_fill(p, pid, buf);
+			*prog = buf;
+			*len = p->len * sizeof(*buf);
+		}
 	}
 	errno = saved_errno;
 	return rc;
 }
+
 #else
 int myr_sandbox_prebuilt_bpf(uint32_t caps, enum myr_sandbox_mode mode,
 			     void **prog, size_t *len, struct myr_error *err)
@@ -785,6 +799,36 @@ static int prepare(struct myr_error *err)
 	return 0;
 }
 
+#ifdef HAVE_PREBUILT
+/*
+ * Installs p's program.  Its copy is as long as the program (95
+ * instructions without capabilities), not PREBUILT_INSNS_MAX (358), and
+ * lives in this function's frame only: the stack a launch reaches decides
+ * how many of its pages fault in.
+ */
+__attribute__((noinline))
+static int prebuilt_install(const struct prebuilt_bpf *p, uint32_t pid,
+			    struct myr_error *err)
+{
+	struct sock_filter insns[p->len];
+	struct sock_fprog fprog = { .len = (unsigned short)p->len,
+				    .filter = insns };
+	int rc = prepare(err);
+
+	if (rc < 0)
+		return rc;
+	prebuilt_fill(p, pid, insns);
+	/* The flags libseccomp's seccomp_load() passes: none; prctl before
+	 * seccomp(2) (3.17), as it does too. */
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) < 0 &&
+	    (errno != ENOSYS ||
+	     prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) < 0))
+		return myr_error_set(err, -errno, "cannot install the seccomp "
+				     "filter: %s", strerror(errno));
+	return 0;
+}
+#endif
+
 int myr_sandbox_apply(uint32_t caps, enum myr_sandbox_mode mode,
 		      struct myr_error *err)
 {
@@ -794,27 +838,13 @@ int myr_sandbox_apply(uint32_t caps, enum myr_sandbox_mode mode,
 	if (mode == MYR_SANDBOX_OFF)
 		return 0;
 #ifdef HAVE_PREBUILT
-	struct sock_filter insns[PREBUILT_INSNS_MAX];
-	struct sock_fprog fprog;
-	size_t n;
+	const struct prebuilt_bpf *p;
+	uint32_t pid = (uint32_t)own_pid();
 
-	rc = prebuilt_prog(caps, mode, (uint32_t)own_pid(), insns, &n, err);
+	rc = prebuilt_find(caps, mode, pid, &p, err);
 	if (rc != -EAGAIN) {
 		if (rc == 0)
-			rc = prepare(err);
-		if (rc == 0) {
-			fprog.len = (unsigned short)n;
-			fprog.filter = insns;
-			/* The flags libseccomp's seccomp_load() passes: none;
-			 * prctl before seccomp(2) (3.17), as it does too. */
-			if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0,
-				    &fprog) < 0 &&
-			    (errno != ENOSYS ||
-			     prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) < 0))
-				rc = myr_error_set(err, -errno, "cannot install "
-						   "the seccomp filter: %s",
-						   strerror(errno));
-		}
+			rc = prebuilt_install(p, pid, err);
 		goto out;
 	}
 #endif
