@@ -128,7 +128,8 @@ MUSL_LDFLAGS := -static -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 # musl-gcc's interpreter.
 LAUNCHER_LDFLAGS := -fuse-ld=lld -Wl,--no-dynamic-linker \
 	-Wl,--symbol-ordering-file=$(SRC)/launcher/startup.order \
-	-Wl,--no-warn-symbol-ordering -Wl,-T,$(SRC)/launcher/startup.ld
+	-Wl,--no-warn-symbol-ordering -Wl,-T,$(SRC)/launcher/startup.ld \
+	-Wl,-z,separate-loadable-segments
 # -fdata-sections: each variable in a section of its own, so that the
 # ordering file can put the few a launch writes beside musl's (which builds
 # that way too) instead of whole objects' .bss.
