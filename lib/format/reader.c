@@ -197,10 +197,12 @@ static const char *const table_names[] = {
 	"deps", "closure", "imports", "exports", "buckets", "relocs",
 };
 
-static int check_table(const struct myr_header *h, unsigned idx,
-		       const struct myr_table *t, uint64_t entsize,
-		       uint64_t nentries, uint32_t limit, struct region *r,
-		       struct myr_error *err)
+/* Inlined, as check_no_overlap() is: six calls a module, each with its
+ * constants, cost more as calls than the checks themselves. */
+static inline __attribute__((always_inline)) int
+check_table(const struct myr_header *h, unsigned idx, const struct myr_table *t,
+	    uint64_t entsize, uint64_t nentries, uint32_t limit, struct region *r,
+	    struct myr_error *err)
 {
 	const char *name = table_names[idx];
 
@@ -243,8 +245,9 @@ static void sort_regions(struct region *r, unsigned n)
 	}
 }
 
-static int check_no_overlap(struct region *r, unsigned n, const char *kind,
-			    struct myr_error *err)
+static inline __attribute__((always_inline)) int
+check_no_overlap(struct region *r, unsigned n, const char *kind,
+		 struct myr_error *err)
 {
 	sort_regions(r, n);
 	for (unsigned i = 1; i < n; i++)
