@@ -660,7 +660,7 @@ static struct myr_cache *open_service(struct cache_request *req)
 			 "no service socket at %s", path);
 		return NULL;
 	}
-	fd = open(o->program, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	fd = openat(AT_FDCWD, o->program, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		snprintf(why, sizeof(why), "%s: %s", o->program, strerror(errno));
 		service_fallback(req, why);
@@ -677,11 +677,15 @@ static struct myr_cache *open_service(struct cache_request *req)
 	}
 	r = myr_cache_open_fd(&c, reply.memfd, o->libdirs.dirs[0],
 			      MYR_CACHE_OPEN_SEALED, req->host, &err);
-	if (r == 0 && reply.closure_count &&
-	    myr_cache_give_closure(c, reply.program_checksum, reply.closure,
-				   reply.closure_count) < 0) {
-		myr_cache_close(c);
-		r = myr_error_set(&err, -ENOMEM, "out of memory");
+	if (r == 0 && reply.closure_count) {
+		/* The plan is the cache's now. */
+		r = myr_cache_give_closure(c, reply.program_checksum,
+					   reply.closure, reply.closure_count);
+		reply.closure = NULL;
+		if (r < 0) {
+			myr_cache_close(c);
+			myr_error_set(&err, r, "the plan needs a sealed image");
+		}
 	}
 	if (r < 0) {
 		snprintf(why, sizeof(why), "%s: image of %s unusable: %s", path,

@@ -402,7 +402,8 @@ int myr_cache_open(struct myr_cache **out, const char *dir,
  * every record) when it built it and the seals mean no one, the service
  * included, can have changed a byte since: the metadata checksum and the
  * per-module record checks, and the dependency order of a closure given
- * by myr_cache_give_closure() (the service's own walk).  The header, its
+ * by myr_cache_give_closure() (the service's own walk, whose entries say
+ * what the records hold).  The header, its
  * checksum, every table's bounds and the host symbols are still checked,
  * and module indexes are still range-checked.  The caller must have
  * checked the seals (F_GET_SEALS) and who serves it.
@@ -412,15 +413,25 @@ int myr_cache_open_fd(struct myr_cache **out, int fd, const char *dir,
 		      struct myr_error *err);
 
 /*
- * A launch closure for a program that is not in the image (the loader
- * service computes one for each request): list (module indexes,
- * dependencies first, copied) is what myr_cache_launch_closure() returns
- * for a program whose header checksum is sum, after the same checks as a
- * recorded closure (any entry out of range, unusable or before one of its
- * dependencies, and none is used).  0 or -ENOMEM.
+ * The loader service's plan of a launch: the launch closure it computed
+ * for the program whose header checksum is sum (module indexes,
+ * dependencies first), each entry with the MYR_CACHE_PLAN_* bits of what
+ * the module's record holds, so that the launch reads no record.  Only
+ * for a sealed image (MYR_CACHE_OPEN_SEALED: the service that sends the
+ * plan built and checked the image): else -EINVAL.  Takes list (malloc'd)
+ * in every case.  myr_cache_launch_closure() returns it for that program
+ * after checking each entry's range, that none repeats and that a pinned
+ * one may be used; when one fails, none is used and the loader walks the
+ * image itself.  In a stale directory every entry is checked as a
+ * recorded closure's is.  0 or -EINVAL.
  */
-int myr_cache_give_closure(struct myr_cache *c, uint64_t sum,
-			   const uint32_t *list, uint32_t n);
+#define MYR_CACHE_PLAN_INDEX    0x0fffffffu   /* the module index */
+#define MYR_CACHE_PLAN_INIT     0x80000000u   /* an init or fini array */
+#define MYR_CACHE_PLAN_BINDS    0x40000000u   /* host binds */
+#define MYR_CACHE_PLAN_REBASES  0x20000000u   /* rebases (applied if slid) */
+#define MYR_CACHE_PLAN_PINNED   0x10000000u   /* MYR_CM_PINNED */
+int myr_cache_give_closure(struct myr_cache *c, uint64_t sum, uint32_t *list,
+			   uint32_t n);
 
 /* A usable cached module by name (index), or -ENOENT: not cached, or
  * stale, pinned to another launcher, or depending on such a module. */
@@ -446,8 +457,13 @@ int myr_cache_launch_closure(struct myr_cache *c, const char *name,
 uint32_t myr_cache_order(struct myr_cache *c, uint32_t i, uint32_t *order);
 uint32_t myr_cache_module_count(const struct myr_cache *c);
 
-/* Mark module i active (a launch closure's entry). */
-void myr_cache_mark_active(struct myr_cache *c, uint32_t i);
+/*
+ * Mark a launch closure's n modules (from myr_cache_launch_closure())
+ * active, and append to init[] (room for n) those that have constructors
+ * or destructors, in list order.  Returns how many were appended.
+ */
+uint32_t myr_cache_activate_closure(struct myr_cache *c, const uint32_t *list,
+				    uint32_t n, uint32_t *init);
 
 /* Apply the per-process fixups of every active module (binds; rebases
  * when slid), then make relro read-only.  0 or -errno (err). */

@@ -32,7 +32,7 @@
 #include <myriad/loader.h>
 
 #define MYR_SERVICE_SOCKET_DEFAULT  "/run/myriad/loader.sock"
-#define MYR_SERVICE_VERSION         1u
+#define MYR_SERVICE_VERSION         2u   /* 2: plan bits in the closure */
 
 #define MYR_SERVICE_REQ_MAGIC   0x5152594du     /* "MYRQ" little-endian */
 #define MYR_SERVICE_REP_MAGIC   0x4152594du     /* "MYRA" */
@@ -63,8 +63,9 @@ struct myr_service_request {
 };                                      /* 32 */
 
 /* An answer: one message, header then body.  LOAD carries one descriptor,
- * the image's sealed memfd; the body is closure_count uint32 module
- * indexes.  ERROR: the body is msg_len bytes of text (no NUL).  STATUS:
+ * the image's sealed memfd; the body is closure_count uint32 entries,
+ * each a module index with the MYR_CACHE_PLAN_* bits of its record
+ * (<myriad/cache.h>).  ERROR: the body is msg_len bytes of text (no NUL).  STATUS:
  * the body is struct myr_service_status. */
 struct myr_service_answer_header {
 	uint32_t magic;                 /*  0 MYR_SERVICE_REP_MAGIC */
@@ -151,7 +152,8 @@ struct myr_service_reply {
 	int memfd;                      /* sealed, checked; the caller's */
 	uint64_t generation;
 	uint64_t program_checksum;
-	uint32_t *closure;              /* malloc'd, the caller's to free */
+	uint32_t *closure;              /* malloc'd, the caller's (for
+	                                   myr_cache_give_closure()) */
 	uint32_t closure_count;
 	uint64_t ns;                    /* connect to answer */
 };

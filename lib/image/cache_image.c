@@ -38,6 +38,8 @@
 
 #define REACH ((1ull << 31) - MYR_CACHE_PAGE)
 
+static_assert(MYR_CACHE_MODULES_MAX <= MYR_CACHE_PLAN_INDEX,
+	      "a plan's module index has room for every module");
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	      "the cache is read in place, so the host must be little-endian");
 
@@ -477,9 +479,22 @@ static int check_core(const struct myr_cache_view *v, uint32_t i,
 	if (!(m->flags & MYR_CM_PROGRAM) && m->closure.count)
 		return myr_error_set(err, -EBADMSG, "module %u: a closure but "
 				     "not a program", i);
+	return 0;
+}
+
+/* A program's launch closure entries: image modules.  Not part of
+ * check_core: a launch checks each entry as it uses the closure
+ * (closure_ok), and a second pass over 10,000 scattered module records
+ * cost as much as the first. */
+static int check_closure(const struct myr_cache_view *v, uint32_t i,
+			 struct myr_error *err)
+{
+	const struct myr_cache_module *m = &v->modules[i];
+
 	for (uint32_t k = 0; k < m->closure.count; k++) {
 		uint32_t d = v->closures[m->closure.off + k];
-		if (d >= h->modules.count || !(v->modules[d].flags & MYR_CM_IMAGE))
+		if (d >= v->hdr->modules.count ||
+		    !(v->modules[d].flags & MYR_CM_IMAGE))
 			return myr_error_set(err, -EBADMSG, "module %u: closure "
 					     "entry %u out of range", i, k);
 	}
@@ -545,6 +560,8 @@ int myr_cache_check_module(const struct myr_cache_view *v, uint32_t i,
 {
 	int r = check_core(v, i, err);
 	if (r == 0)
+		r = check_closure(v, i, err);
+	if (r == 0)
 		r = check_name(v, i, err);
 	if (r == 0 && (v->modules[i].flags & MYR_CM_IMAGE))
 		r = check_rebases(v, i, err);
@@ -608,12 +625,12 @@ struct myr_cache {
 	uint32_t *stack, *next;         /* DFS scratch, nmodules each */
 	uintptr_t *hostaddr;
 	struct cached_link **links;
-	uint32_t *active;
-	uint32_t nactive;
+	uint32_t nactive;               /* modules marked active */
+	uint32_t *fixups, nfixups;      /* the active ones with ST_FIXUP */
 	uint64_t ns_open;
-	/* A launch closure given by the loader service for a program outside
-	 * the directory: used only for the program whose checksum is
-	 * given_sum, and checked like a recorded one. */
+	/* The launch closure the loader service planned for the program
+	 * whose checksum is given_sum, entries with MYR_CACHE_PLAN_* bits
+	 * (plan_ok() strips them). */
 	uint32_t *given;
 	uint32_t ngiven;
 	uint64_t given_sum;
@@ -759,7 +776,7 @@ static int bind_host(struct myr_cache *c, const struct myr_host_binding *host,
 static int open_dir(struct myr_cache *c, const char *dir, struct stat *dst,
 		    struct myr_error *err)
 {
-	c->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	c->dirfd = openat(AT_FDCWD, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (c->dirfd < 0) {
 		int e = errno;
 		return myr_error_set(err, e == ENOENT ? -ENOENT : -e, "%s",
@@ -914,10 +931,10 @@ static int cache_open(struct myr_cache **out, const char *dir, int image_fd,
 	if (r == 0) {
 		n = c->v.hdr->modules.count;
 		c->state = calloc(n ? n : 1, 1);
-		c->active = malloc((n ? n : 1) * sizeof(uint32_t));
+		c->fixups = malloc((n ? n : 1) * sizeof(uint32_t));
 		c->links = calloc(n ? n : 1, sizeof(*c->links));
 		c->pages_done = calloc(c->v.hdr->image_size / MYR_CACHE_PAGE + 1, 1);
-		if (!c->state || !c->active || !c->links || !c->pages_done)
+		if (!c->state || !c->fixups || !c->links || !c->pages_done)
 			r = myr_error_set(err, -ENOMEM, "out of memory");
 	}
 	if (r < 0) {
@@ -1101,7 +1118,6 @@ int myr_cache_check_content(const struct myr_cache_view *v,
 static uint8_t own_ok(struct myr_cache *c, uint32_t i)
 {
 	const struct myr_cache_module *m = &c->v.modules[i];
-	struct myr_error err = { 0 };
 
 	if (i >= c->v.hdr->modules.count || !(m->flags & MYR_CM_IMAGE))
 		return 0;
@@ -1111,22 +1127,24 @@ static uint8_t own_ok(struct myr_cache *c, uint32_t i)
 		return 0;
 	/* A module whose record, exports, bytes or fixup sites are not what
 	 * the builder wrote loads from its file, with the first such problem
-	 * kept for the launcher's one warning. */
-	if (c->sealed)
-		goto usable;    /* checked by the service that built it */
-	if (check_core(&c->v, i, &err) < 0 ||
-	    check_exports(&c->v, i, &err) < 0 ||
-	    (c->slide && check_rebases(&c->v, i, &err) < 0) ||
-	    myr_cache_check_content(&c->v, c->image, i, c->pages_done,
-				    &err) < 0) {
-		if (!c->has_problem) {
-			c->has_problem = 1;
-			myr_error_set(&c->problem, err.code, "%s",
-				      err.msg);
+	 * kept for the launcher's one warning.  (The error is set only when
+	 * a check fails: clearing it per module cost more than the checks
+	 * of a sealed image.) */
+	if (!c->sealed) {       /* else checked by the service that built it */
+		struct myr_error err;
+		if (check_core(&c->v, i, &err) < 0 ||
+		    check_exports(&c->v, i, &err) < 0 ||
+		    (c->slide && check_rebases(&c->v, i, &err) < 0) ||
+		    myr_cache_check_content(&c->v, c->image, i, c->pages_done,
+					    &err) < 0) {
+			if (!c->has_problem) {
+				c->has_problem = 1;
+				myr_error_set(&c->problem, err.code, "%s",
+					      err.msg);
+			}
+			return 0;
 		}
-		return 0;
 	}
-usable:
 	return ST_USABLE | (m->init.count || m->fini.count ? ST_INIT : 0) |
 	       (m->binds.count || (c->slide && m->rebases.count) ? ST_FIXUP : 0);
 }
@@ -1210,12 +1228,30 @@ uint32_t myr_cache_module_count(const struct myr_cache *c)
 	return c->v.hdr->modules.count;
 }
 
-void myr_cache_mark_active(struct myr_cache *c, uint32_t i)
+/* Mark module i (usable) active; only one with fixups is listed for
+ * myr_cache_activate(). */
+static void mark_active(struct myr_cache *c, uint32_t i)
 {
-	if (!(c->state[i] & ST_ACTIVE)) {
+	c->nactive++;
+	if (c->state[i] & ST_FIXUP)
+		c->fixups[c->nfixups++] = i;
+}
+
+uint32_t myr_cache_activate_closure(struct myr_cache *c, const uint32_t *list,
+				    uint32_t n, uint32_t *init)
+{
+	uint32_t ninit = 0;
+
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t i = list[k];
+		if (c->state[i] & ST_ACTIVE)
+			continue;
 		c->state[i] |= ST_ACTIVE;
-		c->active[c->nactive++] = i;
+		mark_active(c, i);
+		if (c->state[i] & ST_INIT)
+			init[ninit++] = i;
 	}
+	return ninit;
 }
 
 /* Requires usable(i): every module of the closure is checked. */
@@ -1242,7 +1278,7 @@ uint32_t myr_cache_order(struct myr_cache *c, uint32_t root, uint32_t *order)
 		}
 		c->state[i] &= (uint8_t)~ST_VISITING;
 		order[n++] = i;
-		c->active[c->nactive++] = i;
+		mark_active(c, i);
 		depth--;
 	}
 	return n;
@@ -1298,45 +1334,108 @@ static int closure_ok(struct myr_cache *c, const uint32_t *l, uint32_t count)
 	return ok;
 }
 
+/* Strip the plan bits: the list becomes plain module indexes. */
+static void plan_strip(uint32_t *l, uint32_t count)
+{
+	for (uint32_t k = 0; k < count; k++)
+		l[k] &= MYR_CACHE_PLAN_INDEX;
+}
+
+/*
+ * The loader service's plan for the sealed image it built: each entry's
+ * bits are what the service read in the module's record, so no record is
+ * read here (10,000 scattered records cost more than the rest of the
+ * launch).  Each entry is still range-checked and must be new to this
+ * launch, and a pinned one needs this launcher's host addresses as built.
+ * Strips the bits when it holds.  ST_VISITING marks "seen in this list".
+ */
+static int plan_ok(struct myr_cache *c, uint32_t *l, uint32_t count)
+{
+	uint32_t nmod = c->v.hdr->modules.count, k;
+	int ok = 1;
+
+	for (k = 0; k < count; k++) {
+		uint32_t e = l[k], i = e & MYR_CACHE_PLAN_INDEX;
+		if (i >= nmod || c->state[i] ||
+		    ((e & MYR_CACHE_PLAN_PINNED) && !c->pins_valid)) {
+			ok = 0;
+			break;
+		}
+		c->state[i] = ST_VISITING |
+			      (e & MYR_CACHE_PLAN_INIT ? ST_INIT : 0) |
+			      (e & MYR_CACHE_PLAN_BINDS ||
+			       (c->slide && (e & MYR_CACHE_PLAN_REBASES)) ?
+			       ST_FIXUP : 0);
+	}
+	/* A plan that fails is dropped (use_plan()): its entries may be
+	 * left stripped or not. */
+	for (uint32_t j = 0; j < k; j++) {
+		uint32_t i = l[j] & MYR_CACHE_PLAN_INDEX;
+		c->state[i] = ok ? (uint8_t)((c->state[i] & ~ST_VISITING) |
+					     ST_DONE | ST_USABLE) : 0;
+		l[j] = i;
+	}
+	return ok;
+}
+
+/* The service's plan for the program whose checksum is sum, checked; a
+ * stale directory takes the checked way (closure_ok): every module's
+ * file is then stat'ed.  A plan that fails is dropped: the loader walks
+ * the image instead. */
+static int use_plan(struct myr_cache *c)
+{
+	int ok;
+
+	if (c->stale) {
+		plan_strip(c->given, c->ngiven);
+		ok = closure_ok(c, c->given, c->ngiven);
+	} else {
+		ok = plan_ok(c, c->given, c->ngiven);
+	}
+	if (!ok) {
+		free(c->given);
+		c->given = NULL;
+		c->ngiven = 0;
+	}
+	return ok;
+}
+
 int myr_cache_launch_closure(struct myr_cache *c, const char *name,
 			     uint32_t len, uint64_t sum, const uint32_t **list,
 			     uint32_t *n)
 {
-	int64_t p = myr_cache_view_find(&c->v, name, len);
+	int64_t p;
 	const struct myr_cache_module *m = NULL;
-	const uint32_t *l;
-	uint32_t count;
 
+	if (c->given && c->given_sum == sum) {
+		if (!use_plan(c))
+			return -ENOENT;
+		*list = c->given;
+		*n = c->ngiven;
+		c->closure_used = 1;
+		return 0;
+	}
+	p = myr_cache_view_find(&c->v, name, len);
 	if (p >= 0 && check_core(&c->v, (uint32_t)p, NULL) == 0)
 		m = &c->v.modules[p];
-	if (m && (m->flags & MYR_CM_PROGRAM) && m->checksum == sum) {
-		l = c->v.closures + m->closure.off;
-		count = m->closure.count;
-	} else if (c->given && c->given_sum == sum) {
-		l = c->given;
-		count = c->ngiven;
-	} else {
-		return -ENOENT;
-	}
-	if (!closure_ok(c, l, count))
+	if (!m || !(m->flags & MYR_CM_PROGRAM) || m->checksum != sum ||
+	    !closure_ok(c, c->v.closures + m->closure.off, m->closure.count))
 		return -ENOENT;
 	c->closure_used = 1;
-	*list = l;
-	*n = count;
+	*list = c->v.closures + m->closure.off;
+	*n = m->closure.count;
 	return 0;
 }
 
-int myr_cache_give_closure(struct myr_cache *c, uint64_t sum,
-			   const uint32_t *list, uint32_t n)
+int myr_cache_give_closure(struct myr_cache *c, uint64_t sum, uint32_t *list,
+			   uint32_t n)
 {
-	uint32_t *copy = malloc((n ? n : 1) * sizeof(*copy));
-
-	if (!copy)
-		return -ENOMEM;
-	if (n)
-		memcpy(copy, list, n * sizeof(*copy));
+	if (!c->sealed) {
+		free(list);
+		return -EINVAL;
+	}
 	free(c->given);
-	c->given = copy;
+	c->given = list;
 	c->ngiven = n;
 	c->given_sum = sum;
 	return 0;
@@ -1357,10 +1456,8 @@ int myr_cache_activate(struct myr_cache *c, struct myr_error *err)
 			memcpy(c->image + s->slot, &v, 8);
 		}
 	}
-	for (uint32_t k = 0; k < c->nactive; k++) {
-		if (!(c->state[c->active[k]] & ST_FIXUP))
-			continue;
-		const struct myr_cache_module *m = &c->v.modules[c->active[k]];
+	for (uint32_t k = 0; k < c->nfixups; k++) {
+		const struct myr_cache_module *m = &c->v.modules[c->fixups[k]];
 		/* check_content() saw every site as built; one still not
 		 * as built now was written by an earlier fixup: sites that
 		 * overlap, which no builder writes. */
@@ -1505,7 +1602,7 @@ static void free_bookkeeping(struct myr_cache *c)
 	free(c->state);
 	free(c->stack);
 	free(c->next);
-	free(c->active);
+	free(c->fixups);
 	free(c->hostaddr);
 	free(c->pages_done);
 	free(c->given);

@@ -170,8 +170,10 @@ struct myr_loader {
 	uint32_t *order;                 /* file modules, dependencies first */
 	uint32_t norder;
 	uint32_t *init_order;            /* all modules (CACHED-tagged ones
-	                                    too), dependencies first */
-	uint32_t ninit_order, ncached;
+	                                    too), dependencies first, but a
+	                                    launch closure's modules with
+	                                    nothing to run (nquiet) */
+	uint32_t ninit_order, ncached, nquiet;
 	const uint32_t *launch_closure;  /* the cache's record, or NULL */
 	uint32_t nlaunch;
 	int hint_needed;                 /* some dependency is not cached */

@@ -111,21 +111,39 @@ static int read_program(struct myr_loader *l, const char *path)
 	return 0;
 }
 
-static int parse_program(struct myr_loader *l, const char *path)
+/* The program's view, parsed with flags; one line if it cannot be. */
+static int parse_program_view(struct myr_loader *l, const char *path,
+			      unsigned flags)
 {
 	struct lmod *m = &l->mods[0];
 	struct myr_error err = { 0 };
-	int r = myr_module_parse(m->file, m->file_len, MYR_PARSE_NO_CHECKSUM,
-				 &m->view, &err);
+	int r = myr_module_parse(m->file, m->file_len,
+				 MYR_PARSE_NO_CHECKSUM | flags, &m->view, &err);
 
 	if (r == -ENOEXEC || r == -ENODATA) {
 		report(l, -ENOEXEC, "%s: not a Myriad module", path);
 		return -ENOEXEC;
 	}
-	if (r < 0) {
+	if (r < 0)
 		report(l, r, "%s: %s", path, err.msg);
+	return r;
+}
+
+/*
+ * Its closure hint is checked only when it is used (hint_needed: parsed
+ * again whole before fetch_hint()): with a cache or the loader service,
+ * which hold every library module, the hint of a program of 10,000
+ * dependencies names them all, and checking the names was a quarter of
+ * a served launch.
+ */
+static int parse_program(struct myr_loader *l, const char *path)
+{
+	struct lmod *m = &l->mods[0];
+	int r = parse_program_view(l, path, l->cfg->cache || l->cfg->cache_open ?
+				   MYR_PARSE_NO_CLOSURE : 0);
+
+	if (r < 0)
 		return r;
-	}
 	if (!(m->view.hdr->flags & MYR_F_PROGRAM) ||
 	    m->view.hdr->entry.seg != MYR_SEG_TEXT) {
 		report(l, -ENOEXEC, "%s: module %s is a library, not a program "
@@ -874,10 +892,16 @@ static int order_modules(struct myr_loader *l)
 		report(l, -ENOMEM, "out of memory");
 		return -ENOMEM;
 	}
-	/* A launch closure's modules first: no file module is below them. */
-	for (uint32_t k = 0; k < l->nlaunch; k++) {
-		myr_cache_mark_active(l->cache, l->launch_closure[k]);
-		l->init_order[l->ninit_order++] = CACHED | l->launch_closure[k];
+	/* A launch closure's modules first: no file module is below them.
+	 * Only those with constructors or destructors join the init order:
+	 * the rest have nothing to run, and 10,000 entries that do nothing
+	 * cost two walks (init, fini). */
+	if (l->nlaunch) {
+		l->ninit_order = myr_cache_activate_closure(l->cache,
+				l->launch_closure, l->nlaunch, l->init_order);
+		for (uint32_t k = 0; k < l->ninit_order; k++)
+			l->init_order[k] |= CACHED;
+		l->nquiet = l->nlaunch - l->ninit_order;
 	}
 	stack[depth++] = 0;
 	next_dep[0] = 0;
@@ -955,6 +979,9 @@ int myr_loader_resolve(struct myr_loader *l, const char *path)
 	open_cache(l);
 	if (l->cache)
 		use_cache_records(l);
+	if (l->hint_needed && !l->mods[0].view.closure &&
+	    parse_program_view(l, path, 0) < 0)
+		return l->failed;
 	if ((l->hint_needed ? fetch_hint(l) : 0) == 0 && walk_graph(l) == 0) {
 		report_absent_required(l);
 		check_versions(l);
@@ -964,8 +991,8 @@ int myr_loader_resolve(struct myr_loader *l, const char *path)
 	l->stats.ns_resolve += now_ns(l) - t0 - (l->stats.ns_fetch - fetch_before);
 	if (l->failed)
 		return l->failed;
-	l->ncached = l->ninit_order - l->norder;
-	l->stats.modules = l->ninit_order;
+	l->ncached = l->ninit_order - l->norder + l->nquiet;
+	l->stats.modules = l->ninit_order + l->nquiet;
 	l->stage = S_RESOLVED;
 	return 0;
 }

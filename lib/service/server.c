@@ -364,7 +364,7 @@ static void client_drop(struct myr_server *s, struct client *cl)
 	struct gen *g = cl->gen;
 
 	for (uint32_t k = 0; k < cl->nmods; k++)
-		if (--g->refs[cl->mods[k]] == 0)
+		if (--g->refs[cl->mods[k] & MYR_CACHE_PLAN_INDEX] == 0)
 			g->referenced--;
 	if (--g->clients == 0)
 		g->idle_since = now_ns();
@@ -609,6 +609,20 @@ static int is_host(const char *name, uint32_t len)
 	       memcmp(name, MYR_HOST_MODULE_NAME, len) == 0;
 }
 
+/* What each closure entry's record holds (MYR_CACHE_PLAN_*), read once
+ * here so that no client reads 10,000 scattered records per launch. */
+static void plan_bits(const struct gen *g, uint32_t *closure, uint32_t n)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		const struct myr_cache_module *m = &g->v.modules[closure[k]];
+		closure[k] |= (m->init.count || m->fini.count ?
+			       MYR_CACHE_PLAN_INIT : 0) |
+			      (m->binds.count ? MYR_CACHE_PLAN_BINDS : 0) |
+			      (m->rebases.count ? MYR_CACHE_PLAN_REBASES : 0) |
+			      (m->flags & MYR_CM_PINNED ? MYR_CACHE_PLAN_PINNED : 0);
+	}
+}
+
 /*
  * The closure a launch of the program progfd needs from generation g, into
  * closure (at most MYR_SERVICE_CLOSURE_MAX entries), *n its count (0 when
@@ -658,6 +672,7 @@ static int program_closure(struct myr_server *s, struct gen *g, int progfd,
 	}
 	if (*n == UINT32_MAX)
 		*n = 0;         /* too large to send: the client walks */
+	plan_bits(g, closure, *n);
 	answer_keep(g, st, *sum, closure, *n);
 	return 0;
 }
@@ -691,7 +706,7 @@ static int client_add(struct myr_server *s, const struct conn *c,
 	}
 	*pidfd = -1;
 	for (uint32_t k = 0; k < n; k++)
-		if (g->refs[closure[k]]++ == 0)
+		if (g->refs[closure[k] & MYR_CACHE_PLAN_INDEX]++ == 0)
 			g->referenced++;
 	g->clients++;
 	cl->next = s->clients;

@@ -104,15 +104,16 @@ MAKEFILE
 }
 
 # The service harness: a selector byte (parser, descriptor count), then a
-# well-formed load request, load answer (two closure entries), error
-# answer and status answer (docs/service.md has the layouts).
+# well-formed load request, load answer (two plan entries, one with the
+# init bit), error answer and status answer (docs/service.md has the
+# layouts).
 service_seeds() {
 	local d=$1 z16='\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0'
-	printf "\010MYRQ\1\0\1\0\0\0\0\0\1\0\0\0$z16" >"$d/request-load"
-	printf "\000MYRQ\1\0\2\0\0\0\0\0\1\0\0\0$z16" >"$d/request-status"
-	printf "\005MYRA\1\0\1\0\0\0\0\0\2\0\0\0\1\0\0\0\0\0\0\0\0\20\0\0\0\0\0\0\7\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0$z16\3\0\0\0\4\0\0\0" >"$d/answer-load"
-	printf "\001MYRA\1\0\3\0\376\377\377\377\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\5\0\0\0\0\0\0\0${z16}hello" >"$d/answer-error"
-	{ printf "\002MYRA\1\0\2\0"; head -c 312 /dev/zero; } >"$d/answer-status-short"
+	printf "\010MYRQ\2\0\1\0\0\0\0\0\1\0\0\0$z16" >"$d/request-load"
+	printf "\000MYRQ\2\0\2\0\0\0\0\0\1\0\0\0$z16" >"$d/request-status"
+	printf "\005MYRA\2\0\1\0\0\0\0\0\2\0\0\0\1\0\0\0\0\0\0\0\0\20\0\0\0\0\0\0\7\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0$z16\3\0\0\200\4\0\0\0" >"$d/answer-load"
+	printf "\001MYRA\2\0\3\0\376\377\377\377\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\5\0\0\0\0\0\0\0${z16}hello" >"$d/answer-error"
+	{ printf "\002MYRA\2\0\2\0"; head -c 312 /dev/zero; } >"$d/answer-status-short"
 }
 
 # ---- seeds --------------------------------------------------------------------

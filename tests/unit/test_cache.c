@@ -455,6 +455,115 @@ TEST(pinned_modules_need_the_same_host_addresses)
 	myr_cache_close(c);
 }
 
+/* The header checksum of dir/NAME.myr, as the loader service sends it. */
+static uint64_t prog_sum(const char *name)
+{
+	struct myr_module_view v;
+	struct myr_error err = { 0 };
+	char path[512];
+	static uint8_t buf[1 << 16];
+	snprintf(path, sizeof(path), "%s/%s.myr", dir, name);
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf));
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0 || myr_module_parse(buf, (size_t)n, 0, &v, &err) < 0)
+		abort();
+	return v.hdr->checksum;
+}
+
+/* Module i's plan entry, as the loader service writes it: the bits are
+ * what the record holds (the image may be slid: its rebases matter). */
+static uint32_t plan_entry(const struct myr_cache_view *v, uint32_t i)
+{
+	const struct myr_cache_module *m = &v->modules[i];
+	return i | (m->init.count || m->fini.count ? MYR_CACHE_PLAN_INIT : 0) |
+	       (m->binds.count ? MYR_CACHE_PLAN_BINDS : 0) |
+	       (m->rebases.count ? MYR_CACHE_PLAN_REBASES : 0) |
+	       (m->flags & MYR_CM_PINNED ? MYR_CACHE_PLAN_PINNED : 0);
+}
+
+/* Open the image as the loader service's (MYR_CACHE_OPEN_SEALED), give it
+ * the plan list[0..n) for prog, run prog: its result; *used says whether
+ * the plan was the launch closure. */
+static int pins_valid;          /* of the last run_planned() */
+
+static int run_planned(const uint32_t *list, uint32_t n, uint64_t sum,
+		       int *used, uint32_t *cached)
+{
+	struct myr_cache_info info;
+	struct myr_error err = { 0 };
+	struct myr_cache *c;
+	char path[512];
+	uint32_t *plan = malloc(n * sizeof(*plan));
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, MYR_CACHE_SUBDIR, MYR_CACHE_FILE);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (!plan || fd < 0 ||
+	    myr_cache_open_fd(&c, fd, dir, MYR_CACHE_OPEN_SEALED, NULL, &err) < 0)
+		abort();
+	close(fd);
+	memcpy(plan, list, n * sizeof(*plan));
+	if (myr_cache_give_closure(c, sum, plan, n) < 0)
+		abort();
+	int r = run_prog(c, "prog", NULL, cached);
+	myr_cache_info(c, &info);
+	*used = info.closure_used;
+	pins_valid = info.pins_valid;
+	myr_cache_close(c);
+	return r;
+}
+
+/* The loader service's plan (docs/service.md): used as given when every
+ * entry is in range and new, else not at all, the launch then walking the
+ * image itself to the same result. */
+TEST(a_service_plan_is_used_only_when_it_holds)
+{
+	struct myr_cache_build_result res;
+	struct myr_cache_view v;
+	struct myr_error err = { 0 };
+	struct myr_cache *c;
+	uint32_t cached = 0;
+	size_t len;
+	int used = 0;
+
+	setup();
+	write_lib(42);
+	write_mid();
+	write_prog("prog", NULL);
+	ASSERT_EQ(0, build(NULL, &res));
+	uint8_t *buf = slurp(&len);
+	ASSERT_EQ(0, myr_cache_parse(buf, len, MYR_CACHE_PARSE_META_ONLY, &v, &err));
+	int64_t lib = myr_cache_view_find(&v, "lib", 3);
+	int64_t mid = myr_cache_view_find(&v, "mid", 3);
+	ASSERT_TRUE(lib >= 0 && mid >= 0);
+	uint64_t sum = prog_sum("prog");
+	uint32_t pl = plan_entry(&v, (uint32_t)lib), pm = plan_entry(&v, (uint32_t)mid);
+	const uint32_t good[] = { pl, pm };
+	const uint32_t twice[] = { pl, pl, pm };
+	const uint32_t far[] = { pl, v.hdr->modules.count };
+	const uint32_t pinned[] = { pl | MYR_CACHE_PLAN_PINNED, pm };
+
+	EXPECT_EQ(85, run_planned(good, 2, sum, &used, &cached));
+	EXPECT_EQ(1, used);
+	EXPECT_EQ(2u, cached);
+	/* Without a host, the pins hold unless the image slid. */
+	EXPECT_EQ(85, run_planned(pinned, 2, sum, &used, &cached));
+	EXPECT_EQ(pins_valid, used);
+	EXPECT_EQ(85, run_planned(twice, 3, sum, &used, &cached));
+	EXPECT_EQ(0, used);
+	EXPECT_EQ(2u, cached);
+	EXPECT_EQ(85, run_planned(far, 2, sum, &used, &cached));
+	EXPECT_EQ(0, used);
+	/* Another program's plan: prog's own recorded closure serves. */
+	EXPECT_EQ(85, run_planned(good, 2, sum + 1, &used, &cached));
+	EXPECT_EQ(2u, cached);
+	/* A plan is the service's, for its sealed image only. */
+	ASSERT_EQ(0, myr_cache_open(&c, dir, NULL, &err));
+	EXPECT_EQ(-EINVAL, myr_cache_give_closure(c, sum, malloc(8), 2));
+	myr_cache_close(c);
+	free(buf);
+}
+
 TEST(an_empty_directory_builds_an_empty_image)
 {
 	struct myr_cache_build_result res;

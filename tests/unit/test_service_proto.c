@@ -62,8 +62,11 @@ TEST(request_refused)
 	r.magic ^= 0x100;
 	EXPECT_EQ(myr_service_request_parse(&r, sizeof(r), 2, 0, &out, &err), -EBADMSG);
 	EXPECT_NE(strstr(err.msg, "magic"), NULL);
+	/* The previous version (closures without plan bits) and the next. */
 	r = good_request(MYR_SERVICE_LOAD);
-	r.version = 2;
+	r.version = MYR_SERVICE_VERSION - 1;
+	EXPECT_EQ(myr_service_request_parse(&r, sizeof(r), 2, 0, &out, &err), -EPROTO);
+	r.version = MYR_SERVICE_VERSION + 1;
 	EXPECT_EQ(myr_service_request_parse(&r, sizeof(r), 2, 0, &out, &err), -EPROTO);
 	r = good_request(MYR_SERVICE_LOAD);
 	r.reserved[15] = 1;
@@ -102,6 +105,12 @@ TEST(answers)
 	good_load_answer(buf);
 	h->image_file_size = 0;
 	EXPECT_EQ(myr_service_answer_parse(buf, n, 1, 0, MYR_SERVICE_LOAD, &a, &err), -EBADMSG);
+	/* A version 1 service's answer (no plan bits) is another protocol:
+	 * the client falls back, never reads its closure as a plan. */
+	good_load_answer(buf);
+	h->version = MYR_SERVICE_VERSION - 1;
+	EXPECT_EQ(myr_service_answer_parse(buf, n, 1, 0, MYR_SERVICE_LOAD, &a, &err), -EPROTO);
+	EXPECT_NE(strstr(err.msg, "protocol version"), NULL);
 
 	/* An error answer: its text comes back printable. */
 	memset(buf, 0, sizeof(buf));
