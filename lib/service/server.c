@@ -74,8 +74,15 @@ struct answer {
 	uint64_t dev, ino, size;
 	int64_t mtime_ns, ctime_ns;
 	uint64_t checksum;              /* its header checksum */
-	uint32_t n;
-	uint32_t *closure;              /* NULL: empty slot */
+	struct plan *plan;              /* NULL: empty slot */
+};
+
+/* A program's closure as sent (plan entries), shared by the answer kept
+ * for it and every client launched with it: a launch copies none.  Freed
+ * with the last holder (plan_put). */
+struct plan {
+	uint32_t holders, n;
+	uint32_t e[];
 };
 #define ANSWERS 64u
 
@@ -110,7 +117,7 @@ struct client {
 	int pidfd;
 	uid_t uid;
 	struct gen *gen;
-	uint32_t *mods, nmods;
+	struct plan *plan;              /* the modules it holds */
 	struct client *prev, *next;
 };
 
@@ -152,6 +159,12 @@ static uint64_t ms_ns(unsigned ms)
 /* Generations                                                         */
 /* ------------------------------------------------------------------ */
 
+static void plan_put(struct plan *p)
+{
+	if (p && --p->holders == 0)
+		free(p);
+}
+
 static void gen_free(struct gen *g)
 {
 	if (!g)
@@ -161,7 +174,7 @@ static void gen_free(struct gen *g)
 	if (g->memfd >= 0)
 		close(g->memfd);
 	for (unsigned k = 0; k < ANSWERS; k++)
-		free(g->answers[k].closure);
+		plan_put(g->answers[k].plan);
 	free(g->refs);
 	free(g->mark);
 	free(g->stack);
@@ -363,8 +376,8 @@ static void client_drop(struct myr_server *s, struct client *cl)
 {
 	struct gen *g = cl->gen;
 
-	for (uint32_t k = 0; k < cl->nmods; k++)
-		if (--g->refs[cl->mods[k] & MYR_CACHE_PLAN_INDEX] == 0)
+	for (uint32_t k = 0; k < cl->plan->n; k++)
+		if (--g->refs[cl->plan->e[k] & MYR_CACHE_PLAN_INDEX] == 0)
 			g->referenced--;
 	if (--g->clients == 0)
 		g->idle_since = now_ns();
@@ -377,7 +390,7 @@ static void client_drop(struct myr_server *s, struct client *cl)
 	if (cl->next)
 		cl->next->prev = cl->prev;
 	s->nclients--;
-	free(cl->mods);
+	plan_put(cl->plan);
 	free(cl);
 }
 
@@ -546,7 +559,7 @@ static const struct answer *answer_find(struct gen *g, int fd,
 	size_t off, total;
 	ssize_t n;
 
-	if (!a->closure || a->dev != (uint64_t)st->st_dev ||
+	if (!a->plan || a->dev != (uint64_t)st->st_dev ||
 	    a->ino != (uint64_t)st->st_ino || a->size != (uint64_t)st->st_size ||
 	    a->mtime_ns != ts_ns(&st->st_mtim) || a->ctime_ns != ts_ns(&st->st_ctim))
 		return NULL;
@@ -558,20 +571,25 @@ static const struct answer *answer_find(struct gen *g, int fd,
 	return h->checksum == a->checksum ? a : NULL;
 }
 
-static void answer_keep(struct gen *g, const struct stat *st, uint64_t sum,
-			const uint32_t *closure, uint32_t n)
+/* Keep the answer closure[0..n) for this file; its plan, held once for
+ * the caller, or NULL (out of memory). */
+static struct plan *answer_keep(struct gen *g, const struct stat *st,
+				uint64_t sum, const uint32_t *closure, uint32_t n)
 {
 	struct answer *a = answer_slot(g, st);
-	uint32_t *copy = malloc((n ? n : 1) * sizeof(*copy));
+	struct plan *p = malloc(sizeof(*p) + (size_t)n * sizeof(p->e[0]));
 
-	if (!copy)
-		return;
-	memcpy(copy, closure, n * sizeof(*copy));
-	free(a->closure);
+	if (!p)
+		return NULL;
+	p->holders = 2;
+	p->n = n;
+	memcpy(p->e, closure, n * sizeof(p->e[0]));
+	plan_put(a->plan);
 	*a = (struct answer){ .dev = (uint64_t)st->st_dev,
 		.ino = (uint64_t)st->st_ino, .size = (uint64_t)st->st_size,
 		.mtime_ns = ts_ns(&st->st_mtim), .ctime_ns = ts_ns(&st->st_ctim),
-		.checksum = sum, .n = n, .closure = copy };
+		.checksum = sum, .plan = p };
+	return p;
 }
 
 static int read_program(struct myr_server *s, int fd, const struct stat *stp,
@@ -624,24 +642,28 @@ static void plan_bits(const struct gen *g, uint32_t *closure, uint32_t n)
 }
 
 /*
- * The closure a launch of the program progfd needs from generation g, into
- * closure (at most MYR_SERVICE_CLOSURE_MAX entries), *n its count (0 when
- * the client must walk it itself) and *sum the program's checksum: from the
- * answers kept for g, or by reading the program and walking the image.
+ * The plan of a launch of the program progfd from generation g: its
+ * closure (at most MYR_SERVICE_CLOSURE_MAX entries, none when the client
+ * must walk it itself) in *plan, held once for the caller, and copied to
+ * closure to be sent; *sum the program's checksum.  From the answers kept
+ * for g, or by reading the program and walking the image.
  */
 static int program_closure(struct myr_server *s, struct gen *g, int progfd,
 			   const struct stat *st, uint32_t *closure,
-			   uint32_t *n, uint64_t *sum, struct myr_error *err)
+			   struct plan **plan, uint64_t *sum,
+			   struct myr_error *err)
 {
 	const struct answer *ans = answer_find(g, progfd, st);
 	struct myr_module_view v;
 	size_t len = 0;
+	uint32_t n = 0;
 	int r;
 
 	if (ans) {
-		*n = ans->n;
+		*plan = ans->plan;
+		ans->plan->holders++;
 		*sum = ans->checksum;
-		memcpy(closure, ans->closure, ans->n * sizeof(uint32_t));
+		memcpy(closure, ans->plan->e, ans->plan->n * sizeof(uint32_t));
 		return 0;
 	}
 	r = read_program(s, progfd, st, &len, err);
@@ -656,9 +678,8 @@ static int program_closure(struct myr_server *s, struct gen *g, int progfd,
 	 * roots, walked in the program's order, as a launch walks them.
 	 * Modules left out of the image end the walk: the client reads
 	 * those from files. */
-	*n = 0;
 	gen_walk_begin(g);
-	for (uint32_t d = 0; d < v.hdr->deps.count && *n != UINT32_MAX; d++) {
+	for (uint32_t d = 0; d < v.hdr->deps.count && n != UINT32_MAX; d++) {
 		const char *name = myr_view_str(&v, v.deps[d].name_off);
 		uint32_t nl = v.deps[d].name_len;
 		int64_t i;
@@ -667,46 +688,43 @@ static int program_closure(struct myr_server *s, struct gen *g, int progfd,
 		i = myr_cache_view_find(&g->v, name, nl);
 		if (i < 0 || !(g->v.modules[i].flags & MYR_CM_IMAGE))
 			continue;
-		*n = gen_closure(g, (uint32_t)i, closure, *n,
-				 MYR_SERVICE_CLOSURE_MAX);
+		n = gen_closure(g, (uint32_t)i, closure, n,
+				MYR_SERVICE_CLOSURE_MAX);
 	}
-	if (*n == UINT32_MAX)
-		*n = 0;         /* too large to send: the client walks */
-	plan_bits(g, closure, *n);
-	answer_keep(g, st, *sum, closure, *n);
-	return 0;
+	if (n == UINT32_MAX)
+		n = 0;          /* too large to send: the client walks */
+	plan_bits(g, closure, n);
+	*plan = answer_keep(g, st, *sum, closure, n);
+	return *plan ? 0 : myr_error_set(err, -ENOMEM, "out of memory");
 }
 
 /*
- * A new client of generation g holding a reference on each of its n
- * modules until its pidfd (taken from *pidfd on success) says it exited.
+ * A new client of generation g holding a reference on each module of
+ * plan (the caller's hold on it becomes the client's, on success) until
+ * its pidfd (taken from *pidfd on success) says it exited.
  */
 static int client_add(struct myr_server *s, const struct conn *c,
-		      struct gen *g, int *pidfd, const uint32_t *closure,
-		      uint32_t n, struct myr_error *err)
+		      struct gen *g, int *pidfd, struct plan *plan,
+		      struct myr_error *err)
 {
 	struct client *cl = calloc(1, sizeof(*cl));
-	if (!cl || !(cl->mods = malloc((n ? n : 1) * sizeof(uint32_t)))) {
-		free(cl);
+	if (!cl)
 		return myr_error_set(err, -ENOMEM, "out of memory");
-	}
 	cl->kind = K_CLIENT;
 	cl->pidfd = *pidfd;
 	cl->uid = c->uid;
 	cl->gen = g;
-	cl->nmods = n;
-	memcpy(cl->mods, closure, n * sizeof(uint32_t));
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = cl };
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, cl->pidfd, &ev) != 0) {
 		int e = errno;
-		free(cl->mods);
 		free(cl);
 		return myr_error_set(err, -e, "cannot watch the client: %s",
 				     strerror(e));
 	}
 	*pidfd = -1;
-	for (uint32_t k = 0; k < n; k++)
-		if (g->refs[closure[k] & MYR_CACHE_PLAN_INDEX]++ == 0)
+	cl->plan = plan;
+	for (uint32_t k = 0; k < plan->n; k++)
+		if (g->refs[plan->e[k] & MYR_CACHE_PLAN_INDEX]++ == 0)
 			g->referenced++;
 	g->clients++;
 	cl->next = s->clients;
@@ -723,6 +741,7 @@ static int handle_load(struct myr_server *s, struct conn *c, int progfd,
 	struct myr_service_answer_header *h = (void *)s->answer;
 	uint32_t *closure = s->answer + sizeof(*h) / 4;
 	struct gen *g = s->cur;
+	struct plan *plan;
 	struct stat st;
 	uint64_t sum;
 	uint32_t n;
@@ -739,12 +758,15 @@ static int handle_load(struct myr_server *s, struct conn *c, int progfd,
 	r = stat_program(progfd, &st, err);
 	if (r < 0)
 		return r;
-	r = program_closure(s, g, progfd, &st, closure, &n, &sum, err);
+	r = program_closure(s, g, progfd, &st, closure, &plan, &sum, err);
 	if (r < 0)
 		return r;
-	r = client_add(s, c, g, pidfd, closure, n, err);
-	if (r < 0)
+	n = plan->n;
+	r = client_add(s, c, g, pidfd, plan, err);
+	if (r < 0) {
+		plan_put(plan);
 		return r;
+	}
 	answer_header(h, MYR_SERVICE_LOAD);
 	h->closure_count = n;
 	h->generation = g->id;
