@@ -433,6 +433,10 @@ int myr_cache_open_fd(struct myr_cache **out, int fd, const char *dir,
 int myr_cache_give_closure(struct myr_cache *c, uint64_t sum, uint32_t *list,
 			   uint32_t n);
 
+/* Module i's plan entry: i with the MYR_CACHE_PLAN_* bits of its record
+ * (i must be in range: what the loader service sends). */
+uint32_t myr_cache_plan_entry(const struct myr_cache_view *v, uint32_t i);
+
 /* A usable cached module by name (index), or -ENOENT: not cached, or
  * stale, pinned to another launcher, or depending on such a module. */
 int64_t myr_cache_find(struct myr_cache *c, const char *name, uint32_t len);

@@ -1334,6 +1334,16 @@ static int closure_ok(struct myr_cache *c, const uint32_t *l, uint32_t count)
 	return ok;
 }
 
+uint32_t myr_cache_plan_entry(const struct myr_cache_view *v, uint32_t i)
+{
+	const struct myr_cache_module *m = &v->modules[i];
+
+	return i | (m->init.count || m->fini.count ? MYR_CACHE_PLAN_INIT : 0) |
+	       (m->binds.count ? MYR_CACHE_PLAN_BINDS : 0) |
+	       (m->rebases.count ? MYR_CACHE_PLAN_REBASES : 0) |
+	       (m->flags & MYR_CM_PINNED ? MYR_CACHE_PLAN_PINNED : 0);
+}
+
 /* Strip the plan bits: the list becomes plain module indexes. */
 static void plan_strip(uint32_t *l, uint32_t count)
 {

@@ -631,14 +631,8 @@ static int is_host(const char *name, uint32_t len)
  * here so that no client reads 10,000 scattered records per launch. */
 static void plan_bits(const struct gen *g, uint32_t *closure, uint32_t n)
 {
-	for (uint32_t k = 0; k < n; k++) {
-		const struct myr_cache_module *m = &g->v.modules[closure[k]];
-		closure[k] |= (m->init.count || m->fini.count ?
-			       MYR_CACHE_PLAN_INIT : 0) |
-			      (m->binds.count ? MYR_CACHE_PLAN_BINDS : 0) |
-			      (m->rebases.count ? MYR_CACHE_PLAN_REBASES : 0) |
-			      (m->flags & MYR_CM_PINNED ? MYR_CACHE_PLAN_PINNED : 0);
-	}
+	for (uint32_t k = 0; k < n; k++)
+		closure[k] = myr_cache_plan_entry(&g->v, closure[k]);
 }
 
 /*

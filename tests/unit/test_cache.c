@@ -472,22 +472,11 @@ static uint64_t prog_sum(const char *name)
 	return v.hdr->checksum;
 }
 
-/* Module i's plan entry, as the loader service writes it: the bits are
- * what the record holds (the image may be slid: its rebases matter). */
-static uint32_t plan_entry(const struct myr_cache_view *v, uint32_t i)
-{
-	const struct myr_cache_module *m = &v->modules[i];
-	return i | (m->init.count || m->fini.count ? MYR_CACHE_PLAN_INIT : 0) |
-	       (m->binds.count ? MYR_CACHE_PLAN_BINDS : 0) |
-	       (m->rebases.count ? MYR_CACHE_PLAN_REBASES : 0) |
-	       (m->flags & MYR_CM_PINNED ? MYR_CACHE_PLAN_PINNED : 0);
-}
+static int pins_valid;          /* of the last run_planned() */
 
 /* Open the image as the loader service's (MYR_CACHE_OPEN_SEALED), give it
  * the plan list[0..n) for prog, run prog: its result; *used says whether
  * the plan was the launch closure. */
-static int pins_valid;          /* of the last run_planned() */
-
 static int run_planned(const uint32_t *list, uint32_t n, uint64_t sum,
 		       int *used, uint32_t *cached)
 {
@@ -537,7 +526,8 @@ TEST(a_service_plan_is_used_only_when_it_holds)
 	int64_t mid = myr_cache_view_find(&v, "mid", 3);
 	ASSERT_TRUE(lib >= 0 && mid >= 0);
 	uint64_t sum = prog_sum("prog");
-	uint32_t pl = plan_entry(&v, (uint32_t)lib), pm = plan_entry(&v, (uint32_t)mid);
+	uint32_t pl = myr_cache_plan_entry(&v, (uint32_t)lib);
+	uint32_t pm = myr_cache_plan_entry(&v, (uint32_t)mid);
 	const uint32_t good[] = { pl, pm };
 	const uint32_t twice[] = { pl, pl, pm };
 	const uint32_t far[] = { pl, v.hdr->modules.count };
