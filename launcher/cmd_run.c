@@ -615,11 +615,13 @@ static void print_stats(const struct myriad_load_stats *s,
 	}
 	myr_cache_info(c, &ci);
 	cli_error("stats: %u modules from the cache, %u from files; cache open "
-		  "%.3f ms, %s%s%s%s, %u module stat calls", cached, files,
+		  "%.3f ms, %s%s%s%s%s, %u module stat calls", cached, files,
 		  ms(ci.ns_open), ci.stale ? "directory changed since the build"
 		  : "current", ci.slid ? ", slid" : "",
 		  ci.pins_valid ? "" : ", pinned modules unusable",
-		  ci.closure_used ? ", launch closure" : "", ci.stat_calls);
+		  ci.closure_used ? ", launch closure" : "",
+		  req->from_service ? "" : ci.verified ? ", checked at build" :
+		  ", checked at launch", ci.stat_calls);
 }
 
 static void service_fallback(struct cache_request *req, const char *why)

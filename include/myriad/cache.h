@@ -186,6 +186,31 @@ struct myr_cache_ident {
 	uint64_t checksum;              /* its header checksum */
 };
 
+/*
+ * DIR/.myriad-cache/verified: the builder's record that the image file
+ * with this identity passed every check a launch would make (metadata
+ * checksum, every record, page and fixup site, the stubs).  Any write to
+ * the image through the file system changes its ctime (and a replacement
+ * its inode), so a launch that finds the image's fstat() equal to
+ * `file` skips those checks; any other launch makes them all, per module
+ * used.  It is owned and protected like the image (one writer can write
+ * both) and written only once the file system's clock has passed the
+ * image's ctime, so that no later write can leave the ctime as recorded.
+ * docs/cache.md, "Checked once per build".
+ */
+#define MYR_CACHE_VERIFIED_FILE  "verified"
+#define MYR_CACHE_VERIFIED_MAGIC "\x7fMYRVRFD"  /* 8 bytes, no NUL */
+
+struct myr_cache_verified {
+	uint8_t  magic[8];              /*  0 MYR_CACHE_VERIFIED_MAGIC */
+	uint32_t version;               /*  8 MYR_CACHE_VERSION */
+	uint32_t reserved;              /* 12 zero */
+	struct myr_cache_stamp file;    /* 16 the image file, as verified */
+	uint64_t generation;            /* 56 the image header's */
+	uint64_t header_checksum;       /* 64 the image header's */
+	uint64_t checksum;              /* 72 XXH64 of bytes [0, 72) */
+};
+
 /* The stub a function import of cached text calls: jmp *slot(%rip). */
 #define MYR_CACHE_STUB_SIZE     8u
 
@@ -197,6 +222,7 @@ static_assert(sizeof(struct myr_cache_module) == 136, "myr_cache_module");
 static_assert(sizeof(struct myr_cache_bind) == 16, "myr_cache_bind");
 static_assert(sizeof(struct myr_cache_hostsym) == 24, "myr_cache_hostsym");
 static_assert(sizeof(struct myr_cache_ident) == 48, "myr_cache_ident");
+static_assert(sizeof(struct myr_cache_verified) == 80, "myr_cache_verified");
 
 /* ------------------------------------------------------------------ */
 /* Parsing (lib/image/cache_image.c): pure functions of a memory buffer            */
@@ -241,6 +267,17 @@ int myr_cache_check_stubs(const struct myr_cache_view *v, const uint8_t *image,
 int myr_cache_check_content(const struct myr_cache_view *v,
 			    const uint8_t *image, uint32_t i,
 			    uint8_t *pages_done, struct myr_error *err);
+/*
+ * What identifies the file whose fstat() is *st; and the stamp
+ * (MYR_CACHE_VERIFIED_FILE) for the image file whose fstat() is *st and
+ * whose header is *h: the builder writes it once the file passed every
+ * check, a launch compares it with what it read.
+ */
+struct stat;
+void myr_cache_stamp_of(const struct stat *st, struct myr_cache_stamp *out);
+void myr_cache_verified_make(struct myr_cache_verified *out,
+			     const struct stat *st,
+			     const struct myr_cache_header *h);
 /* The sums themselves, for the builder (v from myr_cache_parse(), module i
  * checked by myr_cache_check_module(); image as in the file). */
 uint64_t myr_cache_stub_sum(const struct myr_cache_view *v,
@@ -492,6 +529,8 @@ struct myr_cache_info {
 	int slid;                       /* not at the preferred address */
 	int pins_valid;
 	int closure_used;               /* a recorded launch closure */
+	int verified;                   /* the builder's stamp matched: no
+	                                   per-module content checks */
 	uint32_t stat_calls;            /* per-module checks made */
 	uint32_t active;
 	uint64_t ns_open;

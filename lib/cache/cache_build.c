@@ -30,6 +30,7 @@
 #include <myriad/cache.h>
 #include <myriad/limits.h>
 #include <myriad/module.h>
+#include "cache/cache_internal.h"
 #include "image/link.h"
 
 #define NONE UINT32_MAX
@@ -104,14 +105,6 @@ static int64_t ts_ns(const struct timespec *t)
 	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
 }
 
-static void stamp_of(const struct stat *st, struct myr_cache_stamp *s)
-{
-	s->dev = (uint64_t)st->st_dev;
-	s->ino = (uint64_t)st->st_ino;
-	s->size = (uint64_t)st->st_size;
-	s->mtime_ns = ts_ns(&st->st_mtim);
-	s->ctime_ns = ts_ns(&st->st_ctim);
-}
 
 static int gb_put(struct growbuf *g, const void *p, size_t n)
 {
@@ -268,7 +261,7 @@ static void read_module(struct builder *b, uint32_t i)
 
 	snprintf(path, sizeof(path), "%s.myr", m->name);
 	if (fstatat(b->dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		stamp_of(&st, &m->ident.st);
+		myr_cache_stamp_of(&st, &m->ident.st);
 	fd = openat(b->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
 		    O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
@@ -282,7 +275,7 @@ static void read_module(struct builder *b, uint32_t i)
 		exclude(b, i, "not a regular file");
 		return;
 	}
-	stamp_of(&st, &m->ident.st);
+	myr_cache_stamp_of(&st, &m->ident.st);
 	if ((uint64_t)st.st_size > MYR_FILE_MAX) {
 		close(fd);
 		exclude(b, i, "%lld bytes, over the limit of %u (MYR_FILE_MAX)",
@@ -1146,36 +1139,46 @@ static int write_all(int fd, const void *p, size_t n, off_t at)
 	return 0;
 }
 
-/*
- * Nothing DIR holds changed since it was read.  The file system clock must
- * first have moved past DIR's recorded times (a rename in the same clock
- * tick would leave DIR's mtime unchanged): the temporary file is touched
- * until its own mtime is later, then DIR and every file are stat'ed
- * again.  A change after this point gets a later mtime, which every
- * launch sees.
- */
-static int unchanged_since_read(struct builder *b, int tmpfd)
+/* Wait until the file system's clock is past both times of *s: fd, a file
+ * of ours on the same file system, is touched until its mtime is later.
+ * A change made after this gets times that differ from *s. */
+static int clock_past(int fd, const struct myr_cache_stamp *s)
 {
+	int64_t last = s->mtime_ns > s->ctime_ns ? s->mtime_ns : s->ctime_ns;
 	struct stat st;
-	struct myr_cache_stamp ds;
-	int64_t last;
 
-	stamp_of(&b->dir_st, &ds);
-	last = ds.mtime_ns > ds.ctime_ns ? ds.mtime_ns : ds.ctime_ns;
 	for (int tries = 0;; tries++) {
-		if (futimens(tmpfd, NULL) != 0 || fstat(tmpfd, &st) != 0)
+		if (futimens(fd, NULL) != 0 || fstat(fd, &st) != 0)
 			return -errno;
 		if (ts_ns(&st.st_mtim) > last)
-			break;
+			return 0;
 		if (tries > 400)
 			return -EAGAIN;
 		struct timespec nap = { 0, 5000000 };
 		nanosleep(&nap, NULL);
 	}
+}
+
+/*
+ * Nothing DIR holds changed since it was read.  The file system clock must
+ * first have moved past DIR's recorded times (a rename in the same clock
+ * tick would leave DIR's mtime unchanged), then DIR and every file are
+ * stat'ed again.  A change after this point gets a later mtime, which
+ * every launch sees.
+ */
+static int unchanged_since_read(struct builder *b, int tmpfd)
+{
+	struct stat st;
+	struct myr_cache_stamp ds;
+	int r;
+
+	myr_cache_stamp_of(&b->dir_st, &ds);
+	if ((r = clock_past(tmpfd, &ds)) < 0)
+		return r;
 	if (fstat(b->dirfd, &st) != 0)
 		return -errno;
 	struct myr_cache_stamp now;
-	stamp_of(&st, &now);
+	myr_cache_stamp_of(&st, &now);
 	now.size = ds.size;
 	if (memcmp(&now, &ds, sizeof(now)) != 0)
 		return 1;
@@ -1184,7 +1187,7 @@ static int unchanged_since_read(struct builder *b, int tmpfd)
 		struct myr_cache_stamp s = { 0 };
 		snprintf(path, sizeof(path), "%s.myr", b->mods[i].name);
 		if (fstatat(b->dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			stamp_of(&st, &s);
+			myr_cache_stamp_of(&st, &s);
 		if (memcmp(&s, &b->mods[i].ident.st, sizeof(s)) != 0)
 			return 1;
 	}
@@ -1211,6 +1214,104 @@ static int write_to_fd(struct builder *b, struct growbuf *file,
 		return myr_error_set(err, -EAGAIN, "%s changed during the build",
 				     b->cfg->dir);
 	return 0;
+}
+
+/* -e with err "cannot stamp DIR/.myriad-cache/image: WHAT: strerror(e)". */
+static int stamp_error(const struct builder *b, int e, const char *what,
+		       struct myr_error *err)
+{
+	return myr_error_set(err, -e, "cannot stamp %s/%s/%s: %s: %s",
+			     b->cfg->dir, MYR_CACHE_SUBDIR, MYR_CACHE_FILE,
+			     what, strerror(e));
+}
+
+/*
+ * The published image, opened again by name as fd, checked whole as a
+ * launch would check it, while it kept one identity (*st; *h its header):
+ * 0, or <0 with err set.  The clock is past the file's times first (vfd
+ * is touched), so a write during the check either lands before the check
+ * reads it or changes the ctime, which is compared after.
+ */
+static int verify_published(struct builder *b, int fd, int vfd,
+			    struct stat *st, struct myr_cache_header *h,
+			    struct myr_error *err)
+{
+	struct myr_cache_stamp before, after;
+	struct myr_cache_view v;
+	struct myr_error why = { 0 };
+	void *map = MAP_FAILED;
+	size_t map_len = 0;
+	int r;
+
+	if (fstat(fd, st) != 0)
+		return stamp_error(b, errno, "fstat", err);
+	myr_cache_stamp_of(st, &before);
+	if ((r = clock_past(vfd, &before)) < 0)
+		return stamp_error(b, -r, "waiting for the clock", err);
+	r = myri_cache_verify_map(fd, st, &map, &map_len, &v, &why);
+	if (r == 0)
+		memcpy(h, v.hdr, sizeof(*h));
+	if (map != MAP_FAILED)
+		munmap(map, map_len);
+	if (r < 0)
+		return myr_error_set(err, r, "the new image %s/%s/%s does not "
+				     "verify: %s", b->cfg->dir, MYR_CACHE_SUBDIR,
+				     MYR_CACHE_FILE, why.msg);
+	if (fstat(fd, st) != 0)
+		return stamp_error(b, errno, "fstat", err);
+	myr_cache_stamp_of(st, &after);
+	if (memcmp(&before, &after, sizeof(after)) != 0)
+		return myr_error_set(err, -EAGAIN, "%s/%s/%s changed while it "
+				     "was verified", b->cfg->dir,
+				     MYR_CACHE_SUBDIR, MYR_CACHE_FILE);
+	return 0;
+}
+
+/*
+ * The stamp that lets launches skip the checks verify_published() made
+ * (<myriad/cache.h>, MYR_CACHE_VERIFIED_FILE): written to a temporary
+ * file, synced, renamed into place.  Without it launches are only slower.
+ */
+static int write_verified(struct builder *b, struct myr_error *err)
+{
+	struct myr_cache_verified rec;
+	struct myr_cache_header h;
+	struct stat st;
+	char tmp[64];
+	int fd, vfd = -1, r;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", MYR_CACHE_VERIFIED_FILE,
+		 (int)getpid());
+	unlinkat(b->subfd, tmp, 0);
+	fd = openat(b->subfd, MYR_CACHE_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return stamp_error(b, errno, "open", err);
+	vfd = openat(b->subfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+		     O_NOFOLLOW, 0644);
+	if (vfd < 0) {
+		r = stamp_error(b, errno, tmp, err);
+		close(fd);
+		return r;
+	}
+	r = verify_published(b, fd, vfd, &st, &h, err);
+	close(fd);
+	if (r == 0) {
+		myr_cache_verified_make(&rec, &st, &h);
+		r = write_all(vfd, &rec, sizeof(rec), 0);
+		if (r == 0 && fsync(vfd) != 0)
+			r = -errno;
+		if (r == 0 && renameat(b->subfd, tmp, b->subfd,
+				       MYR_CACHE_VERIFIED_FILE) != 0)
+			r = -errno;
+		if (r == 0 && fsync(b->subfd) != 0)
+			r = -errno;
+		if (r < 0)
+			stamp_error(b, -r, "writing " MYR_CACHE_VERIFIED_FILE, err);
+	}
+	close(vfd);
+	if (r < 0)
+		unlinkat(b->subfd, tmp, 0);
+	return r;
 }
 
 static int write_cache(struct builder *b, struct growbuf *file,
@@ -1254,6 +1355,16 @@ static int write_cache(struct builder *b, struct growbuf *file,
 		goto fail;
 	}
 	close(fd);
+	/* The old image's stamp goes first: a stamp never names a file
+	 * other than the one it was made for, even after a crash here. */
+	if (unlinkat(b->subfd, MYR_CACHE_VERIFIED_FILE, 0) != 0 &&
+	    errno != ENOENT) {
+		int e = errno;
+		unlinkat(b->subfd, tmp, 0);
+		return myr_error_set(err, -e, "cannot remove %s/%s/%s: %s",
+				     b->cfg->dir, MYR_CACHE_SUBDIR,
+				     MYR_CACHE_VERIFIED_FILE, strerror(e));
+	}
 	if (renameat(b->subfd, tmp, b->subfd, MYR_CACHE_FILE) != 0) {
 		int e = errno;
 		unlinkat(b->subfd, tmp, 0);
@@ -1266,7 +1377,7 @@ static int write_cache(struct builder *b, struct growbuf *file,
 		return myr_error_set(err, -e, "fsync of %s/%s: %s", b->cfg->dir,
 				     MYR_CACHE_SUBDIR, strerror(e));
 	}
-	return 0;
+	return write_verified(b, err);
 fail:
 	close(fd);
 	unlinkat(b->subfd, tmp, 0);
@@ -1405,7 +1516,7 @@ static int build_once(const struct myr_cache_build_config *cfg, int out_fd,
 			if (m->dep[d] == NONE && m->view.deps[d].ver_minor > h.host_minor)
 				h.host_minor = m->view.deps[d].ver_minor;
 	}
-	stamp_of(&b.dir_st, &h.dir);
+	myr_cache_stamp_of(&b.dir_st, &h.dir);
 	h.dir.size = 0;
 	if (getrandom(&h.generation, sizeof(h.generation), GRND_NONBLOCK) !=
 	    sizeof(h.generation))

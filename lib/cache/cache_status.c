@@ -17,6 +17,7 @@
 #include <myriad/cache.h>
 #include <myriad/module.h>
 #include <myriad/sandbox.h>
+#include "cache/cache_internal.h"
 
 static int64_t ts_ns(const struct timespec *t)
 {
@@ -166,6 +167,25 @@ static int status_check_image(const struct myr_cache_view *v, const void *map,
 	return 0;
 }
 
+int myri_cache_verify_map(int fd, const struct stat *fs, void **map,
+			  size_t *map_len, struct myr_cache_view *v,
+			  struct myr_error *why)
+{
+	uint8_t *pages_done;
+	int r;
+
+	*map = MAP_FAILED;
+	*map_len = 0;
+	if (status_map(fd, fs, map, map_len, v, why) < 0)
+		return -EBADMSG;
+	pages_done = calloc(v->hdr->image_size / MYR_CACHE_PAGE + 1, 1);
+	if (!pages_done)
+		return myr_error_set(why, -ENOMEM, "out of memory");
+	r = status_check_image(v, *map, pages_done, why);
+	free(pages_done);
+	return r;
+}
+
 /* The cache directory and file are owned as a launch requires, and the
  * cache was built for this directory. */
 static int status_check_place(int dirfd, const struct stat *ds,
@@ -251,7 +271,6 @@ int myr_cache_status(const char *dir, const struct myr_host_binding *host,
 	void *map = MAP_FAILED;
 	size_t map_len = 0;
 	int dirfd, fd = -1, r = 0, other_launcher = 0;
-	uint8_t *pages_done = NULL;
 
 	memset(st, 0, sizeof(*st));
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -275,15 +294,16 @@ int myr_cache_status(const char *dir, const struct myr_host_binding *host,
 		myr_error_set(&why, -EBADMSG, "not a regular, non-empty file");
 		goto invalid;
 	}
-	if (status_map(fd, &fs, &map, &map_len, &v, &why) < 0)
-		goto invalid;
-	pages_done = calloc(v.hdr->image_size / MYR_CACHE_PAGE + 1, 1);
-	if (!pages_done) {
-		r = myr_error_set(err, -ENOMEM, "out of memory");
+	r = myri_cache_verify_map(fd, &fs, &map, &map_len, &v, &why);
+	if (r == -ENOMEM) {
+		myr_error_set(err, r, "%s", why.msg);
 		goto out;
 	}
-	if (status_check_image(&v, map, pages_done, &why) < 0 ||
-	    status_check_place(dirfd, &ds, &fs, &v, &why) < 0 ||
+	if (r < 0) {
+		r = 0;
+		goto invalid;
+	}
+	if (status_check_place(dirfd, &ds, &fs, &v, &why) < 0 ||
 	    status_check_host(&v, host, &other_launcher, &why) < 0)
 		goto invalid;
 	status_summarise(dirfd, &ds, &v, other_launcher, diag, st);
@@ -292,7 +312,6 @@ invalid:
 	st->state = MYR_CACHE_INVALID;
 	snprintf(st->why, sizeof(st->why), "%s", why.msg);
 out:
-	free(pages_done);
 	if (map != MAP_FAILED)
 		munmap(map, map_len);
 	if (fd >= 0)
@@ -321,7 +340,9 @@ int myr_cache_clear(const char *dir, struct myr_error *err)
 		return myr_error_set(err, -en, "%s/%s: %s", dir, MYR_CACHE_SUBDIR,
 				     strerror(en));
 	}
-	if (unlinkat(subfd, MYR_CACHE_FILE, 0) != 0 && errno != ENOENT) {
+	/* The stamp first: it never outlives its image. */
+	if ((unlinkat(subfd, MYR_CACHE_VERIFIED_FILE, 0) != 0 && errno != ENOENT) ||
+	    (unlinkat(subfd, MYR_CACHE_FILE, 0) != 0 && errno != ENOENT)) {
 		int en = errno;
 		r = myr_error_set(err, -en, "cannot remove %s/%s/%s: %s", dir,
 				  MYR_CACHE_SUBDIR, MYR_CACHE_FILE, strerror(en));
@@ -331,7 +352,9 @@ int myr_cache_clear(const char *dir, struct myr_error *err)
 	if (lfd >= 0 && (d = fdopendir(lfd))) {
 		while ((e = readdir(d)))
 			if (strncmp(e->d_name, MYR_CACHE_FILE ".tmp.",
-				    sizeof(MYR_CACHE_FILE ".tmp.") - 1) == 0)
+				    sizeof(MYR_CACHE_FILE ".tmp.") - 1) == 0 ||
+			    strncmp(e->d_name, MYR_CACHE_VERIFIED_FILE ".tmp.",
+				    sizeof(MYR_CACHE_VERIFIED_FILE ".tmp.") - 1) == 0)
 				unlinkat(subfd, e->d_name, 0);
 		closedir(d);
 	} else if (lfd >= 0) {

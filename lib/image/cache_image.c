@@ -10,12 +10,12 @@
  * computed in 64 bits and compared against a bound that fits in 32 bits,
  * and nothing is read before the range holding it has been checked.
  *
- * What is trusted per launch and why: the header and the metadata carry
- * checksums verified at every open, so a flipped byte in the index, an
- * offset or a fixup is caught before use.  The image's bytes (code and
- * data) are not hashed per launch: they are written once, atomically, by
- * the builder from checksummed module files, and hashing them would cost
- * what the cache saves (docs/cache.md, "What is verified").
+ * What is trusted per launch and why: a launch that finds the builder's
+ * stamp (MYR_CACHE_VERIFIED_FILE) naming this very file, unchanged since
+ * it passed every check, trusts what was checked (the metadata checksum,
+ * every record, page and fixup site); any other launch checks the header
+ * and metadata checksums at open, and each module's record, bytes and
+ * fixup sites before its first use (docs/cache.md, "What is verified").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -620,6 +620,8 @@ struct myr_cache {
 	int stale, pins_valid, closure_used;
 	int sealed;                     /* the service's sealed image: its
 	                                   records were checked when built */
+	int verified;                   /* the file the builder's stamp names:
+	                                   every check passed at build */
 	uint32_t stat_calls;
 	uint8_t *state;
 	uint32_t *stack, *next;         /* DFS scratch, nmodules each */
@@ -649,6 +651,61 @@ static uint64_t now_ns(void)
 static int64_t ts_ns(const struct timespec *t)
 {
 	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+void myr_cache_stamp_of(const struct stat *st, struct myr_cache_stamp *s)
+{
+	s->dev = (uint64_t)st->st_dev;
+	s->ino = (uint64_t)st->st_ino;
+	s->size = (uint64_t)st->st_size;
+	s->mtime_ns = ts_ns(&st->st_mtim);
+	s->ctime_ns = ts_ns(&st->st_ctim);
+}
+
+void myr_cache_verified_make(struct myr_cache_verified *out,
+			     const struct stat *st,
+			     const struct myr_cache_header *h)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->magic, MYR_CACHE_VERIFIED_MAGIC, 8);
+	out->version = MYR_CACHE_VERSION;
+	myr_cache_stamp_of(st, &out->file);
+	out->generation = h->generation;
+	out->header_checksum = h->header_checksum;
+	out->checksum = myr_xxh64(out, offsetof(struct myr_cache_verified,
+						checksum), 0);
+}
+
+/*
+ * Whether the builder's stamp names the image open as *st with header *h
+ * (whose checksum the caller verified): the stamp must be a regular file
+ * trusted as the image is, and equal, byte for byte, to the one made for
+ * this file now.  Any write to the image since changed its ctime; a
+ * replacement, its inode.  Anything else (absent, unreadable, foreign)
+ * means 0: the launch checks everything itself.
+ */
+static int verified_by_builder(int dirfd, const struct stat *st,
+			       const struct myr_cache_header *h,
+			       const struct stat *dst)
+{
+	struct myr_cache_verified want, got;
+	struct stat vst;
+	ssize_t n = -1;
+	int fd = openat(dirfd, MYR_CACHE_SUBDIR "/" MYR_CACHE_VERIFIED_FILE,
+			O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
+			O_NOCTTY);
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &vst) == 0 && S_ISREG(vst.st_mode) &&
+	    myr_stat_check_trusted(&vst, MYR_CACHE_VERIFIED_FILE, "the stamp",
+				   (long)dst->st_uid, NULL) == 0)
+		n = pread(fd, &got, sizeof(got), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(got))
+		return 0;
+	myr_cache_verified_make(&want, st, h);
+	return memcmp(&want, &got, sizeof(got)) == 0;
 }
 
 static int same_dir(const struct myr_cache_stamp *a, const struct stat *st)
@@ -789,9 +846,11 @@ static int open_dir(struct myr_cache *c, const char *dir, struct stat *dst,
 	return 0;
 }
 
-/* Map and check the image open as fd (the cache file, or the service's
- * sealed memfd) for the directory whose stat is *dst. */
-static int open_image(struct myr_cache *c, int fd, const struct stat *dst,
+/* Map and check the image open as fd (the cache file, opened by name in
+ * DIR if by_name, or the service's sealed memfd) for the directory whose
+ * stat is *dst. */
+static int open_image(struct myr_cache *c, int fd, int by_name,
+		      const struct stat *dst,
 		      const struct myr_host_binding *host,
 		      struct myr_error *err)
 {
@@ -833,16 +892,21 @@ static int open_image(struct myr_cache *c, int fd, const struct stat *dst,
 	c->stale = !same_dir(&hdr.dir, dst);
 	if (c->stale)
 		pflags |= MYR_CACHE_PARSE_IDENTS;
+	/* Only the file this library opened by name has a stamp. */
+	if (by_name && verified_by_builder(c->dirfd, &st, &hdr, dst)) {
+		c->verified = 1;
+		pflags |= MYR_CACHE_PARSE_NO_SUMS;  /* the header's: above */
+	}
 	if (hdr.image_off == 0 || hdr.image_off > (uint64_t)st.st_size ||
 	    hdr.image_off > UINT32_MAX)
 		return myr_error_set(err, -EBADMSG, "image offset %llu outside "
 				     "the file", (unsigned long long)hdr.image_off);
 	c->meta_len = (size_t)hdr.image_off;
 	/* Populated when the checksum is to read every page anyway: one
-	 * call maps them all instead of a fault per few pages.  A sealed
+	 * call maps them all instead of a fault per few pages.  A checked
 	 * image's pages are touched only where a used module's records are. */
-	c->meta = mmap(NULL, c->meta_len, PROT_READ,
-		       MAP_SHARED | (c->sealed ? 0 : MAP_POPULATE), fd, 0);
+	c->meta = mmap(NULL, c->meta_len, PROT_READ, MAP_SHARED |
+		       (c->sealed || c->verified ? 0 : MAP_POPULATE), fd, 0);
 	if (c->meta == MAP_FAILED) {
 		int e = errno;
 		c->meta = NULL;
@@ -856,7 +920,7 @@ static int open_image(struct myr_cache *c, int fd, const struct stat *dst,
 	if (memcmp(c->meta, &hdr, sizeof(hdr)) != 0)
 		return myr_error_set(err, -EBUSY, "changed while being read");
 	r = map_image(c, fd, host, err);
-	if (r == 0 && c->image)
+	if (r == 0 && c->image && !c->verified)
 		r = myr_cache_check_stubs(&c->v, c->image, err);
 	if (r == 0)
 		r = bind_host(c, host, err);
@@ -907,7 +971,7 @@ static int open_cache(struct myr_cache *c, const char *dir, int image_fd,
 			return r;
 		}
 	}
-	r = open_image(c, fd, &dst, host, err);
+	r = open_image(c, fd, fd != image_fd, &dst, host, err);
 	if (fd != image_fd)
 		close(fd);
 	return r;
@@ -1130,7 +1194,8 @@ static uint8_t own_ok(struct myr_cache *c, uint32_t i)
 	 * kept for the launcher's one warning.  (The error is set only when
 	 * a check fails: clearing it per module cost more than the checks
 	 * of a sealed image.) */
-	if (!c->sealed) {       /* else checked by the service that built it */
+	if (!c->sealed && !c->verified) {   /* else checked by the service
+	                                       or the builder */
 		struct myr_error err;
 		if (check_core(&c->v, i, &err) < 0 ||
 		    check_exports(&c->v, i, &err) < 0 ||
@@ -1426,7 +1491,9 @@ int myr_cache_launch_closure(struct myr_cache *c, const char *name,
 		return 0;
 	}
 	p = myr_cache_view_find(&c->v, name, len);
-	if (p >= 0 && check_core(&c->v, (uint32_t)p, NULL) == 0)
+	/* check_core() reads every closure entry's record: a checked
+	 * image's were read by the builder instead. */
+	if (p >= 0 && (c->verified || check_core(&c->v, (uint32_t)p, NULL) == 0))
 		m = &c->v.modules[p];
 	if (!m || !(m->flags & MYR_CM_PROGRAM) || m->checksum != sum ||
 	    !closure_ok(c, c->v.closures + m->closure.off, m->closure.count))
@@ -1521,8 +1588,8 @@ const struct myr_link_module *myri_cache_link_module(struct myr_cache *c,
 
 	if (cl)
 		return &cl->link;
-	r = c->sealed ? 0 : check_core(&c->v, i, err);
-	if (r == 0 && !c->sealed)
+	r = c->sealed || c->verified ? 0 : check_core(&c->v, i, err);
+	if (r == 0 && !c->sealed && !c->verified)
 		r = check_exports(&c->v, i, err);
 	if (r < 0)
 		return NULL;
@@ -1584,6 +1651,7 @@ void myr_cache_info(const struct myr_cache *c, struct myr_cache_info *out)
 	out->slid = c->slide != 0;
 	out->pins_valid = c->pins_valid;
 	out->closure_used = c->closure_used;
+	out->verified = c->verified;
 	out->stat_calls = c->stat_calls;
 	out->active = c->nactive;
 	out->ns_open = c->ns_open;

@@ -45,7 +45,7 @@ launch
 is "$out" "$sum" "launch from the image: the generator's checksum"
 is "$(from_cache)" "stats: $N modules from the cache, 1 from files" \
 	"--stats: every library module came from the image, the program from its file"
-like "$err" "current, 0 module stat calls" "a current cache costs no per-module stat"
+like "$err" "current, checked at build, 0 module stat calls" "a current cache costs no per-module stat, nor a content check"
 unlike "$err" "slid" "the image went to its preferred address"
 like "$err" "bytes read in 0 batches" "no module file was read"
 

@@ -7,6 +7,9 @@
 # site moved by one byte, a damaged export-bucket table), an image others
 # can write: every launch prints the right output with one warning line,
 # from the module files, and `myriad cache status` never says "current".
+# The same once the builder's stamp lets launches skip the content checks:
+# damage after the stamp is checked and refused at launch, and a stamp
+# that does not name the very file is ignored.
 . "$(dirname "$0")/lib.sh"
 require_myriad
 require_cmd "$HOST_CC" perl xxhsum
@@ -157,5 +160,88 @@ if [ "$(id -u)" = 0 ]; then
 fi
 runs "$T/app.myr"
 is "$status:$err" "7:" "the restored image is used silently"
+
+# ---- checked once per build: the stamp (docs/cache.md) -----------------------------
+#
+# The builder checks the published image whole and records its identity
+# (dev, inode, size, mtime, ctime) in .myriad-cache/verified; a launch that
+# finds the image unchanged skips the per-module content checks.  Every
+# write through the file system changes the ctime, so a damaged image is
+# checked (and refused) at launch again, whatever its mtime says.
+STAMP=$LIB/.myriad-cache/verified
+runs --stats "$T/app.myr"
+is "$status:$out" "7:bound" "the image rewritten in place (same bytes): it runs"
+like "$err" "checked at launch" "...checked at launch: the stamp names the file before the rewrite"
+ok "cache build, to stamp it again" "$MYRIAD" cache build --libdir "$LIB"
+[ -f "$STAMP" ] && pass "the build leaves its stamp" || fail "the build leaves its stamp"
+cp "$CACHE" "$T/good"
+cp "$STAMP" "$T/stamp.good"
+image_off=$(u64 64) binds_off=$(u32 184)
+site=$(u32 "$binds_off")
+runs --stats "$T/app.myr"
+is "$status:$out" "7:bound" "a stamped image: the app runs"
+like "$err" "checked at build" "...without the per-launch content checks"
+unlike "$err" "differ" "...and without a warning"
+ok "status of a stamped image" "$MYRIAD" cache status --libdir "$LIB"
+like "$out" "current" "...says current"
+
+# stamped_damage DESCRIPTION: the image was damaged after its stamp was
+# made; the launch must check it, refuse the module and say so.
+stamped_damage() {
+	runs --stats "$T/app.myr"
+	is "$status:$out" "7:bound" "$1: the app runs as without a cache"
+	like "$err" "checked at launch" "$1: the stamp no longer matches"
+	like "$err" "differ from the build" "$1: the damaged module is refused"
+	run "$MYRIAD" cache status --libdir "$LIB"
+	unlike "$out" "^current" "$1: status does not say current"
+}
+printf '\x01' | dd of="$CACHE" bs=1 seek=$((image_off + site + 2)) conv=notrunc status=none
+stamped_damage "a code pointer changed after the stamp"
+cp "$T/good" "$CACHE"
+printf '\x01' | dd of="$CACHE" bs=1 seek=$((image_off + site + 2)) conv=notrunc status=none
+touch -r "$T/good" "$CACHE"
+stamped_damage "a code pointer changed after the stamp, the mtime put back"
+cp "$T/good" "$CACHE"
+printf '\xa5' | dd of="$CACHE" bs=1 seek=$((image_off + 17)) conv=notrunc status=none
+touch -r "$T/good" "$CACHE"
+stamped_damage "a text byte changed after the stamp, the mtime put back"
+
+# A stamp that does not name this very file changes nothing but the cost.
+stamp_ignored() {
+	runs --stats "$T/app.myr"
+	is "$status:$out" "7:bound" "$1: the app runs"
+	like "$err" "checked at launch" "$1: ignored, the image checked at launch"
+	unlike "$err" "ignored \\(" "$1: the image itself is still used"
+}
+ok "cache build" "$MYRIAD" cache build --libdir "$LIB"
+cp "$STAMP" "$T/stamp.new"
+cp "$T/stamp.good" "$STAMP"
+stamp_ignored "the previous build's stamp"
+cp "$T/stamp.new" "$STAMP"
+printf '\x01' | dd of="$STAMP" bs=1 seek=20 conv=notrunc status=none
+stamp_ignored "a stamp with a changed byte"
+cp "$T/stamp.new" "$STAMP"
+head -c 79 "$T/stamp.new" >"$STAMP"
+stamp_ignored "a truncated stamp"
+cp "$T/stamp.new" "$STAMP"
+chmod g+w "$STAMP"
+stamp_ignored "a stamp its group can write"
+chmod g-w "$STAMP"
+if [ "$(id -u)" = 0 ]; then
+	chown 65534 "$STAMP"
+	stamp_ignored "a stamp owned by another user"
+	chown 0 "$STAMP"
+fi
+mv "$STAMP" "$T/stamp.moved"
+ln -s "$T/stamp.moved" "$STAMP"
+stamp_ignored "a symbolic link to the right stamp"
+rm "$STAMP"
+stamp_ignored "no stamp"
+mv "$T/stamp.moved" "$STAMP"
+runs --stats "$T/app.myr"
+like "$err" "checked at build" "the right stamp back: checked at build again"
+ok "cache clear" "$MYRIAD" cache clear --libdir "$LIB"
+[ ! -e "$STAMP" ] && [ ! -e "$LIB/.myriad-cache" ] && pass "cache clear removes the stamp" ||
+	fail "cache clear removes the stamp"
 
 done_testing
