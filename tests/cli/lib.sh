@@ -58,6 +58,7 @@ _tap_finish() {
 		rm -rf "$T"
 	fi
 	[ -n "${_tap_nobody_dir:-}" ] && rm -rf "$_tap_nobody_dir"
+	[ -n "${_tap_outside_tmp:-}" ] && rm -rf "$_tap_outside_tmp"
 	if [ "$_tap_failed" -gt 0 ]; then
 		exit 1
 	fi
@@ -81,6 +82,23 @@ nobody_dir() {
 	setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$_tap_nobody_dir" \
 		2>/dev/null || return 1
 	printf '%s\n' "$_tap_nobody_dir"
+}
+
+# outside_tmp_dir VAR: sets VAR to a fresh directory that is not beneath
+# /tmp, for a library directory of a program that creates files directly in
+# /tmp (Lua's os.tmpname makes /tmp/lua_XXXXXX): Landlock lets no fs-write
+# program create entries directly in an ancestor of a library directory
+# (docs/security.md), and $T is beneath /tmp when the checkout is.  Not to be
+# called in a subshell, which would hide the parent from the cleanup at exit.
+_tap_outside_tmp=
+outside_tmp_dir() {
+	local dir
+	if [ -z "$_tap_outside_tmp" ]; then
+		_tap_outside_tmp=$(mktemp -d /var/tmp/myriad-test.XXXXXX 2>/dev/null ||
+			mktemp -d /dev/shm/myriad-test.XXXXXX) || return 1
+	fi
+	dir=$(mktemp -d "$_tap_outside_tmp/d.XXXXXX") || return 1
+	printf -v "$1" '%s' "$dir"
 }
 
 diag() { local line; for line in "$@"; do printf '# %s\n' "$line" >&2; done; }

@@ -32,7 +32,11 @@ for config in "${CONFIGS[@]}"; do
 		"$REAL_DIR/lua/luaplug.c" "$REAL_DIR/main_shim.c" || continue
 	core=("${CORE[@]/#/$d/}")
 	core=("${core[@]/%/.o}")
-	mkdir -p "$d/native" "$d/modules"
+	# The library directory lies outside /tmp: the script's os.tmpname
+	# creates /tmp/lua_XXXXXX (see outside_tmp_dir in tests/cli/lib.sh).
+	outside_tmp_dir mods || { fail "$name: no directory outside /tmp"; continue; }
+	ln -sfn "$mods" "$d/modules"
+	mkdir -p "$d/native"
 	native_link "$config" "$d/native/lua" -Wl,-E "$d/lua.o" "${core[@]}" -lm || continue
 	native_link "$config" "$d/native/luaplug.so" -shared "$d/luaplug.o" || continue
 	module_link "$d/modules/lua54.myr" --version 5.4.4 "${core[@]}" || continue
