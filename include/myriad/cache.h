@@ -320,6 +320,16 @@ int myr_cache_check_limits(const struct myr_cache_header *h,
 int myr_cache_check_module(const struct myr_cache_view *v, uint32_t i,
 			   struct myr_error *err);
 
+/*
+ * Program module i's launch closure (i and every entry checked by
+ * myr_cache_check_module()) is an init order: each entry once, after
+ * every dependency of it.  seen: modules.count zero bytes, left zero.
+ * The builder checks it, so that a launch of a stamped image need not.
+ * 0 or -EBADMSG.
+ */
+int myr_cache_check_closure(const struct myr_cache_view *v, uint32_t i,
+			    uint8_t *seen, struct myr_error *err);
+
 /* Module index by name through the hash table, or -ENOENT.  At most
  * buckets.count probes whatever the table holds. */
 int64_t myr_cache_view_find(const struct myr_cache_view *v, const char *name,

@@ -164,6 +164,13 @@ static int status_check_image(const struct myr_cache_view *v, const void *map,
 		if ((v->modules[i].flags & MYR_CM_IMAGE) &&
 		    myr_cache_check_content(v, image, i, pages_done, why) < 0)
 			return -EBADMSG;
+	/* pages_done is spent: its bytes, zeroed, serve as the closures'
+	 * scratch (the caller sized it for both). */
+	memset(pages_done, 0, v->hdr->modules.count);
+	for (uint32_t i = 0; i < v->hdr->modules.count; i++)
+		if (v->modules[i].closure.count &&
+		    myr_cache_check_closure(v, i, pages_done, why) < 0)
+			return -EBADMSG;
 	return 0;
 }
 
@@ -178,7 +185,8 @@ int myri_cache_verify_map(int fd, const struct stat *fs, void **map,
 	*map_len = 0;
 	if (status_map(fd, fs, map, map_len, v, why) < 0)
 		return -EBADMSG;
-	pages_done = calloc(v->hdr->image_size / MYR_CACHE_PAGE + 1, 1);
+	pages_done = calloc(v->hdr->image_size / MYR_CACHE_PAGE +
+			    v->hdr->modules.count + 1, 1);
 	if (!pages_done)
 		return myr_error_set(why, -ENOMEM, "out of memory");
 	r = status_check_image(v, *map, pages_done, why);

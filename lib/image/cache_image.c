@@ -570,6 +570,30 @@ int myr_cache_check_module(const struct myr_cache_view *v, uint32_t i,
 	return r;
 }
 
+int myr_cache_check_closure(const struct myr_cache_view *v, uint32_t i,
+			    uint8_t *seen, struct myr_error *err)
+{
+	const struct myr_cache_module *m = &v->modules[i];
+	const uint32_t *l = v->closures + m->closure.off;
+	int r = 0;
+
+	for (uint32_t k = 0; k < m->closure.count && r == 0; k++) {
+		const struct myr_cache_module *e = &v->modules[l[k]];
+		if (seen[l[k]])
+			r = myr_error_set(err, -EBADMSG, "module %u: closure "
+					  "entry %u repeats module %u", i, k, l[k]);
+		for (uint32_t d = 0; r == 0 && d < e->deps.count; d++)
+			if (!seen[v->deps[e->deps.off + d]])
+				r = myr_error_set(err, -EBADMSG, "module %u: "
+						  "closure entry %u comes before "
+						  "its dependency %u", i, k, d);
+		seen[l[k]] = 1;
+	}
+	for (uint32_t k = 0; k < m->closure.count; k++)
+		seen[l[k]] = 0;
+	return r;
+}
+
 int64_t myr_cache_view_find(const struct myr_cache_view *v, const char *name,
 			    uint32_t len)
 {
@@ -1173,6 +1197,14 @@ int myr_cache_check_content(const struct myr_cache_view *v,
 	return 0;
 }
 
+/* What activation and init do with a usable module: ST_INIT, ST_FIXUP. */
+static uint8_t use_bits(const struct myr_cache *c,
+			const struct myr_cache_module *m)
+{
+	return (m->init.count || m->fini.count ? ST_INIT : 0) |
+	       (m->binds.count || (c->slide && m->rebases.count) ? ST_FIXUP : 0);
+}
+
 /*
  * Whether module i itself may be used, its dependencies aside: 0, or
  * ST_USABLE with ST_INIT and ST_FIXUP noted, so that activation and init
@@ -1210,8 +1242,7 @@ static uint8_t own_ok(struct myr_cache *c, uint32_t i)
 			return 0;
 		}
 	}
-	return ST_USABLE | (m->init.count || m->fini.count ? ST_INIT : 0) |
-	       (m->binds.count || (c->slide && m->rebases.count) ? ST_FIXUP : 0);
+	return ST_USABLE | use_bits(c, m);
 }
 
 /* The depth-first walks' stacks, allocated on first use: a launch
@@ -1399,6 +1430,34 @@ static int closure_ok(struct myr_cache *c, const uint32_t *l, uint32_t count)
 	return ok;
 }
 
+/*
+ * A stamped image's recorded closure: the builder checked every record
+ * and the closure's order (myr_cache_check_closure: image modules, each
+ * once, after its dependencies), so only what depends on this launch is
+ * looked at: an entry this launch decided before, or a pinned one
+ * without this launcher's host addresses, sends the closure to
+ * closure_ok() (states put back).  No dependency is read.
+ */
+static int stamped_ok(struct myr_cache *c, const uint32_t *l, uint32_t count)
+{
+	uint32_t nmod = c->v.hdr->modules.count, k;
+
+	for (k = 0; k < count; k++) {
+		uint32_t i = l[k];
+		if (i >= nmod || c->state[i])
+			break;
+		const struct myr_cache_module *m = &c->v.modules[i];
+		if ((m->flags & MYR_CM_PINNED) && !c->pins_valid)
+			break;
+		c->state[i] = ST_DONE | ST_USABLE | use_bits(c, m);
+	}
+	if (k == count)
+		return 1;
+	while (k--)
+		c->state[l[k]] = 0;
+	return closure_ok(c, l, count);
+}
+
 uint32_t myr_cache_plan_entry(const struct myr_cache_view *v, uint32_t i)
 {
 	const struct myr_cache_module *m = &v->modules[i];
@@ -1496,7 +1555,9 @@ int myr_cache_launch_closure(struct myr_cache *c, const char *name,
 	if (p >= 0 && (c->verified || check_core(&c->v, (uint32_t)p, NULL) == 0))
 		m = &c->v.modules[p];
 	if (!m || !(m->flags & MYR_CM_PROGRAM) || m->checksum != sum ||
-	    !closure_ok(c, c->v.closures + m->closure.off, m->closure.count))
+	    !(c->verified && !c->stale ?
+	      stamped_ok(c, c->v.closures + m->closure.off, m->closure.count) :
+	      closure_ok(c, c->v.closures + m->closure.off, m->closure.count)))
 		return -ENOENT;
 	c->closure_used = 1;
 	*list = c->v.closures + m->closure.off;

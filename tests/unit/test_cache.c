@@ -679,6 +679,45 @@ TEST(bounds_are_checked_behind_valid_checksums)
 	free(good);
 }
 
+/* The builder's order check, which lets a stamped launch take the
+ * closure without reading a dependency: the built order passes; an entry
+ * before its dependency, or one repeated, is refused; seen comes back
+ * zero either way. */
+TEST(a_closure_out_of_order_or_repeated_is_refused)
+{
+	struct myr_cache_build_result res;
+	struct myr_cache_view v;
+	struct myr_error err = { 0 };
+	size_t len;
+	int64_t p;
+
+	setup();
+	write_lib(42);
+	write_mid();
+	write_prog("prog", NULL);
+	ASSERT_EQ(0, build(NULL, &res));
+	uint8_t *buf = slurp(&len), seen[8] = { 0 }, zero[8] = { 0 };
+	ASSERT_EQ(0, myr_cache_parse(buf, len, 0, &v, &err));
+	p = myr_cache_view_find(&v, "prog", 4);
+	ASSERT_GE(p, 0);
+	ASSERT_LE(v.hdr->modules.count, sizeof(seen));
+	uint32_t *l = (uint32_t *)(void *)(buf + v.hdr->closures.off) +
+		      v.modules[p].closure.off;
+	ASSERT_EQ(2u, v.modules[p].closure.count);       /* lib, mid */
+	EXPECT_EQ(0, myr_cache_check_closure(&v, (uint32_t)p, seen, &err));
+	EXPECT_EQ(0, memcmp(seen, zero, sizeof(seen)));
+	uint32_t a = l[0], b = l[1];
+	l[0] = b;
+	l[1] = a;
+	EXPECT_EQ(-EBADMSG, myr_cache_check_closure(&v, (uint32_t)p, seen, &err));
+	EXPECT_EQ(0, memcmp(seen, zero, sizeof(seen)));
+	l[0] = a;
+	l[1] = a;
+	EXPECT_EQ(-EBADMSG, myr_cache_check_closure(&v, (uint32_t)p, seen, &err));
+	EXPECT_EQ(0, memcmp(seen, zero, sizeof(seen)));
+	free(buf);
+}
+
 /* Random edits of the metadata with valid checksums: never a crash, an
  * out-of-bounds read (ASan) or a hang. */
 TEST(random_edits_behind_valid_checksums_are_safe)
