@@ -81,37 +81,63 @@ TEST(symbol_max)
 	at_and_past(function_named, MYR_SYMBOL_MAX, "MYR_SYMBOL_MAX");
 }
 
+/*
+ * n distinct, valid dependency modules "d000000", "d000001", ... in one
+ * buffer: the writer's fixed cost a module, times MYR_DEPS_MAX, would make
+ * the test take seconds on an idle machine and minutes on a loaded one, so
+ * one module is written and its copies differ only in the digits of the
+ * name, resealed.  Each copy is then parsed by the reader like any file.
+ */
+static uint8_t *dep_modules(size_t n, struct myr_module_view *views)
+{
+	char name[] = "d000000";
+	struct myr_module_desc d = {
+		.name = name, .ver_major = 1, .arch = MYR_ARCH_HOST,
+		.entry = { .seg = MYR_SEG_NONE },
+		.init = { .seg = MYR_SEG_NONE }, .fini = { .seg = MYR_SEG_NONE },
+	};
+	struct myr_module_view tv;
+	uint8_t *tmpl;
+	size_t len;
+
+	ASSERT_LE(n, (size_t)1000000);          /* six digits */
+	ASSERT_EQ(0, myr_module_write(&d, &tmpl, &len, NULL));
+	ASSERT_EQ(0, myr_module_parse(tmpl, len, 0, &tv, NULL));
+	ASSERT_EQ(0, memcmp(tv.name, name, sizeof(name) - 1));
+	size_t at = (size_t)((const uint8_t *)tv.name - tmpl);
+	size_t stride = (len + 63) & ~(size_t)63;
+	uint8_t *files = malloc(n * stride);
+	ASSERT_NONNULL(files);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *f = files + i * stride;
+		memcpy(f, tmpl, len);
+		snprintf(name, sizeof(name), "d%06zu", i);
+		memcpy(f + at, name, sizeof(name) - 1);
+		struct myr_header *h = (struct myr_header *)f;
+		h->checksum = myr_module_checksum(h, len);
+		ASSERT_EQ(0, myr_module_parse(f, len, 0, &views[i], NULL));
+	}
+	free(tmpl);
+	return files;
+}
+
 TEST(deps_max)
 {
 	struct tu_diag diag;
 	size_t n = MYR_DEPS_MAX;
-	uint8_t **files = calloc(n, sizeof(*files));
 	struct myr_module_view *views = calloc(n, sizeof(*views));
 	struct myr_link_dep *deps = calloc(n, sizeof(*deps));
-	char name[32];
 
 	setup();
-	ASSERT_NONNULL(files);
 	ASSERT_NONNULL(views);
 	ASSERT_NONNULL(deps);
-	for (size_t i = 0; i < n; i++) {
-		struct myr_module_desc d = {
-			.name = name, .ver_major = 1, .arch = MYR_ARCH_HOST,
-			.entry = { .seg = MYR_SEG_NONE },
-			.init = { .seg = MYR_SEG_NONE }, .fini = { .seg = MYR_SEG_NONE },
-		};
-		size_t len;
-		snprintf(name, sizeof(name), "d%zu", i);
-		ASSERT_EQ(0, myr_module_write(&d, &files[i], &len, NULL));
-		ASSERT_EQ(0, myr_module_parse(files[i], len, 0, &views[i], NULL));
+	uint8_t *files = dep_modules(n, views);
+	for (size_t i = 0; i < n; i++)
 		deps[i] = (struct myr_link_dep){ "dep.myr", &views[i], 0 };
-	}
 	const char *src = "int one(void) { return 1; }\n";
 	EXPECT_EQ(0, link_text("deps.c", src, deps, n - 1, &diag));
 	EXPECT_EQ(-EINVAL, link_text("deps.c", src, deps, n, &diag));
 	EXPECT_EQ(1u, tu_lines_with(&diag, "MYR_DEPS_MAX"));
-	for (size_t i = 0; i < n; i++)
-		free(files[i]);
 	free(files);
 	free(views);
 	free(deps);
