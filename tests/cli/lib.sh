@@ -177,6 +177,19 @@ run() {
 	_tap_last_cmd="$*"
 }
 
+# wait_for SECONDS CMD...: runs CMD every 0.1 s until it succeeds (0) or
+# SECONDS of wall time have passed (1).  For a state another process reaches
+# in its own time: the bound is generous because a loaded machine may take
+# many times longer than an idle one, and it is only ever reached on failure.
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
 # ok DESCRIPTION CMD...: passes when CMD exits 0.
 ok() {
 	local desc=$1
