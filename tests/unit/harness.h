@@ -20,8 +20,9 @@
  * may change process-wide state (rlimits, seccomp, signal dispositions)
  * freely.  The parent enforces the timeout (default TEST_DEFAULT_TIMEOUT
  * seconds, define it before including this file to change it for the whole
- * file) rather than the child's alarm(), because a test is allowed to use
- * alarm() or to block SIGALRM itself.
+ * file; stretched on a loaded machine, see th_wait) rather than the child's
+ * alarm(), because a test is allowed to use alarm() or to block SIGALRM
+ * itself.
  *
  * ASSERT_* reports and ends the test; EXPECT_* reports and lets it go on.
  * Diagnostics go to stderr as "# file:line: ..." lines so that prove shows
@@ -432,14 +433,49 @@ static inline void th_run_child(const struct th_test *t, const sigset_t *mask)
 	exit(0);
 }
 
-/* Wait for the child at most timeout seconds; returns false on timeout. */
-static inline bool th_wait(pid_t pid, unsigned timeout, int *status)
+/*
+ * A timeout is there to catch a hang, not a slow machine: with more
+ * runnable threads than CPUs a test gets a fraction of one, so the limit
+ * is stretched by the 1-minute load average per CPU, rounded up (x1 to
+ * x8; tests/run-test does the same for whole test files).  Read again
+ * while waiting, so load that comes after the start counts too.
+ */
+static inline unsigned th_load_stretch(double *load, long *cpus)
 {
-	double deadline = th_now() + timeout;
+	FILE *f = fopen("/proc/loadavg", "r");
+	double l = 0;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (f) {
+		if (fscanf(f, "%lf", &l) != 1)
+			l = 0;
+		fclose(f);
+	}
+	if (n < 1)
+		n = 1;
+	*load = l;
+	*cpus = n;
+	double x = l / (double)n;
+	return x <= 1 ? 1 : x >= 8 ? 8 : (unsigned)x + (x > (unsigned)x);
+}
+
+struct th_limit {
+	unsigned stretch;        /* the largest seen while waiting */
+	double load;             /* the load average that gave it */
+	long cpus;
+};
+
+/* Wait for the child at most timeout seconds, stretched for the load
+ * (*lim); returns false on timeout. */
+static inline bool th_wait(pid_t pid, unsigned timeout, int *status,
+			   struct th_limit *lim)
+{
+	double start = th_now();
 	sigset_t chld;
 
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
+	lim->stretch = th_load_stretch(&lim->load, &lim->cpus);
 	for (;;) {
 		pid_t r = waitpid(pid, status, WNOHANG);
 		if (r == pid)
@@ -448,9 +484,16 @@ static inline bool th_wait(pid_t pid, unsigned timeout, int *status)
 			perror("# harness: waitpid");
 			exit(1);
 		}
-		double left = deadline - th_now();
+		double load;
+		long cpus;
+		unsigned x = th_load_stretch(&load, &cpus);
+		if (x > lim->stretch)
+			*lim = (struct th_limit){ x, load, cpus };
+		double left = start + (double)timeout * lim->stretch - th_now();
 		if (left <= 0)
 			break;
+		if (left > 1)
+			left = 1;        /* look at the load again */
 		struct timespec ts = { (time_t)left,
 				       (long)((left - (double)(time_t)left) * 1e9) };
 		/* SIGCHLD is blocked, so it stays pending until we get here. */
@@ -482,14 +525,21 @@ static inline bool th_run_one(const struct th_test *t, int number,
 		th_current = result;
 		th_run_child(t, mask);
 	}
-	finished = th_wait(pid, t->timeout, &status);
+	struct th_limit lim;
+	finished = th_wait(pid, t->timeout, &status, &lim);
 
 	const char *why = NULL;
 	char buf[160];
 	bool passed = false;
 
 	if (!finished) {
-		snprintf(buf, sizeof(buf), "timed out after %u s", t->timeout);
+		if (lim.stretch == 1)
+			snprintf(buf, sizeof(buf), "timed out after %u s", t->timeout);
+		else
+			snprintf(buf, sizeof(buf), "timed out after %u s x%u = %u s "
+				 "(load average %.2f on %ld CPUs)", t->timeout,
+				 lim.stretch, t->timeout * lim.stretch, lim.load,
+				 lim.cpus);
 		why = buf;
 	} else if (WIFEXITED(status)) {
 		int code = WEXITSTATUS(status);
