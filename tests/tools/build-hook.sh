@@ -19,7 +19,8 @@ ${MYRIAD_HOST_CC:-cc} $MYRIAD_ASAN_CFLAGS -o "$out/gen_closure" \
 ${MYRIAD_MUSL_CC:-musl-gcc} $MYRIAD_MUSL_CFLAGS -o "$out/fetchbench" \
 	"$here/fetchbench.c" "$MYRIAD_MUSL_LIB" -L"$MYRIAD_DEPS_PREFIX/lib" \
 	-lseccomp -luring -llz4 $MYRIAD_MUSL_LDFLAGS
-# svc_client: hostile and curious clients of the loader service
+# svc_client: hostile and curious clients of the loader service (with
+# lib/ for the service's internal sender, myri_service_send)
 # shellcheck disable=SC2086
-${MYRIAD_HOST_CC:-cc} $MYRIAD_ASAN_CFLAGS -o "$out/svc_client" \
+${MYRIAD_HOST_CC:-cc} $MYRIAD_ASAN_CFLAGS -I"$here/../../lib" -o "$out/svc_client" \
 	"$here/svc_client.c" "$MYRIAD_ASAN_LIB" $MYRIAD_ASAN_LIBS

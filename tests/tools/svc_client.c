@@ -25,7 +25,8 @@
  *                                      killed
  * Prints one line per exchange: "answer TYPE STATUS" (type 3 is ERROR),
  * "closed" (the service hung up) or "timeout".  Exits 0 unless the tool
- * itself failed; the test judges the lines.
+ * itself failed; the test judges the lines.  Built against the ASan
+ * library, whose myri_* functions are global (tests/tools/build-hook.sh).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,6 +42,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include <myriad/service.h>
+#include "service/service_internal.h"
 
 static const char *sock_path;
 
@@ -58,24 +60,15 @@ static int dial(void)
 	return fd;
 }
 
+/* Through the library's own sender, as the launcher and the service send:
+ * what is hostile here is what the messages say and when, not how they
+ * are framed. */
 static void send_msg(int fd, const void *p, size_t n, const int *fds,
 		     unsigned nfds)
 {
-	struct iovec iov = { (void *)p, n };
-	char ctl[CMSG_SPACE(8 * sizeof(int))];
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	memset(ctl, 0, sizeof(ctl));
-	if (nfds) {
-		msg.msg_control = ctl;
-		msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	}
-	if (sendmsg(fd, &msg, MSG_NOSIGNAL) < 0)
-		printf("send failed: %s\n", strerror(errno));
+	int r = myri_service_send(fd, p, n, fds, nfds);
+	if (r < 0)
+		printf("send failed: %s\n", strerror(-r));
 }
 
 /* One answer, its descriptors closed. */
@@ -96,12 +89,13 @@ static void expect(int fd)
 		return;
 	}
 	n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); n > 0 && c; c = CMSG_NXTHDR(&msg, c))
-		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
-			int got;
-			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			close(got);
-		}
+	if (n > 0) {
+		int got[MYRI_SERVICE_FDS_MAX];
+		unsigned ngot;
+		myri_service_take_fds(&msg, got, &ngot);
+		for (unsigned i = 0; i < ngot; i++)
+			close(got[i]);
+	}
 	if (n <= 0) {
 		printf("closed\n");
 		return;
