@@ -125,7 +125,8 @@ MUSL_LDFLAGS := -static -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 # placed together (launcher/startup.order), with _init and _fini next to
 # them (launcher/startup.ld), for fewer page faults at start-up (GNU ld has
 # no symbol ordering file).  --no-dynamic-linker: lld would otherwise honour
-# musl-gcc's interpreter.
+# musl-gcc's interpreter.  The link map, bin/myriad.map, is what
+# tests/cli/layout.t checks the order file against.
 LAUNCHER_LDFLAGS := -fuse-ld=lld -Wl,--no-dynamic-linker \
 	-Wl,--symbol-ordering-file=$(SRC)/launcher/startup.order \
 	-Wl,--no-warn-symbol-ordering -Wl,-T,$(SRC)/launcher/startup.ld \
@@ -244,7 +245,7 @@ $(B)/musl/obj/cpuinfo_noinit.o: $(B)/musl/flags
 $(B)/bin/myriad: $(LAUNCHER_OBJS) $(B)/musl/obj/cpuinfo_noinit.o $(B)/musl/libmyriad.a $(DEP_LIBS) $(B)/musl/flags $(SRC)/launcher/startup.order $(SRC)/launcher/startup.ld
 	@mkdir -p $(@D)
 	@echo "  LD      bin/myriad"
-	@$(MUSL_CC) $(MUSL_LDFLAGS) $(LAUNCHER_LDFLAGS) -o $@ $(LAUNCHER_OBJS) $(B)/musl/obj/cpuinfo_noinit.o \
+	@$(MUSL_CC) $(MUSL_LDFLAGS) $(LAUNCHER_LDFLAGS) -Wl,-Map=$@.map -o $@ $(LAUNCHER_OBJS) $(B)/musl/obj/cpuinfo_noinit.o \
 		$(B)/musl/libmyriad.a -L$(DEPS_PREFIX)/lib -lseccomp -luring -llz4
 
 # ---- the ASan+UBSan build of lib/ and the unit tests ----------------------------

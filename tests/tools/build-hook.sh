@@ -24,3 +24,6 @@ ${MYRIAD_MUSL_CC:-musl-gcc} $MYRIAD_MUSL_CFLAGS -o "$out/fetchbench" \
 # shellcheck disable=SC2086
 ${MYRIAD_HOST_CC:-cc} $MYRIAD_ASAN_CFLAGS -I"$here/../../lib" -o "$out/svc_client" \
 	"$here/svc_client.c" "$MYRIAD_ASAN_LIB" $MYRIAD_ASAN_LIBS
+# calltrace: which of the launcher's functions a launch runs (layout.t)
+# shellcheck disable=SC2086
+${MYRIAD_HOST_CC:-cc} $MYRIAD_ASAN_CFLAGS -o "$out/calltrace" "$here/calltrace.c"
