@@ -32,6 +32,9 @@
 #include "base/xxh64.h"
 #include "image/link.h"
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
@@ -1579,12 +1582,36 @@ int myr_cache_give_closure(struct myr_cache *c, uint64_t sum, uint32_t *list,
 	return 0;
 }
 
+/*
+ * The data template (relro, data, bss), written in by the launch in one
+ * call instead of a fault or two a page (a read fault, then the copy on
+ * write; each about 10 us on a virtualised machine): at 10,000 modules,
+ * 84 of a served launch's 183 faults.  Only when the launch uses at
+ * least a quarter of the image's modules (packed by class, so about that
+ * share of the template is theirs): populating copies every page, also
+ * those no used module writes, which a launch of a few modules from a
+ * large directory must not pay for.  MADV_POPULATE_WRITE is Linux 5.14;
+ * an older kernel refuses it (EINVAL) and the pages fault in as before.
+ */
+static void populate_data(struct myr_cache *c)
+{
+	const struct myr_cache_header *h = c->v.hdr;
+	uint64_t from = h->class_start[MYR_CLASS_RELRO];
+
+	if ((uint64_t)c->nactive * 4 < h->modules.count ||
+	    h->image_size <= from)
+		return;
+	(void)madvise(c->image + from, h->image_size - from,
+		      MADV_POPULATE_WRITE);
+}
+
 int myr_cache_activate(struct myr_cache *c, struct myr_error *err)
 {
 	const struct myr_cache_header *h = c->v.hdr;
 	uint64_t from = h->class_start[MYR_CLASS_RELRO];
 	uint64_t to = h->class_start[MYR_CLASS_DATA];
 
+	populate_data(c);
 	/* The host slots, only now: every module used was checked against
 	 * the pages as built, slots included. */
 	for (uint32_t i = 0; i < h->hostsyms.count; i++) {
