@@ -567,6 +567,9 @@ struct cache_request {
 	const struct run_options *o;
 	const struct myr_host_binding *host;
 	int from_service;               /* the image is the service's */
+	enum { NOT_ASKED, ASKED, NO_SOCKET } ask;  /* ASKED: pending, or
+	                                   service_why says why not */
+	struct myr_service_pending pending;
 	uint64_t generation, ns_service;
 	char service_why[MYR_ERROR_MSG_MAX];    /* why not, if asked */
 };
@@ -640,6 +643,47 @@ static void service_fallback(struct cache_request *req, const char *why)
 }
 
 /*
+ * The loader's cache_ask: sends the service its request, whose answer
+ * open_service() takes once the loader has hashed the program.  The
+ * pending request, or why there is none (service_why, reported by
+ * open_service() as a failure to serve).
+ */
+static void service_ask(void *opaque)
+{
+	struct cache_request *req = opaque;
+	const struct run_options *o = req->o;
+	const char *path = cli_service_socket(o->socket);
+	struct myr_error err = { 0 };
+	int fd;
+
+	req->ask = ASKED;
+	req->pending.sock = -1;
+	if (o->service == SERVICE_OFF)
+		return;
+	if (o->service == SERVICE_AUTO &&
+	    myr_service_socket_check(path, &err) == -ENOENT) {
+		/* No service on this system: silent, but --stats says so. */
+		snprintf(req->service_why, sizeof(req->service_why),
+			 "no service socket at %s", path);
+		req->ask = NO_SOCKET;
+		return;
+	}
+	fd = openat(AT_FDCWD, o->program, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		snprintf(req->service_why, sizeof(req->service_why), "%s: %s",
+			 o->program, strerror(errno));
+		return;
+	}
+	if (myr_service_ask(path, fd, o->service == SERVICE_REQUIRE ?
+			    SERVICE_WAIT_REQUIRE_MS : SERVICE_WAIT_AUTO_MS,
+			    MYR_HOST_VERSION_MAJOR, MYR_HOST_VERSION_MINOR,
+			    &req->pending, &err) < 0)
+		snprintf(req->service_why, sizeof(req->service_why), "%s",
+			 err.msg);      /* names the socket */
+	close(fd);
+}
+
+/*
  * The loader service's image, or NULL (then the launch goes on with the
  * cache or the files, saying why only under MYRIAD_DEBUG=service).  The
  * service serves one directory: its image is used only when that is this
@@ -653,26 +697,18 @@ static struct myr_cache *open_service(struct cache_request *req)
 	struct myr_error err = { 0 };
 	struct myr_cache *c = NULL;
 	char why[MYR_ERROR_MSG_MAX + 64];
-	int fd, r;
+	int r;
 
-	if (o->service == SERVICE_AUTO &&
-	    myr_service_socket_check(path, &err) == -ENOENT) {
-		/* No service on this system: silent, but --stats says so. */
-		snprintf(req->service_why, sizeof(req->service_why),
-			 "no service socket at %s", path);
-		return NULL;
-	}
-	fd = openat(AT_FDCWD, o->program, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		snprintf(why, sizeof(why), "%s: %s", o->program, strerror(errno));
+	if (req->ask == NOT_ASKED)
+		service_ask(req);
+	if (req->ask == NO_SOCKET)
+		return NULL;    /* not a failure */
+	if (req->pending.sock < 0) {
+		snprintf(why, sizeof(why), "%s", req->service_why);
 		service_fallback(req, why);
 		return NULL;
 	}
-	r = myr_service_load(path, fd, o->service == SERVICE_REQUIRE ?
-			     SERVICE_WAIT_REQUIRE_MS : SERVICE_WAIT_AUTO_MS,
-			     MYR_HOST_VERSION_MAJOR, MYR_HOST_VERSION_MINOR,
-			     &reply, &err);
-	close(fd);
+	r = myr_service_answer(&req->pending, &reply, &err);
 	if (r < 0) {
 		service_fallback(req, err.msg);     /* names the socket */
 		return NULL;
@@ -775,6 +811,8 @@ static void fill_loader_config(struct myr_loader_config *cfg,
 		cfg->cache_open = open_cache;
 		cfg->cache_opaque = req;
 	}
+	if (o->service != SERVICE_OFF)
+		cfg->cache_ask = service_ask;
 	if (o->trace_files) {
 		cfg->trace = trace_files;
 		for (unsigned i = 0; i < o->libdirs.n; i++)

@@ -236,6 +236,11 @@ struct myr_loader_config {
 	 * program depends on a library module; returns NULL for none.  The
 	 * caller owns what it returns. */
 	struct myr_cache *(*cache_open)(void *opaque);
+	/* Optional, with cache_open: called just before it, to start what
+	 * cache_open will finish (the loader service's request).  The
+	 * program's checksum is computed between the two, while the service
+	 * works. */
+	void (*cache_ask)(void *opaque);
 	void *cache_opaque;
 	/* Threads reading, parsing and checksumming module files together
 	 * (myr_fetch_config.nthreads: 0 auto, 1 none); each is joined before

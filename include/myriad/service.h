@@ -181,6 +181,26 @@ int myr_service_load(const char *path, int prog_fd, unsigned timeout_ms,
 		     uint16_t host_major, uint16_t host_minor,
 		     struct myr_service_reply *out, struct myr_error *err);
 
+/*
+ * myr_service_load() in two steps, so that the caller works while the
+ * service answers: myr_service_ask() connects, checks the peer and sends
+ * the request (prog_fd may be closed once it returns); the deadline
+ * starts there.  myr_service_answer() waits for the answer and checks it
+ * as myr_service_load() does, and always closes the connection.  Each
+ * returns 0 or -errno with err's message starting with "path: ".  After
+ * a failed ask, p holds no connection and answer returns -EBADF.
+ */
+struct myr_service_pending {
+	int sock;                       /* -1: nothing asked */
+	const char *path;               /* the socket, for messages */
+	uint64_t t0, deadline;          /* CLOCK_MONOTONIC ns */
+};
+int myr_service_ask(const char *path, int prog_fd, unsigned timeout_ms,
+		    uint16_t host_major, uint16_t host_minor,
+		    struct myr_service_pending *p, struct myr_error *err);
+int myr_service_answer(struct myr_service_pending *p,
+		       struct myr_service_reply *out, struct myr_error *err);
+
 /* Free what myr_service_load() returned (closes the memfd if >= 0). */
 void myr_service_reply_free(struct myr_service_reply *r);
 

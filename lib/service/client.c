@@ -202,43 +202,69 @@ static int answer_error(const struct myr_service_answer *a,
 			     a->msg[0] ? a->msg : "no reason given");
 }
 
-int myr_service_load(const char *path, int prog_fd, unsigned timeout_ms,
-		     uint16_t host_major, uint16_t host_minor,
-		     struct myr_service_reply *out, struct myr_error *err)
+/* Every message names the socket, as dial()'s already do. */
+static int name_socket(const char *path, int r, struct myr_error *err)
 {
-	uint64_t t0 = now_ns(), deadline = t0 + (uint64_t)timeout_ms * 1000000u;
+	if (r < 0 && err) {
+		char why[sizeof(err->msg)];
+		memcpy(why, err->msg, sizeof(why));
+		myr_error_set(err, r, "%s: %s", path, why);
+	}
+	return r;
+}
+
+int myr_service_ask(const char *path, int prog_fd, unsigned timeout_ms,
+		    uint16_t host_major, uint16_t host_minor,
+		    struct myr_service_pending *p, struct myr_error *err)
+{
+	int sends[2], pidfd, r;
+
+	p->sock = -1;
+	p->path = path;
+	p->t0 = now_ns();
+	p->deadline = p->t0 + (uint64_t)timeout_ms * 1000000u;
+	p->sock = dial(path, p->deadline, err);
+	if (p->sock < 0)
+		return p->sock;
+	pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (pidfd < 0) {
+		int e = errno;
+		r = myr_error_set(err, -e, "pidfd_open: %s", strerror(e));
+	} else {
+		sends[0] = prog_fd;
+		sends[1] = pidfd;
+		r = send_request(p->sock, MYR_SERVICE_LOAD, sends, 2,
+				 host_major, host_minor, err);
+		close(pidfd);
+	}
+	if (r < 0) {
+		close(p->sock);
+		p->sock = -1;
+	}
+	return name_socket(path, r, err);
+}
+
+int myr_service_answer(struct myr_service_pending *p,
+		       struct myr_service_reply *out, struct myr_error *err)
+{
 	struct myr_service_answer *a = NULL;
 	uint32_t *buf = NULL;
-	int fds[FDS_MAX], sends[2], sock, pidfd, truncated = 0, r;
+	int fds[FDS_MAX], truncated = 0, r;
 	unsigned nfds = 0;
 	ssize_t n;
 
 	memset(out, 0, sizeof(*out));
 	out->memfd = -1;
-	sock = dial(path, deadline, err);
-	if (sock < 0)
-		return sock;
-	pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
-	if (pidfd < 0) {
-		int e = errno;
-		close(sock);
-		return myr_error_set(err, -e, "pidfd_open: %s", strerror(e));
-	}
-	sends[0] = prog_fd;
-	sends[1] = pidfd;
-	r = send_request(sock, MYR_SERVICE_LOAD, sends, 2, host_major,
-			 host_minor, err);
-	close(pidfd);
-	if (r < 0)
-		goto out;
+	if (p->sock < 0)
+		return myr_error_set(err, -EBADF, "%s: not asked", p->path);
 	buf = malloc(MYR_SERVICE_ANSWER_MAX + 4);
 	a = malloc(sizeof(*a));
 	if (!buf || !a) {
 		r = myr_error_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	n = receive(sock, buf, MYR_SERVICE_ANSWER_MAX + 4, deadline, fds, &nfds,
-		    &truncated, err);
+	n = receive(p->sock, buf, MYR_SERVICE_ANSWER_MAX + 4, p->deadline,
+		    fds, &nfds, &truncated, err);
 	if (n < 0) {
 		r = (int)n;
 		goto out;
@@ -265,19 +291,30 @@ int myr_service_load(const char *path, int prog_fd, unsigned timeout_ms,
 	fds[0] = -1;
 	out->generation = a->hdr.generation;
 	out->program_checksum = a->hdr.program_checksum;
-	out->ns = now_ns() - t0;
+	out->ns = now_ns() - p->t0;
 out:
 	close_all(fds, nfds);
 	free(buf);
 	free(a);
-	close(sock);
-	if (r < 0 && err) {
-		/* Every message names the socket, as dial()'s already do. */
-		char why[sizeof(err->msg)];
-		memcpy(why, err->msg, sizeof(why));
-		myr_error_set(err, r, "%s: %s", path, why);
+	close(p->sock);
+	p->sock = -1;
+	return name_socket(p->path, r, err);
+}
+
+int myr_service_load(const char *path, int prog_fd, unsigned timeout_ms,
+		     uint16_t host_major, uint16_t host_minor,
+		     struct myr_service_reply *out, struct myr_error *err)
+{
+	struct myr_service_pending p;
+	int r = myr_service_ask(path, prog_fd, timeout_ms, host_major,
+				host_minor, &p, err);
+
+	if (r < 0) {
+		memset(out, 0, sizeof(*out));
+		out->memfd = -1;
+		return r;
 	}
-	return r;
+	return myr_service_answer(&p, out, err);
 }
 
 void myr_service_reply_free(struct myr_service_reply *r)

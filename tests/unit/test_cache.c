@@ -554,6 +554,85 @@ TEST(a_service_plan_is_used_only_when_it_holds)
 	free(buf);
 }
 
+/* cache_ask (the launcher's request to the loader service) runs just
+ * before cache_open, the program's checksum computed between the two:
+ * a program whose bytes changed is still refused. */
+static char calls[8];
+static struct myr_cache *ask_cache;
+
+static void ask(void *o)
+{
+	(void)o;
+	strncat(calls, "a", sizeof(calls) - strlen(calls) - 1);
+}
+
+static struct myr_cache *open_asked(void *o)
+{
+	(void)o;
+	strncat(calls, "o", sizeof(calls) - strlen(calls) - 1);
+	return ask_cache;
+}
+
+static int run_asked(const char *name)
+{
+	const char *dirs[] = { dir };
+	struct myr_loader_config cfg = { .dirs = dirs, .ndirs = 1,
+					 .io = MYR_IO_SYNC,
+					 .cache_open = open_asked,
+					 .cache_ask = ask };
+	struct myr_error err = { 0 };
+	struct myr_loader *l;
+	char path[512];
+	int r;
+
+	calls[0] = '\0';
+	myr_pool_limits_default(&cfg.limits);
+	snprintf(path, sizeof(path), "%s/%s.myr", dir, name);
+	if (myr_cache_open(&ask_cache, dir, NULL, &err) < 0 ||
+	    myr_loader_init(&l, &cfg, &err) < 0)
+		abort();
+	r = myr_loader_load(l, path);
+	if (r == 0) {
+		myr_loader_run_init(l);
+		r = myr_loader_entry(l)(myr_loader_ctx(l, 0, NULL, NULL));
+		myr_loader_run_fini(l);
+	}
+	myr_loader_exit(l);
+	myr_cache_close(ask_cache);
+	return r;
+}
+
+TEST(cache_ask_comes_first_and_the_program_is_still_checked)
+{
+	static const uint8_t code[] = { 0x89, 0xc3, 0x48, 0x8b, 0x05 };
+	struct myr_cache_build_result res;
+	char path[512];
+	uint8_t buf[4096];
+
+	setup();
+	write_lib(42);
+	write_mid();
+	write_prog("prog", NULL);
+	ASSERT_EQ(0, build(NULL, &res));
+	EXPECT_EQ(85, run_asked("prog"));
+	EXPECT_STREQ("ao", calls);
+	/* One byte of its code changed after the build: the checksum. */
+	snprintf(path, sizeof(path), "%s/prog.myr", dir);
+	int fd = open(path, O_RDWR);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf));
+	ASSERT_TRUE(n > 0);
+	uint8_t *at = NULL;
+	for (ssize_t k = 0; !at && k + (ssize_t)sizeof(code) <= n; k++)
+		if (memcmp(buf + k, code, sizeof(code)) == 0)
+			at = buf + k;
+	ASSERT_TRUE(at != NULL);
+	*at = 0x8b;
+	ASSERT_EQ(1, (int)pwrite(fd, at, 1, at - buf));
+	close(fd);
+	EXPECT_EQ(-EILSEQ, run_asked("prog"));
+	EXPECT_STREQ("ao", calls);
+}
+
 TEST(an_empty_directory_builds_an_empty_image)
 {
 	struct myr_cache_build_result res;
