@@ -402,6 +402,8 @@ static unsigned per_uid(const struct myr_server *s, uid_t uid)
 	return n;
 }
 
+static void handle_conn(struct myr_server *s, struct conn *c);
+
 static void accept_all(struct myr_server *s)
 {
 	for (;;) {
@@ -447,6 +449,10 @@ static void accept_all(struct myr_server *s)
 			s->conns->prev = c;
 		s->conns = c;
 		s->nconns++;
+		/* A client sends its request right after connecting, often
+		 * before this process has woken up to accept: taken now, it
+		 * costs no epoll round and no second wake-up. */
+		handle_conn(s, c);
 	}
 }
 
