@@ -276,4 +276,9 @@ int myr_landlock_enforce(struct myr_landlock *ll, struct myr_error *err);
  */
 int myr_sandbox_service_apply(const char *dir, struct myr_error *err);
 
+/* The one ioctl the service's filter allows: PIDFD_GET_INFO (Linux
+ * 6.13, <linux/pidfd.h>), _IOWR(0xFF, 11, struct pidfd_info of 64
+ * bytes), which names a pidfd's process in one call. */
+#define MYR_SANDBOX_PIDFD_GET_INFO 0xc040ff0bu
+
 #endif

@@ -62,7 +62,7 @@ static int landlock(const char *dir, struct myr_error *err)
 }
 
 /* What the service calls once it serves, and nothing else.  The loop:
- * epoll, accept4, recvmsg/sendmsg, the pidfd's fdinfo; building a
+ * epoll, accept4, recvmsg/sendmsg, the pidfd's PIDFD_GET_INFO or fdinfo; building a
  * generation: the directory's files (openat, getdents64, fstat, pread),
  * the pool's reservation (mmap, mprotect, munmap), the memfd (memfd_create,
  * pwrite, fcntl seals, ftruncate, futimens); musl's malloc and stdio. */
@@ -96,6 +96,13 @@ static int seccomp_filter(struct myr_error *err)
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
 				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	/* The request's pidfd, named in one call; its other ioctls are
+	 * refused.  Compared on the low 32 bits: the kernel reads cmd as an
+	 * unsigned int, and a C library may pass it sign-extended. */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu,
+					     MYR_SANDBOX_PIDFD_GET_INFO));
 	if (r == 0)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);
