@@ -271,6 +271,9 @@ is "$out" "$sum" "correctly"
 
 FAKE=$T/fake.sock
 for how in unsealed garbage close silent; do
+	# The last fake's "listening" must not be taken for this one's (its
+	# socket is gone: the launch would see ECONNREFUSED).
+	rm -f "$T/fake.out"
 	"$CLIENT" "$FAKE" serve "$how" >"$T/fake.out" 2>&1 &
 	fp=$!
 	wait_for 60 grep -q listening "$T/fake.out"
