@@ -67,31 +67,24 @@ like "$out" '^usage: ./build.sh' "and reaches its command (--help) there"
 
 # Source lists are explicit: a file that is not listed is not built.
 listed=$(tr '\\\n\t' '   ' <"$MYRIAD_SRC/Makefile")
-unlisted=
-for f in "$MYRIAD_SRC"/lib/*/*.c "$MYRIAD_SRC"/lib/*/*/*.c "$MYRIAD_SRC"/launcher/*.c; do
-	[ -f "$f" ] || continue
-	rel=${f#"$MYRIAD_SRC"/}
-	[[ " $listed " == *" $rel "* ]] || unlisted+=" $rel"
-done
-is "$unlisted" "" "the Makefile lists every source file of lib/ and launcher/"
-unlisted=
-for f in "$MYRIAD_SRC"/tests/unit/*.c; do
-	t=$(basename "$f" .c)
-	[[ " $listed " == *" $t "* ]] || unlisted+=" $t"
-done
-is "$unlisted" "" "the Makefile lists every unit test (UNIT_TESTS)"
-unlisted=
-for f in "$MYRIAD_SRC"/docs/man/*.scd; do
-	t=$(basename "$f" .scd)
-	[[ " $listed " == *" $t "* ]] || unlisted+=" $t"
-done
-is "$unlisted" "" "the Makefile lists every man page (MAN_PAGES)"
-unlisted=
-for f in "$MYRIAD_SRC"/include/myriad/*.h; do
-	rel=${f#"$MYRIAD_SRC"/}
-	[[ " $listed " == *" $rel "* ]] || unlisted+=" $rel"
-done
-is "$unlisted" "" "the Makefile lists every public header (PUBLIC_HEADERS)"
+# unlisted path|stem FILE...: those the Makefile does not name, by their
+# path from the top (sources, headers) or their stem (unit tests, pages).
+unlisted() {
+	local how=$1 f t missing=
+	shift
+	for f in "$@"; do
+		[ -f "$f" ] || continue
+		if [ "$how" = path ]; then t=${f#"$MYRIAD_SRC"/}; else t=$(basename "${f%.*}"); fi
+		[[ " $listed " == *" $t "* ]] || missing+=" $t"
+	done
+	echo "$missing"
+}
+is "$(unlisted path "$MYRIAD_SRC"/lib/*/*.c "$MYRIAD_SRC"/lib/*/*/*.c "$MYRIAD_SRC"/launcher/*.c)" "" \
+	"the Makefile lists every source file of lib/ and launcher/"
+is "$(unlisted stem "$MYRIAD_SRC"/tests/unit/*.c)" "" "the Makefile lists every unit test (UNIT_TESTS)"
+is "$(unlisted stem "$MYRIAD_SRC"/docs/man/*.scd)" "" "the Makefile lists every man page (MAN_PAGES)"
+is "$(unlisted path "$MYRIAD_SRC"/include/myriad/*.h)" "" \
+	"the Makefile lists every public header (PUBLIC_HEADERS)"
 
 mk=(make --no-print-directory -f "$MYRIAD_SRC/Makefile" BUILD_DIR="$MYRIAD_BUILD"
     DEPS_PREFIX="$MYRIAD_DEPS_PREFIX" KERNEL_HEADERS="$MYRIAD_KERNEL_HEADERS"
