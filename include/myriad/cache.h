@@ -200,11 +200,18 @@ struct myr_cache_ident {
  */
 #define MYR_CACHE_VERIFIED_FILE  "verified"
 #define MYR_CACHE_VERIFIED_MAGIC "\x7fMYRVRFD"  /* 8 bytes, no NUL */
+/* myr_cache_verified.flags: every program module's file was read again
+ * once the file system's clock had passed its recorded times, and held
+ * the bytes built under the identity recorded; a launch whose fstat() of
+ * a program file equals that identity may run the program from the image
+ * without reading the file.  docs/cache.md, "Programs from the image". */
+#define MYR_CACHE_VERIFIED_PROGRAMS 0x1u
+#define MYR_CACHE_VERIFIED_KNOWN    0x1u
 
 struct myr_cache_verified {
 	uint8_t  magic[8];              /*  0 MYR_CACHE_VERIFIED_MAGIC */
 	uint32_t version;               /*  8 MYR_CACHE_VERSION */
-	uint32_t reserved;              /* 12 zero */
+	uint32_t flags;                 /* 12 MYR_CACHE_VERIFIED_* */
 	struct myr_cache_stamp file;    /* 16 the image file, as verified */
 	uint64_t generation;            /* 56 the image header's */
 	uint64_t header_checksum;       /* 64 the image header's */
@@ -277,7 +284,7 @@ struct stat;
 void myr_cache_stamp_of(const struct stat *st, struct myr_cache_stamp *out);
 void myr_cache_verified_make(struct myr_cache_verified *out,
 			     const struct stat *st,
-			     const struct myr_cache_header *h);
+			     const struct myr_cache_header *h, uint32_t flags);
 /* The sums themselves, for the builder (v from myr_cache_parse(), module i
  * checked by myr_cache_check_module(); image as in the file). */
 uint64_t myr_cache_stub_sum(const struct myr_cache_view *v,
@@ -499,6 +506,21 @@ const char *myr_cache_name(const struct myr_cache *c, uint32_t i);
 int myr_cache_launch_closure(struct myr_cache *c, const char *name,
 			     uint32_t len, uint64_t sum, const uint32_t **list,
 			     uint32_t *n);
+
+/*
+ * The program module name, whose file the caller opened and fstat()ed as
+ * *st and whose header checksum is sum, run from the image without its
+ * file being read (docs/cache.md, "Programs from the image"): only with
+ * the builder's stamp carrying MYR_CACHE_VERIFIED_PROGRAMS, in a current
+ * directory, when *st is the identity recorded for name.myr, so that the
+ * file holds the bytes built.  Its launch closure is decided as by
+ * myr_cache_launch_closure() (*list, *n), and the program itself too: the
+ * caller activates it after them (myr_cache_activate_closure).  0 with
+ * *index, or -ENOENT.
+ */
+int myr_cache_program(struct myr_cache *c, const char *name, uint32_t len,
+		      const struct stat *st, uint64_t sum, uint32_t *index,
+		      const uint32_t **list, uint32_t *n);
 
 /*
  * Append to order[] (room for the cache's module count) the modules of

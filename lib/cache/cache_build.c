@@ -1267,6 +1267,72 @@ static int verify_published(struct builder *b, int fd, int vfd,
 	return 0;
 }
 
+/* Whether program module i's file holds, now, exactly the bytes built
+ * and the identity recorded, read in one go (a spare byte sees growth). */
+static int program_as_built(struct builder *b, uint32_t i, uint8_t *buf)
+{
+	const struct bmod *m = &b->mods[i];
+	char path[MYR_NAME_MAX + 8];
+	struct myr_cache_stamp s = { 0 };
+	struct stat st;
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s.myr", m->name);
+	fd = openat(b->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+		    O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0)
+		myr_cache_stamp_of(&st, &s);
+	if (memcmp(&s, &m->ident.st, sizeof(s)) == 0)
+		n = pread(fd, buf, m->len + 1, 0);
+	if (n == (ssize_t)m->len && fstat(fd, &st) == 0)
+		myr_cache_stamp_of(&st, &s);
+	close(fd);
+	return n == (ssize_t)m->len &&
+	       memcmp(&s, &m->ident.st, sizeof(s)) == 0 &&
+	       memcmp(buf, m->file, m->len) == 0;
+}
+
+/*
+ * MYR_CACHE_VERIFIED_PROGRAMS, or 0: every program in the image was read
+ * again, once the file system's clock (vfd, as in clock_past) had passed
+ * its recorded times, and held the bytes built under the identity
+ * recorded.  A write after that read gets later times, so a launch that
+ * finds a program file's fstat() equal to the identity runs the bytes
+ * built: it may take the program from the image without reading it.
+ */
+static uint32_t programs_as_built(struct builder *b, int vfd)
+{
+	struct myr_cache_stamp last = { 0 };
+	size_t most = 0;
+	uint8_t *buf;
+	int ok = 1;
+
+	for (uint32_t i = 0; i < b->n; i++) {
+		const struct bmod *m = &b->mods[i];
+		if (m->state != B_OK || !(m->view.hdr->flags & MYR_F_PROGRAM))
+			continue;
+		if (m->ident.st.mtime_ns > last.mtime_ns)
+			last.mtime_ns = m->ident.st.mtime_ns;
+		if (m->ident.st.ctime_ns > last.ctime_ns)
+			last.ctime_ns = m->ident.st.ctime_ns;
+		if (m->len > most)
+			most = m->len;
+	}
+	if (most == 0 || clock_past(vfd, &last) < 0 ||
+	    !(buf = malloc(most + 1)))
+		return 0;
+	for (uint32_t i = 0; i < b->n && ok; i++) {
+		const struct bmod *m = &b->mods[i];
+		if (m->state == B_OK && (m->view.hdr->flags & MYR_F_PROGRAM))
+			ok = program_as_built(b, i, buf);
+	}
+	free(buf);
+	return ok ? MYR_CACHE_VERIFIED_PROGRAMS : 0;
+}
+
 /*
  * The stamp that lets launches skip the checks verify_published() made
  * (<myriad/cache.h>, MYR_CACHE_VERIFIED_FILE): written to a temporary
@@ -1296,7 +1362,8 @@ static int write_verified(struct builder *b, struct myr_error *err)
 	r = verify_published(b, fd, vfd, &st, &h, err);
 	close(fd);
 	if (r == 0) {
-		myr_cache_verified_make(&rec, &st, &h);
+		myr_cache_verified_make(&rec, &st, &h,
+					programs_as_built(b, vfd));
 		r = write_all(vfd, &rec, sizeof(rec), 0);
 		if (r == 0 && fsync(vfd) != 0)
 			r = -errno;

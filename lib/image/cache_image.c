@@ -649,6 +649,7 @@ struct myr_cache {
 	                                   records were checked when built */
 	int verified;                   /* the file the builder's stamp names:
 	                                   every check passed at build */
+	uint32_t stamp_flags;           /* the stamp's MYR_CACHE_VERIFIED_* */
 	uint32_t stat_calls;
 	uint8_t *state;
 	uint32_t *stack, *next;         /* DFS scratch, nmodules each */
@@ -691,11 +692,12 @@ void myr_cache_stamp_of(const struct stat *st, struct myr_cache_stamp *s)
 
 void myr_cache_verified_make(struct myr_cache_verified *out,
 			     const struct stat *st,
-			     const struct myr_cache_header *h)
+			     const struct myr_cache_header *h, uint32_t flags)
 {
 	memset(out, 0, sizeof(*out));
 	memcpy(out->magic, MYR_CACHE_VERIFIED_MAGIC, 8);
 	out->version = MYR_CACHE_VERSION;
+	out->flags = flags;
 	myr_cache_stamp_of(st, &out->file);
 	out->generation = h->generation;
 	out->header_checksum = h->header_checksum;
@@ -713,7 +715,7 @@ void myr_cache_verified_make(struct myr_cache_verified *out,
  */
 static int verified_by_builder(int dirfd, const struct stat *st,
 			       const struct myr_cache_header *h,
-			       const struct stat *dst)
+			       const struct stat *dst, uint32_t *flags)
 {
 	struct myr_cache_verified want, got;
 	struct stat vst;
@@ -729,10 +731,13 @@ static int verified_by_builder(int dirfd, const struct stat *st,
 				   (long)dst->st_uid, NULL) == 0)
 		n = pread(fd, &got, sizeof(got), 0);
 	close(fd);
-	if (n != (ssize_t)sizeof(got))
+	if (n != (ssize_t)sizeof(got) || (got.flags & ~MYR_CACHE_VERIFIED_KNOWN))
 		return 0;
-	myr_cache_verified_make(&want, st, h);
-	return memcmp(&want, &got, sizeof(got)) == 0;
+	myr_cache_verified_make(&want, st, h, got.flags);
+	if (memcmp(&want, &got, sizeof(got)) != 0)
+		return 0;
+	*flags = got.flags;
+	return 1;
 }
 
 static int same_dir(const struct myr_cache_stamp *a, const struct stat *st)
@@ -920,9 +925,13 @@ static int open_image(struct myr_cache *c, int fd, int by_name,
 	if (c->stale)
 		pflags |= MYR_CACHE_PARSE_IDENTS;
 	/* Only the file this library opened by name has a stamp. */
-	if (by_name && verified_by_builder(c->dirfd, &st, &hdr, dst)) {
+	if (by_name && verified_by_builder(c->dirfd, &st, &hdr, dst,
+					   &c->stamp_flags)) {
 		c->verified = 1;
 		pflags |= MYR_CACHE_PARSE_NO_SUMS;  /* the header's: above */
+		/* Bounds only: the identities, for myr_cache_program(). */
+		if (c->stamp_flags & MYR_CACHE_VERIFIED_PROGRAMS)
+			pflags |= MYR_CACHE_PARSE_IDENTS;
 	}
 	if (hdr.image_off == 0 || hdr.image_off > (uint64_t)st.st_size ||
 	    hdr.image_off > UINT32_MAX)
@@ -1565,6 +1574,33 @@ int myr_cache_launch_closure(struct myr_cache *c, const char *name,
 	c->closure_used = 1;
 	*list = c->v.closures + m->closure.off;
 	*n = m->closure.count;
+	return 0;
+}
+
+int myr_cache_program(struct myr_cache *c, const char *name, uint32_t len,
+		      const struct stat *st, uint64_t sum, uint32_t *index,
+		      const uint32_t **list, uint32_t *n)
+{
+	const struct myr_cache_module *m;
+	struct myr_cache_stamp s;
+	int64_t p;
+
+	if (!c->verified || c->stale || c->sealed || !c->v.idents ||
+	    !(c->stamp_flags & MYR_CACHE_VERIFIED_PROGRAMS) ||
+	    !S_ISREG(st->st_mode))
+		return -ENOENT;
+	p = myr_cache_view_find(&c->v, name, len);
+	if (p < 0 || c->state[p])
+		return -ENOENT;
+	m = &c->v.modules[p];
+	myr_cache_stamp_of(st, &s);
+	if (!(m->flags & MYR_CM_PROGRAM) || !(m->flags & MYR_CM_IMAGE) ||
+	    ((m->flags & MYR_CM_PINNED) && !c->pins_valid) ||
+	    memcmp(&s, &c->v.idents[p].st, sizeof(s)) != 0 ||
+	    myr_cache_launch_closure(c, name, len, sum, list, n) < 0)
+		return -ENOENT;
+	c->state[p] = ST_DONE | ST_USABLE | use_bits(c, m);
+	*index = (uint32_t)p;
 	return 0;
 }
 

@@ -175,6 +175,8 @@ struct myr_loader {
 	                                    nothing to run (nquiet) */
 	uint32_t ninit_order, ncached, nquiet;
 	const uint32_t *launch_closure;  /* the cache's record, or NULL */
+	uint32_t program_image;          /* 1 + the image's index of the
+	                                    program run from it, or 0 */
 	uint32_t nlaunch;
 	int hint_needed;                 /* some dependency is not cached */
 	uint32_t ninited;

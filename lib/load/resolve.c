@@ -29,13 +29,13 @@ static int is_host_name(const char *name, uint32_t len)
 }
 
 
-/* Read the program file whole.  A path, not a library name: the user
- * chose it.  O_NONBLOCK so that opening a FIFO cannot hang; only regular
- * files are read at all. */
-static int read_program(struct myr_loader *l, const char *path)
+/* Open the program file: a descriptor of a regular file within the size
+ * limit, *st its fstat(), or -errno reported.  A path, not a library
+ * name: the user chose it.  O_NONBLOCK so that opening a FIFO cannot
+ * hang; only regular files are read at all. */
+static int open_program(struct myr_loader *l, const char *path,
+			struct stat *st)
 {
-	struct stat st;
-	size_t got = 0;
 	int fd, e;
 
 	/* openat(), not open(): musl's open() follows an O_CLOEXEC open
@@ -46,24 +46,34 @@ static int read_program(struct myr_loader *l, const char *path)
 		report(l, -e, "%s: %s", path, strerror(e));
 		return -e;
 	}
-	if (fstat(fd, &st) != 0) {
+	if (fstat(fd, st) != 0) {
 		e = errno;
 		close(fd);
 		report(l, -e, "%s: %s", path, strerror(e));
 		return -e;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st->st_mode)) {
 		close(fd);
 		report(l, -ENOEXEC, "%s: not a regular file (%s)", path,
-		       myr_file_type_name(st.st_mode));
+		       myr_file_type_name(st->st_mode));
 		return -ENOEXEC;
 	}
-	if ((uint64_t)st.st_size > MYR_FILE_MAX) {
+	if ((uint64_t)st->st_size > MYR_FILE_MAX) {
 		close(fd);
 		report(l, -EFBIG, "%s: %lld bytes, over the %u-byte module "
-		       "limit", path, (long long)st.st_size, MYR_FILE_MAX);
+		       "limit", path, (long long)st->st_size, MYR_FILE_MAX);
 		return -EFBIG;
 	}
+	return fd;
+}
+
+/* Read the program file whole from fd (open_program's, closed here). */
+static int read_program(struct myr_loader *l, const char *path, int fd,
+			const struct stat *stp)
+{
+	struct stat st = *stp;
+	size_t got = 0;
+	int e;
 	/* One spare byte shows whether the file grew while being read.
 	 * Mapped and populated: a program with a large closure hint is
 	 * hundreds of KiB, and one call beats a page fault per page. */
@@ -463,6 +473,8 @@ static void open_cache(struct myr_loader *l)
 	struct lmod *m = &l->mods[0];
 	const struct myr_module_view *pv = &m->view;
 
+	if (l->cache)           /* opened for program_from_image() */
+		return;
 	l->cache = l->cfg->cache;
 	if (l->cache || !l->cfg->cache_open)
 		return;
@@ -506,6 +518,108 @@ static void use_cache_records(struct myr_loader *l)
 			return;
 		}
 	}
+}
+
+/* A program file at least this large may run from the cache's image
+ * without being read (program_from_image): below it, reading costs less
+ * than opening a cache that a program without library modules would
+ * never have opened. */
+#define IMAGE_PROGRAM_MIN (64u << 10)
+
+/* The module name the program file's name says (NAME.myr): its length,
+ * *name pointing into path, or 0. */
+static uint32_t name_from_path(const char *path, const char **name)
+{
+	const char *b = strrchr(path, '/');
+	size_t n;
+
+	b = b ? b + 1 : path;
+	n = strlen(b);
+	if (n <= 4 || memcmp(b + n - 4, ".myr", 4) != 0 ||
+	    n - 4 > MYR_NAME_MAX || !myr_name_valid(b, n - 4))
+		return 0;
+	*name = b;
+	return (uint32_t)(n - 4);
+}
+
+/* mods[0] as the image's program module p, whose file header is h (a
+ * copy of ours): exports, name and segments from the image. */
+static int program_as_cached(struct myr_loader *l, uint32_t p,
+			     struct myr_header *h, const char *name,
+			     uint32_t len)
+{
+	struct lmod *m = &l->mods[0];
+	struct myr_error err = { 0 };
+	const struct myr_link_module *lm =
+		myri_cache_link_module(l->cache, p, &err);
+
+	m->name = lm ? myri_arena_strndup(l, name, len) : NULL;
+	if (!m->name) {
+		report(l, -ENOMEM, "%s: out of memory", l->program_path);
+		return -ENOMEM;
+	}
+	/* The image's export table, which the builder copied from this
+	 * very file, with its counts. */
+	h->exports.count = lm->view->hdr->exports.count;
+	h->buckets.count = lm->view->hdr->buckets.count;
+	m->view = *lm->view;
+	m->view.base = (const uint8_t *)h;
+	m->view.size = sizeof(*h);
+	m->view.hdr = h;
+	m->link = *lm;
+	m->link.view = &m->view;
+	m->name_len = len;
+	m->hash = name_hash(m->name, len);
+	m->pub.name = m->name;
+	m->ver_major = m->pub.ver_major = h->ver_major;
+	m->ver_minor = m->pub.ver_minor = h->ver_minor;
+	m->pub.ver_patch = h->ver_patch;
+	m->state = M_PARSED;
+	m->reached = 1;
+	l->program_image = p + 1;
+	l->hint_needed = 0;
+	return 0;
+}
+
+/*
+ * The program from the cache's image, its file not read (docs/cache.md,
+ * "Programs from the image"): only its header is (entry point,
+ * capabilities, checksum); the builder's stamp and the file's identity
+ * vouch for the rest (myr_cache_program).  0; -ENOENT, nothing changed
+ * but the cache opened: the file is read instead; or another -errno,
+ * reported.
+ */
+static int program_from_image(struct myr_loader *l, const char *path, int fd,
+			      const struct stat *st)
+{
+	size_t want = MYR_SHEBANG_MAX + sizeof(struct myr_header), off, total;
+	struct myr_error err = { 0 };
+	struct myr_header *h;
+	const char *name = NULL;
+	uint32_t len = name_from_path(path, &name), p;
+	ssize_t got;
+
+	if (!len || l->cfg->cache || !l->cfg->cache_open ||
+	    (uint64_t)st->st_size < IMAGE_PROGRAM_MIN)
+		return -ENOENT;
+	l->cache = l->cfg->cache_open(l->cfg->cache_opaque);
+	l->program_buf = l->cache ? myri_scratch_alloc(l, want) : NULL;
+	if (!l->program_buf)
+		return -ENOENT;
+	got = pread(fd, l->program_buf, want, 0);
+	if (got <= 0 || myr_module_probe(l->program_buf, (size_t)got, &off,
+					 &total, &err) < 0 ||
+	    total != (uint64_t)st->st_size)
+		return -ENOENT;
+	h = (struct myr_header *)(void *)(l->program_buf + off);
+	if (!(h->flags & MYR_F_PROGRAM) || h->entry.seg != MYR_SEG_TEXT ||
+	    h->name_len != len ||
+	    myr_cache_program(l->cache, name, len, st, h->checksum, &p,
+			      &l->launch_closure, &l->nlaunch) < 0)
+		return -ENOENT;
+	l->program_cap = want;
+	l->stats.bytes_read += (uint64_t)got;
+	return program_as_cached(l, p, h, name, len);
 }
 
 /* Make a fetched module usable: parse it (structure only; checksums are
@@ -912,9 +1026,22 @@ static int order_modules(struct myr_loader *l)
 			l->init_order[k] |= CACHED;
 		l->nquiet = l->nlaunch - l->ninit_order;
 	}
-	stack[depth++] = 0;
-	next_dep[0] = 0;
-	l->mods[0].color = 1;
+	/* A program from the image comes last, and no file module at all. */
+	if (l->program_image) {
+		uint32_t p = l->program_image - 1;
+		uint32_t *at = l->init_order + l->ninit_order;
+		if (myr_cache_activate_closure(l->cache, &p, 1, at)) {
+			*at |= CACHED;
+			l->ninit_order++;
+		} else {
+			l->nquiet++;
+		}
+		l->mods[0].color = 2;
+	} else {
+		stack[depth++] = 0;
+		next_dep[0] = 0;
+		l->mods[0].color = 1;
+	}
 	while (depth) {
 		uint32_t m = stack[depth - 1];
 		struct lmod *lm = &l->mods[m];
@@ -966,6 +1093,8 @@ static int order_modules(struct myr_loader *l)
 int myr_loader_resolve(struct myr_loader *l, const char *path)
 {
 	uint64_t t0 = now_ns(l), fetch_before = l->stats.ns_fetch;
+	struct stat st;
+	int fd, r;
 
 	if (l->stage != S_NEW)
 		return -EINVAL;
@@ -978,19 +1107,27 @@ int myr_loader_resolve(struct myr_loader *l, const char *path)
 	}
 	if (myri_add_module(l, "program", 7, name_hash("program", 7)) != 0)
 		return l->failed;
-	if (read_program(l, path) < 0 || parse_program(l, path) < 0)
+	fd = open_program(l, path, &st);
+	if (fd < 0)
+		return l->failed;
+	r = program_from_image(l, path, fd, &st);
+	if (r != -ENOENT)
+		close(fd);
+	if (r != 0 && (r != -ENOENT || read_program(l, path, fd, &st) < 0 ||
+		       parse_program(l, path) < 0))
 		return l->failed;
 	/* Re-key the program under its own name. */
 	memset(l->map, 0, l->mapcap * sizeof(*l->map));
 	myri_map_put(l, 0);
-	l->hint_needed = 1;
-
-	open_cache(l);
-	if (l->cache)
-		use_cache_records(l);
-	if (l->hint_needed && !l->mods[0].view.closure &&
-	    parse_program_view(l, path, 0) < 0)
-		return l->failed;
+	if (r != 0) {
+		l->hint_needed = 1;
+		open_cache(l);
+		if (l->cache)
+			use_cache_records(l);
+		if (l->hint_needed && !l->mods[0].view.closure &&
+		    parse_program_view(l, path, 0) < 0)
+			return l->failed;
+	}
 	if ((l->hint_needed ? fetch_hint(l) : 0) == 0 && walk_graph(l) == 0) {
 		report_absent_required(l);
 		check_versions(l);
