@@ -596,11 +596,15 @@ static int program_from_image(struct myr_loader *l, const char *path, int fd,
 	struct myr_error err = { 0 };
 	struct myr_header *h;
 	const char *name = NULL;
-	uint32_t len = name_from_path(path, &name), p;
+	uint32_t len, p;
 	ssize_t got;
 
-	if (!len || l->cfg->cache || !l->cfg->cache_open ||
-	    (uint64_t)st->st_size < IMAGE_PROGRAM_MIN)
+	/* With cache_ask (the loader service may answer), the request goes
+	 * out first and the program is hashed while the service works: an
+	 * answer awaited here would serialise the two. */
+	if (l->cfg->cache || !l->cfg->cache_open || l->cfg->cache_ask ||
+	    (uint64_t)st->st_size < IMAGE_PROGRAM_MIN ||
+	    !(len = name_from_path(path, &name)))
 		return -ENOENT;
 	l->cache = l->cfg->cache_open(l->cfg->cache_opaque);
 	l->program_buf = l->cache ? myri_scratch_alloc(l, want) : NULL;

@@ -329,45 +329,49 @@ bsum=$("$GEN" -n 10000 -o "$BIG" -p "$BIG/prog.myr" --seed 7) || fail "gen_closu
 bsum=${bsum#checksum }
 ok "cache build of 10,000 modules" "$MYRIAD" cache build --libdir "$BIG"
 like "$out" "10001 of 10001 modules in the image.*1 launch closures" "every module, the program too"
-run "$MYRIAD" --stats --sandbox=off --libdir "$BIG" "$BIG/prog.myr" a
+run "$MYRIAD" --stats --sandbox=off --service=off --libdir "$BIG" "$BIG/prog.myr" a
 is "$out" "$bsum" "10,000 modules from the image: the generator's checksum"
 is "$status" 1 "...and the entry's status"
 like "$err" "10001 modules from the cache, 0 from files" "...all from the image, the program too"
 like "$err" " 512 bytes read" "...of whose file only the header is read"
+run "$MYRIAD" --stats --sandbox=off --libdir "$BIG" "$BIG/prog.myr" a
+is "$out:$status" "$bsum:1" "the loader service may answer: it runs"
+like "$err" "10000 modules from the cache, 1 from files" "...the program read, hashed while the service is asked"
 run "$MYRIAD" --sandbox=off --no-cache --libdir "$BIG" "$BIG/prog.myr" a
 is "$out" "$bsum" "10,000 modules from files: the same checksum"
 
-# Programs from the image (docs/cache.md): only while the program file is
+# Programs from the image (docs/cache.md; without the loader service,
+# which is asked first otherwise): only while the program file is
 # the one built, byte for byte, as its identity shows.  Any change to it
 # (its times put back or not), a copy, a stamp without the builder's
 # re-read: the file is read and checked as without an image.
 cp "$BIG/prog.myr" "$T/prog.good"
 touch -d '2001-01-01' "$BIG/prog.myr"
-run "$MYRIAD" --stats --sandbox=off --libdir "$BIG" "$BIG/prog.myr" a
+run "$MYRIAD" --stats --sandbox=off --service=off --libdir "$BIG" "$BIG/prog.myr" a
 is "$out:$status" "$bsum:1" "program file touched: it runs"
 like "$err" "10000 modules from the cache, 1 from files" "...read from its file"
 half=$(($(stat -c %s "$T/prog.good") / 2))
 printf '\x5a' | dd of="$BIG/prog.myr" bs=1 seek=$half conv=notrunc status=none
 touch -r "$T/prog.good" "$BIG/prog.myr"
-run "$MYRIAD" --sandbox=off --libdir "$BIG" "$BIG/prog.myr" a
+run "$MYRIAD" --sandbox=off --service=off --libdir "$BIG" "$BIG/prog.myr" a
 isnt "$status" 1 "program changed after the build, mtime put back: not run from the image"
 is "$out" "" "...prints nothing"
 like "$err" "checksum mismatch" "...its file is read and refused"
 cp -p "$T/prog.good" "$BIG/prog.myr"
-run "$MYRIAD" --stats --sandbox=off --libdir "$BIG" "$BIG/prog.myr" a
+run "$MYRIAD" --stats --sandbox=off --service=off --libdir "$BIG" "$BIG/prog.myr" a
 is "$out:$status" "$bsum:1" "the program restored (a new inode): it runs"
 like "$err" "10000 modules from the cache, 1 from files" "...read from its file"
 cp "$T/prog.good" "$T/prog.myr"
-run "$MYRIAD" --stats --sandbox=off --libdir "$BIG" "$T/prog.myr" a
+run "$MYRIAD" --stats --sandbox=off --service=off --libdir "$BIG" "$T/prog.myr" a
 like "$err" "10000 modules from the cache, 1 from files" "a copy elsewhere: read from its file"
 ok "cache build again" "$MYRIAD" cache build --libdir "$BIG"
-run "$MYRIAD" --stats --sandbox=off --libdir "$BIG" "$BIG/prog.myr" a
+run "$MYRIAD" --stats --sandbox=off --service=off --libdir "$BIG" "$BIG/prog.myr" a
 is "$out:$status" "$bsum:1" "rebuilt: it runs"
 like "$err" "10001 modules from the cache, 0 from files" "...from the image again"
 STAMP=$BIG/.myriad-cache/verified
 cp "$STAMP" "$T/stamp"
 perl -e 'open my $f, "+<:raw", $ARGV[0] or die; seek $f, 12, 0; print $f "\0";' "$STAMP"
-run "$MYRIAD" --stats --sandbox=off --libdir "$BIG" "$BIG/prog.myr" a
+run "$MYRIAD" --stats --sandbox=off --service=off --libdir "$BIG" "$BIG/prog.myr" a
 like "$err" "10000 modules from the cache, 1 from files.*checked at launch" \
 	"a stamp whose flags changed: ignored, the program read from its file"
 cp "$T/stamp" "$STAMP"
