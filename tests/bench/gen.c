@@ -11,7 +11,9 @@
  *                   names and the two 8-byte placeholder constants in place
  *                   (no compiler run per module: the point of this tool);
  *   deps.mk         the dependency edges as make prerequisites, one line per
- *                   module and output kind (see bench.mk);
+ *                   module and ELF output kind (see bench.mk);
+ *   links.txt       the library modules as linkall links them, one line
+ *                   "NAME DEP..." each, every dependency on an earlier line;
  *   objs.rsp        every module object, for the static link;
  *   modules.txt     every module name, program (m000000) first;
  *   expected        the checksum the program must print, computed here from
@@ -408,7 +410,7 @@ int main(int argc, char **argv)
 	/* Text outputs go through stdio into temporary names, then rename,
 	 * so an interrupted run never leaves a plausible half file. */
 	static const char *const kinds[][2] = {
-		{ "elf-glibc/lib", ".so" }, { "elf-musl/lib", ".so" }, { "myr/", ".myr" },
+		{ "elf-glibc/lib", ".so" }, { "elf-musl/lib", ".so" },
 	};
 	snprintf(path, sizeof(path), "%s/deps.mk.tmp", tree);
 	FILE *mk = fopen(path, "w");
@@ -444,6 +446,23 @@ int main(int argc, char **argv)
 	}
 	if (fclose(mk) || fclose(rsp) || fclose(names))
 		die("%s: write error", tree);
+	/* Every dependency has a larger index than its dependent. */
+	snprintf(path, sizeof(path), "%s/links.txt", tree);
+	FILE *links = fopen(path, "w");
+	if (!links)
+		die("%s: %s", path, strerror(errno));
+	for (uint32_t i = (uint32_t)n; i-- > 1;) {
+		char name[NAME_LEN + 1], dep[NAME_LEN + 1];
+		module_name(name, i);
+		fputs(name, links);
+		for (unsigned d = 0; d < mods[i].ndeps; d++) {
+			module_name(dep, mods[i].dep[d]);
+			fprintf(links, " %s", dep);
+		}
+		fputc('\n', links);
+	}
+	if (fclose(links))
+		die("%s: write error", path);
 	char from[4096];
 	snprintf(from, sizeof(from), "%s/deps.mk.tmp", tree);
 	snprintf(path, sizeof(path), "%s/deps.mk", tree);

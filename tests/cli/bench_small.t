@@ -35,6 +35,26 @@ else
 	like "$(cut -f1,3 "$T/out/results.tsv")" $'^10\tmyriad$' "N=10: the Myriad variant ran"
 fi
 
+# linkall writes each library module byte for byte as `myriad link` would
+# (bench.mk links them in one process; the launcher variant must still
+# measure what `myriad link` makes).
+if [ -e "$(echo "$T"/cache/n10-s1-*/myr/.linked)" ]; then
+	tree=$(echo "$T"/cache/n10-s1-*)
+	same=0 total=0
+	while read -r name deps; do
+		needs=()
+		for d in $deps; do needs+=(--needs "$tree/myr/$d.myr"); done
+		total=$((total + 1))
+		"$MYRIAD" link -o "$T/relinked.myr" --name "$name" --version 1.0.0 \
+			"${needs[@]}" "$tree/obj/$name.o" &&
+			cmp -s "$T/relinked.myr" "$tree/myr/$name.myr" && same=$((same + 1))
+	done <"$tree/links.txt"
+	isnt "$total" 0 "N=10: links.txt names library modules"
+	is "$same" "$total" "N=10: every module linkall wrote is what myriad link writes"
+else
+	skip "N=10: linkall's modules are myriad link's" "no Myriad modules were built"
+fi
+
 # The generator is deterministic, and the seed matters.
 gen=$T/out/tools/gen tmpl=$(echo "$T"/cache/n10-s1-*/tmpl)
 ok "gen runs again with the same seed" "$gen" -n 10 -s 1 -t "$tmpl" -o "$T/again"
