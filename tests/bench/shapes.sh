@@ -33,15 +33,20 @@ TSV=$OUT/shapes.tsv
 printf 'shape\tN\tmyriad_ms\tbound_ms\tratio\tbytes\tbytes_per_module\tbatches\trss_kb\n' >"$TSV"
 
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
+# A tree is as good as the generator that wrote it: keyed on the
+# generator's bytes, not its time stamp (every `./build.sh test` relinks
+# it, identical, which made each run regenerate 100,000-module trees).
+GEN_ID=$(sha1sum <"$GEN" | cut -c1-16)
 for N in "${NS[@]}"; do
 	for shape in "${SHAPES[@]}"; do
 		tree=$CACHE/shape-$shape-n$N
-		if [[ ! -e $tree/expected || $GEN -nt $tree/expected ]]; then
+		if [[ ! -e $tree/expected || $(cat "$tree/gen.id" 2>/dev/null) != "$GEN_ID" ]]; then
 			log "$shape N=$N: generating"
 			rm -rf "$tree"
 			mkdir -p "$tree/lib"
 			"$GEN" -n "$N" -o "$tree/lib" -p "$tree/lib/prog.myr" --shape "$shape" |
 				sed 's/^checksum //' >"$tree/expected.tmp"
+			printf '%s\n' "$GEN_ID" >"$tree/gen.id"
 			mv "$tree/expected.tmp" "$tree/expected"
 		fi
 		(cd "$tree/lib" && find . -maxdepth 1 -name '*.myr' -printf '%f %s\n' |
