@@ -10,12 +10,14 @@
 # Targets: glibc (elf-glibc/prog and its libraries), musl (elf-musl/...),
 # static (static-musl/prog), myriad (myr/prog.myr and the library modules).
 # Make's own timestamps keep the tree up to date: the Myriad modules are
-# relinked whenever linkall (built from the library) or the myriad binary
-# changes.
+# relinked whenever the library they are linked with (MYRIAD_LIB, which
+# linkall is built from) or linkall.c changes, the program whenever the
+# myriad binary does.
 
 BENCH_SRC ?= $(error BENCH_SRC not set)
 MYRIAD ?=
 LINKALL ?=
+MYRIAD_LIB ?=
 CC ?= gcc
 MUSL_CC ?= musl-gcc
 # The static link (below): gold when there is one (run.sh sets both).
@@ -75,7 +77,7 @@ static-musl/prog: obj/main-musl.o objs.rsp | static-musl
 # --version 1.0.0 --needs myr/DEP.myr... obj/NAME.o` writes (linkall.c).
 # One `myriad link` process per module cost 2.7 ms of wall time each here,
 # which made 100,000 modules take minutes.
-myr/.linked: links.txt $(LINKALL) | myr
+myr/.linked: links.txt $(MYRIAD_LIB) $(BENCH_SRC)/linkall.c | myr
 	$(LINKALL) . >/dev/null
 	touch $@
 

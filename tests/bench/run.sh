@@ -186,8 +186,9 @@ if command -v ld.gold >/dev/null; then STATIC_LDFLAGS=-fuse-ld=gold PARTIAL_LD=l
 # linkall links a tree's library modules in one process, against the
 # library the launcher is built from (the environment of build/test.env;
 # rebuilt whenever that library changes, and make then relinks the trees).
+MYRIAD_LIB=${MYRIAD_MUSL_LIB:-$BUILD/musl/libmyriad.a}
 build_linkall() {
-	local lib=${MYRIAD_MUSL_LIB:-$BUILD/musl/libmyriad.a}
+	local lib=$MYRIAD_LIB
 	local deps=${MYRIAD_DEPS_PREFIX:-${MYRIAD_DEPS_DIR:-$BUILD/deps}/prefix}
 	# shellcheck disable=SC2206 # word lists
 	local flags=(${MYRIAD_MUSL_CFLAGS:--std=c11 -O2 -I$SRC/include -isystem $deps/include})
@@ -205,7 +206,7 @@ build_linkall() {
 # Myriad is usable once `myriad link` links a module and the launcher runs.
 MYRIAD_OK=0 MYRIAD_WHY="no launcher at $MYRIAD (./build.sh builds it)"
 if [[ -x $MYRIAD ]] && ! build_linkall; then
-	MYRIAD_WHY="cannot build $TOOLS/linkall against ${MYRIAD_MUSL_LIB:-$BUILD/musl/libmyriad.a}"
+	MYRIAD_WHY="cannot build $TOOLS/linkall against $MYRIAD_LIB"
 elif [[ -x $MYRIAD ]]; then
 	probe=$(mktemp -d)
 	printf 'int bench_probe(void) { return 0; }\n' >"$probe/p.c"
@@ -265,7 +266,7 @@ prepare_tree() {
 	fi
 	HAVE_MYR=0
 	if ((MYRIAD_OK)); then
-		if timed myriad-link "${mk[@]}" MYRIAD="$MYRIAD" LINKALL="$LINKALL" myriad; then
+		if timed myriad-link "${mk[@]}" MYRIAD="$MYRIAD" LINKALL="$LINKALL" MYRIAD_LIB="$MYRIAD_LIB" myriad; then
 			HAVE_MYR=1
 		else
 			log "N=$N: myriad link failed on the bench modules"
