@@ -122,6 +122,18 @@ int myr_pool_init(struct myr_pool **out, enum myr_alloc_strategy strategy,
 		  const struct myr_pool_limits *lim);
 
 /*
+ * Pooling, before myr_pool_plan(): pack the plan for a pool that is never
+ * written out as an image (the loader's, not the cache's).  Relro then
+ * follows rodata on the same page, and BSS follows data without a page
+ * boundary, so a small program touches three pages instead of five.  The
+ * protection is the same: text alone is executable, rodata and relro
+ * turn read-only together in myr_pool_protect(), data and BSS stay
+ * writable; only the relro class start and myr_pool_bss_start() are no
+ * longer page-aligned.
+ */
+void myr_pool_pack(struct myr_pool *p);
+
+/*
  * Lay out n modules (req[i] is module i) without touching memory: compute
  * every segment's place and the totals, and check every limit.  O(n).
  * Returns 0, -E2BIG when a limit is exceeded (err: "pool limit exceeded:
@@ -157,11 +169,12 @@ uint8_t *myr_pool_segment(const struct myr_pool *p, size_t i, unsigned seg);
 uint8_t *myr_pool_base(const struct myr_pool *p);
 
 /* Pooling: the reservation offset where class cls starts; cls ==
- * MYR_CLASS_COUNT gives the end.  Each is page-aligned (after planning). */
+ * MYR_CLASS_COUNT gives the end.  Each is page-aligned (after planning),
+ * but relro's in a packed pool. */
 uint64_t myr_pool_class_start(const struct myr_pool *p, unsigned cls);
 /* Pooling: where the zero-filled tail of the data class begins (a page
- * boundary at or after every DATA segment; every BSS segment lies past
- * it, up to the end of the data class). */
+ * boundary at or after every DATA segment, unless packed: right after
+ * them; every BSS segment lies past it, up to the end of the data class). */
 uint64_t myr_pool_bss_start(const struct myr_pool *p);
 
 /*

@@ -43,9 +43,11 @@ struct myr_pool {
 	struct module_span *spans;       /* on-demand only */
 	uint64_t class_bytes[MYR_CLASS_COUNT];
 	uint32_t class_start[MYR_CLASS_COUNT + 1]; /* pooling: page-aligned */
-	uint32_t bss_start;             /* pooling: page-aligned; every BSS
-	                                   segment lies in [bss_start, end) */
+	uint32_t bss_start;             /* pooling: page-aligned unless
+	                                   packed; every BSS segment lies in
+	                                   [bss_start, end) */
 	uint64_t reserved;
+	int packed;                     /* myr_pool_pack() */
 	uint8_t *base;
 	uintptr_t near_lo, near_hi;      /* keep within +-2 GiB of these */
 	unsigned mmap_calls, mprotect_calls;
@@ -272,20 +274,38 @@ static int check_request(const struct myr_pool_request *req, size_t i,
 	return 0;
 }
 
+void myr_pool_pack(struct myr_pool *p)
+{
+	p->packed = 1;
+}
+
+/* Where class c starts, given where the previous class ends: on a page,
+ * since each class boundary but one is a protection boundary (RX, R, RW).
+ * Packed, relro follows rodata on the same page (both turn read-only
+ * together), aligned as much as any relro segment asks. */
+static uint64_t class_begin(const struct myr_pool *p, unsigned c, uint64_t end,
+			    uint64_t relro_align)
+{
+	if (p->packed && c == MYR_CLASS_RELRO)
+		return (end + relro_align - 1) & ~(relro_align - 1);
+	return page_up(end);
+}
+
 static int plan_pooling(struct myr_pool *p, const struct myr_pool_request *req,
 			struct myr_error *err)
 {
 	uint64_t cursor[MYR_CLASS_COUNT] = { 0 };
-	uint64_t start = 0, bss_rel = 0;
+	uint64_t start = 0, bss_rel = 0, relro_align = 1;
 
 	/*
 	 * Every BSS segment after every DATA segment, from a page boundary:
 	 * the zero-filled tail of the data class is then one range, which an
 	 * image maps as anonymous zero pages instead of storing its zeros
-	 * (docs/cache.md).  It costs at most one page.
+	 * (docs/cache.md).  It costs at most one page, which a packed pool
+	 * (never an image) does not pay.
 	 */
 	for (unsigned pass = 0; pass < 2; pass++) {
-		if (pass == 1)
+		if (pass == 1 && !p->packed)
 			cursor[MYR_CLASS_DATA] = page_up(cursor[MYR_CLASS_DATA]);
 		bss_rel = cursor[MYR_CLASS_DATA];
 		for (size_t i = 0; i < p->n; i++) {
@@ -302,6 +322,8 @@ static int plan_pooling(struct myr_pool *p, const struct myr_pool_request *req,
 				if (req[i].size[s]) {
 					uint64_t a = 1ull << req[i].align_log2[s];
 					*cur = (*cur + a - 1) & ~(a - 1);
+					if (s == MYR_SEG_RELRO && a > relro_align)
+						relro_align = a;
 				}
 				off[s] = (uint32_t)*cur;
 				*cur += req[i].size[s];
@@ -316,9 +338,11 @@ static int plan_pooling(struct myr_pool *p, const struct myr_pool_request *req,
 					      p->lim.size[c]);
 	}
 	for (unsigned c = 0; c < MYR_CLASS_COUNT; c++) {
+		start = c ? class_begin(p, c, start, relro_align) : 0;
 		p->class_start[c] = (uint32_t)start;
-		start += page_up(cursor[c]);
+		start += cursor[c];
 	}
+	start = page_up(start);
 	if (start > MYR_POOL_RESERVATION_MAX)
 		return limit_exceeded(err, "the reservation", "limit",
 				      start, MYR_POOL_RESERVATION_MAX);

@@ -277,6 +277,10 @@ int myr_loader_init(struct myr_loader **out, const struct myr_loader_config *cfg
 		munmap(l, SCRATCH_SIZE);
 		return myr_error_set(err, r, "bad allocation strategy");
 	}
+	/* The loader's pool is never an image: two pages fewer for a small
+	 * program, each a page fault. */
+	if (cfg->alloc == MYR_ALLOC_POOLING)
+		myr_pool_pack(l->pool);
 	*out = l;
 	return 0;
 }

@@ -176,6 +176,54 @@ TEST(w_xor_x_and_a_fixed_number_of_mprotect_calls)
 	}
 }
 
+/* The loader's packed plan: a hello world's segments on three pages
+ * (text; rodata and relro; data and bss) instead of five, with the same
+ * protection as the image's plan. */
+TEST(packed_pool_shares_pages_but_not_protections)
+{
+	struct myr_pool_request req[2] = { tiny(30, 16), tiny(30, 16) };
+	struct myr_pool_limits lim;
+	struct myr_error err = { 0 };
+	struct myr_pool_usage u;
+	struct myr_pool *p = NULL;
+	char perms[8];
+
+	req[1].align_log2[MYR_SEG_RELRO] = 6;
+	myr_pool_limits_default(&lim);
+	ASSERT_EQ(myr_pool_init(&p, MYR_ALLOC_POOLING, &lim), 0);
+	myr_pool_pack(p);
+	ASSERT_EQ(myr_pool_plan(p, req, 2, &err), 0);
+	myr_pool_usage(p, &u);
+	EXPECT_EQ(u.reserved, 3u * 4096);
+	/* Relro right after rodata (10 bytes), at the largest relro
+	 * alignment; bss right after data. */
+	EXPECT_EQ(myr_pool_class_start(p, MYR_CLASS_RODATA), 4096u);
+	EXPECT_EQ(myr_pool_class_start(p, MYR_CLASS_RELRO), 4096u + 64);
+	EXPECT_EQ(myr_pool_class_start(p, MYR_CLASS_DATA), 2u * 4096);
+	EXPECT_EQ(myr_pool_bss_start(p), 2u * 4096 + 32);
+	EXPECT_EQ(u.class_bytes[MYR_CLASS_DATA], 32u + 4 + 3);
+	ASSERT_EQ(myr_pool_map(p, &err), 0);
+	for (size_t i = 0; i < 2; i++)
+		for (unsigned g = 0; g < MYR_SEG_COUNT; g++)
+			EXPECT_EQ((uintptr_t)myr_pool_segment(p, i, g) %
+				  (1u << req[i].align_log2[g]), 0u);
+	EXPECT_EQ(myr_pool_segment(p, 1, MYR_SEG_RELRO) + 8,
+		  myr_pool_base(p) + 4096 + 64 + 64 + 8);
+	ASSERT_EQ(myr_pool_protect(p, &err), 0);
+	EXPECT_EQ(rwx_mappings(), 0);
+	perms_of(myr_pool_segment(p, 1, MYR_SEG_TEXT), perms);
+	EXPECT_STREQ(perms, "r-xp");
+	perms_of(myr_pool_segment(p, 0, MYR_SEG_RODATA), perms);
+	EXPECT_STREQ(perms, "r--p");
+	perms_of(myr_pool_segment(p, 1, MYR_SEG_RELRO), perms);
+	EXPECT_STREQ(perms, "r--p");
+	perms_of(myr_pool_segment(p, 1, MYR_SEG_BSS), perms);
+	EXPECT_STREQ(perms, "rw-p");
+	myr_pool_usage(p, &u);
+	EXPECT_EQ(u.mprotect_calls, 2u);
+	myr_pool_exit(p);
+}
+
 TEST(on_demand_puts_guard_pages_between_modules)
 {
 	struct myr_pool_request req[3] = { tiny(100, 8), tiny(100, 8), tiny(100, 8) };
