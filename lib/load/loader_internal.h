@@ -207,9 +207,10 @@ struct myr_loader {
 };
 
 /*
- * The loader lives at the start of one anonymous mapping of SCRATCH_SIZE
- * bytes, and its bookkeeping is carved from the rest, bump-style, until it
- * is used up: then malloc() as before.  Small loads (a hello world) make a
+ * The loader lives at the start of SCRATCH_SIZE bytes of zeroed memory
+ * (static storage for a process's first loader, else an anonymous
+ * mapping), and its bookkeeping is carved from the rest, bump-style, until
+ * it is used up: then malloc() as before.  Small loads (a hello world) make a
  * dozen allocations of as many sizes, and malloc would give each size class
  * a group of its own, each a fresh page or two, each page a fault costing
  * several microseconds in a VM; here they share a handful of pages.  Only

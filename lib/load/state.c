@@ -10,6 +10,7 @@
  * pointer into it survives myri_add_module() or myri_mods_grow().
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,14 +260,49 @@ nomem:
 
 /* ---- init ---------------------------------------------------------- */
 
+/*
+ * A process launches one program, so its first loader's scratch is static
+ * storage: no mmap(), and no page tables of its own (a mapping among the
+ * libraries' addresses, far from the launcher's, takes three page-table
+ * pages, each set up and torn down by a hypervisor on a virtual machine).
+ * Its own section lets the launcher's link put it after the variables a
+ * launch writes (launcher/startup.ld), so only the pages a load uses are
+ * touched.  Any other loader, concurrent or later, maps its own.
+ */
+static uint8_t static_scratch[SCRATCH_SIZE]
+	__attribute__((aligned(4096), section(".bss.myr_scratch")));
+static atomic_flag static_scratch_taken = ATOMIC_FLAG_INIT;
+
+static struct myr_loader *scratch_take(void)
+{
+	void *p;
+
+	if (!atomic_flag_test_and_set(&static_scratch_taken))
+		return (struct myr_loader *)static_scratch;
+	p = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Scratch memory starts zeroed: the static one is zeroed again as far as
+ * it was used (bump allocation wrote nothing past scratch_used). */
+static void scratch_give_back(struct myr_loader *l)
+{
+	if ((uint8_t *)l != static_scratch) {
+		munmap(l, SCRATCH_SIZE);
+		return;
+	}
+	memset(l, 0, l->scratch_used);
+	atomic_flag_clear(&static_scratch_taken);
+}
+
 int myr_loader_init(struct myr_loader **out, const struct myr_loader_config *cfg,
 		    struct myr_error *err)
 {
-	struct myr_loader *l = mmap(NULL, SCRATCH_SIZE, PROT_READ | PROT_WRITE,
-				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct myr_loader *l = scratch_take();
 	int r;
 
-	if (l == MAP_FAILED)
+	if (!l)
 		return myr_error_set(err, -ENOMEM, "out of memory");
 	l->scratch_used = sizeof(*l);
 	l->cfg = cfg;
@@ -274,7 +310,7 @@ int myr_loader_init(struct myr_loader **out, const struct myr_loader_config *cfg
 	l->budget_culprit = NO_MODULE;
 	r = myr_pool_init(&l->pool, cfg->alloc, &cfg->limits);
 	if (r < 0) {
-		munmap(l, SCRATCH_SIZE);
+		scratch_give_back(l);
 		return myr_error_set(err, r, "bad allocation strategy");
 	}
 	/* The loader's pool is never an image: two pages fewer for a small
@@ -361,5 +397,5 @@ void myr_loader_exit(struct myr_loader *l)
 		l->arena = c->next;
 		myri_lfree(l, c);
 	}
-	munmap(l, SCRATCH_SIZE);
+	scratch_give_back(l);
 }
