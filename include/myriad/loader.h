@@ -129,7 +129,8 @@ int myr_pool_init(struct myr_pool **out, enum myr_alloc_strategy strategy,
  * protection is the same: text alone is executable, rodata and relro
  * turn read-only together in myr_pool_protect(), data and BSS stay
  * writable; only the relro class start and myr_pool_bss_start() are no
- * longer page-aligned.
+ * longer page-aligned.  A packed plan of up to 64 KiB, the first at a time
+ * in the process, takes static pages instead of a mapping (x86-64).
  */
 void myr_pool_pack(struct myr_pool *p);
 

@@ -65,6 +65,28 @@ struct myr_pool {
 static struct myr_pool static_pool;
 static atomic_flag static_pool_taken = ATOMIC_FLAG_INIT;
 
+/*
+ * And a small packed plan's pages (a hello world's three) are static too:
+ * .bss that the launcher's link puts after what a launch writes
+ * (launcher/startup.ld), within reach of the launcher's host functions, so
+ * no mmap() and no page table of their own, set up and torn down by a
+ * hypervisor on a virtual machine.  myr_pool_protect() turns them RX and
+ * R as it would a mapping.  x86-64 only: there every 64-bit exec clears
+ * READ_IMPLIES_EXEC (set_personality_64bit()), so .bss is never mapped
+ * executable whatever the parent's personality, and these pages are
+ * writable only, like a fresh mapping, until protected.  Taken apart from
+ * the pool above: myr_pool_release() leaves a loaded program's pages in
+ * place, only myr_pool_exit() gives them back.
+ */
+#ifdef __x86_64__
+#define STATIC_PAGES 1
+static uint8_t static_pages[64u << 10]
+	__attribute__((aligned(PAGE_SIZE_FIXED), section(".bss.myr_pool")));
+static atomic_flag static_pages_taken = ATOMIC_FLAG_INIT;
+#else
+#define STATIC_PAGES 0
+#endif
+
 static const char *const class_names[MYR_CLASS_COUNT] = {
 	"text", "rodata", "relro", "data",
 };
@@ -506,6 +528,48 @@ void *myr_pool_reserve_near(uint64_t size, uintptr_t lo, uintptr_t hi)
 	return reserve_near(size, lo, hi, PROT_NONE);
 }
 
+static int take_static_pages(struct myr_pool *p)
+{
+#if STATIC_PAGES
+	if (!p->packed || p->reserved > sizeof(static_pages) ||
+	    (p->near_hi > p->near_lo &&
+	     !within_reach((uintptr_t)static_pages, p->reserved, p->near_lo,
+			   p->near_hi)) ||
+	    atomic_flag_test_and_set(&static_pages_taken))
+		return 0;
+	p->base = static_pages;
+	p->mapped = 1;
+	return 1;
+#else
+	(void)p;
+	return 0;
+#endif
+}
+
+/* As fresh as a new mapping for the next pool: writable and zeroed.  If
+ * that fails they stay taken, never reused. */
+static void give_back_static_pages(struct myr_pool *p)
+{
+#if STATIC_PAGES
+	if (mprotect(p->base, p->reserved, PROT_READ | PROT_WRITE) != 0)
+		return;
+	memset(p->base, 0, p->reserved);
+	atomic_flag_clear(&static_pages_taken);
+#else
+	(void)p;
+#endif
+}
+
+static int is_static_pages(const struct myr_pool *p)
+{
+#if STATIC_PAGES
+	return p->base == static_pages;
+#else
+	(void)p;
+	return 0;
+#endif
+}
+
 int myr_pool_map(struct myr_pool *p, struct myr_error *err)
 {
 	/* Pooling plans exactly the reservation: map it RW at once. */
@@ -519,6 +583,8 @@ int myr_pool_map(struct myr_pool *p, struct myr_error *err)
 		p->mapped = 1;
 		return 0;
 	}
+	if (p->strategy == MYR_ALLOC_POOLING && take_static_pages(p))
+		return 0;
 	if (p->near_hi > p->near_lo) {
 		p->mmap_calls++;
 		base = reserve_near(p->reserved, p->near_lo, p->near_hi, prot);
@@ -641,7 +707,9 @@ void myr_pool_exit(struct myr_pool *p)
 {
 	if (!p)
 		return;
-	if (p->base)
+	if (is_static_pages(p))
+		give_back_static_pages(p);
+	else if (p->base)
 		munmap(p->base, p->reserved);
 	myr_pool_release(p);
 }

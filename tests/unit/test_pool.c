@@ -204,9 +204,11 @@ TEST(packed_pool_shares_pages_but_not_protections)
 	EXPECT_EQ(u.class_bytes[MYR_CLASS_DATA], 32u + 4 + 3);
 	ASSERT_EQ(myr_pool_map(p, &err), 0);
 	for (size_t i = 0; i < 2; i++)
-		for (unsigned g = 0; g < MYR_SEG_COUNT; g++)
+		for (unsigned g = 0; g < MYR_SEG_COUNT; g++) {
 			EXPECT_EQ((uintptr_t)myr_pool_segment(p, i, g) %
 				  (1u << req[i].align_log2[g]), 0u);
+			memset(myr_pool_segment(p, i, g), 0xcc, req[i].size[g]);
+		}
 	EXPECT_EQ(myr_pool_segment(p, 1, MYR_SEG_RELRO) + 8,
 		  myr_pool_base(p) + 4096 + 64 + 64 + 8);
 	ASSERT_EQ(myr_pool_protect(p, &err), 0);
@@ -221,7 +223,38 @@ TEST(packed_pool_shares_pages_but_not_protections)
 	EXPECT_STREQ(perms, "rw-p");
 	myr_pool_usage(p, &u);
 	EXPECT_EQ(u.mprotect_calls, 2u);
+#ifdef __x86_64__
+	/* Static pages, not a mapping: given back writable and zeroed to
+	 * the next small packed pool, while a concurrent one maps its own. */
+	EXPECT_EQ(u.mmap_calls, 0u);
+	uint8_t *base = myr_pool_base(p);
+	struct myr_pool *q = NULL, *r = NULL;
+	ASSERT_EQ(myr_pool_init(&q, MYR_ALLOC_POOLING, &lim), 0);
+	myr_pool_pack(q);
+	ASSERT_EQ(myr_pool_plan(q, req, 2, &err), 0);
+	ASSERT_EQ(myr_pool_map(q, &err), 0);
+	EXPECT_TRUE(myr_pool_base(q) != base);
+	myr_pool_usage(q, &u);
+	EXPECT_EQ(u.mmap_calls, 1u);
+	myr_pool_exit(q);
 	myr_pool_exit(p);
+	ASSERT_EQ(myr_pool_init(&r, MYR_ALLOC_POOLING, &lim), 0);
+	myr_pool_pack(r);
+	ASSERT_EQ(myr_pool_plan(r, req, 2, &err), 0);
+	ASSERT_EQ(myr_pool_map(r, &err), 0);
+	EXPECT_TRUE(myr_pool_base(r) == base);
+	perms_of(base, perms);
+	EXPECT_STREQ(perms, "rw-p");
+	for (size_t i = 0; i < 3 * 4096; i++)
+		if (base[i]) {
+			EXPECT_EQ(base[i], 0);
+			break;
+		}
+	EXPECT_EQ(rwx_mappings(), 0);
+	myr_pool_exit(r);
+#else
+	myr_pool_exit(p);
+#endif
 }
 
 TEST(on_demand_puts_guard_pages_between_modules)
