@@ -56,6 +56,14 @@ struct myr_cache_table {
 	uint32_t count;
 };
 
+/* myr_cache_header.flags: every launch closure entry carries the
+ * MYR_CACHE_PLAN_* bits of its module's record (checked by the builder
+ * with the closure's order, myr_cache_check_closure), so that a launch
+ * of a stamped image decides the closure without reading a record.
+ * Without it (older images) entries are plain module indexes. */
+#define MYR_CACHE_F_PLAN   0x1u
+#define MYR_CACHE_F_KNOWN  0x1u
+
 /* What identifies a file or directory: if any field differs, it changed. */
 struct myr_cache_stamp {
 	uint64_t dev;
@@ -69,7 +77,7 @@ struct myr_cache_header {
 	uint8_t  magic[8];              /*   0 MYR_CACHE_MAGIC */
 	uint16_t version;               /*   8 MYR_CACHE_VERSION */
 	uint16_t arch;                  /*  10 MYR_ARCH_* */
-	uint32_t flags;                 /*  12 zero */
+	uint32_t flags;                 /*  12 MYR_CACHE_F_* */
 	uint64_t file_size;             /*  16 */
 	uint64_t header_checksum;       /*  24 XXH64 of the 512 header bytes,
 	                                       this field taken as zero */
@@ -490,6 +498,12 @@ int myr_cache_give_closure(struct myr_cache *c, uint64_t sum, uint32_t *list,
 /* Module i's plan entry: i with the MYR_CACHE_PLAN_* bits of its record
  * (i must be in range: what the loader service sends). */
 uint32_t myr_cache_plan_entry(const struct myr_cache_view *v, uint32_t i);
+/* Launch closure entry e's module index (MYR_CACHE_F_PLAN: without its
+ * plan bits; the caller checks the range). */
+uint32_t myr_cache_closure_index(const struct myr_cache_view *v, uint32_t e);
+
+/* The MYR_CACHE_PLAN_* bits of module record *m. */
+uint32_t myr_cache_plan_bits(const struct myr_cache_module *m);
 
 /* A usable cached module by name (index), or -ENOENT: not cached, or
  * stale, pinned to another launcher, or depending on such a module. */

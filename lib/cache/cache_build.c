@@ -1045,6 +1045,18 @@ static int write_tables(const struct builder *b, struct myr_cache_header *h,
 	return bad;
 }
 
+/* Each launch closure entry with the MYR_CACHE_PLAN_* bits of its
+ * module's record (MYR_CACHE_F_PLAN): a stamped launch decides the
+ * closure from the list alone. */
+static void plan_closures(struct meta_tables *t)
+{
+	uint32_t *e = (uint32_t *)(void *)t->closures.p;
+	const struct myr_cache_module *m = (const void *)t->mods.p;
+
+	for (size_t k = 0; k < t->closures.len / 4; k++)
+		e[k] |= myr_cache_plan_bits(&m[e[k]]);
+}
+
 static int serialize(struct builder *b, struct myr_cache_header *h,
 		     struct growbuf *file, struct myr_cache_build_result *res,
 		     struct myr_error *err)
@@ -1055,6 +1067,8 @@ static int serialize(struct builder *b, struct myr_cache_header *h,
 	memset(&t, 0, sizeof(t));
 	str_add(&t.strings, "", 0, &t.bad);     /* offset 0: the empty string */
 	record_modules(b, &t, res);
+	if (!t.bad)
+		plan_closures(&t);
 	record_host_symbols(b, &t);
 	if (!t.bad)
 		record_name_buckets(b, &t);
@@ -1567,6 +1581,7 @@ static int build_once(const struct myr_cache_build_config *cfg, int out_fd,
 		goto out;
 	memcpy(h.magic, MYR_CACHE_MAGIC, 8);
 	h.version = MYR_CACHE_VERSION;
+	h.flags = MYR_CACHE_F_PLAN;
 	h.arch = MYR_ARCH_HOST;
 	h.pref_base = (uint64_t)(uintptr_t)b.base;
 	h.image_size = myr_pool_class_start(b.pool, MYR_CLASS_COUNT);

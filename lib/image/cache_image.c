@@ -157,7 +157,7 @@ static int parse_identity(const struct myr_cache_header *h, size_t len,
 			return myr_error_set(err, -EILSEQ, "header checksum "
 					     "mismatch");
 	}
-	if (h->flags != 0)
+	if (h->flags & ~MYR_CACHE_F_KNOWN)
 		return myr_error_set(err, -EBADMSG, "unknown header flags 0x%x",
 				     h->flags);
 	for (size_t i = 0; i < sizeof(h->reserved); i++)
@@ -485,6 +485,11 @@ static int check_core(const struct myr_cache_view *v, uint32_t i,
 	return 0;
 }
 
+uint32_t myr_cache_closure_index(const struct myr_cache_view *v, uint32_t e)
+{
+	return v->hdr->flags & MYR_CACHE_F_PLAN ? e & MYR_CACHE_PLAN_INDEX : e;
+}
+
 /* A program's launch closure entries: image modules.  Not part of
  * check_core: a launch checks each entry as it uses the closure
  * (closure_ok), and a second pass over 10,000 scattered module records
@@ -495,7 +500,7 @@ static int check_closure(const struct myr_cache_view *v, uint32_t i,
 	const struct myr_cache_module *m = &v->modules[i];
 
 	for (uint32_t k = 0; k < m->closure.count; k++) {
-		uint32_t d = v->closures[m->closure.off + k];
+		uint32_t d = myr_cache_closure_index(v, v->closures[m->closure.off + k]);
 		if (d >= v->hdr->modules.count ||
 		    !(v->modules[d].flags & MYR_CM_IMAGE))
 			return myr_error_set(err, -EBADMSG, "module %u: closure "
@@ -581,19 +586,25 @@ int myr_cache_check_closure(const struct myr_cache_view *v, uint32_t i,
 	int r = 0;
 
 	for (uint32_t k = 0; k < m->closure.count && r == 0; k++) {
-		const struct myr_cache_module *e = &v->modules[l[k]];
-		if (seen[l[k]])
+		uint32_t x = myr_cache_closure_index(v, l[k]);
+		const struct myr_cache_module *e = &v->modules[x];
+		if (seen[x])
 			r = myr_error_set(err, -EBADMSG, "module %u: closure "
-					  "entry %u repeats module %u", i, k, l[k]);
+					  "entry %u repeats module %u", i, k, x);
+		else if ((v->hdr->flags & MYR_CACHE_F_PLAN) &&
+			 l[k] != myr_cache_plan_entry(v, x))
+			r = myr_error_set(err, -EBADMSG, "module %u: closure "
+					  "entry %u: its plan bits are not its "
+					  "record's", i, k);
 		for (uint32_t d = 0; r == 0 && d < e->deps.count; d++)
 			if (!seen[v->deps[e->deps.off + d]])
 				r = myr_error_set(err, -EBADMSG, "module %u: "
 						  "closure entry %u comes before "
 						  "its dependency %u", i, k, d);
-		seen[l[k]] = 1;
+		seen[x] = 1;
 	}
 	for (uint32_t k = 0; k < m->closure.count; k++)
-		seen[l[k]] = 0;
+		seen[myr_cache_closure_index(v, l[k])] = 0;
 	return r;
 }
 
@@ -1351,7 +1362,7 @@ uint32_t myr_cache_activate_closure(struct myr_cache *c, const uint32_t *list,
 	uint32_t ninit = 0;
 
 	for (uint32_t k = 0; k < n; k++) {
-		uint32_t i = list[k];
+		uint32_t i = list[k] & MYR_CACHE_PLAN_INDEX;
 		if (c->state[i] & ST_ACTIVE)
 			continue;
 		c->state[i] |= ST_ACTIVE;
@@ -1405,7 +1416,7 @@ static int closure_ok(struct myr_cache *c, const uint32_t *l, uint32_t count)
 	int ok = 1;
 
 	for (uint32_t k = 0; k < count && ok; k++) {
-		uint32_t i = l[k];
+		uint32_t i = myr_cache_closure_index(&c->v, l[k]);
 		if (i >= nmod) {
 			ok = 0;
 			break;
@@ -1432,7 +1443,7 @@ static int closure_ok(struct myr_cache *c, const uint32_t *l, uint32_t count)
 		c->state[i] |= ST_VISITING;
 	}
 	for (uint32_t k = 0; k < count; k++) {
-		uint32_t i = l[k];
+		uint32_t i = myr_cache_closure_index(&c->v, l[k]);
 		if (i >= nmod || !(c->state[i] & ST_VISITING))
 			break;
 		c->state[i] &= (uint8_t)~ST_VISITING;
@@ -1440,6 +1451,15 @@ static int closure_ok(struct myr_cache *c, const uint32_t *l, uint32_t count)
 			c->state[i] |= ST_DONE | ST_USABLE;
 	}
 	return ok;
+}
+
+/* What activation and init do with plan entry e's module (the entry's
+ * bits, not its record): ST_INIT, ST_FIXUP. */
+static uint8_t plan_state(const struct myr_cache *c, uint32_t e)
+{
+	return (e & MYR_CACHE_PLAN_INIT ? ST_INIT : 0) |
+	       (e & MYR_CACHE_PLAN_BINDS ||
+		(c->slide && (e & MYR_CACHE_PLAN_REBASES)) ? ST_FIXUP : 0);
 }
 
 /*
@@ -1454,30 +1474,43 @@ static int stamped_ok(struct myr_cache *c, const uint32_t *l, uint32_t count)
 {
 	uint32_t nmod = c->v.hdr->modules.count, k;
 
-	for (k = 0; k < count; k++) {
-		uint32_t i = l[k];
-		if (i >= nmod || c->state[i])
-			break;
-		const struct myr_cache_module *m = &c->v.modules[i];
-		if ((m->flags & MYR_CM_PINNED) && !c->pins_valid)
-			break;
-		c->state[i] = ST_DONE | ST_USABLE | use_bits(c, m);
+	if (!(c->v.hdr->flags & MYR_CACHE_F_PLAN)) {
+		for (k = 0; k < count; k++) {
+			uint32_t i = l[k];
+			if (i >= nmod || c->state[i])
+				break;
+			const struct myr_cache_module *m = &c->v.modules[i];
+			if ((m->flags & MYR_CM_PINNED) && !c->pins_valid)
+				break;
+			c->state[i] = ST_DONE | ST_USABLE | use_bits(c, m);
+		}
+	} else {
+		for (k = 0; k < count; k++) {   /* no record read */
+			uint32_t e = l[k], i = e & MYR_CACHE_PLAN_INDEX;
+			if (i >= nmod || c->state[i] ||
+			    ((e & MYR_CACHE_PLAN_PINNED) && !c->pins_valid))
+				break;
+			c->state[i] = ST_DONE | ST_USABLE | plan_state(c, e);
+		}
 	}
 	if (k == count)
 		return 1;
 	while (k--)
-		c->state[l[k]] = 0;
+		c->state[myr_cache_closure_index(&c->v, l[k])] = 0;
 	return closure_ok(c, l, count);
+}
+
+uint32_t myr_cache_plan_bits(const struct myr_cache_module *m)
+{
+	return (m->init.count || m->fini.count ? MYR_CACHE_PLAN_INIT : 0) |
+	       (m->binds.count ? MYR_CACHE_PLAN_BINDS : 0) |
+	       (m->rebases.count ? MYR_CACHE_PLAN_REBASES : 0) |
+	       (m->flags & MYR_CM_PINNED ? MYR_CACHE_PLAN_PINNED : 0);
 }
 
 uint32_t myr_cache_plan_entry(const struct myr_cache_view *v, uint32_t i)
 {
-	const struct myr_cache_module *m = &v->modules[i];
-
-	return i | (m->init.count || m->fini.count ? MYR_CACHE_PLAN_INIT : 0) |
-	       (m->binds.count ? MYR_CACHE_PLAN_BINDS : 0) |
-	       (m->rebases.count ? MYR_CACHE_PLAN_REBASES : 0) |
-	       (m->flags & MYR_CM_PINNED ? MYR_CACHE_PLAN_PINNED : 0);
+	return i | myr_cache_plan_bits(&v->modules[i]);
 }
 
 /* Strip the plan bits: the list becomes plain module indexes. */
@@ -1507,11 +1540,7 @@ static int plan_ok(struct myr_cache *c, uint32_t *l, uint32_t count)
 			ok = 0;
 			break;
 		}
-		c->state[i] = ST_VISITING |
-			      (e & MYR_CACHE_PLAN_INIT ? ST_INIT : 0) |
-			      (e & MYR_CACHE_PLAN_BINDS ||
-			       (c->slide && (e & MYR_CACHE_PLAN_REBASES)) ?
-			       ST_FIXUP : 0);
+		c->state[i] = ST_VISITING | plan_state(c, e);
 	}
 	/* A plan that fails is dropped (use_plan()): its entries may be
 	 * left stripped or not. */

@@ -72,7 +72,8 @@ static void use_module(const struct myr_cache_view *v, uint32_t i,
 	for (uint32_t k = 0; k < m->deps.count; k++)
 		sink += v->modules[v->deps[m->deps.off + k]].hash;
 	for (uint32_t k = 0; k < m->closure.count; k++)
-		sink += v->modules[v->closures[m->closure.off + k]].hash;
+		sink += v->modules[myr_cache_closure_index(v,
+				   v->closures[m->closure.off + k])].hash;
 	for (uint32_t k = 0; k < m->exports.count; k++) {
 		const struct myr_export *e = &v->exports[m->exports.off + k];
 		sink += (unsigned char)v->strings[e->name_off + e->name_len];

@@ -730,7 +730,7 @@ TEST(bounds_are_checked_behind_valid_checksums)
 	TRY("class ranges decreasing", h->class_start[1] = h->class_start[2] + MYR_CACHE_PAGE);
 	TRY("preferred address zero", h->pref_base = 0);
 	TRY("identities miscounted", h->idents.count = 1);
-	TRY("unknown header flags", h->flags = 1);
+	TRY("unknown header flags", h->flags |= 2);
 	TRY("dependency index out of range",
 	    ((uint32_t *)(void *)(buf + h->deps.off))[0] = 1000);
 	TRY("rebase site outside relro and data",
@@ -793,6 +793,15 @@ TEST(a_closure_out_of_order_or_repeated_is_refused)
 	l[0] = a;
 	l[1] = a;
 	EXPECT_EQ(-EBADMSG, myr_cache_check_closure(&v, (uint32_t)p, seen, &err));
+	EXPECT_EQ(0, memcmp(seen, zero, sizeof(seen)));
+	/* Plan bits the record does not have (MYR_CACHE_F_PLAN). */
+	ASSERT_EQ(MYR_CACHE_F_PLAN, v.hdr->flags);
+	l[1] = b ^ MYR_CACHE_PLAN_INIT;
+	EXPECT_EQ(-EBADMSG, myr_cache_check_closure(&v, (uint32_t)p, seen, &err));
+	l[1] = b ^ MYR_CACHE_PLAN_BINDS;
+	EXPECT_EQ(-EBADMSG, myr_cache_check_closure(&v, (uint32_t)p, seen, &err));
+	l[1] = b;
+	EXPECT_EQ(0, myr_cache_check_closure(&v, (uint32_t)p, seen, &err));
 	EXPECT_EQ(0, memcmp(seen, zero, sizeof(seen)));
 	free(buf);
 }
