@@ -78,6 +78,7 @@ static-musl/prog: obj/main-musl.o objs.rsp | static-musl
 # One `myriad link` process per module cost 2.7 ms of wall time each here,
 # which made 100,000 modules take minutes.
 myr/.linked: links.txt $(MYRIAD_LIB) $(BENCH_SRC)/linkall.c | myr
+	$(if $(LINKALL),,$(error LINKALL not set: run.sh and cache.sh set it))
 	$(LINKALL) . >/dev/null
 	touch $@
 

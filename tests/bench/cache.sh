@@ -42,6 +42,8 @@ command -v perf >/dev/null || die "perf is needed (task-clock)"
 mkdir -p "$WORK" "$TOOLS"
 musl-gcc -std=c11 -O2 -static -o "$TOOLS/benchrun" "$BENCH/benchrun.c"
 gcc -O2 -o "$TOOLS/gen" "$BENCH/gen.c"
+source "$BENCH/toolchain.sh"
+build_linkall || die "cannot build $TOOLS/linkall against $MYRIAD_LIB"
 
 SERVE_PID=
 stop_service() {
@@ -82,7 +84,8 @@ tree() { # n: builds $WORK/tree-n, prints its path
 		echo "$key" >"$t/key"
 	fi
 	make -s -C "$t" -f "$BENCH/bench.mk" -j"$(nproc)" BENCH_SRC="$BENCH" \
-		MYRIAD="$MYRIAD" static myriad >&2
+		STATIC_LDFLAGS="$STATIC_LDFLAGS" PARTIAL_LD="$PARTIAL_LD" JOBS="$(nproc)" \
+		MYRIAD="$MYRIAD" LINKALL="$LINKALL" MYRIAD_LIB="$MYRIAD_LIB" static myriad >&2
 	"$MYRIAD" cache build --libdir "$t/myr" >/dev/null
 	echo "$t"
 }
