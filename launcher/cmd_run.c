@@ -648,7 +648,7 @@ static void service_fallback(struct cache_request *req, const char *why)
  * pending request, or why there is none (service_why, reported by
  * open_service() as a failure to serve).
  */
-static void service_ask(void *opaque)
+static int service_ask(void *opaque)
 {
 	struct cache_request *req = opaque;
 	const struct run_options *o = req->o;
@@ -656,23 +656,25 @@ static void service_ask(void *opaque)
 	struct myr_error err = { 0 };
 	int fd;
 
+	if (req->ask != NOT_ASKED)
+		return req->ask == ASKED && req->pending.sock >= 0;
 	req->ask = ASKED;
 	req->pending.sock = -1;
 	if (o->service == SERVICE_OFF)
-		return;
+		return 0;
 	if (o->service == SERVICE_AUTO &&
 	    myr_service_socket_check(path, &err) == -ENOENT) {
 		/* No service on this system: silent, but --stats says so. */
 		snprintf(req->service_why, sizeof(req->service_why),
 			 "no service socket at %s", path);
 		req->ask = NO_SOCKET;
-		return;
+		return 0;
 	}
 	fd = openat(AT_FDCWD, o->program, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		snprintf(req->service_why, sizeof(req->service_why), "%s: %s",
 			 o->program, strerror(errno));
-		return;
+		return 0;
 	}
 	if (myr_service_ask(path, fd, o->service == SERVICE_REQUIRE ?
 			    SERVICE_WAIT_REQUIRE_MS : SERVICE_WAIT_AUTO_MS,
@@ -681,6 +683,7 @@ static void service_ask(void *opaque)
 		snprintf(req->service_why, sizeof(req->service_why), "%s",
 			 err.msg);      /* names the socket */
 	close(fd);
+	return req->pending.sock >= 0;
 }
 
 /*

@@ -179,6 +179,8 @@ struct myr_loader {
 	                                    program run from it, or 0 */
 	uint32_t nlaunch;
 	int hint_needed;                 /* some dependency is not cached */
+	int8_t cache_asked;              /* cfg->cache_ask: 0 not called, 1
+	                                    a request is out, -1 none */
 	uint32_t ninited;
 	int fini_done;
 

@@ -464,6 +464,15 @@ static int fetch_hint(struct myr_loader *l)
 	return r;
 }
 
+/* cfg->cache_ask, called once: whether a request (the loader service's)
+ * is out, whose answer cache_open will wait for. */
+static int ask_cache(struct myr_loader *l)
+{
+	if (!l->cache_asked)
+		l->cache_asked = l->cfg->cache_ask(l->cfg->cache_opaque) > 0 ? 1 : -1;
+	return l->cache_asked > 0;
+}
+
 /* The cache, when the program needs a library module at all: a program
  * with none pays nothing for it.  With cache_ask, the program's checksum
  * (verify's, 241 KB hashed for a program of 10,000 dependencies, whose
@@ -482,7 +491,7 @@ static void open_cache(struct myr_loader *l)
 		if (!is_host_name(myr_view_str(pv, pv->deps[d].name_off),
 				  pv->deps[d].name_len)) {
 			if (l->cfg->cache_ask) {
-				l->cfg->cache_ask(l->cfg->cache_opaque);
+				ask_cache(l);
 				m->pre = myr_module_checksum(pv->base, pv->size) ==
 					 pv->hdr->checksum ? PRE_SUM_OK :
 					 PRE_SUM_BAD;
@@ -599,12 +608,15 @@ static int program_from_image(struct myr_loader *l, const char *path, int fd,
 	uint32_t len, p;
 	ssize_t got;
 
-	/* With cache_ask (the loader service may answer), the request goes
-	 * out first and the program is hashed while the service works: an
-	 * answer awaited here would serialise the two. */
-	if (l->cfg->cache || !l->cfg->cache_open || l->cfg->cache_ask ||
+	if (l->cfg->cache || !l->cfg->cache_open ||
 	    (uint64_t)st->st_size < IMAGE_PROGRAM_MIN ||
 	    !(len = name_from_path(path, &name)))
+		return -ENOENT;
+	/* With a request out (the loader service may answer), the program
+	 * is read and hashed while the service works: an answer awaited
+	 * here would serialise the two.  With none (no service socket),
+	 * the image serves it as with --service=off. */
+	if (l->cfg->cache_ask && ask_cache(l))
 		return -ENOENT;
 	l->cache = l->cfg->cache_open(l->cfg->cache_opaque);
 	l->program_buf = l->cache ? myri_scratch_alloc(l, want) : NULL;

@@ -334,9 +334,20 @@ is "$out" "$bsum" "10,000 modules from the image: the generator's checksum"
 is "$status" 1 "...and the entry's status"
 like "$err" "10001 modules from the cache, 0 from files" "...all from the image, the program too"
 like "$err" " 512 bytes read" "...of whose file only the header is read"
-run "$MYRIAD" --stats --sandbox=off --libdir "$BIG" "$BIG/prog.myr" a
-is "$out:$status" "$bsum:1" "the loader service may answer: it runs"
+run "$MYRIAD" --stats --sandbox=off --socket "$T/none.sock" --libdir "$BIG" "$BIG/prog.myr" a
+is "$out:$status" "$bsum:1" "service auto, no service socket: it runs"
+like "$err" "10001 modules from the cache, 0 from files" "...from the image, the program too"
+like "$err" " 512 bytes read" "...of whose file only the header is read"
+# A service that takes the request and never answers: the program is read
+# and hashed while it is asked, then the launch goes on without it.
+rm -f "$T/silent.out"
+"$MYRIAD_BUILD/tools/svc_client" "$T/silent.sock" serve silent >"$T/silent.out" 2>&1 &
+silent_pid=$!
+wait_for 60 grep -q listening "$T/silent.out"
+run "$MYRIAD" --stats --sandbox=off --socket "$T/silent.sock" --libdir "$BIG" "$BIG/prog.myr" a
+is "$out:$status" "$bsum:1" "the loader service asked (it stays silent): it runs"
 like "$err" "10000 modules from the cache, 1 from files" "...the program read, hashed while the service is asked"
+kill "$silent_pid"; wait "$silent_pid" 2>/dev/null
 run "$MYRIAD" --sandbox=off --no-cache --libdir "$BIG" "$BIG/prog.myr" a
 is "$out" "$bsum" "10,000 modules from files: the same checksum"
 

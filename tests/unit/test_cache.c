@@ -560,10 +560,11 @@ TEST(a_service_plan_is_used_only_when_it_holds)
 static char calls[8];
 static struct myr_cache *ask_cache;
 
-static void ask(void *o)
+static int ask(void *o)
 {
 	(void)o;
 	strncat(calls, "a", sizeof(calls) - strlen(calls) - 1);
+	return 1;       /* a request is out */
 }
 
 static struct myr_cache *open_asked(void *o)
