@@ -510,7 +510,15 @@ static int pidfd_is_peer(int pidfd, pid_t peer)
 	int fd, ok = 0;
 	ssize_t n;
 
+	struct stat st;
+
 	static_assert(sizeof(info) == 64, "struct pidfd_info, version 0");
+	/* The client chose the descriptor: no ioctl reaches a device's or a
+	 * socket's driver (a pidfd is none of these, nor a FIFO or a
+	 * directory). */
+	if (fstat(pidfd, &st) != 0 || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ||
+	    S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISDIR(st.st_mode))
+		return 0;
 	if (ioctl(pidfd, MYR_SANDBOX_PIDFD_GET_INFO, &info) == 0)
 		return peer > 0 && (info.mask & 1) && info.pid == (uint32_t)peer;
 	if (errno != ENOTTY && errno != EINVAL && errno != ENOSYS)

@@ -11,6 +11,7 @@
  *                                      sparse file...); "socket" sends a
  *                                      socket instead
  *   svc_client SOCKET fakepid PROG     a load whose pidfd is not ours
+ *   svc_client SOCKET devpid PROG      a load whose "pidfd" is /dev/null
  *   svc_client SOCKET noread PROG N    N load requests on one connection
  *                                      without reading any answer
  *   svc_client SOCKET conns N          opens N connections at once, holds
@@ -237,6 +238,11 @@ int main(int argc, char **argv)
 		int prog = open(argv[3], O_RDONLY | O_CLOEXEC);
 		int pidfd = (int)syscall(SYS_pidfd_open, getppid(), 0);
 		return prog < 0 || pidfd < 0 ? 1 : one_load(prog, pidfd);
+	}
+	if (strcmp(mode, "devpid") == 0 && argc == 4) {
+		int prog = open(argv[3], O_RDONLY | O_CLOEXEC);
+		int dev = open("/dev/null", O_RDWR | O_CLOEXEC);
+		return prog < 0 || dev < 0 ? 1 : one_load(prog, dev);
 	}
 	if (strcmp(mode, "load") == 0 && argc == 4) {
 		int prog = open(argv[3], O_RDONLY | O_CLOEXEC);
