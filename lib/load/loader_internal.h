@@ -181,6 +181,7 @@ struct myr_loader {
 	int hint_needed;                 /* some dependency is not cached */
 	int8_t cache_asked;              /* cfg->cache_ask: 0 not called, 1
 	                                    a request is out, -1 none */
+	int8_t cache_opened;             /* cfg->cache_open called */
 	uint32_t ninited;
 	int fini_done;
 

@@ -482,7 +482,7 @@ static void open_cache(struct myr_loader *l)
 	struct lmod *m = &l->mods[0];
 	const struct myr_module_view *pv = &m->view;
 
-	if (l->cache)           /* opened for program_from_image() */
+	if (l->cache_opened)    /* by program_from_image(), once */
 		return;
 	l->cache = l->cfg->cache;
 	if (l->cache || !l->cfg->cache_open)
@@ -619,6 +619,7 @@ static int program_from_image(struct myr_loader *l, const char *path, int fd,
 	if (l->cfg->cache_ask && ask_cache(l))
 		return -ENOENT;
 	l->cache = l->cfg->cache_open(l->cfg->cache_opaque);
+	l->cache_opened = 1;    /* found or not: not asked again */
 	l->program_buf = l->cache ? myri_scratch_alloc(l, want) : NULL;
 	if (!l->program_buf)
 		return -ENOENT;
