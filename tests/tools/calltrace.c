@@ -97,7 +97,14 @@ static int hit(pid_t pid, struct bp *v, size_t n, FILE *out)
 		return 0;                      /* not ours: deliver it */
 	while (b > v && b[-1].addr == b->addr)
 		b--;
-	if (ptrace(PTRACE_POKETEXT, pid, (void *)b->addr, (void *)b->orig) != 0)
+	/* Only the byte the breakpoint took: the rest of the word may hold
+	 * the int3 of a function starting within the next 7 bytes. */
+	errno = 0;
+	long word = ptrace(PTRACE_PEEKTEXT, pid, (void *)b->addr, NULL);
+	if (errno)
+		return -errno;
+	word = (long)(((unsigned long)word & ~0xfful) | ((unsigned long)b->orig & 0xff));
+	if (ptrace(PTRACE_POKETEXT, pid, (void *)b->addr, (void *)word) != 0)
 		return -errno;
 	b->armed = 0;
 	r.rip = b->addr;

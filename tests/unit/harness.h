@@ -437,7 +437,8 @@ static inline void th_run_child(const struct th_test *t, const sigset_t *mask)
  * A timeout is there to catch a hang, not a slow machine: with more
  * runnable threads than CPUs a test gets a fraction of one, so the limit
  * is stretched by the 1-minute load average per CPU, rounded up (x1 to
- * x8; tests/run-test does the same for whole test files).  Read again
+ * x4, so that a hang still ends within the suite's 10 minutes: 120 s x 4
+ * for a whole file; tests/run-test does the same for test files).  Read again
  * while waiting, so load that comes after the start counts too.
  */
 static inline unsigned th_load_stretch(double *load, long *cpus)
@@ -456,7 +457,7 @@ static inline unsigned th_load_stretch(double *load, long *cpus)
 	*load = l;
 	*cpus = n;
 	double x = l / (double)n;
-	return x <= 1 ? 1 : x >= 8 ? 8 : (unsigned)x + (x > (unsigned)x);
+	return x <= 1 ? 1 : x >= 4 ? 4 : (unsigned)x + (x > (unsigned)x);
 }
 
 struct th_limit {
