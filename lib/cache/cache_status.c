@@ -349,12 +349,15 @@ int myr_cache_clear(const char *dir, struct myr_error *err)
 				     strerror(en));
 	}
 	/* The stamp first: it never outlives its image. */
-	if ((unlinkat(subfd, MYR_CACHE_VERIFIED_FILE, 0) != 0 && errno != ENOENT) ||
-	    (unlinkat(subfd, MYR_CACHE_FILE, 0) != 0 && errno != ENOENT)) {
-		int en = errno;
-		r = myr_error_set(err, -en, "cannot remove %s/%s/%s: %s", dir,
-				  MYR_CACHE_SUBDIR, MYR_CACHE_FILE, strerror(en));
-	}
+	static const char *const files[] = { MYR_CACHE_VERIFIED_FILE,
+					     MYR_CACHE_FILE };
+	for (unsigned f = 0; f < 2 && r == 0; f++)
+		if (unlinkat(subfd, files[f], 0) != 0 && errno != ENOENT) {
+			int en = errno;
+			r = myr_error_set(err, -en, "cannot remove %s/%s/%s: %s",
+					  dir, MYR_CACHE_SUBDIR, files[f],
+					  strerror(en));
+		}
 	/* Temporary files left by interrupted builds. */
 	int lfd = dup(subfd);
 	if (lfd >= 0 && (d = fdopendir(lfd))) {

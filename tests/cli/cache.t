@@ -17,7 +17,8 @@ GEN=$MYRIAD_BUILD/tools/gen_closure
 [ -x "$GEN" ] || skip_all "no $GEN (built by tests/tools/build-hook.sh)"
 
 LIB=$T/lib
-CACHE=$LIB/.myriad-cache/image
+SUB=$LIB/.myriad-cache
+CACHE=$SUB/image
 N=300
 mkdir -p "$LIB" "$T/alt"
 sum=$("$GEN" -n $N -o "$LIB" -p "$T/prog.myr" --seed 42) || skip_all "gen_closure failed"
@@ -238,6 +239,17 @@ wait $builder
 is "$bad" 0 "$launches launches during repeated builds: none failed or printed a wrong checksum"
 is "$(grep -c "ignored" "$T/launch.err" 2>/dev/null || true)" 0 "...and none ignored the cache"
 is "$(cat "$T/builds.err" 2>/dev/null)" "" "the concurrent builds all succeeded"
+
+# ---- clear: an entry it cannot remove is the one named ------------------------------
+
+ok "rebuild" "$MYRIAD" cache build --libdir "$LIB"
+rm -f "$SUB/verified" && mkdir -p "$SUB/verified/keep"
+fails "clear with a stamp that cannot be removed: exit 1" 1 "$MYRIAD" cache clear --libdir "$LIB"
+is "$err" "myriad: cannot remove $SUB/verified: Is a directory" "...naming the stamp, not the image"
+[ -f "$CACHE" ] && pass "...and the image stays (a stamp never outlives its image)" || fail "$CACHE removed"
+rm -rf "$SUB/verified"
+ok "clear" "$MYRIAD" cache clear --libdir "$LIB"
+[ ! -e "$SUB" ] && pass "...then removes the image and its directory" || fail "$SUB left"
 
 # ---- host functions (stubs), a pinned module, a launch closure --------------------
 
