@@ -75,6 +75,9 @@ static int do_build(const char *dir)
 	       "launcher), %u launch closures; image %s, file %s\n", dir,
 	       MYR_CACHE_SUBDIR, MYR_CACHE_FILE, res.cached, res.modules,
 	       res.pinned, res.programs, a, b);
+	if (res.stamp_error)
+		cli_error("warning: %s; launches check the image themselves",
+			  res.stamp_why);
 	return MYRIAD_EXIT_OK;
 }
 

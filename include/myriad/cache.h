@@ -371,6 +371,15 @@ struct myr_cache_build_result {
 	uint64_t file_size;
 	uint64_t image_size;
 	unsigned attempts;              /* builds: > 1 if DIR changed */
+	/* The image was published but its stamp (MYR_CACHE_VERIFIED_FILE)
+	 * could not be written: the -errno, and one line naming the file and
+	 * why ("cannot write DIR/.myriad-cache/verified: creating
+	 * verified.tmp.PID: File exists").  The build still succeeds and
+	 * the image is used: launches check it themselves, as without a
+	 * stamp (slower, as safe).  0 and "" otherwise, and always from
+	 * myr_cache_build_fd(), which writes no stamp. */
+	int stamp_error;
+	char stamp_why[MYR_ERROR_MSG_MAX];
 };
 
 /*
@@ -379,7 +388,10 @@ struct myr_cache_build_result {
  * still what was read, rename, fsync of the subdirectory.  If DIR changes
  * during the build it is redone (at most 3 times, then -EAGAIN).  A
  * directory that cannot be written fails with its -errno (err: "cannot
- * write DIR/.myriad-cache: Permission denied").
+ * write DIR/.myriad-cache: Permission denied").  Then the published
+ * image is checked whole and stamped (MYR_CACHE_VERIFIED_FILE): an image
+ * that fails the check fails the build, a stamp that cannot be written
+ * does not (res->stamp_error).
  */
 int myr_cache_build(const struct myr_cache_build_config *cfg,
 		    struct myr_cache_build_result *res, struct myr_error *err);

@@ -1230,24 +1230,34 @@ static int write_to_fd(struct builder *b, struct growbuf *file,
 	return 0;
 }
 
-/* -e with err "cannot stamp DIR/.myriad-cache/image: WHAT: strerror(e)". */
-static int stamp_error(const struct builder *b, int e, const char *what,
-		       struct myr_error *err)
+/*
+ * The stamp could not be written (WHAT failed with errno e): the image
+ * stays published and is used, each launch checking it, so the build goes
+ * on with res saying so ("cannot write DIR/.myriad-cache/verified: WHAT:
+ * strerror(e)").  Returns 1.
+ */
+static int stamp_failed(const struct builder *b,
+			struct myr_cache_build_result *res, int e,
+			const char *what)
 {
-	return myr_error_set(err, -e, "cannot stamp %s/%s/%s: %s: %s",
-			     b->cfg->dir, MYR_CACHE_SUBDIR, MYR_CACHE_FILE,
-			     what, strerror(e));
+	res->stamp_error = -e;
+	snprintf(res->stamp_why, sizeof(res->stamp_why),
+		 "cannot write %s/%s/%s: %s: %s", b->cfg->dir, MYR_CACHE_SUBDIR,
+		 MYR_CACHE_VERIFIED_FILE, what, strerror(e));
+	return 1;
 }
 
 /*
  * The published image, opened again by name as fd, checked whole as a
  * launch would check it, while it kept one identity (*st; *h its header):
- * 0, or <0 with err set.  The clock is past the file's times first (vfd
- * is touched), so a write during the check either lands before the check
- * reads it or changes the ctime, which is compared after.
+ * 0; <0 with err set (the image is wrong); 1 with res set (no stamp
+ * possible).  The clock is past the file's times first (vfd is touched),
+ * so a write during the check either lands before the check reads it or
+ * changes the ctime, which is compared after.
  */
 static int verify_published(struct builder *b, int fd, int vfd,
 			    struct stat *st, struct myr_cache_header *h,
+			    struct myr_cache_build_result *res,
 			    struct myr_error *err)
 {
 	struct myr_cache_stamp before, after;
@@ -1258,10 +1268,10 @@ static int verify_published(struct builder *b, int fd, int vfd,
 	int r;
 
 	if (fstat(fd, st) != 0)
-		return stamp_error(b, errno, "fstat", err);
+		return stamp_failed(b, res, errno, "fstat of " MYR_CACHE_FILE);
 	myr_cache_stamp_of(st, &before);
 	if ((r = clock_past(vfd, &before)) < 0)
-		return stamp_error(b, -r, "waiting for the clock", err);
+		return stamp_failed(b, res, -r, "waiting for the clock");
 	r = myri_cache_verify_map(fd, st, &map, &map_len, &v, &why);
 	if (r == 0)
 		memcpy(h, v.hdr, sizeof(*h));
@@ -1272,7 +1282,7 @@ static int verify_published(struct builder *b, int fd, int vfd,
 				     "verify: %s", b->cfg->dir, MYR_CACHE_SUBDIR,
 				     MYR_CACHE_FILE, why.msg);
 	if (fstat(fd, st) != 0)
-		return stamp_error(b, errno, "fstat", err);
+		return stamp_failed(b, res, errno, "fstat of " MYR_CACHE_FILE);
 	myr_cache_stamp_of(st, &after);
 	if (memcmp(&before, &after, sizeof(after)) != 0)
 		return myr_error_set(err, -EAGAIN, "%s/%s/%s changed while it "
@@ -1350,30 +1360,34 @@ static uint32_t programs_as_built(struct builder *b, int vfd)
 /*
  * The stamp that lets launches skip the checks verify_published() made
  * (<myriad/cache.h>, MYR_CACHE_VERIFIED_FILE): written to a temporary
- * file, synced, renamed into place.  Without it launches are only slower.
+ * file, synced, renamed into place.  Without it launches are only slower,
+ * so failing to write it is no failure of the build: 0, 1 with res saying
+ * why there is no stamp, or <0 with err set when the image is wrong.
  */
-static int write_verified(struct builder *b, struct myr_error *err)
+static int write_verified(struct builder *b, struct myr_cache_build_result *res,
+			  struct myr_error *err)
 {
 	struct myr_cache_verified rec;
 	struct myr_cache_header h;
 	struct stat st;
-	char tmp[64];
-	int fd, vfd = -1, r;
+	char tmp[64], what[80];
+	int fd, vfd, r;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", MYR_CACHE_VERIFIED_FILE,
 		 (int)getpid());
 	unlinkat(b->subfd, tmp, 0);
 	fd = openat(b->subfd, MYR_CACHE_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
-		return stamp_error(b, errno, "open", err);
+		return stamp_failed(b, res, errno, "opening " MYR_CACHE_FILE);
 	vfd = openat(b->subfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 		     O_NOFOLLOW, 0644);
 	if (vfd < 0) {
-		r = stamp_error(b, errno, tmp, err);
+		int e = errno;
 		close(fd);
-		return r;
+		snprintf(what, sizeof(what), "creating %s", tmp);
+		return stamp_failed(b, res, e, what);
 	}
-	r = verify_published(b, fd, vfd, &st, &h, err);
+	r = verify_published(b, fd, vfd, &st, &h, res, err);
 	close(fd);
 	if (r == 0) {
 		myr_cache_verified_make(&rec, &st, &h,
@@ -1384,19 +1398,25 @@ static int write_verified(struct builder *b, struct myr_error *err)
 		if (r == 0 && renameat(b->subfd, tmp, b->subfd,
 				       MYR_CACHE_VERIFIED_FILE) != 0)
 			r = -errno;
-		if (r == 0 && fsync(b->subfd) != 0)
+		/* Not known to last: removed, so that res says there is none. */
+		if (r == 0 && fsync(b->subfd) != 0) {
 			r = -errno;
-		if (r < 0)
-			stamp_error(b, -r, "writing " MYR_CACHE_VERIFIED_FILE, err);
+			unlinkat(b->subfd, MYR_CACHE_VERIFIED_FILE, 0);
+		}
+		if (r < 0) {
+			snprintf(what, sizeof(what), "writing %s", tmp);
+			r = stamp_failed(b, res, -r, what);
+		}
 	}
 	close(vfd);
-	if (r < 0)
+	if (r != 0)
 		unlinkat(b->subfd, tmp, 0);
 	return r;
 }
 
 static int write_cache(struct builder *b, struct growbuf *file,
-		       const struct myr_cache_header *h, struct myr_error *err)
+		       const struct myr_cache_header *h,
+		       struct myr_cache_build_result *res, struct myr_error *err)
 {
 	char tmp[64];
 	uint64_t rnd = 0;
@@ -1458,7 +1478,8 @@ static int write_cache(struct builder *b, struct growbuf *file,
 		return myr_error_set(err, -e, "fsync of %s/%s: %s", b->cfg->dir,
 				     MYR_CACHE_SUBDIR, strerror(e));
 	}
-	return write_verified(b, err);
+	r = write_verified(b, res, err);
+	return r < 0 ? r : 0;
 fail:
 	close(fd);
 	unlinkat(b->subfd, tmp, 0);
@@ -1616,7 +1637,7 @@ static int build_once(const struct myr_cache_build_config *cfg, int out_fd,
 	h.header_checksum = 0;
 	h.header_checksum = myr_xxh64(&h, sizeof(h), 0);
 	memcpy(file.p, &h, sizeof(h));
-	r = write_cache(&b, &file, &h, err);
+	r = write_cache(&b, &file, &h, res, err);
 	res->file_size = h.file_size;
 	res->image_size = h.image_size;
 out:

@@ -240,6 +240,25 @@ is "$bad" 0 "$launches launches during repeated builds: none failed or printed a
 is "$(grep -c "ignored" "$T/launch.err" 2>/dev/null || true)" 0 "...and none ignored the cache"
 is "$(cat "$T/builds.err" 2>/dev/null)" "" "the concurrent builds all succeeded"
 
+# ---- a stamp that cannot be written: a warning, the image still used ----------------
+
+# The builder writes its stamp through verified.tmp.PID: a directory of
+# that name (the pid of the shell that execs the build) makes that one
+# write fail, after the image was published, as root or not.
+run bash -c 'mkdir "$1/.myriad-cache/verified.tmp.$$" && exec "$2" cache build --libdir "$1"' \
+	_ "$LIB" "$MYRIAD"
+is "$status" 0 "stamp not writable: the build still succeeds"
+like "$out" "$N of $N modules in the image" "...and says what it built"
+like "$err" "^myriad: warning: cannot write $SUB/verified: creating verified\\.tmp\\.[0-9]+: File exists; launches check the image themselves$" \
+	"...with one warning naming the stamp and why"
+is "$(wc -l <<<"$err")" 1 "...on one line"
+[ ! -e "$SUB/verified" ] && pass "...and no stamp" || fail "a stamp was left: $SUB/verified"
+launch
+is "$out" "$want" "unstamped image: correct run"
+is "$(from_cache)" "stats: $N modules from the cache, 1 from files" "...from the image"
+like "$err" "current, checked at launch" "...checked at launch instead"
+rmdir "$SUB"/verified.tmp.*
+
 # ---- clear: an entry it cannot remove is the one named ------------------------------
 
 ok "rebuild" "$MYRIAD" cache build --libdir "$LIB"
