@@ -234,6 +234,26 @@ static int build(const struct myr_host_binding *host,
 	return r;
 }
 
+/* The directory most tests start from, in a new dir: lib (whose f()
+ * returns value), mid (g() = f() + 1) and prog (2 * value + 1). */
+static void write_three(uint8_t value)
+{
+	setup();
+	write_lib(value);
+	write_mid();
+	write_prog("prog", NULL);
+}
+
+/* ... built into an image (no host module): 0, or the build's -errno.
+ * res may be NULL. */
+static int build_three(uint8_t value, struct myr_cache_build_result *res)
+{
+	struct myr_cache_build_result own;
+
+	write_three(value);
+	return build(NULL, res ? res : &own);
+}
+
 /* Load dir/NAME.myr with the cache c and return its entry's result, or
  * -1000 - errno-ish on a load failure. */
 static int run_prog(struct myr_cache *c, const char *name,
@@ -325,11 +345,7 @@ TEST(build_open_and_run_from_the_image)
 	struct myr_cache *c;
 	uint32_t cached = 0;
 
-	setup();
-	write_lib(42);
-	write_mid();
-	write_prog("prog", NULL);
-	ASSERT_EQ(0, build(NULL, &res));
+	ASSERT_EQ(0, build_three(42, &res));
 	EXPECT_EQ(3u, res.modules);
 	EXPECT_EQ(3u, res.cached);
 	EXPECT_EQ(1u, res.programs);
@@ -345,18 +361,13 @@ TEST(build_open_and_run_from_the_image)
 
 TEST(a_taken_preferred_address_slides_and_rebases)
 {
-	struct myr_cache_build_result res;
 	struct myr_cache_info info;
 	struct myr_error err = { 0 };
 	struct myr_cache *c;
 	uint32_t cached = 0;
 	size_t len;
 
-	setup();
-	write_lib(40);
-	write_mid();
-	write_prog("prog", NULL);
-	ASSERT_EQ(0, build(NULL, &res));
+	ASSERT_EQ(0, build_three(40, NULL));
 	uint8_t *buf = slurp(&len);
 	const struct myr_cache_header *h = (const void *)buf;
 	/* Occupy the preferred address (or find it occupied already). */
@@ -382,10 +393,7 @@ TEST(a_module_renamed_over_is_never_taken_from_the_image)
 	struct myr_cache *c;
 	uint32_t cached = 9;
 
-	setup();
-	write_lib(42);
-	write_mid();
-	write_prog("prog", NULL);
+	write_three(42);
 	write_prog("other", "lib");
 	ASSERT_EQ(0, build(NULL, &res));
 	write_lib(50);                      /* by rename */
@@ -507,7 +515,6 @@ static int run_planned(const uint32_t *list, uint32_t n, uint64_t sum,
  * image itself to the same result. */
 TEST(a_service_plan_is_used_only_when_it_holds)
 {
-	struct myr_cache_build_result res;
 	struct myr_cache_view v;
 	struct myr_error err = { 0 };
 	struct myr_cache *c;
@@ -515,11 +522,7 @@ TEST(a_service_plan_is_used_only_when_it_holds)
 	size_t len;
 	int used = 0;
 
-	setup();
-	write_lib(42);
-	write_mid();
-	write_prog("prog", NULL);
-	ASSERT_EQ(0, build(NULL, &res));
+	ASSERT_EQ(0, build_three(42, NULL));
 	uint8_t *buf = slurp(&len);
 	ASSERT_EQ(0, myr_cache_parse(buf, len, MYR_CACHE_PARSE_META_ONLY, &v, &err));
 	int64_t lib = myr_cache_view_find(&v, "lib", 3);
@@ -606,15 +609,10 @@ static int run_asked(const char *name)
 TEST(cache_ask_comes_first_and_the_program_is_still_checked)
 {
 	static const uint8_t code[] = { 0x89, 0xc3, 0x48, 0x8b, 0x05 };
-	struct myr_cache_build_result res;
 	char path[512];
 	uint8_t buf[4096];
 
-	setup();
-	write_lib(42);
-	write_mid();
-	write_prog("prog", NULL);
-	ASSERT_EQ(0, build(NULL, &res));
+	ASSERT_EQ(0, build_three(42, NULL));
 	EXPECT_EQ(85, run_asked("prog"));
 	EXPECT_STREQ("ao", calls);
 	/* One byte of its code changed after the build: the checksum. */
@@ -662,16 +660,11 @@ TEST(no_cache_is_enoent_and_foreign_files_are_not_caches)
 
 TEST(parse_rejects_every_truncation_and_flip)
 {
-	struct myr_cache_build_result res;
 	struct myr_error err = { 0 };
 	struct myr_cache_view v;
 	size_t len;
 
-	setup();
-	write_lib(42);
-	write_mid();
-	write_prog("prog", NULL);
-	ASSERT_EQ(0, build(NULL, &res));
+	ASSERT_EQ(0, build_three(42, NULL));
 	uint8_t *buf = slurp(&len);
 	const struct myr_cache_header *h = (const void *)buf;
 	ASSERT_EQ(0, parse_all(buf, len, MYR_CACHE_PARSE_IDENTS));
@@ -700,15 +693,10 @@ TEST(parse_rejects_every_truncation_and_flip)
  * the module check that guards its use. */
 TEST(bounds_are_checked_behind_valid_checksums)
 {
-	struct myr_cache_build_result res;
 	struct myr_error err = { 0 };
 	size_t len;
 
-	setup();
-	write_lib(42);
-	write_mid();
-	write_prog("prog", NULL);
-	ASSERT_EQ(0, build(NULL, &res));
+	ASSERT_EQ(0, build_three(42, NULL));
 	uint8_t *good = slurp(&len), *buf = malloc(len);
 	struct myr_cache_header *h = (void *)buf;
 #define MOD(i) ((struct myr_cache_module *)(void *)(buf + h->modules.off) + (i))
@@ -765,17 +753,12 @@ TEST(bounds_are_checked_behind_valid_checksums)
  * zero either way. */
 TEST(a_closure_out_of_order_or_repeated_is_refused)
 {
-	struct myr_cache_build_result res;
 	struct myr_cache_view v;
 	struct myr_error err = { 0 };
 	size_t len;
 	int64_t p;
 
-	setup();
-	write_lib(42);
-	write_mid();
-	write_prog("prog", NULL);
-	ASSERT_EQ(0, build(NULL, &res));
+	ASSERT_EQ(0, build_three(42, NULL));
 	uint8_t *buf = slurp(&len), seen[8] = { 0 }, zero[8] = { 0 };
 	ASSERT_EQ(0, myr_cache_parse(buf, len, 0, &v, &err));
 	p = myr_cache_view_find(&v, "prog", 4);
@@ -811,16 +794,11 @@ TEST(a_closure_out_of_order_or_repeated_is_refused)
  * out-of-bounds read (ASan) or a hang. */
 TEST(random_edits_behind_valid_checksums_are_safe)
 {
-	struct myr_cache_build_result res;
 	size_t len;
 	uint64_t s = 12345;
 	unsigned rejected = 0, rounds = 4000;
 
-	setup();
-	write_lib(42);
-	write_mid();
-	write_prog("prog", NULL);
-	ASSERT_EQ(0, build(NULL, &res));
+	ASSERT_EQ(0, build_three(42, NULL));
 	uint8_t *good = slurp(&len), *buf = malloc(len);
 	const struct myr_cache_header *h = (const void *)good;
 	for (unsigned k = 0; k < rounds; k++) {
