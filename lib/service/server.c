@@ -16,8 +16,11 @@
  *   - a generation's memfd is sealed before it is ever sent, and never
  *     written after;
  *   - gen->clients counts the client records pointing at it, and each
- *     module's count the client records whose closure holds it, so both
- *     are zero exactly when no live client uses the generation;
+ *     plan's clients the client records holding it; gen->held lists the
+ *     plans whose count is not zero, so a module's reference count (the
+ *     clients of the held plans holding it, derived only for --status)
+ *     and gen->clients are zero exactly when no live client uses the
+ *     generation;
  *   - every connection has at most one request being answered: the next
  *     one is read only after the answer is sent (or the connection closed);
  *   - everything a client sends is parsed by lib/service/proto.c before
@@ -82,9 +85,14 @@ struct answer {
 
 /* A program's closure as sent (plan entries), shared by the answer kept
  * for it and every client launched with it: a launch copies none.  Freed
- * with the last holder (plan_put). */
+ * with the last holder (plan_put).  Each client holding it holds one
+ * reference on each module of it (docs/service.md, "Memory policy"),
+ * counted here once for all of them: a launch and an exit cost the same
+ * at 10 modules as at 10,000. */
 struct plan {
 	uint32_t holders, n;
+	uint32_t clients;               /* live clients launched with it */
+	struct plan *prev, *next;       /* in gen->held while clients */
 	uint32_t e[];
 };
 #define ANSWERS 64u
@@ -96,11 +104,11 @@ struct gen {
 	uint8_t *meta;                  /* read-only mapping of the metadata */
 	size_t meta_len;
 	struct myr_cache_view v;
-	uint32_t *refs;                 /* per module */
+	struct plan *held;              /* plans live clients hold */
 	uint32_t *mark;                 /* closure walk: epoch per module */
 	uint32_t *stack, *next;
 	uint32_t epoch;
-	uint32_t clients, referenced;
+	uint32_t clients;
 	uint64_t idle_since;            /* ns: clients fell to 0 */
 	struct answer answers[ANSWERS];
 	struct gen *older;
@@ -178,7 +186,6 @@ static void gen_free(struct gen *g)
 		close(g->memfd);
 	for (unsigned k = 0; k < ANSWERS; k++)
 		plan_put(g->answers[k].plan);
-	free(g->refs);
 	free(g->mark);
 	free(g->stack);
 	free(g->next);
@@ -274,11 +281,10 @@ static int gen_build(struct myr_server *s, struct gen **out,
 		goto fail;
 	g->id = g->v.hdr->generation;
 	n = g->v.hdr->modules.count ? g->v.hdr->modules.count : 1;
-	g->refs = calloc(n, sizeof(*g->refs));
 	g->mark = calloc(n, sizeof(*g->mark));
 	g->stack = malloc(n * sizeof(*g->stack));
 	g->next = malloc(n * sizeof(*g->next));
-	if (!g->refs || !g->mark || !g->stack || !g->next) {
+	if (!g->mark || !g->stack || !g->next) {
 		r = myr_error_set(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -357,6 +363,29 @@ static uint32_t gen_closure(struct gen *g, uint32_t root, uint32_t *out,
 	return n;
 }
 
+/* The module references of g's clients (each one on each module of its
+ * plan), and in *modules how many modules have one at least: the union
+ * of the held plans, marked as a closure walk marks (none is under way
+ * while the status is made). */
+static uint64_t gen_references(struct gen *g, uint32_t *modules)
+{
+	uint64_t refs = 0;
+
+	*modules = 0;
+	gen_walk_begin(g);
+	for (const struct plan *p = g->held; p; p = p->next) {
+		refs += (uint64_t)p->clients * p->n;
+		for (uint32_t k = 0; k < p->n; k++) {
+			uint32_t i = p->e[k] & MYR_CACHE_PLAN_INDEX;
+			if (g->mark[i] != g->epoch) {
+				g->mark[i] = g->epoch;
+				(*modules)++;
+			}
+		}
+	}
+	return refs;
+}
+
 /* ------------------------------------------------------------------ */
 /* Connections and clients                                             */
 /* ------------------------------------------------------------------ */
@@ -378,10 +407,16 @@ static void conn_close(struct myr_server *s, struct conn *c)
 static void client_drop(struct myr_server *s, struct client *cl)
 {
 	struct gen *g = cl->gen;
+	struct plan *p = cl->plan;
 
-	for (uint32_t k = 0; k < cl->plan->n; k++)
-		if (--g->refs[cl->plan->e[k] & MYR_CACHE_PLAN_INDEX] == 0)
-			g->referenced--;
+	if (--p->clients == 0) {
+		if (p->prev)
+			p->prev->next = p->next;
+		else
+			g->held = p->next;
+		if (p->next)
+			p->next->prev = p->prev;
+	}
 	if (--g->clients == 0)
 		g->idle_since = now_ns();
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, cl->pidfd, NULL);
@@ -612,6 +647,7 @@ static struct plan *answer_keep(struct gen *g, const struct stat *st,
 	if (!p)
 		return NULL;
 	p->holders = 2;
+	p->clients = 0;
 	p->n = n;
 	memcpy(p->e, closure, n * sizeof(p->e[0]));
 	plan_put(a->plan);
@@ -747,9 +783,13 @@ static int client_add(struct myr_server *s, const struct conn *c,
 	}
 	*pidfd = -1;
 	cl->plan = plan;
-	for (uint32_t k = 0; k < plan->n; k++)
-		if (g->refs[plan->e[k] & MYR_CACHE_PLAN_INDEX]++ == 0)
-			g->referenced++;
+	if (plan->clients++ == 0) {
+		plan->prev = NULL;
+		plan->next = g->held;
+		if (g->held)
+			g->held->prev = plan;
+		g->held = plan;
+	}
 	g->clients++;
 	cl->next = s->clients;
 	if (s->clients)
@@ -1028,19 +1068,16 @@ void myr_server_status(const struct myr_server *s, struct myr_service_status *st
 	st->clients = s->nclients;
 	st->connections = s->nconns;
 	st->builds = (uint32_t)s->builds;
-	const struct gen *g = s->cur;
-	const struct gen *list = s->old;
+	struct gen *g = s->cur;
 	for (; g && st->generations < MYR_SERVICE_GENS_MAX; ) {
 		struct myr_service_gen_row *row = &st->gen[st->generations++];
 		row->generation = g->id;
 		row->bytes = g->bytes;
 		row->clients = g->clients;
-		row->modules_referenced = g->referenced;
 		row->modules = g->v.hdr->modules.count;
 		row->current = g == s->cur;
-		for (uint32_t i = 0; i < g->v.hdr->modules.count; i++)
-			st->references += g->refs[i];
-		g = g == s->cur ? list : g->older;
+		st->references += gen_references(g, &row->modules_referenced);
+		g = g == s->cur ? s->old : g->older;
 	}
 }
 

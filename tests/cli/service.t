@@ -4,7 +4,8 @@
 # tests/cli/service.t - the loader service, `myriad serve` (docs/service.md):
 # launches served from its sealed image give the generator's checksum;
 # --service=off|auto|require, --socket and MYRIAD_SOCKET; status;
-# reference counts held while clients run and back to zero after; a
+# reference counts held while clients run (overlapping closures: the
+# per-module figures --status derives) and back to zero after; a
 # module replaced while a client runs (the client keeps the old
 # generation, new launches get the new one); 1,000 launches 16 at a time;
 # kill -9 of the service in the middle of launches (every launch still
@@ -126,13 +127,16 @@ like "$st" '^.*: 0 clients, .* 0 module references' "no client left: no referenc
 cc_object -waiter <<'EOF' >/dev/null
 #include <stdio.h>
 #include <myriad/myriad.h>
-extern unsigned f_m0(void);
+#ifndef CALLEE
+#define CALLEE f_m0
+#endif
+extern unsigned CALLEE(void);
 int waiter(const struct myriad_ctx *ctx)
 {
 	(void)ctx;
 	while (getchar() != EOF)
 		;
-	printf("%08x\n", f_m0());
+	printf("%08x\n", CALLEE());
 	return 0;
 }
 EOF
@@ -181,6 +185,40 @@ like "$st" ': 0 clients, .* 0 module references' "references back to zero after 
 cp "$T/m5.orig" "$LIB/.m5.tmp" && mv "$LIB/.m5.tmp" "$LIB/m5.myr"
 served_original() { served; [ "$out" = "$sum" ] && grep -q 'served by the loader service' <<<"$err"; }
 wait_for 60 served_original
+
+# ---- references of overlapping closures -------------------------------------------
+
+# Each client holds one reference on each module of its plan, counted per
+# plan in the service: the counts --status derives must be those of
+# per-module counting.  A waiter of m5 (a closure of k modules, all in
+# m0's closure of N) and two waiters of m0 run together.
+cp "$T/waiter.c" "$T/waiter5.c"
+cc_object "$T/waiter5.c" -DCALLEE=f_m5 >/dev/null
+ok "link a waiter that calls into m5's closure" \
+	"$MYRIAD" link -o "$T/waiter5.myr" --entry waiter --needs "$LIB/m5.myr" "$T/waiter5.o"
+mkfifo "$T/release2"
+exec 8<>"$T/release2"
+wait_on() { "$MYRIAD" --service=require --socket "$S" --libdir "$LIB" "$1" \
+	<"$T/release2" >"$2" 2>&1 8>&- & }
+clients() { st=$(status) && grep -q ": $1 clients, " <<<"$st"; }
+wait_on "$T/waiter5.myr" "$T/w5.out"; p5=$!
+wait_for 60 clients 1
+k=$(sed -nE '1s/.* ([0-9]+) module references$/\1/p' <<<"$st")
+like "$st" "1 clients, ${k:-none} modules referenced" "one client: its $k references are on $k modules"
+[ -n "$k" ] && [ "$k" -gt 0 ] && [ "$k" -lt "$N" ] && pass "m5's closure is part of m0's ($k of $N modules)" ||
+	fail "m5's closure is part of m0's ($k of $N modules)"
+wait_on "$T/waiter.myr" "$T/w0a.out"; pa=$!
+wait_on "$T/waiter.myr" "$T/w0b.out"; pb=$!
+wait_for 60 clients 3
+like "$st" ": 3 clients, .* $((2 * N + ${k:-0})) module references" "three clients: 2 x $N + $k references"
+like "$st" "3 clients, $N modules referenced" "...on the $N modules of the union of their closures"
+exec 8>&-
+wait $p5 $pa $pb
+[ -s "$T/w5.out" ] && [ "$(cat "$T/w0a.out")" = "$sum" ] && [ "$(cat "$T/w0b.out")" = "$sum" ] &&
+	pass "the three waiters ran to the end" || fail "the three waiters ran to the end"
+wait_for 60 no_references
+like "$st" ': 0 clients, .* 0 module references' "references back to zero after the three exited"
+like "$st" "0 clients, 0 modules referenced" "...and no module referenced"
 
 # ---- 1,000 launches, 16 at a time -------------------------------------------------
 
