@@ -643,25 +643,21 @@ static void service_fallback(struct cache_request *req, const char *why)
 }
 
 /*
- * The loader's cache_ask: sends the service its request, whose answer
- * open_service() takes once the loader has hashed the program.  The
+ * The loader's cache_ask: sends the service its request with the
+ * program's descriptor (the loader's own, so the service sees the very
+ * file the launch reads), whose answer open_service() takes.  The
  * pending request, or why there is none (service_why, reported by
- * open_service() as a failure to serve).
+ * open_service() as a failure to serve).  The loader calls it once.
  */
-static int service_ask(void *opaque)
+static int service_ask(void *opaque, int program_fd)
 {
 	struct cache_request *req = opaque;
 	const struct run_options *o = req->o;
 	const char *path = cli_service_socket(o->socket);
 	struct myr_error err = { 0 };
-	int fd;
 
-	if (req->ask != NOT_ASKED)
-		return req->ask == ASKED && req->pending.sock >= 0;
 	req->ask = ASKED;
 	req->pending.sock = -1;
-	if (o->service == SERVICE_OFF)
-		return 0;
 	if (o->service == SERVICE_AUTO &&
 	    myr_service_socket_check(path, &err) == -ENOENT) {
 		/* No service on this system: silent, but --stats says so. */
@@ -670,19 +666,12 @@ static int service_ask(void *opaque)
 		req->ask = NO_SOCKET;
 		return 0;
 	}
-	fd = openat(AT_FDCWD, o->program, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		snprintf(req->service_why, sizeof(req->service_why), "%s: %s",
-			 o->program, strerror(errno));
-		return 0;
-	}
-	if (myr_service_ask(path, fd, o->service == SERVICE_REQUIRE ?
+	if (myr_service_ask(path, program_fd, o->service == SERVICE_REQUIRE ?
 			    SERVICE_WAIT_REQUIRE_MS : SERVICE_WAIT_AUTO_MS,
 			    MYR_HOST_VERSION_MAJOR, MYR_HOST_VERSION_MINOR,
 			    &req->pending, &err) < 0)
 		snprintf(req->service_why, sizeof(req->service_why), "%s",
 			 err.msg);      /* names the socket */
-	close(fd);
 	return req->pending.sock >= 0;
 }
 
@@ -702,10 +691,9 @@ static struct myr_cache *open_service(struct cache_request *req)
 	char why[MYR_ERROR_MSG_MAX + 64];
 	int r;
 
-	if (req->ask == NOT_ASKED)
-		service_ask(req);
-	if (req->ask == NO_SOCKET)
-		return NULL;    /* not a failure */
+	if (req->ask != ASKED)   /* NO_SOCKET: not a failure; NOT_ASKED:
+				    the loader asks before it opens */
+		return NULL;
 	if (req->pending.sock < 0) {
 		snprintf(why, sizeof(why), "%s", req->service_why);
 		service_fallback(req, why);
@@ -718,10 +706,11 @@ static struct myr_cache *open_service(struct cache_request *req)
 	}
 	r = myr_cache_open_fd(&c, reply.memfd, o->libdirs.dirs[0],
 			      MYR_CACHE_OPEN_SEALED, req->host, &err);
-	if (r == 0 && reply.closure_count) {
+	if (r == 0 && (reply.closure_count || reply.program)) {
 		/* The plan is the cache's now. */
 		r = myr_cache_give_closure(c, reply.program_checksum,
-					   reply.closure, reply.closure_count);
+					   reply.closure, reply.closure_count,
+					   reply.program);
 		reply.closure = NULL;
 		if (r < 0) {
 			myr_cache_close(c);

@@ -368,6 +368,12 @@ struct myr_cache_build_result {
 	uint32_t cached;                /* in the image */
 	uint32_t pinned;                /* of which pinned */
 	uint32_t programs;              /* launch closures recorded */
+	uint32_t flags;                 /* myr_cache_build_fd() only:
+	                                   MYR_CACHE_VERIFIED_PROGRAMS when
+	                                   every program file was read again
+	                                   once the clock had passed its times
+	                                   and held the bytes built, as the
+	                                   stamp's flag says of a cache file */
 	uint64_t file_size;
 	uint64_t image_size;
 	unsigned attempts;              /* builds: > 1 if DIR changed */
@@ -497,7 +503,11 @@ int myr_cache_open_fd(struct myr_cache **out, int fd, const char *dir,
  * after checking each entry's range, that none repeats and that a pinned
  * one may be used; when one fails, none is used and the loader walks the
  * image itself.  In a stale directory every entry is checked as a
- * recorded closure's is.  0 or -EINVAL.
+ * recorded closure's is.  program: 1 + the image module index of the
+ * program when the service vouched that the program's descriptor is the
+ * file that module was built from (MYR_SERVICE_A_PROGRAM,
+ * <myriad/service.h>), else 0; myr_cache_program() then takes the
+ * program from the image.  0 or -EINVAL.
  */
 #define MYR_CACHE_PLAN_INDEX    0x0fffffffu   /* the module index */
 #define MYR_CACHE_PLAN_INIT     0x80000000u   /* an init or fini array */
@@ -505,7 +515,7 @@ int myr_cache_open_fd(struct myr_cache **out, int fd, const char *dir,
 #define MYR_CACHE_PLAN_REBASES  0x20000000u   /* rebases (applied if slid) */
 #define MYR_CACHE_PLAN_PINNED   0x10000000u   /* MYR_CM_PINNED */
 int myr_cache_give_closure(struct myr_cache *c, uint64_t sum, uint32_t *list,
-			   uint32_t n);
+			   uint32_t n, uint32_t program);
 
 /* Module i's plan entry: i with the MYR_CACHE_PLAN_* bits of its record
  * (i must be in range: what the loader service sends). */
@@ -539,7 +549,11 @@ int myr_cache_launch_closure(struct myr_cache *c, const char *name,
  * file being read (docs/cache.md, "Programs from the image"): only with
  * the builder's stamp carrying MYR_CACHE_VERIFIED_PROGRAMS, in a current
  * directory, when *st is the identity recorded for name.myr, so that the
- * file holds the bytes built.  Its launch closure is decided as by
+ * file holds the bytes built; or, in the loader service's sealed image,
+ * when the service vouched for the descriptor the caller sent it as
+ * being module name's file (myr_cache_give_closure()'s program), whatever
+ * the directory's state.  In both, the module's recorded checksum must
+ * be sum.  Its launch closure is decided as by
  * myr_cache_launch_closure() (*list, *n), and the program itself too: the
  * caller activates it after them (myr_cache_activate_closure).  0 with
  * *index, or -ENOENT.

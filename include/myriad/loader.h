@@ -251,13 +251,16 @@ struct myr_loader_config {
 	 * caller owns what it returns. */
 	struct myr_cache *(*cache_open)(void *opaque);
 	/* Optional, with cache_open: called at most once, before it, to
-	 * start what cache_open will finish (the loader service's request).
+	 * start what cache_open will finish (the loader service's request),
+	 * with the program's descriptor (borrowed: the request sends it).
 	 * Returns 1 when a request is out: the program's file is then read
-	 * and its checksum computed while the service works; 0 when there is
+	 * and its checksum computed while the service works, unless the
+	 * program lies in the first library directory, when the answer may
+	 * vouch for it so that only its header is read; 0 when there is
 	 * none (no service socket, --service=off): cache_open answers at
 	 * once, and a large program may then run from the image without its
 	 * file being read (docs/cache.md, "Programs from the image"). */
-	int (*cache_ask)(void *opaque);
+	int (*cache_ask)(void *opaque, int program_fd);
 	void *cache_opaque;
 	/* Threads reading, parsing and checksumming module files together
 	 * (myr_fetch_config.nthreads: 0 auto, 1 none); each is joined before

@@ -32,7 +32,8 @@
 #include <myriad/loader.h>
 
 #define MYR_SERVICE_SOCKET_DEFAULT  "/run/myriad/loader.sock"
-#define MYR_SERVICE_VERSION         2u   /* 2: plan bits in the closure */
+#define MYR_SERVICE_VERSION         3u   /* 2: plan bits in the closure;
+                                            3: the program vouched for */
 
 #define MYR_SERVICE_REQ_MAGIC   0x5152594du     /* "MYRQ" little-endian */
 #define MYR_SERVICE_REP_MAGIC   0x4152594du     /* "MYRA" */
@@ -77,9 +78,19 @@ struct myr_service_answer_header {
 	uint64_t image_file_size;       /* 24 the memfd's size */
 	uint64_t program_checksum;      /* 32 of the program the service read */
 	uint32_t msg_len;               /* 40 ERROR: bytes of text */
-	uint32_t flags;                 /* 44 zero */
-	uint8_t  reserved[16];          /* 48 zero */
+	uint32_t flags;                 /* 44 LOAD: MYR_SERVICE_A_*; else 0 */
+	uint32_t program_index;         /* 48 with MYR_SERVICE_A_PROGRAM: the
+	                                   image module the program is; else 0 */
+	uint8_t  reserved[12];          /* 52 zero */
 };                                      /* 64 */
+
+/* Answer flags.  MYR_SERVICE_A_PROGRAM: the program descriptor the client
+ * sent is the very file the image's module program_index was built from
+ * (its identity, dev, inode, size, mtime and ctime, as the service's
+ * fstat of that descriptor shows it, equals the one the builder recorded
+ * and proved: docs/service.md, "Programs from the image"), so the client
+ * may run the program from the image after reading its header only. */
+#define MYR_SERVICE_A_PROGRAM   0x1u
 
 struct myr_service_gen_row {
 	uint64_t generation;
@@ -155,6 +166,8 @@ struct myr_service_reply {
 	uint32_t *closure;              /* malloc'd, the caller's (for
 	                                   myr_cache_give_closure()) */
 	uint32_t closure_count;
+	uint32_t program;               /* 1 + the image module index of the
+	                                   program (MYR_SERVICE_A_PROGRAM), or 0 */
 	uint64_t ns;                    /* connect to answer */
 };
 

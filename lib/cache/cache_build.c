@@ -75,6 +75,7 @@ struct builder {
 	int dirfd, subfd;
 	int out_fd;                     /* build into this (the service's
 	                                   memfd) instead of DIR's cache */
+	uint32_t proved;                /* out_fd: programs_as_built()'s */
 	struct stat dir_st;
 	struct bmod *mods;
 	uint32_t n;
@@ -1154,19 +1155,27 @@ static int write_all(int fd, const void *p, size_t n, off_t at)
 }
 
 /* Wait until the file system's clock is past both times of *s: fd, a file
- * of ours on the same file system, is touched until its mtime is later.
- * A change made after this gets times that differ from *s. */
-static int clock_past(int fd, const struct myr_cache_stamp *s)
+ * of ours, is touched until its mtime is later.  A change made after this
+ * gets times that differ from *s.  fd is on the same file system, or it
+ * is the service's memfd (b->out_fd): the same kernel clock, but DIR's
+ * file system may keep times coarser (2 s on FAT), when a later write
+ * could get the very times recorded.  Times without a sub-microsecond
+ * part are taken to be that coarse there, and the clock must pass them
+ * by 2 s more: a wait only for files changed in the last 2 s. */
+static int clock_past(int fd, const struct myr_cache_stamp *s, int other_fs)
 {
 	int64_t last = s->mtime_ns > s->ctime_ns ? s->mtime_ns : s->ctime_ns;
 	struct stat st;
+
+	if (other_fs && (s->mtime_ns % 1000 == 0 || s->ctime_ns % 1000 == 0))
+		last += 2000000000;
 
 	for (int tries = 0;; tries++) {
 		if (futimens(fd, NULL) != 0 || fstat(fd, &st) != 0)
 			return -errno;
 		if (ts_ns(&st.st_mtim) > last)
 			return 0;
-		if (tries > 400)
+		if (tries > 1000)
 			return -EAGAIN;
 		struct timespec nap = { 0, 5000000 };
 		nanosleep(&nap, NULL);
@@ -1187,7 +1196,7 @@ static int unchanged_since_read(struct builder *b, int tmpfd)
 	int r;
 
 	myr_cache_stamp_of(&b->dir_st, &ds);
-	if ((r = clock_past(tmpfd, &ds)) < 0)
+	if ((r = clock_past(tmpfd, &ds, b->out_fd >= 0)) < 0)
 		return r;
 	if (fstat(b->dirfd, &st) != 0)
 		return -errno;
@@ -1208,6 +1217,8 @@ static int unchanged_since_read(struct builder *b, int tmpfd)
 	return 0;
 }
 
+static uint32_t programs_as_built(struct builder *b, int vfd);
+
 /* Into the caller's descriptor: no rename, the caller publishes it. */
 static int write_to_fd(struct builder *b, struct growbuf *file,
 		       const struct myr_cache_header *h, struct myr_error *err)
@@ -1227,6 +1238,7 @@ static int write_to_fd(struct builder *b, struct growbuf *file,
 	if (r > 0)
 		return myr_error_set(err, -EAGAIN, "%s changed during the build",
 				     b->cfg->dir);
+	b->proved = programs_as_built(b, b->out_fd);
 	return 0;
 }
 
@@ -1270,7 +1282,7 @@ static int verify_published(struct builder *b, int fd, int vfd,
 	if (fstat(fd, st) != 0)
 		return stamp_failed(b, res, errno, "fstat of " MYR_CACHE_FILE);
 	myr_cache_stamp_of(st, &before);
-	if ((r = clock_past(vfd, &before)) < 0)
+	if ((r = clock_past(vfd, &before, 0)) < 0)
 		return stamp_failed(b, res, -r, "waiting for the clock");
 	r = myri_cache_verify_map(fd, st, &map, &map_len, &v, &why);
 	if (r == 0)
@@ -1345,7 +1357,7 @@ static uint32_t programs_as_built(struct builder *b, int vfd)
 		if (m->len > most)
 			most = m->len;
 	}
-	if (most == 0 || clock_past(vfd, &last) < 0 ||
+	if (most == 0 || clock_past(vfd, &last, b->out_fd >= 0) < 0 ||
 	    !(buf = malloc(most + 1)))
 		return 0;
 	for (uint32_t i = 0; i < b->n && ok; i++) {
@@ -1638,6 +1650,7 @@ static int build_once(const struct myr_cache_build_config *cfg, int out_fd,
 	h.header_checksum = myr_xxh64(&h, sizeof(h), 0);
 	memcpy(file.p, &h, sizeof(h));
 	r = write_cache(&b, &file, &h, res, err);
+	res->flags = b.proved;
 	res->file_size = h.file_size;
 	res->image_size = h.image_size;
 out:

@@ -675,6 +675,8 @@ struct myr_cache {
 	uint32_t *given;
 	uint32_t ngiven;
 	uint64_t given_sum;
+	uint32_t given_program;         /* 1 + the program's index, vouched
+	                                   for by the service; 0: none */
 	int has_problem;
 	struct myr_error problem;       /* myr_cache_problem() */
 	uint8_t *pages_done;            /* image pages verified */
@@ -1614,18 +1616,25 @@ int myr_cache_program(struct myr_cache *c, const char *name, uint32_t len,
 	struct myr_cache_stamp s;
 	int64_t p;
 
-	if (!c->verified || c->stale || c->sealed || !c->v.idents ||
+	/* A sealed image's program was vouched for by the service, which
+	 * compared the identity of the descriptor this launch sent with the
+	 * one its builder recorded and proved; a stamped image's is compared
+	 * here, with the stamp's proof. */
+	if (c->sealed ? !c->given_program :
+	    !c->verified || c->stale || !c->v.idents ||
 	    !(c->stamp_flags & MYR_CACHE_VERIFIED_PROGRAMS) ||
 	    !S_ISREG(st->st_mode))
 		return -ENOENT;
 	p = myr_cache_view_find(&c->v, name, len);
-	if (p < 0 || c->state[p])
+	if (p < 0 || c->state[p] ||
+	    (c->sealed && (uint64_t)p != c->given_program - 1u))
 		return -ENOENT;
 	m = &c->v.modules[p];
 	myr_cache_stamp_of(st, &s);
 	if (!(m->flags & MYR_CM_PROGRAM) || !(m->flags & MYR_CM_IMAGE) ||
 	    ((m->flags & MYR_CM_PINNED) && !c->pins_valid) ||
-	    memcmp(&s, &c->v.idents[p].st, sizeof(s)) != 0 ||
+	    m->checksum != sum ||
+	    (!c->sealed && memcmp(&s, &c->v.idents[p].st, sizeof(s)) != 0) ||
 	    myr_cache_launch_closure(c, name, len, sum, list, n) < 0)
 		return -ENOENT;
 	c->state[p] = ST_DONE | ST_USABLE | use_bits(c, m);
@@ -1634,16 +1643,21 @@ int myr_cache_program(struct myr_cache *c, const char *name, uint32_t len,
 }
 
 int myr_cache_give_closure(struct myr_cache *c, uint64_t sum, uint32_t *list,
-			   uint32_t n)
+			   uint32_t n, uint32_t program)
 {
 	if (!c->sealed) {
 		free(list);
 		return -EINVAL;
 	}
 	free(c->given);
+	if (n == 0) {   /* none sent: the image's own records serve */
+		free(list);
+		list = NULL;
+	}
 	c->given = list;
 	c->ngiven = n;
 	c->given_sum = sum;
+	c->given_program = program;
 	return 0;
 }
 

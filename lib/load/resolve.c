@@ -67,7 +67,7 @@ static int open_program(struct myr_loader *l, const char *path,
 	return fd;
 }
 
-/* Read the program file whole from fd (open_program's, closed here). */
+/* Read the program file whole from fd (open_program's, the caller's). */
 static int read_program(struct myr_loader *l, const char *path, int fd,
 			const struct stat *stp)
 {
@@ -86,7 +86,6 @@ static int read_program(struct myr_loader *l, const char *path, int fd,
 				      MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (l->program_buf == MAP_FAILED) {
 		l->program_buf = NULL;
-		close(fd);
 		report(l, -ENOMEM, "%s: out of memory", path);
 		return -ENOMEM;
 	}
@@ -101,7 +100,6 @@ static int read_program(struct myr_loader *l, const char *path, int fd,
 			continue;
 		if (n < 0) {
 			e = errno;
-			close(fd);
 			report(l, -e, "%s: %s", path, strerror(e));
 			return -e;
 		}
@@ -109,12 +107,10 @@ static int read_program(struct myr_loader *l, const char *path, int fd,
 			break;
 		got += (size_t)n;
 		if (got > (size_t)st.st_size) {
-			close(fd);
 			report(l, -EBUSY, "%s: changed while being read", path);
 			return -EBUSY;
 		}
 	}
-	close(fd);
 	l->mods[0].file = l->program_buf;
 	l->mods[0].file_len = got;
 	l->stats.bytes_read += got;
@@ -464,12 +460,14 @@ static int fetch_hint(struct myr_loader *l)
 	return r;
 }
 
-/* cfg->cache_ask, called once: whether a request (the loader service's)
- * is out, whose answer cache_open will wait for. */
-static int ask_cache(struct myr_loader *l)
+/* cfg->cache_ask, called once with the program's descriptor: whether a
+ * request (the loader service's) is out, whose answer cache_open will
+ * wait for. */
+static int ask_cache(struct myr_loader *l, int fd)
 {
 	if (!l->cache_asked)
-		l->cache_asked = l->cfg->cache_ask(l->cfg->cache_opaque) > 0 ? 1 : -1;
+		l->cache_asked = l->cfg->cache_ask(l->cfg->cache_opaque, fd) > 0 ?
+				 1 : -1;
 	return l->cache_asked > 0;
 }
 
@@ -477,7 +475,7 @@ static int ask_cache(struct myr_loader *l)
  * with none pays nothing for it.  With cache_ask, the program's checksum
  * (verify's, 241 KB hashed for a program of 10,000 dependencies, whose
  * closure hint names them all) is computed while the service answers. */
-static void open_cache(struct myr_loader *l)
+static void open_cache(struct myr_loader *l, int fd)
 {
 	struct lmod *m = &l->mods[0];
 	const struct myr_module_view *pv = &m->view;
@@ -491,7 +489,7 @@ static void open_cache(struct myr_loader *l)
 		if (!is_host_name(myr_view_str(pv, pv->deps[d].name_off),
 				  pv->deps[d].name_len)) {
 			if (l->cfg->cache_ask) {
-				ask_cache(l);
+				ask_cache(l, fd);
 				m->pre = myr_module_checksum(pv->base, pv->size) ==
 					 pv->hdr->checksum ? PRE_SUM_OK :
 					 PRE_SUM_BAD;
@@ -590,13 +588,34 @@ static int program_as_cached(struct myr_loader *l, uint32_t p,
 	return 0;
 }
 
+/* Whether the program file is NAME.myr of the first library directory,
+ * the one whose image the loader service holds: a guess (the service
+ * decides), which keeps a program from elsewhere from waiting for the
+ * answer before it is read. */
+static int program_in_first_dir(const struct myr_loader *l, const char *name,
+				uint32_t len, const struct stat *st)
+{
+	char path[4096];
+	struct stat s;
+	int n;
+
+	if (l->cfg->ndirs == 0)
+		return 0;
+	n = snprintf(path, sizeof(path), "%s/%.*s", l->cfg->dirs[0],
+		     (int)len + 4, name);
+	return n > 0 && (size_t)n < sizeof(path) &&
+	       fstatat(AT_FDCWD, path, &s, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       s.st_dev == st->st_dev && s.st_ino == st->st_ino;
+}
+
 /*
  * The program from the cache's image, its file not read (docs/cache.md,
  * "Programs from the image"): only its header is (entry point,
  * capabilities, checksum); the builder's stamp and the file's identity
- * vouch for the rest (myr_cache_program).  0; -ENOENT, nothing changed
- * but the cache opened: the file is read instead; or another -errno,
- * reported.
+ * vouch for the rest, or the loader service, which compared the identity
+ * of the descriptor sent with its builder's proof (myr_cache_program).
+ * 0; -ENOENT, nothing changed but maybe the cache opened: the file is
+ * read instead; or another -errno, reported.
  */
 static int program_from_image(struct myr_loader *l, const char *path, int fd,
 			      const struct stat *st)
@@ -612,21 +631,27 @@ static int program_from_image(struct myr_loader *l, const char *path, int fd,
 	    (uint64_t)st->st_size < IMAGE_PROGRAM_MIN ||
 	    !(len = name_from_path(path, &name)))
 		return -ENOENT;
-	/* With a request out (the loader service may answer), the program
-	 * is read and hashed while the service works: an answer awaited
-	 * here would serialise the two.  With none (no service socket),
-	 * the image serves it as with --service=off. */
-	if (l->cfg->cache_ask && ask_cache(l))
-		return -ENOENT;
-	l->cache = l->cfg->cache_open(l->cfg->cache_opaque);
-	l->cache_opened = 1;    /* found or not: not asked again */
-	l->program_buf = l->cache ? myri_scratch_alloc(l, want) : NULL;
+	/* A program from elsewhere is not in the service's image: it is
+	 * read, and hashed while the service works (open_cache()).  One
+	 * from the service's directory is asked for now and its header read
+	 * while the service answers; with no service socket, the cache's
+	 * image serves it as with --service=off. */
+	if (l->cfg->cache_ask) {
+		if (!program_in_first_dir(l, name, len, st))
+			return -ENOENT;
+		ask_cache(l, fd);
+	}
+	l->program_buf = myri_scratch_alloc(l, want);
 	if (!l->program_buf)
 		return -ENOENT;
 	got = pread(fd, l->program_buf, want, 0);
 	if (got <= 0 || myr_module_probe(l->program_buf, (size_t)got, &off,
 					 &total, &err) < 0 ||
 	    total != (uint64_t)st->st_size)
+		return -ENOENT;
+	l->cache = l->cfg->cache_open(l->cfg->cache_opaque);
+	l->cache_opened = 1;    /* found or not: not asked again */
+	if (!l->cache)
 		return -ENOENT;
 	h = (struct myr_header *)(void *)(l->program_buf + off);
 	if (!(h->flags & MYR_F_PROGRAM) || h->entry.seg != MYR_SEG_TEXT ||
@@ -1127,24 +1152,27 @@ int myr_loader_resolve(struct myr_loader *l, const char *path)
 	fd = open_program(l, path, &st);
 	if (fd < 0)
 		return l->failed;
+	/* fd stays open until the service has been asked: the request
+	 * carries it, so the service sees the very file read here. */
 	r = program_from_image(l, path, fd, &st);
-	if (r != -ENOENT)
-		close(fd);
 	if (r != 0 && (r != -ENOENT || read_program(l, path, fd, &st) < 0 ||
-		       parse_program(l, path) < 0))
+		       parse_program(l, path) < 0)) {
+		close(fd);
 		return l->failed;
+	}
 	/* Re-key the program under its own name. */
 	memset(l->map, 0, l->mapcap * sizeof(*l->map));
 	myri_map_put(l, 0);
 	if (r != 0) {
 		l->hint_needed = 1;
-		open_cache(l);
+		open_cache(l, fd);
 		if (l->cache)
 			use_cache_records(l);
-		if (l->hint_needed && !l->mods[0].view.closure &&
-		    parse_program_view(l, path, 0) < 0)
-			return l->failed;
 	}
+	close(fd);
+	if (r != 0 && l->hint_needed && !l->mods[0].view.closure &&
+	    parse_program_view(l, path, 0) < 0)
+		return l->failed;
 	if ((l->hint_needed ? fetch_hint(l) : 0) == 0 && walk_graph(l) == 0) {
 		report_absent_required(l);
 		check_versions(l);

@@ -291,6 +291,8 @@ int myr_service_answer(struct myr_service_pending *p,
 	fds[0] = -1;
 	out->generation = a->hdr.generation;
 	out->program_checksum = a->hdr.program_checksum;
+	out->program = a->hdr.flags & MYR_SERVICE_A_PROGRAM ?
+		       a->hdr.program_index + 1 : 0;
 	out->ns = now_ns() - p->t0;
 out:
 	close_all(fds, nfds);

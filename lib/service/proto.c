@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <myriad/limits.h>
 #include <myriad/service.h>
 #include "service/service_internal.h"
 
@@ -89,9 +90,13 @@ int myr_service_answer_parse(const void *buf, size_t len, unsigned nfds,
 		return myr_error_set(err, -EPROTO, "protocol version %u, this "
 				     "launcher speaks %u", a->hdr.version,
 				     MYR_SERVICE_VERSION);
-	if (a->hdr.flags || !zero(a->hdr.reserved, sizeof(a->hdr.reserved)))
-		return myr_error_set(err, -EBADMSG, "non-zero flags or reserved "
-				     "bytes in the answer");
+	if (!zero(a->hdr.reserved, sizeof(a->hdr.reserved)) ||
+	    (a->hdr.type != MYR_SERVICE_LOAD &&
+	     (a->hdr.flags || a->hdr.program_index)) ||
+	    (a->hdr.flags & ~MYR_SERVICE_A_PROGRAM) ||
+	    (!(a->hdr.flags & MYR_SERVICE_A_PROGRAM) && a->hdr.program_index))
+		return myr_error_set(err, -EBADMSG, "unknown flags or non-zero "
+				     "reserved bytes in the answer");
 	if (a->hdr.type == MYR_SERVICE_ERROR) {
 		uint32_t n = a->hdr.msg_len;
 		if (nfds || a->hdr.status >= 0 || a->hdr.status < -4095 ||
@@ -126,6 +131,10 @@ int myr_service_answer_parse(const void *buf, size_t len, unsigned nfds,
 	    (uint64_t)a->hdr.closure_count * 4 != blen)
 		return myr_error_set(err, -EBADMSG, "closure of %u entries in %zu "
 				     "bytes", a->hdr.closure_count, blen);
+	if ((a->hdr.flags & MYR_SERVICE_A_PROGRAM) &&
+	    a->hdr.program_index >= MYR_CACHE_MODULES_MAX)
+		return myr_error_set(err, -EBADMSG, "program index %u out of "
+				     "range", a->hdr.program_index);
 	if (a->hdr.image_file_size == 0 || a->hdr.image_file_size > (1ull << 32))
 		return myr_error_set(err, -EBADMSG, "image of %llu bytes",
 				     (unsigned long long)a->hdr.image_file_size);

@@ -80,6 +80,7 @@ struct answer {
 	uint64_t dev, ino, size;
 	int64_t mtime_ns, ctime_ns;
 	uint64_t checksum;              /* its header checksum */
+	uint32_t program;               /* program_vouched()'s */
 	struct plan *plan;              /* NULL: empty slot */
 };
 
@@ -104,6 +105,7 @@ struct gen {
 	uint8_t *meta;                  /* read-only mapping of the metadata */
 	size_t meta_len;
 	struct myr_cache_view v;
+	int programs_proved;            /* v.idents are the bytes' proof */
 	struct plan *held;              /* plans live clients hold */
 	uint32_t *mark;                 /* closure walk: epoch per module */
 	uint32_t *stack, *next;
@@ -275,10 +277,12 @@ static int gen_build(struct myr_server *s, struct gen **out,
 		r = myr_error_set(err, -e, "cannot map the image: %s", strerror(e));
 		goto fail;
 	}
-	r = myr_cache_parse(g->meta, g->meta_len, MYR_CACHE_PARSE_META_ONLY,
-			    &g->v, err);
+	r = myr_cache_parse(g->meta, g->meta_len, MYR_CACHE_PARSE_META_ONLY |
+			    (res.flags & MYR_CACHE_VERIFIED_PROGRAMS ?
+			     MYR_CACHE_PARSE_IDENTS : 0), &g->v, err);
 	if (r < 0)
 		goto fail;
+	g->programs_proved = g->v.idents != NULL;
 	g->id = g->v.hdr->generation;
 	n = g->v.hdr->modules.count ? g->v.hdr->modules.count : 1;
 	g->mark = calloc(n, sizeof(*g->mark));
@@ -636,10 +640,11 @@ static const struct answer *answer_find(struct gen *g, int fd,
 	return h->checksum == a->checksum ? a : NULL;
 }
 
-/* Keep the answer closure[0..n) for this file; its plan, held once for
- * the caller, or NULL (out of memory). */
+/* Keep the answer closure[0..n) and program for this file; its plan,
+ * held once for the caller, or NULL (out of memory). */
 static struct plan *answer_keep(struct gen *g, const struct stat *st,
-				uint64_t sum, const uint32_t *closure, uint32_t n)
+				uint64_t sum, uint32_t program,
+				const uint32_t *closure, uint32_t n)
 {
 	struct answer *a = answer_slot(g, st);
 	struct plan *p = malloc(sizeof(*p) + (size_t)n * sizeof(p->e[0]));
@@ -654,8 +659,41 @@ static struct plan *answer_keep(struct gen *g, const struct stat *st,
 	*a = (struct answer){ .dev = (uint64_t)st->st_dev,
 		.ino = (uint64_t)st->st_ino, .size = (uint64_t)st->st_size,
 		.mtime_ns = ts_ns(&st->st_mtim), .ctime_ns = ts_ns(&st->st_ctim),
-		.checksum = sum, .plan = p };
+		.checksum = sum, .program = program, .plan = p };
 	return p;
+}
+
+/*
+ * 1 + the index of the image module that the program file open with
+ * identity *st is, or 0.  The builder recorded each program's identity
+ * and, once the clock had passed its times, read the file again and
+ * found the bytes built (programs_proved); a write since would have
+ * changed the identity.  So an equal identity, as the kernel shows it
+ * for the very descriptor the client will read the header from, means
+ * the file holds the image module's bytes: the client may run it from
+ * the image without reading it (docs/service.md, "Programs from the
+ * image").
+ */
+static uint32_t program_vouched(const struct gen *g,
+				const struct myr_module_view *v,
+				const struct stat *st)
+{
+	const struct myr_cache_module *m;
+	struct myr_cache_stamp s;
+	int64_t p;
+
+	if (!g->programs_proved || !(v->hdr->flags & MYR_F_PROGRAM))
+		return 0;
+	p = myr_cache_view_find(&g->v, v->name, v->hdr->name_len);
+	if (p < 0)
+		return 0;
+	m = &g->v.modules[p];
+	myr_cache_stamp_of(st, &s);
+	if (!(m->flags & MYR_CM_PROGRAM) || !(m->flags & MYR_CM_IMAGE) ||
+	    m->checksum != v->hdr->checksum ||
+	    memcmp(&s, &g->v.idents[p].st, sizeof(s)) != 0)
+		return 0;
+	return (uint32_t)p + 1;
 }
 
 static int read_program(struct myr_server *s, int fd, const struct stat *stp,
@@ -705,13 +743,14 @@ static void plan_bits(const struct gen *g, uint32_t *closure, uint32_t n)
  * The plan of a launch of the program progfd from generation g: its
  * closure (at most MYR_SERVICE_CLOSURE_MAX entries, none when the client
  * must walk it itself) in *plan, held once for the caller, and copied to
- * closure to be sent; *sum the program's checksum.  From the answers kept
- * for g, or by reading the program and walking the image.
+ * closure to be sent; *sum the program's checksum, *program
+ * program_vouched()'s.  From the answers kept for g, or by reading the
+ * program and walking the image.
  */
 static int program_closure(struct myr_server *s, struct gen *g, int progfd,
 			   const struct stat *st, uint32_t *closure,
 			   struct plan **plan, uint64_t *sum,
-			   struct myr_error *err)
+			   uint32_t *program, struct myr_error *err)
 {
 	const struct answer *ans = answer_find(g, progfd, st);
 	struct myr_module_view v;
@@ -723,6 +762,7 @@ static int program_closure(struct myr_server *s, struct gen *g, int progfd,
 		*plan = ans->plan;
 		ans->plan->holders++;
 		*sum = ans->checksum;
+		*program = ans->program;
 		memcpy(closure, ans->plan->e, ans->plan->n * sizeof(uint32_t));
 		return 0;
 	}
@@ -734,6 +774,7 @@ static int program_closure(struct myr_server *s, struct gen *g, int progfd,
 	if (r < 0)
 		return r;
 	*sum = v.hdr->checksum;
+	*program = program_vouched(g, &v, st);
 	/* The program's direct dependencies found in the image are the
 	 * roots, walked in the program's order, as a launch walks them.
 	 * Modules left out of the image end the walk: the client reads
@@ -754,7 +795,7 @@ static int program_closure(struct myr_server *s, struct gen *g, int progfd,
 	if (n == UINT32_MAX)
 		n = 0;          /* too large to send: the client walks */
 	plan_bits(g, closure, n);
-	*plan = answer_keep(g, st, *sum, closure, n);
+	*plan = answer_keep(g, st, *sum, *program, closure, n);
 	return *plan ? 0 : myr_error_set(err, -ENOMEM, "out of memory");
 }
 
@@ -808,7 +849,7 @@ static int handle_load(struct myr_server *s, struct conn *c, int progfd,
 	struct plan *plan;
 	struct stat st;
 	uint64_t sum;
-	uint32_t n;
+	uint32_t n, program;
 	int r;
 
 	if (!g)
@@ -822,7 +863,8 @@ static int handle_load(struct myr_server *s, struct conn *c, int progfd,
 	r = stat_program(progfd, &st, err);
 	if (r < 0)
 		return r;
-	r = program_closure(s, g, progfd, &st, closure, &plan, &sum, err);
+	r = program_closure(s, g, progfd, &st, closure, &plan, &sum, &program,
+			    err);
 	if (r < 0)
 		return r;
 	n = plan->n;
@@ -836,6 +878,10 @@ static int handle_load(struct myr_server *s, struct conn *c, int progfd,
 	h->generation = g->id;
 	h->image_file_size = g->bytes;
 	h->program_checksum = sum;
+	if (program) {
+		h->flags = MYR_SERVICE_A_PROGRAM;
+		h->program_index = program - 1;
+	}
 	r = send_answer(c->fd, s->answer, sizeof(*h) + n * 4u, g->memfd);
 	if (r < 0)
 		return myr_error_set(err, r, "the client does not take its "

@@ -369,18 +369,60 @@ run "$MYRIAD" --stats --sandbox=off --socket "$T/none.sock" --libdir "$BIG" "$BI
 is "$out:$status" "$bsum:1" "service auto, no service socket: it runs"
 like "$err" "10001 modules from the cache, 0 from files" "...from the image, the program too"
 like "$err" " 512 bytes read" "...of whose file only the header is read"
-# A service that takes the request and never answers: the program is read
-# and hashed while it is asked, then the launch goes on without it.
+# A service that takes the request and never answers.  A program of the
+# library directory waits for the answer (the service may vouch for it),
+# then the cache's image serves it; one from elsewhere is read and hashed
+# while the service is asked.  Either way the launch goes on without it.
 rm -f "$T/silent.out"
 "$MYRIAD_BUILD/tools/svc_client" "$T/silent.sock" serve silent >"$T/silent.out" 2>&1 &
 silent_pid=$!
 wait_for 60 grep -q listening "$T/silent.out"
 run "$MYRIAD" --stats --sandbox=off --socket "$T/silent.sock" --libdir "$BIG" "$BIG/prog.myr" a
 is "$out:$status" "$bsum:1" "the loader service asked (it stays silent): it runs"
+like "$err" "10001 modules from the cache, 0 from files" "...the program, of the library directory, from the cache's image"
+like "$err" "not served by the loader service .*no answer within the wait" "...once the wait is over"
+mkdir -p "$T/elsewhere"
+cp "$BIG/prog.myr" "$T/elsewhere/prog.myr"
+run "$MYRIAD" --stats --sandbox=off --socket "$T/silent.sock" --libdir "$BIG" "$T/elsewhere/prog.myr" a
+is "$out:$status" "$bsum:1" "a program from elsewhere, the service silent: it runs"
 like "$err" "10000 modules from the cache, 1 from files" "...the program read, hashed while the service is asked"
 kill "$silent_pid"; wait "$silent_pid" 2>/dev/null
 run "$MYRIAD" --sandbox=off --no-cache --libdir "$BIG" "$BIG/prog.myr" a
 is "$out" "$bsum" "10,000 modules from files: the same checksum"
+
+# Programs from the loader service's image (docs/service.md, "Programs
+# from the image"): the service vouches for the descriptor sent when its
+# identity is the one its builder recorded and proved, and the launch then
+# reads only the program's header.  A copy elsewhere, or the file changed
+# with its times put back, is read and checked as without the service.
+"$MYRIAD" serve --sandbox=off --libdir "$BIG" --socket "$T/big.sock" 2>"$T/big.log" &
+big_pid=$!
+if wait_for 120 "$MYRIAD" serve --status --socket "$T/big.sock"; then
+	served=(--stats --sandbox=off --service=require --socket "$T/big.sock" --no-cache --libdir "$BIG")
+	run "$MYRIAD" "${served[@]}" "$BIG/prog.myr" a
+	is "$out:$status" "$bsum:1" "served, the program of the service's directory: it runs"
+	like "$err" "served by the loader service" "...served"
+	like "$err" "10001 modules from the cache, 0 from files" "...the program from the service's image too"
+	like "$err" " 512 bytes read" "...of whose file only the header is read"
+	run "$MYRIAD" "${served[@]}" "$T/elsewhere/prog.myr" a
+	is "$out:$status" "$bsum:1" "served, a copy of the program elsewhere: it runs"
+	like "$err" "10000 modules from the cache, 1 from files" "...not vouched for: read from its file"
+	cp "$BIG/prog.myr" "$T/prog.kept"
+	half=$(($(stat -c %s "$T/prog.kept") / 2))
+	printf '\x5a' | dd of="$BIG/prog.myr" bs=1 seek=$half conv=notrunc status=none
+	touch -r "$T/prog.kept" "$BIG/prog.myr"
+	run "$MYRIAD" "${served[@]/--service=require/--service=auto}" "$BIG/prog.myr" a
+	isnt "$status" 1 "served, the program changed, mtime put back: not run from the image"
+	is "$out" "" "...prints nothing"
+	like "$err" "checksum mismatch" "...its file is read and refused"
+	cp -p "$T/prog.kept" "$BIG/prog.myr"
+	run "$MYRIAD" "${served[@]/--service=require/--service=auto}" "$BIG/prog.myr" a
+	is "$out:$status" "$bsum:1" "served, the program restored: it runs"
+else
+	fail "myriad serve on 10,000 modules starts"
+	diag "$(tail -n 5 "$T/big.log")"
+fi
+kill "$big_pid" 2>/dev/null; wait "$big_pid" 2>/dev/null
 
 # Programs from the image (docs/cache.md; without the loader service,
 # which is asked first otherwise): only while the program file is

@@ -66,6 +66,13 @@ static void check_answer(const uint8_t *p, size_t n, unsigned nfds, int trunc,
 		return;
 	}
 	FUZZ_REQUIRE(a.hdr.type == want);
+	/* A program index only with its flag, in range, on a load answer:
+	 * the client indexes the image with it. */
+	FUZZ_REQUIRE((a.hdr.flags & ~MYR_SERVICE_A_PROGRAM) == 0);
+	FUZZ_REQUIRE(a.hdr.flags & MYR_SERVICE_A_PROGRAM ?
+		     want == MYR_SERVICE_LOAD &&
+		     a.hdr.program_index < MYR_CACHE_MODULES_MAX :
+		     a.hdr.program_index == 0);
 	if (want == MYR_SERVICE_STATUS) {
 		FUZZ_REQUIRE(a.status.generations <= MYR_SERVICE_GENS_MAX);
 		for (uint32_t g = 0; g < a.status.generations; g++)

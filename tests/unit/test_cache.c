@@ -500,7 +500,7 @@ static int run_planned(const uint32_t *list, uint32_t n, uint64_t sum,
 		abort();
 	close(fd);
 	memcpy(plan, list, n * sizeof(*plan));
-	if (myr_cache_give_closure(c, sum, plan, n) < 0)
+	if (myr_cache_give_closure(c, sum, plan, n, 0) < 0)
 		abort();
 	int r = run_prog(c, "prog", NULL, cached);
 	myr_cache_info(c, &info);
@@ -552,7 +552,7 @@ TEST(a_service_plan_is_used_only_when_it_holds)
 	EXPECT_EQ(2u, cached);
 	/* A plan is the service's, for its sealed image only. */
 	ASSERT_EQ(0, myr_cache_open(&c, dir, NULL, &err));
-	EXPECT_EQ(-EINVAL, myr_cache_give_closure(c, sum, malloc(8), 2));
+	EXPECT_EQ(-EINVAL, myr_cache_give_closure(c, sum, malloc(8), 2, 0));
 	myr_cache_close(c);
 	free(buf);
 }
@@ -563,10 +563,14 @@ TEST(a_service_plan_is_used_only_when_it_holds)
 static char calls[8];
 static struct myr_cache *ask_cache;
 
-static int ask(void *o)
+static int ask(void *o, int program_fd)
 {
+	struct stat st;
+
 	(void)o;
-	strncat(calls, "a", sizeof(calls) - strlen(calls) - 1);
+	/* The loader's own descriptor of the program, still open. */
+	strncat(calls, fstat(program_fd, &st) == 0 && S_ISREG(st.st_mode) ?
+		"a" : "!", sizeof(calls) - strlen(calls) - 1);
 	return 1;       /* a request is out */
 }
 

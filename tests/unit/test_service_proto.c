@@ -105,7 +105,28 @@ TEST(answers)
 	good_load_answer(buf);
 	h->image_file_size = 0;
 	EXPECT_EQ(myr_service_answer_parse(buf, n, 1, 0, MYR_SERVICE_LOAD, &a, &err), -EBADMSG);
-	/* A version 1 service's answer (no plan bits) is another protocol:
+	/* The program vouched for: its index with the flag, only so. */
+	good_load_answer(buf);
+	h->flags = MYR_SERVICE_A_PROGRAM;
+	h->program_index = 7;
+	ASSERT_EQ(myr_service_answer_parse(buf, n, 1, 0, MYR_SERVICE_LOAD, &a, &err), 0);
+	EXPECT_EQ(a.hdr.flags, MYR_SERVICE_A_PROGRAM);
+	EXPECT_EQ(a.hdr.program_index, 7u);
+	h->program_index = MYR_CACHE_MODULES_MAX;
+	EXPECT_EQ(myr_service_answer_parse(buf, n, 1, 0, MYR_SERVICE_LOAD, &a, &err), -EBADMSG);
+	EXPECT_NE(strstr(err.msg, "out of range"), NULL);
+	h->flags = 0;
+	h->program_index = 7;
+	EXPECT_EQ(myr_service_answer_parse(buf, n, 1, 0, MYR_SERVICE_LOAD, &a, &err), -EBADMSG);
+	h->flags = MYR_SERVICE_A_PROGRAM << 1;
+	h->program_index = 0;
+	EXPECT_EQ(myr_service_answer_parse(buf, n, 1, 0, MYR_SERVICE_LOAD, &a, &err), -EBADMSG);
+	EXPECT_NE(strstr(err.msg, "unknown flags"), NULL);
+	good_load_answer(buf);
+	h->reserved[11] = 1;
+	EXPECT_EQ(myr_service_answer_parse(buf, n, 1, 0, MYR_SERVICE_LOAD, &a, &err), -EBADMSG);
+	/* A version 2 service's answer (no program vouched for) or a version
+	 * 1 one (no plan bits) is another protocol:
 	 * the client falls back, never reads its closure as a plan. */
 	good_load_answer(buf);
 	h->version = MYR_SERVICE_VERSION - 1;
@@ -124,6 +145,10 @@ TEST(answers)
 	EXPECT_EQ(a.hdr.status, -EPERM);
 	EXPECT_EQ(strcmp(a.msg, "no?way"), 0);
 	h->status = 5;
+	EXPECT_EQ(myr_service_answer_parse(buf, sizeof(*h) + 6, 0, 0, MYR_SERVICE_LOAD, &a, &err), -EBADMSG);
+	/* A program flag on an error answer is garbage too. */
+	h->status = -EPERM;
+	h->flags = MYR_SERVICE_A_PROGRAM;
 	EXPECT_EQ(myr_service_answer_parse(buf, sizeof(*h) + 6, 0, 0, MYR_SERVICE_LOAD, &a, &err), -EBADMSG);
 }
 
