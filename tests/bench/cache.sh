@@ -91,19 +91,25 @@ tree() { # n: builds $WORK/tree-n, prints its path
 }
 
 declare -A WALL CPU INSNS
-NAMES=(static files cache service cache-nosandbox service-nosandbox)
+NAMES=(static files cache service cache-nosandbox service-nosandbox cache-elsewhere service-elsewhere)
 measure() { # n
 	local n=$1 t sock line name
 	t=$(tree "$n")
 	sock=$WORK/loader-$n.sock
 	start_service "$t/myr" "$sock"
+	# The same program installed outside the library directory (as in
+	# /usr/bin): neither image may vouch for its file, which is read.
+	mkdir -p "$t/elsewhere"
+	cp "$t/myr/prog.myr" "$t/elsewhere/prog.myr"
 	local M="$MYRIAD --libdir $t/myr $t/myr/prog.myr"
 	local -a cmds=("$t/static-musl/prog"
 		"$MYRIAD --service=off --no-cache --libdir $t/myr $t/myr/prog.myr"
 		"$MYRIAD --service=off --libdir $t/myr $t/myr/prog.myr"
 		"$MYRIAD --service=require --socket $sock --no-cache --libdir $t/myr $t/myr/prog.myr"
 		"$MYRIAD --sandbox=off --service=off --libdir $t/myr $t/myr/prog.myr"
-		"$MYRIAD --sandbox=off --service=require --socket $sock --no-cache --libdir $t/myr $t/myr/prog.myr")
+		"$MYRIAD --sandbox=off --service=require --socket $sock --no-cache --libdir $t/myr $t/myr/prog.myr"
+		"$MYRIAD --service=off --libdir $t/myr $t/elsewhere/prog.myr"
+		"$MYRIAD --service=require --socket $sock --no-cache --libdir $t/myr $t/elsewhere/prog.myr")
 	: "$M"
 	# Every variant prints the generator's checksum, and the service
 	# variant really is served.
@@ -233,6 +239,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; els
 		[[ $n == 1 ]] && t2="; target <= 1.0x"
 		echo "- service / static: $(ratio "${WALL[$n,service]}" "${WALL[$n,static]}") wall, $(ratio "${CPU[$n,service]}" "${CPU[$n,static]}") CPU$t1"
 		echo "- cache / static: $(ratio "${WALL[$n,cache]}" "${WALL[$n,static]}") wall, $(ratio "${CPU[$n,cache]}" "${CPU[$n,static]}") CPU$t1"
+		echo "- program outside the library directory (read, not vouched for): service / static $(ratio "${WALL[$n,service-elsewhere]}" "${WALL[$n,static]}"), cache / static $(ratio "${WALL[$n,cache-elsewhere]}" "${WALL[$n,static]}") wall"
 		echo "- service / files: $(ratio "${WALL[$n,service]}" "${WALL[$n,files]}") wall, $(ratio "${CPU[$n,service]}" "${CPU[$n,files]}") CPU$t2"
 		echo "- instructions (files without the filter too): cache / static $(ratio "${INSNS[$n,cache-nosandbox]:-0}" "${INSNS[$n,static]:-0}"), files / static $(ratio "${INSNS[$n,files]:-0}" "${INSNS[$n,static]:-0}") (the service's client cannot run under valgrind: no pidfd_open)"
 		echo
