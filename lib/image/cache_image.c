@@ -1223,12 +1223,23 @@ int myr_cache_check_content(const struct myr_cache_view *v,
 	return 0;
 }
 
-/* What activation and init do with a usable module: ST_INIT, ST_FIXUP. */
+/* What activation and init do with a usable module: ST_INIT, ST_FIXUP.
+ * plan_state() says the same from the module's plan entry; written as
+ * plan_state(c, myr_cache_plan_bits(m)) it costs more at every call. */
 static uint8_t use_bits(const struct myr_cache *c,
 			const struct myr_cache_module *m)
 {
 	return (m->init.count || m->fini.count ? ST_INIT : 0) |
 	       (m->binds.count || (c->slide && m->rebases.count) ? ST_FIXUP : 0);
+}
+
+/* use_bits() from the module's plan entry e (MYR_CACHE_PLAN_* bits, those
+ * of its record, myr_cache_plan_bits()). */
+static uint8_t plan_state(const struct myr_cache *c, uint32_t e)
+{
+	return (e & MYR_CACHE_PLAN_INIT ? ST_INIT : 0) |
+	       (e & MYR_CACHE_PLAN_BINDS ||
+		(c->slide && (e & MYR_CACHE_PLAN_REBASES)) ? ST_FIXUP : 0);
 }
 
 /*
@@ -1456,51 +1467,70 @@ static int closure_ok(struct myr_cache *c, const uint32_t *l, uint32_t count)
 	return ok;
 }
 
-/* What activation and init do with plan entry e's module (the entry's
- * bits, not its record): ST_INIT, ST_FIXUP. */
-static uint8_t plan_state(const struct myr_cache *c, uint32_t e)
+/* The states of l's first k entries (module index: entry & index) back
+ * to undecided.  Out of line: the loops that call it stay small. */
+static __attribute__((noinline)) void undecide(struct myr_cache *c,
+					       const uint32_t *l, uint32_t k,
+					       uint32_t index)
 {
-	return (e & MYR_CACHE_PLAN_INIT ? ST_INIT : 0) |
-	       (e & MYR_CACHE_PLAN_BINDS ||
-		(c->slide && (e & MYR_CACHE_PLAN_REBASES)) ? ST_FIXUP : 0);
+	while (k--)
+		c->state[l[k] & index] = 0;
+}
+
+/*
+ * A closure whose entries are already vouched for (their records and
+ * order checked by the builder, or planned by the service that built and
+ * checked the image) decided in list order from what only this launch
+ * can change: each entry must be in range and new to this launch, and a
+ * pinned one needs this launcher's host addresses.  Plan entries carry
+ * their MYR_CACHE_PLAN_* bits, so no record is read (10,000 scattered
+ * records cost more than the rest of the launch); with records, entries
+ * are plain module indexes (an image without MYR_CACHE_F_PLAN) and the
+ * bits are read from each record.  1, every entry usable; or 0, states
+ * put back as they were.  Inlined, so that each caller has the loop its
+ * kind of entry needs.
+ */
+static inline __attribute__((always_inline)) int
+entries_ok(struct myr_cache *c, const uint32_t *l, uint32_t count, int records)
+{
+	uint32_t nmod = c->v.hdr->modules.count, k;
+	uint32_t index = records ? UINT32_MAX : MYR_CACHE_PLAN_INDEX;
+
+	for (k = 0; k < count; k++) {
+		uint32_t e = l[k], i = e & index;
+		if (i >= nmod || c->state[i])
+			break;
+		if (records)
+			e = myr_cache_plan_entry(&c->v, i);
+		if ((e & MYR_CACHE_PLAN_PINNED) && !c->pins_valid)
+			break;
+		c->state[i] = ST_DONE | ST_USABLE | plan_state(c, e);
+	}
+	if (k < count)
+		undecide(c, l, k, index);
+	return k == count;
+}
+
+/* entries_ok() of an image without MYR_CACHE_F_PLAN, out of line: inlined
+ * too, it took registers from the plan entries' loop. */
+static __attribute__((noinline)) int
+records_ok(struct myr_cache *c, const uint32_t *l, uint32_t count)
+{
+	return entries_ok(c, l, count, 1);
 }
 
 /*
  * A stamped image's recorded closure: the builder checked every record
  * and the closure's order (myr_cache_check_closure: image modules, each
  * once, after its dependencies), so only what depends on this launch is
- * looked at: an entry this launch decided before, or a pinned one
- * without this launcher's host addresses, sends the closure to
- * closure_ok() (states put back).  No dependency is read.
+ * looked at (entries_ok); an entry that fails there sends the closure to
+ * closure_ok().  No dependency is read.
  */
 static int stamped_ok(struct myr_cache *c, const uint32_t *l, uint32_t count)
 {
-	uint32_t nmod = c->v.hdr->modules.count, k;
-
-	if (!(c->v.hdr->flags & MYR_CACHE_F_PLAN)) {
-		for (k = 0; k < count; k++) {
-			uint32_t i = l[k];
-			if (i >= nmod || c->state[i])
-				break;
-			const struct myr_cache_module *m = &c->v.modules[i];
-			if ((m->flags & MYR_CM_PINNED) && !c->pins_valid)
-				break;
-			c->state[i] = ST_DONE | ST_USABLE | use_bits(c, m);
-		}
-	} else {
-		for (k = 0; k < count; k++) {   /* no record read */
-			uint32_t e = l[k], i = e & MYR_CACHE_PLAN_INDEX;
-			if (i >= nmod || c->state[i] ||
-			    ((e & MYR_CACHE_PLAN_PINNED) && !c->pins_valid))
-				break;
-			c->state[i] = ST_DONE | ST_USABLE | plan_state(c, e);
-		}
-	}
-	if (k == count)
-		return 1;
-	while (k--)
-		c->state[myr_cache_closure_index(&c->v, l[k])] = 0;
-	return closure_ok(c, l, count);
+	int ok = c->v.hdr->flags & MYR_CACHE_F_PLAN ? entries_ok(c, l, count, 0)
+						    : records_ok(c, l, count);
+	return ok || closure_ok(c, l, count);
 }
 
 uint32_t myr_cache_plan_bits(const struct myr_cache_module *m)
@@ -1523,37 +1553,15 @@ static void plan_strip(uint32_t *l, uint32_t count)
 		l[k] &= MYR_CACHE_PLAN_INDEX;
 }
 
-/*
- * The loader service's plan for the sealed image it built: each entry's
- * bits are what the service read in the module's record, so no record is
- * read here (10,000 scattered records cost more than the rest of the
- * launch).  Each entry is still range-checked and must be new to this
- * launch, and a pinned one needs this launcher's host addresses as built.
- * Strips the bits when it holds.  ST_VISITING marks "seen in this list".
- */
+/* The loader service's plan for the sealed image it built: each entry's
+ * bits are what the service read in the module's record (entries_ok).
+ * Strips the bits when it holds. */
 static int plan_ok(struct myr_cache *c, uint32_t *l, uint32_t count)
 {
-	uint32_t nmod = c->v.hdr->modules.count, k;
-	int ok = 1;
-
-	for (k = 0; k < count; k++) {
-		uint32_t e = l[k], i = e & MYR_CACHE_PLAN_INDEX;
-		if (i >= nmod || c->state[i] ||
-		    ((e & MYR_CACHE_PLAN_PINNED) && !c->pins_valid)) {
-			ok = 0;
-			break;
-		}
-		c->state[i] = ST_VISITING | plan_state(c, e);
-	}
-	/* A plan that fails is dropped (use_plan()): its entries may be
-	 * left stripped or not. */
-	for (uint32_t j = 0; j < k; j++) {
-		uint32_t i = l[j] & MYR_CACHE_PLAN_INDEX;
-		c->state[i] = ok ? (uint8_t)((c->state[i] & ~ST_VISITING) |
-					     ST_DONE | ST_USABLE) : 0;
-		l[j] = i;
-	}
-	return ok;
+	if (!entries_ok(c, l, count, 0))
+		return 0;
+	plan_strip(l, count);
+	return 1;
 }
 
 /* The service's plan for the program whose checksum is sum, checked; a

@@ -302,6 +302,18 @@ static uint8_t *slurp(size_t *len)
 	return p;
 }
 
+/* Occupy the image's preferred address (or find it occupied already), so
+ * that the image opens slid: the page mapped, or MAP_FAILED. */
+static void *block_preferred(const struct myr_cache_header *h)
+{
+	void *p = mmap((void *)(uintptr_t)h->pref_base, MYR_CACHE_PAGE,
+		       PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+		       -1, 0);
+	if (p == MAP_FAILED ? errno != EEXIST : (uintptr_t)p != h->pref_base)
+		abort();
+	return p;
+}
+
 /* Recompute both checksums after an edit, so the bounds checks are what
  * must reject it. */
 static void resum(uint8_t *buf)
@@ -370,12 +382,7 @@ TEST(a_taken_preferred_address_slides_and_rebases)
 	ASSERT_EQ(0, build_three(40, NULL));
 	uint8_t *buf = slurp(&len);
 	const struct myr_cache_header *h = (const void *)buf;
-	/* Occupy the preferred address (or find it occupied already). */
-	void *blocker = mmap((void *)(uintptr_t)h->pref_base, MYR_CACHE_PAGE,
-			     PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-			     -1, 0);
-	ASSERT_TRUE((uintptr_t)blocker == h->pref_base ||
-		    (blocker == MAP_FAILED && errno == EEXIST));
+	block_preferred(h);
 	ASSERT_EQ(0, myr_cache_open(&c, dir, NULL, &err));
 	myr_cache_info(c, &info);
 	EXPECT_EQ(1, info.slid);
@@ -791,6 +798,56 @@ TEST(a_closure_out_of_order_or_repeated_is_refused)
 	l[1] = b;
 	EXPECT_EQ(0, myr_cache_check_closure(&v, (uint32_t)p, seen, &err));
 	EXPECT_EQ(0, memcmp(seen, zero, sizeof(seen)));
+	free(buf);
+}
+
+/* An image from a builder before MYR_CACHE_F_PLAN, stamped: its launch
+ * closure entries are plain module indexes, so the stamped launch reads
+ * each entry's record for what the plan bits would say.  Slid, so that
+ * the rebases it says lib and mid have must be applied. */
+TEST(a_stamped_image_without_plan_bits_runs_its_closure)
+{
+	struct myr_cache_verified rec;
+	struct myr_cache_info info;
+	struct myr_error err = { 0 };
+	struct myr_cache *c;
+	struct stat st;
+	uint32_t cached = 0, bits = 0;
+	char path[512];
+	size_t len;
+
+	ASSERT_EQ(0, build_three(42, NULL));
+	uint8_t *buf = slurp(&len);
+	struct myr_cache_header *h = (void *)buf;
+	uint32_t *l = (uint32_t *)(void *)(buf + h->closures.off);
+	ASSERT_EQ(MYR_CACHE_F_PLAN, h->flags);
+	for (uint32_t k = 0; k < h->closures.count; k++) {
+		bits |= l[k] & ~MYR_CACHE_PLAN_INDEX;
+		l[k] &= MYR_CACHE_PLAN_INDEX;
+	}
+	EXPECT_NE(0u, bits);                /* lib and mid have rebases */
+	h->flags = 0;
+	resum(buf);
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, MYR_CACHE_SUBDIR, MYR_CACHE_FILE);
+	int fd = open(path, O_WRONLY);
+	ASSERT_EQ((ssize_t)len, pwrite(fd, buf, len, 0));
+	ASSERT_EQ(0, fstat(fd, &st));
+	close(fd);
+	myr_cache_verified_make(&rec, &st, h, 0);
+	write_file(MYR_CACHE_SUBDIR "/" MYR_CACHE_VERIFIED_FILE,
+		   (const uint8_t *)&rec, sizeof(rec));
+	void *blocker = block_preferred(h);
+
+	ASSERT_EQ(0, myr_cache_open(&c, dir, NULL, &err));
+	EXPECT_EQ(85, run_prog(c, "prog", NULL, &cached));
+	EXPECT_EQ(2u, cached);
+	myr_cache_info(c, &info);
+	EXPECT_EQ(1, info.verified);
+	EXPECT_EQ(1, info.slid);
+	EXPECT_EQ(1, info.closure_used);
+	myr_cache_close(c);
+	if (blocker != MAP_FAILED)
+		munmap(blocker, MYR_CACHE_PAGE);
 	free(buf);
 }
 
