@@ -21,8 +21,8 @@
  *     clients of the held plans holding it, derived only for --status)
  *     and gen->clients are zero exactly when no live client uses the
  *     generation;
- *   - every connection has at most one request being answered: the next
- *     one is read only after the answer is sent (or the connection closed);
+ *   - a connection carries one request: it is closed once the request
+ *     is answered (or refused);
  *   - everything a client sends is parsed by lib/service/proto.c before
  *     use; every descriptor it sends is closed on every path.
  */
@@ -122,6 +122,7 @@ struct conn {
 	uid_t uid;
 	pid_t pid;
 	uint64_t deadline;              /* idle: closed past it */
+	int watched;                    /* in the epoll set */
 	struct conn *prev, *next;
 };
 
@@ -394,9 +395,10 @@ static uint64_t gen_references(struct gen *g, uint32_t *modules)
 /* Connections and clients                                             */
 /* ------------------------------------------------------------------ */
 
+/* Closing the socket takes it out of the epoll set too: no one else
+ * holds the file accept4() made. */
 static void conn_close(struct myr_server *s, struct conn *c)
 {
-	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -479,13 +481,6 @@ static void accept_all(struct myr_server *s)
 		c->uid = cred.uid;
 		c->pid = cred.pid;
 		c->deadline = now_ns() + ms_ns(s->cfg.idle_ms);
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
-		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-			s->dropped++;
-			close(fd);
-			free(c);
-			continue;
-		}
 		c->next = s->conns;
 		if (s->conns)
 			s->conns->prev = c;
@@ -493,7 +488,8 @@ static void accept_all(struct myr_server *s)
 		s->nconns++;
 		/* A client sends its request right after connecting, often
 		 * before this process has woken up to accept: taken now, it
-		 * costs no epoll round and no second wake-up. */
+		 * costs no epoll round and no second wake-up, and the
+		 * connection is watched only if its request is not there. */
 		handle_conn(s, c);
 	}
 }
@@ -899,12 +895,29 @@ static void handle_status(struct myr_server *s, struct conn *c)
 
 	answer_header(&a.h, MYR_SERVICE_STATUS);
 	myr_server_status(s, &a.st);
-	if (send_answer(c->fd, &a, sizeof(a), -1) < 0)
-		conn_close(s, c);
+	(void)send_answer(c->fd, &a, sizeof(a), -1);
 }
 
-/* One request from a connection: take it whole, with its descriptors,
- * answer it, and close the connection on anything wrong. */
+/* Watch a connection whose request has not come yet; 0, or it is gone. */
+static int conn_watch(struct myr_server *s, struct conn *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+
+	if (c->watched)
+		return 0;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+		s->dropped++;
+		conn_close(s, c);
+		return -1;
+	}
+	c->watched = 1;
+	return 0;
+}
+
+/* The request of a connection: take it whole, with its descriptors,
+ * answer it, and close the connection.  A client's answer is queued
+ * on its own socket, which it reads after the close as before it: one
+ * epoll round, a read of the end and a wake-up less per launch. */
 static void handle_conn(struct myr_server *s, struct conn *c)
 {
 	uint8_t buf[MYR_SERVICE_REQ_SIZE * 2];
@@ -923,8 +936,10 @@ static void handle_conn(struct myr_server *s, struct conn *c)
 	ssize_t n;
 
 	n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		(void)conn_watch(s, c);
 		return;
+	}
 	int dropped = n >= 0 ? myri_service_take_fds(&msg, fds, &nfds) : 0;
 	if (n <= 0) {
 		for (unsigned i = 0; i < nfds; i++)
@@ -932,7 +947,6 @@ static void handle_conn(struct myr_server *s, struct conn *c)
 		conn_close(s, c);
 		return;
 	}
-	c->deadline = now_ns() + ms_ns(s->cfg.idle_ms);
 	r = myr_service_request_parse(buf, (size_t)n, nfds,
 				      dropped || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0,
 				      &req, &err);
@@ -943,12 +957,10 @@ static void handle_conn(struct myr_server *s, struct conn *c)
 	for (unsigned i = 0; i < nfds; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	if (r < 0) {
-		/* One answer saying why, then the connection goes: a client
-		 * that sent garbage gets no second chance on it. */
+	/* A refusal says why, once. */
+	if (r < 0)
 		send_error(s, c, r, err.msg);
-		conn_close(s, c);
-	}
+	conn_close(s, c);
 }
 
 static void handle_inotify(struct myr_server *s)
@@ -1087,18 +1099,17 @@ int myr_server_run(struct myr_server *s, volatile int *stop,
 				handle_inotify(s);
 				break;
 			case K_CONN:
+				/* Only its own event's handler frees a
+				 * connection in the set: no later event of
+				 * this batch names a freed one. */
 				handle_conn(s, (struct conn *)(void *)t);
 				break;
 			case K_CLIENT:
+				/* So does a client's. */
 				client_drop(s, (struct client *)(void *)t);
 				break;
 			}
 		}
-		/* A closed connection or dropped client may still have an
-		 * event later in ev[]: n > 1 events are handled at most
-		 * once per object because each handler that frees an
-		 * object is the only one registered for it in this
-		 * batch (epoll reports an fd once per wait). */
 		tick(s);
 	}
 	return 0;
