@@ -68,7 +68,7 @@
 #define FDS_MAX MYRI_SERVICE_FDS_MAX
 #define CLIENTS_MAX 65536u
 
-enum kind { K_LISTEN = 1, K_CONN, K_CLIENT, K_INOTIFY };
+enum kind { K_LISTEN = 1, K_CONN, K_INOTIFY };
 
 /*
  * A program answered before, by the identity of its file as the client's
@@ -127,7 +127,6 @@ struct conn {
 };
 
 struct client {
-	enum kind kind;
 	int pidfd;
 	uid_t uid;
 	struct gen *gen;
@@ -143,6 +142,7 @@ struct myr_server {
 	struct myr_server_config cfg;
 	struct tag listen_tag, inotify_tag;
 	int epfd, listen_fd, inotify_fd;
+	int exitfd;                     /* epoll set of the clients' pidfds */
 	struct gen *cur;                /* newest; NULL if none could be built */
 	struct gen *old;                /* older generations, newest first */
 	struct conn *conns;
@@ -425,7 +425,9 @@ static void client_drop(struct myr_server *s, struct client *cl)
 	}
 	if (--g->clients == 0)
 		g->idle_since = now_ns();
-	epoll_ctl(s->epfd, EPOLL_CTL_DEL, cl->pidfd, NULL);
+	/* The client may hold the pidfd's file too: only taking it out
+	 * of the set makes sure no event names this record again. */
+	epoll_ctl(s->exitfd, EPOLL_CTL_DEL, cl->pidfd, NULL);
 	close(cl->pidfd);
 	if (cl->prev)
 		cl->prev->next = cl->next;
@@ -436,6 +438,26 @@ static void client_drop(struct myr_server *s, struct client *cl)
 	s->nclients--;
 	plan_put(cl->plan);
 	free(cl);
+}
+
+/*
+ * Take back what exited clients held.  Their pidfds are in a set of their
+ * own, read once a round of the loop (a tick at the latest) instead of
+ * waking the service for each exit: a launch costs the service one
+ * wake-up, its request's, and what a client held goes at most a tick
+ * after it exited (a status request's round takes back every exit before
+ * it).
+ */
+static void reap_clients(struct myr_server *s)
+{
+	struct epoll_event ev[64];
+	int n;
+
+	do {
+		n = epoll_wait(s->exitfd, ev, 64, 0);
+		for (int i = 0; i < n; i++)
+			client_drop(s, ev[i].data.ptr);
+	} while (n == 64);
 }
 
 static unsigned per_uid(const struct myr_server *s, uid_t uid)
@@ -807,12 +829,11 @@ static int client_add(struct myr_server *s, const struct conn *c,
 	struct client *cl = calloc(1, sizeof(*cl));
 	if (!cl)
 		return myr_error_set(err, -ENOMEM, "out of memory");
-	cl->kind = K_CLIENT;
 	cl->pidfd = *pidfd;
 	cl->uid = c->uid;
 	cl->gen = g;
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = cl };
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, cl->pidfd, &ev) != 0) {
+	if (epoll_ctl(s->exitfd, EPOLL_CTL_ADD, cl->pidfd, &ev) != 0) {
 		int e = errno;
 		free(cl);
 		return myr_error_set(err, -e, "cannot watch the client: %s",
@@ -1023,7 +1044,7 @@ int myr_server_init(struct myr_server **out, const struct myr_server_config *cfg
 	}
 	s->cfg = *cfg;
 	s->listen_fd = cfg->listen_fd;
-	s->epfd = s->inotify_fd = -1;
+	s->epfd = s->inotify_fd = s->exitfd = -1;
 	if (!s->cfg.max_connections)
 		s->cfg.max_connections = 1024;
 	if (!s->cfg.max_per_uid)
@@ -1042,8 +1063,10 @@ int myr_server_init(struct myr_server **out, const struct myr_server_config *cfg
 	s->inotify_tag.kind = K_INOTIFY;
 	s->answer = malloc(MYR_SERVICE_ANSWER_MAX);
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	s->exitfd = epoll_create1(EPOLL_CLOEXEC);
 	s->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (!s->answer || s->epfd < 0 || s->inotify_fd < 0 || s->listen_fd < 0) {
+	if (!s->answer || s->epfd < 0 || s->exitfd < 0 || s->inotify_fd < 0 ||
+	    s->listen_fd < 0) {
 		int e = s->listen_fd < 0 ? EBADF : !s->answer ? ENOMEM : errno;
 		myr_server_exit(s);
 		return myr_error_set(err, -e, "cannot set the service up: %s",
@@ -1089,6 +1112,7 @@ int myr_server_run(struct myr_server *s, volatile int *stop,
 			int e = errno;
 			return myr_error_set(err, -e, "epoll_wait: %s", strerror(e));
 		}
+		reap_clients(s);
 		for (int i = 0; i < n; i++) {
 			struct tag *t = ev[i].data.ptr;
 			switch (t->kind) {
@@ -1103,10 +1127,6 @@ int myr_server_run(struct myr_server *s, volatile int *stop,
 				 * connection in the set: no later event of
 				 * this batch names a freed one. */
 				handle_conn(s, (struct conn *)(void *)t);
-				break;
-			case K_CLIENT:
-				/* So does a client's. */
-				client_drop(s, (struct client *)(void *)t);
 				break;
 			}
 		}
@@ -1158,6 +1178,8 @@ void myr_server_exit(struct myr_server *s)
 		close(s->inotify_fd);
 	if (s->epfd >= 0)
 		close(s->epfd);
+	if (s->exitfd >= 0)
+		close(s->exitfd);
 	free(s->progbuf);
 	free(s->answer);
 	free(s);
