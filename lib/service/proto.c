@@ -171,15 +171,26 @@ int myri_service_send(int fd, const void *buf, size_t len, const int *fds,
 		      unsigned nfds)
 {
 	struct iovec iov = { (void *)buf, len };
+
+	return myri_service_sendv(fd, &iov, 1, fds, nfds);
+}
+
+int myri_service_sendv(int fd, const struct iovec *iov, unsigned niov,
+		       const int *fds, unsigned nfds)
+{
 	union {
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(MYRI_SERVICE_FDS_MAX * sizeof(int))];
 	} ctl;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct msghdr msg = { .msg_iov = (struct iovec *)iov,
+			      .msg_iovlen = niov };
+	size_t len = 0;
 	ssize_t n;
 
 	if (nfds > MYRI_SERVICE_FDS_MAX)
 		return -EINVAL;
+	for (unsigned i = 0; i < niov; i++)
+		len += iov[i].iov_len;
 	memset(&ctl, 0, sizeof(ctl));
 	if (nfds) {
 		msg.msg_control = ctl.buf;

@@ -28,4 +28,8 @@ int myri_service_take_fds(struct msghdr *msg, int *fds, unsigned *nfds);
 int myri_service_send(int fd, const void *buf, size_t len, const int *fds,
 		      unsigned nfds);
 
+/* The same, the datagram gathered from niov pieces. */
+int myri_service_sendv(int fd, const struct iovec *iov, unsigned niov,
+		       const int *fds, unsigned nfds);
+
 #endif
