@@ -361,6 +361,8 @@ TEST(build_open_and_run_from_the_image)
 	EXPECT_EQ(3u, res.modules);
 	EXPECT_EQ(3u, res.cached);
 	EXPECT_EQ(1u, res.programs);
+	EXPECT_EQ(0, res.stamp_error);      /* the stamp was written */
+	EXPECT_STREQ("", res.stamp_why);
 	ASSERT_EQ(0, myr_cache_open(&c, dir, NULL, &err));
 	EXPECT_EQ(85, run_prog(c, "prog", NULL, &cached));
 	EXPECT_EQ(2u, cached);
