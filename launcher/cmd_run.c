@@ -717,6 +717,16 @@ static struct myr_cache *open_service(struct cache_request *req)
 			myr_error_set(&err, r, "the plan needs a sealed image");
 		}
 	}
+	if (r == 0 && reply.program_copy >= 0) {
+		/* Sealed (checked by the client), the cache's now. */
+		r = myr_cache_give_program_copy(c, reply.program_copy);
+		reply.program_copy = -1;
+		if (r < 0) {
+			myr_cache_close(c);
+			myr_error_set(&err, r, "the program copy needs a sealed "
+				      "image");
+		}
+	}
 	if (r < 0) {
 		snprintf(why, sizeof(why), "%s: image of %s unusable: %s", path,
 			 o->libdirs.dirs[0], err.msg);

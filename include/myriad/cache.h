@@ -517,6 +517,18 @@ int myr_cache_open_fd(struct myr_cache **out, int fd, const char *dir,
 int myr_cache_give_closure(struct myr_cache *c, uint64_t sum, uint32_t *list,
 			   uint32_t n, uint32_t program);
 
+/*
+ * The loader service's copy of the program file (MYR_SERVICE_A_COPY,
+ * <myriad/service.h>): a memfd sealed against every write, holding the
+ * bytes the service read from the program descriptor the launch sent,
+ * their checksum checked by the service.  give takes fd (closed on
+ * -EINVAL: not a sealed image); take hands it to the caller, who maps it
+ * instead of reading the file, or returns -1 when there is none.  An
+ * untaken copy is closed with the cache (or by myr_cache_close_fds()).
+ */
+int myr_cache_give_program_copy(struct myr_cache *c, int fd);
+int myr_cache_take_program_copy(struct myr_cache *c);
+
 /* Module i's plan entry: i with the MYR_CACHE_PLAN_* bits of its record
  * (i must be in range: what the loader service sends). */
 uint32_t myr_cache_plan_entry(const struct myr_cache_view *v, uint32_t i);

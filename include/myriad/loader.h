@@ -253,10 +253,11 @@ struct myr_loader_config {
 	/* Optional, with cache_open: called at most once, before it, to
 	 * start what cache_open will finish (the loader service's request),
 	 * with the program's descriptor (borrowed: the request sends it).
-	 * Returns 1 when a request is out: the program's file is then read
-	 * and its checksum computed while the service works, unless the
-	 * program lies in the first library directory, when the answer may
-	 * vouch for it so that only its header is read; 0 when there is
+	 * Returns 1 when a request is out: a program of 64 KiB or more then
+	 * waits for the answer, which may vouch for it (only its header is
+	 * read) or carry a copy of its file (mapped, not read); a smaller one
+	 * is read and its checksum computed while the service works; 0 when
+	 * there is
 	 * none (no service socket, --service=off): cache_open answers at
 	 * once, and a large program may then run from the image without its
 	 * file being read (docs/cache.md, "Programs from the image"). */

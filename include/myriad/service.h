@@ -91,6 +91,15 @@ struct myr_service_answer_header {
  * and proved: docs/service.md, "Programs from the image"), so the client
  * may run the program from the image after reading its header only. */
 #define MYR_SERVICE_A_PROGRAM   0x1u
+/* MYR_SERVICE_A_COPY: the answer carries a second descriptor, a memfd
+ * sealed as the image's holding the program file's bytes as the service
+ * read them from the descriptor sent, its checksum checked, so that the
+ * client maps them instead of reading and hashing the file (a program of
+ * at least MYR_SERVICE_COPY_MIN bytes the image does not hold;
+ * docs/service.md, "Program copies").  Never with MYR_SERVICE_A_PROGRAM. */
+#define MYR_SERVICE_A_COPY      0x2u
+#define MYR_SERVICE_COPY_MIN        (64u << 10)
+#define MYR_SERVICE_COPY_BYTES_MAX  (64u << 20)  /* per generation */
 
 struct myr_service_gen_row {
 	uint64_t generation;
@@ -168,6 +177,8 @@ struct myr_service_reply {
 	uint32_t closure_count;
 	uint32_t program;               /* 1 + the image module index of the
 	                                   program (MYR_SERVICE_A_PROGRAM), or 0 */
+	int program_copy;               /* MYR_SERVICE_A_COPY: sealed, checked;
+	                                   the caller's; else -1 */
 	uint64_t ns;                    /* connect to answer */
 };
 

@@ -678,6 +678,8 @@ struct myr_cache {
 	uint64_t given_sum;
 	uint32_t given_program;         /* 1 + the program's index, vouched
 	                                   for by the service; 0: none */
+	int program_copy;               /* the service's copy of the program
+	                                   file (sealed memfd), or -1 */
 	int has_problem;
 	struct myr_error problem;       /* myr_cache_problem() */
 	uint8_t *pages_done;            /* image pages verified */
@@ -1040,6 +1042,7 @@ static int cache_open(struct myr_cache **out, const char *dir, int image_fd,
 	if (!c)
 		return myr_error_set(err, -ENOMEM, "out of memory");
 	c->dirfd = -1;
+	c->program_copy = -1;
 	c->sealed = sealed;
 	r = open_cache(c, dir, image_fd, host, err);
 	if (r == 0) {
@@ -1670,6 +1673,26 @@ int myr_cache_give_closure(struct myr_cache *c, uint64_t sum, uint32_t *list,
 	return 0;
 }
 
+int myr_cache_give_program_copy(struct myr_cache *c, int fd)
+{
+	if (!c->sealed) {
+		close(fd);
+		return -EINVAL;
+	}
+	if (c->program_copy >= 0)
+		close(c->program_copy);
+	c->program_copy = fd;
+	return 0;
+}
+
+int myr_cache_take_program_copy(struct myr_cache *c)
+{
+	int fd = c->program_copy;
+
+	c->program_copy = -1;
+	return fd;
+}
+
 /*
  * The data template (relro, data, bss), written in by the launch in one
  * call instead of a fault or two a page (a read fault, then the copy on
@@ -1852,6 +1875,10 @@ void myr_cache_close_fds(struct myr_cache *c)
 	if (c && c->dirfd >= 0) {
 		close(c->dirfd);
 		c->dirfd = -1;
+	}
+	if (c && c->program_copy >= 0) {
+		close(c->program_copy);
+		c->program_copy = -1;
 	}
 }
 

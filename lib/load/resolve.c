@@ -588,24 +588,37 @@ static int program_as_cached(struct myr_loader *l, uint32_t p,
 	return 0;
 }
 
-/* Whether the program file is NAME.myr of the first library directory,
- * the one whose image the loader service holds: a guess (the service
- * decides), which keeps a program from elsewhere from waiting for the
- * answer before it is read. */
-static int program_in_first_dir(const struct myr_loader *l, const char *name,
-				uint32_t len, const struct stat *st)
-{
-	char path[4096];
-	struct stat s;
-	int n;
+/* program_from_image(): the program's bytes are the service's copy. */
+#define PROGRAM_COPIED 1
 
-	if (l->cfg->ndirs == 0)
-		return 0;
-	n = snprintf(path, sizeof(path), "%s/%.*s", l->cfg->dirs[0],
-		     (int)len + 4, name);
-	return n > 0 && (size_t)n < sizeof(path) &&
-	       fstatat(AT_FDCWD, path, &s, AT_SYMLINK_NOFOLLOW) == 0 &&
-	       s.st_dev == st->st_dev && s.st_ino == st->st_ino;
+/*
+ * The loader service's copy of the program file (MYR_SERVICE_A_COPY),
+ * mapped instead of the file being read: the bytes the service read from
+ * the very descriptor this launch sent it, their checksum checked there
+ * (the memfd is sealed: no one can have changed them since).
+ * PROGRAM_COPIED, or -ENOENT: none, or not the size of the file opened
+ * (it changed meanwhile), and the file is read.
+ */
+static int program_from_copy(struct myr_loader *l, const struct stat *st)
+{
+	int fd = myr_cache_take_program_copy(l->cache);
+	void *p = MAP_FAILED;
+	struct stat cs;
+
+	if (fd < 0)
+		return -ENOENT;
+	/* Populated: shmem's small pages would fault in one by one. */
+	if (fstat(fd, &cs) == 0 && cs.st_size == st->st_size)
+		p = mmap(NULL, (size_t)st->st_size, PROT_READ,
+			 MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return -ENOENT;
+	l->program_buf = p;
+	l->program_cap = (size_t)st->st_size;
+	l->mods[0].file = p;
+	l->mods[0].file_len = (size_t)st->st_size;
+	return PROGRAM_COPIED;
 }
 
 /*
@@ -614,51 +627,50 @@ static int program_in_first_dir(const struct myr_loader *l, const char *name,
  * capabilities, checksum); the builder's stamp and the file's identity
  * vouch for the rest, or the loader service, which compared the identity
  * of the descriptor sent with its builder's proof (myr_cache_program).
- * 0; -ENOENT, nothing changed but maybe the cache opened: the file is
- * read instead; or another -errno, reported.
+ * Or from the service's copy of the file (program_from_copy).  0;
+ * PROGRAM_COPIED; -ENOENT, nothing changed but maybe the cache opened:
+ * the file is read instead; or another -errno, reported.
  */
 static int program_from_image(struct myr_loader *l, const char *path, int fd,
 			      const struct stat *st)
 {
 	size_t want = MYR_SHEBANG_MAX + sizeof(struct myr_header), off, total;
 	struct myr_error err = { 0 };
-	struct myr_header *h;
+	struct myr_header *h = NULL;
 	const char *name = NULL;
 	uint32_t len, p;
-	ssize_t got;
+	ssize_t got = 0;
+	int asked;
 
 	if (l->cfg->cache || !l->cfg->cache_open ||
-	    (uint64_t)st->st_size < IMAGE_PROGRAM_MIN ||
-	    !(len = name_from_path(path, &name)))
+	    (uint64_t)st->st_size < IMAGE_PROGRAM_MIN)
 		return -ENOENT;
-	/* A program from elsewhere is not in the service's image: it is
-	 * read, and hashed while the service works (open_cache()).  One
-	 * from the service's directory is asked for now and its header read
-	 * while the service answers; with no service socket, the cache's
-	 * image serves it as with --service=off. */
-	if (l->cfg->cache_ask) {
-		if (!program_in_first_dir(l, name, len, st))
-			return -ENOENT;
-		ask_cache(l, fd);
+	len = name_from_path(path, &name);
+	/* With a request out, the answer is awaited before the program is
+	 * read: the service may vouch for it (a program of its directory:
+	 * only the header is read, while the service answers) or send its
+	 * copy of the file.  With none (no service socket), the cache's
+	 * image may serve a program of its directory, as with
+	 * --service=off. */
+	asked = l->cfg->cache_ask && ask_cache(l, fd);
+	if (len && (l->program_buf = myri_scratch_alloc(l, want)) != NULL) {
+		got = pread(fd, l->program_buf, want, 0);
+		if (got > 0 && myr_module_probe(l->program_buf, (size_t)got,
+						&off, &total, &err) == 0 &&
+		    total == (uint64_t)st->st_size)
+			h = (struct myr_header *)(void *)(l->program_buf + off);
 	}
-	l->program_buf = myri_scratch_alloc(l, want);
-	if (!l->program_buf)
-		return -ENOENT;
-	got = pread(fd, l->program_buf, want, 0);
-	if (got <= 0 || myr_module_probe(l->program_buf, (size_t)got, &off,
-					 &total, &err) < 0 ||
-	    total != (uint64_t)st->st_size)
+	if (!h && !asked)
 		return -ENOENT;
 	l->cache = l->cfg->cache_open(l->cfg->cache_opaque);
 	l->cache_opened = 1;    /* found or not: not asked again */
 	if (!l->cache)
 		return -ENOENT;
-	h = (struct myr_header *)(void *)(l->program_buf + off);
-	if (!(h->flags & MYR_F_PROGRAM) || h->entry.seg != MYR_SEG_TEXT ||
+	if (!h || !(h->flags & MYR_F_PROGRAM) || h->entry.seg != MYR_SEG_TEXT ||
 	    h->name_len != len ||
 	    myr_cache_program(l->cache, name, len, st, h->checksum, &p,
 			      &l->launch_closure, &l->nlaunch) < 0)
-		return -ENOENT;
+		return asked ? program_from_copy(l, st) : -ENOENT;
 	l->program_cap = want;
 	l->stats.bytes_read += (uint64_t)got;
 	return program_as_cached(l, p, h, name, len);
@@ -1155,11 +1167,14 @@ int myr_loader_resolve(struct myr_loader *l, const char *path)
 	/* fd stays open until the service has been asked: the request
 	 * carries it, so the service sees the very file read here. */
 	r = program_from_image(l, path, fd, &st);
-	if (r != 0 && (r != -ENOENT || read_program(l, path, fd, &st) < 0 ||
+	if (r != 0 && ((r != -ENOENT && r != PROGRAM_COPIED) ||
+		       (r == -ENOENT && read_program(l, path, fd, &st) < 0) ||
 		       parse_program(l, path) < 0)) {
 		close(fd);
 		return l->failed;
 	}
+	if (r == PROGRAM_COPIED)        /* checked by the service */
+		l->mods[0].pre = PRE_SUM_OK;
 	/* Re-key the program under its own name. */
 	memset(l->map, 0, l->mapcap * sizeof(*l->map));
 	myri_map_put(l, 0);

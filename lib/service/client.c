@@ -216,22 +216,24 @@ static void close_all(int *fds, unsigned n)
 			close(fds[i]);
 }
 
-/* The memfd is what the answer says: sealed for good, of its size. */
-static int check_memfd(int fd, uint64_t size, struct myr_error *err)
+/* The memfd (what: "image" or "program copy") is sealed for good, and
+ * of the size announced (size) or of any size (0). */
+static int check_memfd(int fd, const char *what, uint64_t size,
+		       struct myr_error *err)
 {
 	struct stat st;
 	int seals = fcntl(fd, F_GET_SEALS);
 
 	if (seals < 0)
-		return myr_error_set(err, -EBADMSG, "the image is not a sealable "
-				     "memfd");
+		return myr_error_set(err, -EBADMSG, "the %s is not a sealable "
+				     "memfd", what);
 	if ((seals & SEALS_NEEDED) != SEALS_NEEDED)
-		return myr_error_set(err, -EBADMSG, "the image's memfd is not "
-				     "sealed (seals 0x%x)", (unsigned)seals);
+		return myr_error_set(err, -EBADMSG, "the %s's memfd is not "
+				     "sealed (seals 0x%x)", what, (unsigned)seals);
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size != size)
-		return myr_error_set(err, -EBADMSG, "the image's memfd is not "
-				     "the size announced");
+	    (size && (uint64_t)st.st_size != size))
+		return myr_error_set(err, -EBADMSG, "the %s's memfd is not "
+				     "the size announced", what);
 	return 0;
 }
 
@@ -334,6 +336,7 @@ int myr_service_answer(struct myr_service_pending *p,
 
 	memset(out, 0, sizeof(*out));
 	out->memfd = -1;
+	out->program_copy = -1;
 	if (p->sock < 0)
 		return myr_error_set(err, -EBADF, "%s: not asked", p->path);
 	n = answer_length(p->sock, p->deadline, err);
@@ -360,7 +363,9 @@ int myr_service_answer(struct myr_service_pending *p,
 		r = answer_error(a, err);
 		goto out;
 	}
-	r = check_memfd(fds[0], a->hdr.image_file_size, err);
+	r = check_memfd(fds[0], "image", a->hdr.image_file_size, err);
+	if (r == 0 && nfds > 1)
+		r = check_memfd(fds[1], "program copy", 0, err);
 	if (r < 0)
 		goto out;
 	/* The closure moves to the start of the buffer it arrived in, which
@@ -372,6 +377,10 @@ int myr_service_answer(struct myr_service_pending *p,
 	out->closure_count = a->hdr.closure_count;
 	out->memfd = fds[0];
 	fds[0] = -1;
+	if (nfds > 1) {
+		out->program_copy = fds[1];
+		fds[1] = -1;
+	}
 	out->generation = a->hdr.generation;
 	out->program_checksum = a->hdr.program_checksum;
 	out->program = a->hdr.flags & MYR_SERVICE_A_PROGRAM ?
@@ -396,6 +405,7 @@ int myr_service_load(const char *path, int prog_fd, unsigned timeout_ms,
 	if (r < 0) {
 		memset(out, 0, sizeof(*out));
 		out->memfd = -1;
+		out->program_copy = -1;
 		return r;
 	}
 	return myr_service_answer(&p, out, err);
@@ -405,7 +415,10 @@ void myr_service_reply_free(struct myr_service_reply *r)
 {
 	if (r->memfd >= 0)
 		close(r->memfd);
+	if (r->program_copy >= 0)
+		close(r->program_copy);
 	r->memfd = -1;
+	r->program_copy = -1;
 	free(r->closure);
 	r->closure = NULL;
 	r->closure_count = 0;

@@ -93,7 +93,9 @@ int myr_service_answer_parse(const void *buf, size_t len, unsigned nfds,
 	if (!zero(a->hdr.reserved, sizeof(a->hdr.reserved)) ||
 	    (a->hdr.type != MYR_SERVICE_LOAD &&
 	     (a->hdr.flags || a->hdr.program_index)) ||
-	    (a->hdr.flags & ~MYR_SERVICE_A_PROGRAM) ||
+	    (a->hdr.flags & ~(MYR_SERVICE_A_PROGRAM | MYR_SERVICE_A_COPY)) ||
+	    (a->hdr.flags & MYR_SERVICE_A_PROGRAM &&
+	     a->hdr.flags & MYR_SERVICE_A_COPY) ||
 	    (!(a->hdr.flags & MYR_SERVICE_A_PROGRAM) && a->hdr.program_index))
 		return myr_error_set(err, -EBADMSG, "unknown flags or non-zero "
 				     "reserved bytes in the answer");
@@ -124,9 +126,10 @@ int myr_service_answer_parse(const void *buf, size_t len, unsigned nfds,
 					     "generations", a->status.generations);
 		return 0;
 	}
-	if (nfds != 1)
-		return myr_error_set(err, -EBADMSG, "a load answer carries one "
-				     "descriptor, not %u", nfds);
+	if (nfds != (a->hdr.flags & MYR_SERVICE_A_COPY ? 2u : 1u))
+		return myr_error_set(err, -EBADMSG, "a load answer carries %u "
+				     "descriptors, not %u", a->hdr.flags &
+				     MYR_SERVICE_A_COPY ? 2u : 1u, nfds);
 	if (a->hdr.closure_count > MYR_SERVICE_CLOSURE_MAX ||
 	    (uint64_t)a->hdr.closure_count * 4 != blen)
 		return myr_error_set(err, -EBADMSG, "closure of %u entries in %zu "

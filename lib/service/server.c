@@ -81,6 +81,8 @@ struct answer {
 	int64_t mtime_ns, ctime_ns;
 	uint64_t checksum;              /* its header checksum */
 	uint32_t program;               /* program_vouched()'s */
+	int copy;                       /* program_copy()'s, or -1 */
+	int recent;                     /* no copy: times too recent */
 	struct plan *plan;              /* NULL: empty slot */
 };
 
@@ -106,6 +108,7 @@ struct gen {
 	size_t meta_len;
 	struct myr_cache_view v;
 	int programs_proved;            /* v.idents are the bytes' proof */
+	uint64_t copy_bytes;            /* of the answers' program copies */
 	struct plan *held;              /* plans live clients hold */
 	uint32_t *mark;                 /* closure walk: epoch per module */
 	uint32_t *stack, *next;
@@ -187,8 +190,11 @@ static void gen_free(struct gen *g)
 		munmap(g->meta, g->meta_len);
 	if (g->memfd >= 0)
 		close(g->memfd);
-	for (unsigned k = 0; k < ANSWERS; k++)
+	for (unsigned k = 0; k < ANSWERS; k++) {
 		plan_put(g->answers[k].plan);
+		if (g->answers[k].copy >= 0)
+			close(g->answers[k].copy);
+	}
 	free(g->mark);
 	free(g->stack);
 	free(g->next);
@@ -199,8 +205,8 @@ static uint64_t total_bytes(const struct myr_server *s)
 {
 	uint64_t b = s->cur ? s->cur->bytes : 0;
 	for (const struct gen *g = s->old; g; g = g->older)
-		b += g->bytes;
-	return b;
+		b += g->bytes + g->copy_bytes;
+	return b + (s->cur ? s->cur->copy_bytes : 0);
 }
 
 /* Free old generations no client holds: all of them (need_room), or
@@ -236,6 +242,8 @@ static int gen_build(struct myr_server *s, struct gen **out,
 	*out = NULL;
 	if (!g)
 		return myr_error_set(err, -ENOMEM, "out of memory");
+	for (unsigned k = 0; k < ANSWERS; k++)
+		g->answers[k].copy = -1;
 	g->memfd = (int)syscall(SYS_memfd_create, "myriad-image",
 				MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (g->memfd < 0) {
@@ -646,7 +654,7 @@ static const struct answer *answer_find(struct gen *g, int fd,
 	size_t off, total;
 	ssize_t n;
 
-	if (!a->plan || a->dev != (uint64_t)st->st_dev ||
+	if (!a->plan || a->recent || a->dev != (uint64_t)st->st_dev ||
 	    a->ino != (uint64_t)st->st_ino || a->size != (uint64_t)st->st_size ||
 	    a->mtime_ns != ts_ns(&st->st_mtim) || a->ctime_ns != ts_ns(&st->st_ctim))
 		return NULL;
@@ -658,26 +666,37 @@ static const struct answer *answer_find(struct gen *g, int fd,
 	return h->checksum == a->checksum ? a : NULL;
 }
 
-/* Keep the answer closure[0..n) and program for this file; its plan,
- * held once for the caller, or NULL (out of memory). */
+/* Keep the answer closure[0..n), program and copy (the answer's from
+ * now on) for this file; its plan, held once for the caller, or NULL
+ * (out of memory; copy is closed). */
 static struct plan *answer_keep(struct gen *g, const struct stat *st,
-				uint64_t sum, uint32_t program,
-				const uint32_t *closure, uint32_t n)
+				uint64_t sum, uint32_t program, int copy,
+				int recent, const uint32_t *closure, uint32_t n)
 {
 	struct answer *a = answer_slot(g, st);
 	struct plan *p = malloc(sizeof(*p) + (size_t)n * sizeof(p->e[0]));
 
-	if (!p)
+	if (!p) {
+		if (copy >= 0) {
+			g->copy_bytes -= (uint64_t)st->st_size;
+			close(copy);
+		}
 		return NULL;
+	}
 	p->holders = 2;
 	p->clients = 0;
 	p->n = n;
 	memcpy(p->e, closure, n * sizeof(p->e[0]));
 	plan_put(a->plan);
+	if (a->copy >= 0) {
+		g->copy_bytes -= a->size;
+		close(a->copy);
+	}
 	*a = (struct answer){ .dev = (uint64_t)st->st_dev,
 		.ino = (uint64_t)st->st_ino, .size = (uint64_t)st->st_size,
 		.mtime_ns = ts_ns(&st->st_mtim), .ctime_ns = ts_ns(&st->st_ctim),
-		.checksum = sum, .program = program, .plan = p };
+		.checksum = sum, .program = program, .copy = copy,
+		.recent = recent, .plan = p };
 	return p;
 }
 
@@ -712,6 +731,71 @@ static uint32_t program_vouched(const struct gen *g,
 	    memcmp(&s, &g->v.idents[p].st, sizeof(s)) != 0)
 		return 0;
 	return (uint32_t)p + 1;
+}
+
+/* The realtime clock, coarse: never later than the times the kernel
+ * gives a file written from now on. */
+static int64_t coarse_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	return ts_ns(&ts);
+}
+
+/*
+ * Whether a file whose identity is *st, read from the time read_at on,
+ * was read as that identity says: its times are before read_at, so any
+ * write since gives it later ones.  Times without a sub-microsecond part
+ * may come from a file system that keeps them coarse (FAT: 2 s), and
+ * must be 2 s older.
+ */
+static int times_settled(const struct stat *st, int64_t read_at)
+{
+	int64_t m = ts_ns(&st->st_mtim), c = ts_ns(&st->st_ctim);
+	int64_t last = m > c ? m : c;
+
+	if (m % 1000 == 0 || c % 1000 == 0)
+		last += 2000000000;
+	return last < read_at;
+}
+
+/*
+ * A memfd sealed as the image's, holding the program file's bytes as
+ * read (v, its whole view), for clients that then map them instead of
+ * reading and hashing the file (MYR_SERVICE_A_COPY); or -1: a program
+ * under MYR_SERVICE_COPY_MIN bytes (reading costs less), one whose
+ * checksum does not hold (the client reads it and says so), or past
+ * the generation's MYR_SERVICE_COPY_BYTES_MAX.
+ */
+static int program_copy(struct gen *g, const uint8_t *buf, size_t len,
+			const struct myr_module_view *v)
+{
+	size_t done = 0;
+	int fd;
+
+	if (len < MYR_SERVICE_COPY_MIN ||
+	    g->copy_bytes + len > MYR_SERVICE_COPY_BYTES_MAX ||
+	    myr_module_checksum(v->base, v->size) != v->hdr->checksum)
+		return -1;
+	fd = (int)syscall(SYS_memfd_create, "myriad-program",
+			  MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -1;
+	while (done < len) {
+		ssize_t n = pwrite(fd, buf + done, len - done, (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	if (done != len || fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
+				  F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+		close(fd);
+		return -1;
+	}
+	g->copy_bytes += len;
+	return fd;
 }
 
 static int read_program(struct myr_server *s, int fd, const struct stat *stp,
@@ -762,28 +846,48 @@ static void plan_bits(const struct gen *g, uint32_t *closure, uint32_t n)
  * closure (at most MYR_SERVICE_CLOSURE_MAX entries, none when the client
  * must walk it itself) in *plan, held once for the caller (closure is
  * the walk's room); *sum the program's checksum, *program
- * program_vouched()'s.  From the answers kept for g, or by reading the
- * program and walking the image.
+ * program_vouched()'s, *copy program_copy()'s (the answer's: not to be
+ * closed).  From the answers kept for g, or by reading the program and
+ * walking the image.  A copy is made only of a file whose times were
+ * settled when it was read, so that its identity binds the copy's bytes
+ * for later requests; else the next request reads it again.
  */
 static int program_closure(struct myr_server *s, struct gen *g, int progfd,
 			   const struct stat *st, uint32_t *closure,
 			   struct plan **plan, uint64_t *sum,
-			   uint32_t *program, struct myr_error *err)
+			   uint32_t *program, int *copy, struct myr_error *err)
 {
 	const struct answer *ans = answer_find(g, progfd, st);
 	struct myr_module_view v;
+	int64_t read_at;
 	size_t len = 0;
 	uint32_t n = 0;
-	int r;
+	int r, recent;
 
 	if (ans) {
 		*plan = ans->plan;
 		ans->plan->holders++;
 		*sum = ans->checksum;
 		*program = ans->program;
+		*copy = ans->copy;
 		return 0;
 	}
+	read_at = coarse_now_ns();
 	r = read_program(s, progfd, st, &len, err);
+	if (r == -EAGAIN) {
+		/* Not in the page cache (a launch now asks before it reads
+		 * a large program): an answer without a plan, and nothing
+		 * kept.  The client reads the file, which it must anyway,
+		 * and walks the image itself; the next launch finds it hot. */
+		*plan = calloc(1, sizeof(**plan));
+		if (!*plan)
+			return myr_error_set(err, -ENOMEM, "out of memory");
+		(*plan)->holders = 1;
+		*sum = 0;
+		*program = 0;
+		*copy = -1;
+		return 0;
+	}
 	if (r < 0)
 		return r;
 	r = myr_module_parse(s->progbuf, len, MYR_PARSE_NO_CHECKSUM |
@@ -792,6 +896,8 @@ static int program_closure(struct myr_server *s, struct gen *g, int progfd,
 		return r;
 	*sum = v.hdr->checksum;
 	*program = program_vouched(g, &v, st);
+	recent = !times_settled(st, read_at);
+	*copy = *program || recent ? -1 : program_copy(g, s->progbuf, len, &v);
 	/* The program's direct dependencies found in the image are the
 	 * roots, walked in the program's order, as a launch walks them.
 	 * Modules left out of the image end the walk: the client reads
@@ -812,7 +918,7 @@ static int program_closure(struct myr_server *s, struct gen *g, int progfd,
 	if (n == UINT32_MAX)
 		n = 0;          /* too large to send: the client walks */
 	plan_bits(g, closure, n);
-	*plan = answer_keep(g, st, *sum, *program, closure, n);
+	*plan = answer_keep(g, st, *sum, *program, *copy, recent, closure, n);
 	return *plan ? 0 : myr_error_set(err, -ENOMEM, "out of memory");
 }
 
@@ -865,7 +971,7 @@ static int handle_load(struct myr_server *s, struct conn *c, int progfd,
 	struct stat st;
 	uint64_t sum;
 	uint32_t n, program;
-	int r;
+	int r, fds[2], copy;
 
 	if (!g)
 		return myr_error_set(err, -EAGAIN, "no image of %s yet",
@@ -879,7 +985,7 @@ static int handle_load(struct myr_server *s, struct conn *c, int progfd,
 	if (r < 0)
 		return r;
 	r = program_closure(s, g, progfd, &st, s->answer, &plan, &sum,
-			    &program, err);
+			    &program, &copy, err);
 	if (r < 0)
 		return r;
 	n = plan->n;
@@ -896,11 +1002,15 @@ static int handle_load(struct myr_server *s, struct conn *c, int progfd,
 	if (program) {
 		h->flags = MYR_SERVICE_A_PROGRAM;
 		h->program_index = program - 1;
+	} else if (copy >= 0) {
+		h->flags = MYR_SERVICE_A_COPY;
 	}
 	/* The plan is sent from where it is kept: no copy of its 40 KB at
 	 * 10,000 modules. */
 	struct iovec iov[2] = { { h, sizeof(*h) }, { plan->e, n * 4u } };
-	r = myri_service_sendv(c->fd, iov, 2, &g->memfd, 1);
+	fds[0] = g->memfd;
+	fds[1] = copy;
+	r = myri_service_sendv(c->fd, iov, 2, fds, copy >= 0 ? 2 : 1);
 	if (r < 0)
 		return myr_error_set(err, r, "the client does not take its "
 				     "answer");

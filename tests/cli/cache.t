@@ -390,6 +390,15 @@ kill "$silent_pid"; wait "$silent_pid" 2>/dev/null
 run "$MYRIAD" --sandbox=off --no-cache --libdir "$BIG" "$BIG/prog.myr" a
 is "$out" "$bsum" "10,000 modules from files: the same checksum"
 
+# change_keeping_mtime FILE AS: one byte in the middle of FILE changed,
+# its mtime put back to AS's (a copy of FILE as it was): only its ctime
+# tells.
+change_keeping_mtime() {
+	local half=$(($(stat -c %s "$2") / 2))
+	printf '\x5a' | dd of="$1" bs=1 seek=$half conv=notrunc status=none
+	touch -r "$2" "$1"
+}
+
 # Programs from the loader service's image (docs/service.md, "Programs
 # from the image"): the service vouches for the descriptor sent when its
 # identity is the one its builder recorded and proved, and the launch then
@@ -404,13 +413,35 @@ if wait_for 120 "$MYRIAD" serve --status --socket "$T/big.sock"; then
 	like "$err" "served by the loader service" "...served"
 	like "$err" "10001 modules from the cache, 0 from files" "...the program from the service's image too"
 	like "$err" " 512 bytes read" "...of whose file only the header is read"
+	# A program from elsewhere: the service sends its own copy of the
+	# file's bytes (checked), mapped instead of read.  The first launch
+	# may find the file's times too recent for the service to keep one.
 	run "$MYRIAD" "${served[@]}" "$T/elsewhere/prog.myr" a
 	is "$out:$status" "$bsum:1" "served, a copy of the program elsewhere: it runs"
-	like "$err" "10000 modules from the cache, 1 from files" "...not vouched for: read from its file"
-	cp "$BIG/prog.myr" "$T/prog.kept"
-	half=$(($(stat -c %s "$T/prog.kept") / 2))
-	printf '\x5a' | dd of="$BIG/prog.myr" bs=1 seek=$half conv=notrunc status=none
-	touch -r "$T/prog.kept" "$BIG/prog.myr"
+	like "$err" "10000 modules from the cache, 1 from files" "...not vouched for: a file module"
+	run "$MYRIAD" "${served[@]}" "$T/elsewhere/prog.myr" a
+	is "$out:$status" "$bsum:1" "...again"
+	like "$err" " 0 bytes read" "...the service's copy of its file mapped, the file not read"
+	# Not in the page cache: the service cannot read it without waiting,
+	# and answers without a plan; the launch reads it and is served.
+	if dd if="$T/elsewhere/prog.myr" iflag=nocache count=0 status=none 2>/dev/null; then
+		run "$MYRIAD" "${served[@]}" "$T/elsewhere/prog.myr" a
+		is "$out:$status" "$bsum:1" "served, the program evicted from the page cache: it runs"
+		like "$err" "served by the loader service" "...served all the same"
+	else
+		skip "a program evicted from the page cache" "dd has no iflag=nocache"
+	fi
+	# Changed with its mtime put back: another identity, so another
+	# answer; the service's copy would not check, so none is sent and
+	# the launch reads the file and refuses it.
+	cp -p "$T/elsewhere/prog.myr" "$T/elsewhere.kept"
+	change_keeping_mtime "$T/elsewhere/prog.myr" "$T/elsewhere.kept"
+	run "$MYRIAD" "${served[@]}" "$T/elsewhere/prog.myr" a
+	isnt "$status" 1 "served, a program from elsewhere changed, mtime put back: not run"
+	like "$err" "checksum mismatch" "...its file is read and refused"
+	cp -p "$T/elsewhere.kept" "$T/elsewhere/prog.myr"
+	cp -p "$BIG/prog.myr" "$T/prog.kept"
+	change_keeping_mtime "$BIG/prog.myr" "$T/prog.kept"
 	run "$MYRIAD" "${served[@]/--service=require/--service=auto}" "$BIG/prog.myr" a
 	isnt "$status" 1 "served, the program changed, mtime put back: not run from the image"
 	is "$out" "" "...prints nothing"
@@ -434,9 +465,7 @@ touch -d '2001-01-01' "$BIG/prog.myr"
 run "$MYRIAD" --stats --sandbox=off --service=off --libdir "$BIG" "$BIG/prog.myr" a
 is "$out:$status" "$bsum:1" "program file touched: it runs"
 like "$err" "10000 modules from the cache, 1 from files" "...read from its file"
-half=$(($(stat -c %s "$T/prog.good") / 2))
-printf '\x5a' | dd of="$BIG/prog.myr" bs=1 seek=$half conv=notrunc status=none
-touch -r "$T/prog.good" "$BIG/prog.myr"
+change_keeping_mtime "$BIG/prog.myr" "$T/prog.good"
 run "$MYRIAD" --sandbox=off --service=off --libdir "$BIG" "$BIG/prog.myr" a
 isnt "$status" 1 "program changed after the build, mtime put back: not run from the image"
 is "$out" "" "...prints nothing"

@@ -68,7 +68,11 @@ static void check_answer(const uint8_t *p, size_t n, unsigned nfds, int trunc,
 	FUZZ_REQUIRE(a.hdr.type == want);
 	/* A program index only with its flag, in range, on a load answer:
 	 * the client indexes the image with it. */
-	FUZZ_REQUIRE((a.hdr.flags & ~MYR_SERVICE_A_PROGRAM) == 0);
+	FUZZ_REQUIRE((a.hdr.flags & ~(MYR_SERVICE_A_PROGRAM |
+				      MYR_SERVICE_A_COPY)) == 0);
+	FUZZ_REQUIRE(!(a.hdr.flags & MYR_SERVICE_A_COPY) ||
+		     (want == MYR_SERVICE_LOAD && nfds == 2 &&
+		      !(a.hdr.flags & MYR_SERVICE_A_PROGRAM)));
 	FUZZ_REQUIRE(a.hdr.flags & MYR_SERVICE_A_PROGRAM ?
 		     want == MYR_SERVICE_LOAD &&
 		     a.hdr.program_index < MYR_CACHE_MODULES_MAX :
@@ -79,7 +83,7 @@ static void check_answer(const uint8_t *p, size_t n, unsigned nfds, int trunc,
 			sink += (uint32_t)a.status.gen[g].bytes;
 		return;
 	}
-	FUZZ_REQUIRE(nfds == 1);
+	FUZZ_REQUIRE(nfds == (a.hdr.flags & MYR_SERVICE_A_COPY ? 2u : 1u));
 	FUZZ_REQUIRE(a.hdr.closure_count <= MYR_SERVICE_CLOSURE_MAX);
 	/* The closure lies inside the message: read all of it. */
 	for (uint32_t k = 0; k < a.hdr.closure_count; k++)

@@ -118,10 +118,21 @@ TEST(answers)
 	h->flags = 0;
 	h->program_index = 7;
 	EXPECT_EQ(myr_service_answer_parse(buf, n, 1, 0, MYR_SERVICE_LOAD, &a, &err), -EBADMSG);
-	h->flags = MYR_SERVICE_A_PROGRAM << 1;
+	h->flags = MYR_SERVICE_A_COPY << 1;
 	h->program_index = 0;
 	EXPECT_EQ(myr_service_answer_parse(buf, n, 1, 0, MYR_SERVICE_LOAD, &a, &err), -EBADMSG);
 	EXPECT_NE(strstr(err.msg, "unknown flags"), NULL);
+	/* A copy of the program: a second descriptor, and never with a
+	 * program vouched for. */
+	good_load_answer(buf);
+	h->flags = MYR_SERVICE_A_COPY;
+	ASSERT_EQ(myr_service_answer_parse(buf, n, 2, 0, MYR_SERVICE_LOAD, &a, &err), 0);
+	EXPECT_EQ(myr_service_answer_parse(buf, n, 1, 0, MYR_SERVICE_LOAD, &a, &err), -EBADMSG);
+	EXPECT_NE(strstr(err.msg, "carries 2 descriptors, not 1"), NULL);
+	h->flags = MYR_SERVICE_A_COPY | MYR_SERVICE_A_PROGRAM;
+	EXPECT_EQ(myr_service_answer_parse(buf, n, 2, 0, MYR_SERVICE_LOAD, &a, &err), -EBADMSG);
+	h->flags = 0;
+	EXPECT_EQ(myr_service_answer_parse(buf, n, 2, 0, MYR_SERVICE_LOAD, &a, &err), -EBADMSG);
 	good_load_answer(buf);
 	h->reserved[11] = 1;
 	EXPECT_EQ(myr_service_answer_parse(buf, n, 1, 0, MYR_SERVICE_LOAD, &a, &err), -EBADMSG);
