@@ -765,9 +765,11 @@ static int times_settled(const struct stat *st, int64_t read_at)
  * reading and hashing the file (MYR_SERVICE_A_COPY); or -1: a program
  * under MYR_SERVICE_COPY_MIN bytes (reading costs less), one whose
  * checksum does not hold (the client reads it and says so), or past
- * the generation's MYR_SERVICE_COPY_BYTES_MAX.
+ * the generation's MYR_SERVICE_COPY_BYTES_MAX or the service's
+ * --max-bytes.
  */
-static int program_copy(struct gen *g, const uint8_t *buf, size_t len,
+static int program_copy(const struct myr_server *s, struct gen *g,
+			const uint8_t *buf, size_t len,
 			const struct myr_module_view *v)
 {
 	size_t done = 0;
@@ -775,6 +777,7 @@ static int program_copy(struct gen *g, const uint8_t *buf, size_t len,
 
 	if (len < MYR_SERVICE_COPY_MIN ||
 	    g->copy_bytes + len > MYR_SERVICE_COPY_BYTES_MAX ||
+	    total_bytes(s) + len > s->cfg.max_bytes ||
 	    myr_module_checksum(v->base, v->size) != v->hdr->checksum)
 		return -1;
 	fd = (int)syscall(SYS_memfd_create, "myriad-program",
@@ -897,7 +900,7 @@ static int program_closure(struct myr_server *s, struct gen *g, int progfd,
 	*sum = v.hdr->checksum;
 	*program = program_vouched(g, &v, st);
 	recent = !times_settled(st, read_at);
-	*copy = *program || recent ? -1 : program_copy(g, s->progbuf, len, &v);
+	*copy = *program || recent ? -1 : program_copy(s, g, s->progbuf, len, &v);
 	/* The program's direct dependencies found in the image are the
 	 * roots, walked in the program's order, as a launch walks them.
 	 * Modules left out of the image end the walk: the client reads

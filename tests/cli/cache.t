@@ -440,6 +440,24 @@ if wait_for 120 "$MYRIAD" serve --status --socket "$T/big.sock"; then
 	isnt "$status" 1 "served, a program from elsewhere changed, mtime put back: not run"
 	like "$err" "checksum mismatch" "...its file is read and refused"
 	cp -p "$T/elsewhere.kept" "$T/elsewhere/prog.myr"
+	# Copies count against --max-bytes: a service with room for its
+	# image only sends none, and the launch reads the file.
+	ibytes=$("$MYRIAD" serve --status --socket "$T/big.sock" |
+		sed -n 's/.*(current): [0-9]* modules, \([0-9]*\) bytes.*/\1/p')
+	"$MYRIAD" serve --sandbox=off --libdir "$BIG" --socket "$T/tight.sock" \
+		--max-bytes "$((ibytes + 4096))" 2>"$T/tight.log" &
+	tight_pid=$!
+	if [ -n "$ibytes" ] && wait_for 120 "$MYRIAD" serve --status --socket "$T/tight.sock"; then
+		tight=("${served[@]/$T\/big.sock/$T/tight.sock}")
+		run "$MYRIAD" "${tight[@]}" "$T/elsewhere/prog.myr" a
+		run "$MYRIAD" "${tight[@]}" "$T/elsewhere/prog.myr" a
+		is "$out:$status" "$bsum:1" "served by a service without room for a copy: it runs"
+		like "$err" " [1-9][0-9]* bytes read" "...the program's file read, no copy sent"
+	else
+		fail "myriad serve --max-bytes (image size + 4 KiB) starts"
+		diag "$(tail -n 5 "$T/tight.log")"
+	fi
+	kill "$tight_pid" 2>/dev/null; wait "$tight_pid" 2>/dev/null
 	cp -p "$BIG/prog.myr" "$T/prog.kept"
 	change_keeping_mtime "$BIG/prog.myr" "$T/prog.kept"
 	run "$MYRIAD" "${served[@]/--service=require/--service=auto}" "$BIG/prog.myr" a
