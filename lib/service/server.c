@@ -67,6 +67,7 @@
 
 #define FDS_MAX MYRI_SERVICE_FDS_MAX
 #define CLIENTS_MAX 65536u
+#define TICK_MS 100u                    /* the loop's longest sleep */
 
 enum kind { K_LISTEN = 1, K_CONN, K_INOTIFY };
 
@@ -146,6 +147,7 @@ struct myr_server {
 	struct tag listen_tag, inotify_tag;
 	int epfd, listen_fd, inotify_fd;
 	int exitfd;                     /* epoll set of the clients' pidfds */
+	uint64_t reaped_at;             /* ns: exitfd last read */
 	struct gen *cur;                /* newest; NULL if none could be built */
 	struct gen *old;                /* older generations, newest first */
 	struct conn *conns;
@@ -450,17 +452,18 @@ static void client_drop(struct myr_server *s, struct client *cl)
 
 /*
  * Take back what exited clients held.  Their pidfds are in a set of their
- * own, read once a round of the loop (a tick at the latest) instead of
- * waking the service for each exit: a launch costs the service one
- * wake-up, its request's, and what a client held goes at most a tick
- * after it exited (a status request's round takes back every exit before
- * it).
+ * own, read once a tick (and before a status answer, a build or a
+ * refusal for too many clients) instead of waking the service for each
+ * exit: a launch costs the service one wake-up, its request's, and no
+ * read of the set; what a client held goes at most a tick after it
+ * exited.
  */
 static void reap_clients(struct myr_server *s)
 {
 	struct epoll_event ev[64];
 	int n;
 
+	s->reaped_at = now_ns();
 	do {
 		n = epoll_wait(s->exitfd, ev, 64, 0);
 		for (int i = 0; i < n; i++)
@@ -980,6 +983,8 @@ static int handle_load(struct myr_server *s, struct conn *c, int progfd,
 		return myr_error_set(err, -EAGAIN, "no image of %s yet",
 				     s->cfg.dir);
 	if (s->nclients >= CLIENTS_MAX)
+		reap_clients(s);
+	if (s->nclients >= CLIENTS_MAX)
 		return myr_error_set(err, -EUSERS, "too many clients");
 	if (!pidfd_is_peer(*pidfd, c->pid))
 		return myr_error_set(err, -EPERM, "the pidfd is not the "
@@ -1029,6 +1034,7 @@ static void handle_status(struct myr_server *s, struct conn *c)
 	} a;
 
 	answer_header(&a.h, MYR_SERVICE_STATUS);
+	reap_clients(s);
 	myr_server_status(s, &a.st);
 	(void)send_answer(c->fd, &a, sizeof(a), -1);
 }
@@ -1133,6 +1139,7 @@ static void tick(struct myr_server *s)
 	if (s->dirty && now - s->dirty_at >= ms_ns(s->cfg.settle_ms)) {
 		struct myr_error err = { 0 };
 		s->dirty = 0;
+		reap_clients(s);        /* the room exited clients held */
 		if (gen_refresh(s, &err) < 0)
 			myr_diag_emitf(s->cfg.log, "%s: cannot build a new "
 				       "generation (%s); serving the previous "
@@ -1221,12 +1228,13 @@ int myr_server_run(struct myr_server *s, volatile int *stop,
 	struct epoll_event ev[64];
 
 	while (!*stop) {
-		int n = epoll_wait(s->epfd, ev, 64, 100);
+		int n = epoll_wait(s->epfd, ev, 64, (int)TICK_MS);
 		if (n < 0 && errno != EINTR) {
 			int e = errno;
 			return myr_error_set(err, -e, "epoll_wait: %s", strerror(e));
 		}
-		reap_clients(s);
+		if (now_ns() - s->reaped_at >= ms_ns(TICK_MS))
+			reap_clients(s);
 		for (int i = 0; i < n; i++) {
 			struct tag *t = ev[i].data.ptr;
 			switch (t->kind) {
