@@ -65,11 +65,13 @@ static int landlock(const char *dir, struct myr_error *err)
  * epoll, accept4, recvmsg/sendmsg, the pidfd's PIDFD_GET_INFO or fdinfo; building a
  * generation: the directory's files (openat, getdents64, fstat, pread),
  * the pool's reservation (mmap, mprotect, munmap), the memfd (memfd_create,
- * pwrite, fcntl seals, ftruncate, futimens); musl's malloc and stdio. */
+ * pwrite, fcntl seals, ftruncate, futimens); a program copy's checks
+ * (fstatfs, geteuid); musl's malloc and stdio. */
 static const char *const allowed[] = {
 	"accept4", "brk", "clock_gettime", "clock_nanosleep", "close",
 	"epoll_ctl", "epoll_pwait", "epoll_wait", "exit", "exit_group",
-	"fcntl", "fstat", "ftruncate", "getdents64", "getpid", "getrandom",
+	"fcntl", "fstat", "fstatfs", "ftruncate", "getdents64", "geteuid",
+	"getpid", "getrandom",
 	"getsockopt", "gettid", "lseek", "madvise", "memfd_create", "mremap",
 	"munmap", "nanosleep", "newfstatat", "open", "openat", "pread64",
 	"preadv2", "pwrite64", "read", "readv", "recvmsg", "rt_sigprocmask",

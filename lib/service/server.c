@@ -39,6 +39,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -763,6 +764,38 @@ static int times_settled(const struct stat *st, int64_t read_at)
 }
 
 /*
+ * Whether the service may keep a copy of this program file for later
+ * requests that show its identity: only a file of root or of the
+ * service's own user that no group or other may write, so that no
+ * other user can make the service make copies at will (each one stays
+ * in memory while a client holds it), on a local file system whose
+ * device and inode numbers no user chooses (not FUSE, not a network
+ * file system, whose identities the answers kept could outlive).
+ */
+static int copy_allowed(int fd, const struct stat *st)
+{
+	static const unsigned long local[] = {
+		0xEF53,         /* ext2/3/4 */
+		0x58465342,     /* xfs */
+		0x9123683E,     /* btrfs */
+		0xF2F52010,     /* f2fs */
+		0x01021994,     /* tmpfs */
+		0x794c7630,     /* overlayfs */
+		0x73717368,     /* squashfs */
+		0x3153464a,     /* jfs */
+	};
+	struct statfs fs;
+
+	if ((st->st_uid != 0 && st->st_uid != geteuid()) ||
+	    (st->st_mode & (S_IWGRP | S_IWOTH)) || fstatfs(fd, &fs) != 0)
+		return 0;
+	for (size_t k = 0; k < sizeof(local) / sizeof(local[0]); k++)
+		if ((unsigned long)fs.f_type == local[k])
+			return 1;
+	return 0;
+}
+
+/*
  * A memfd sealed as the image's, holding the program file's bytes as
  * read (v, its whole view), for clients that then map them instead of
  * reading and hashing the file (MYR_SERVICE_A_COPY); or -1: a program
@@ -880,11 +913,18 @@ static int program_closure(struct myr_server *s, struct gen *g, int progfd,
 	}
 	read_at = coarse_now_ns();
 	r = read_program(s, progfd, st, &len, err);
-	if (r == -EAGAIN) {
-		/* Not in the page cache (a launch now asks before it reads
-		 * a large program): an answer without a plan, and nothing
-		 * kept.  The client reads the file, which it must anyway,
-		 * and walks the image itself; the next launch finds it hot. */
+	if (r == 0)
+		r = myr_module_parse(s->progbuf, len, MYR_PARSE_NO_CHECKSUM |
+				     MYR_PARSE_NO_CLOSURE, &v, err);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		/* Not in the page cache (a launch asks before it reads a
+		 * large program), or not a module: an answer without a
+		 * plan, and nothing kept.  The client reads the file, which
+		 * warms it for the next launch, and walks the image itself,
+		 * or reports what is wrong with it as it would without the
+		 * service. */
 		*plan = calloc(1, sizeof(**plan));
 		if (!*plan)
 			return myr_error_set(err, -ENOMEM, "out of memory");
@@ -894,16 +934,12 @@ static int program_closure(struct myr_server *s, struct gen *g, int progfd,
 		*copy = -1;
 		return 0;
 	}
-	if (r < 0)
-		return r;
-	r = myr_module_parse(s->progbuf, len, MYR_PARSE_NO_CHECKSUM |
-			     MYR_PARSE_NO_CLOSURE, &v, err);
-	if (r < 0)
-		return r;
 	*sum = v.hdr->checksum;
 	*program = program_vouched(g, &v, st);
 	recent = !times_settled(st, read_at);
-	*copy = *program || recent ? -1 : program_copy(s, g, s->progbuf, len, &v);
+	*copy = *program || recent || len != (size_t)st->st_size ||
+		!copy_allowed(progfd, st) ? -1 :
+		program_copy(s, g, s->progbuf, len, &v);
 	/* The program's direct dependencies found in the image are the
 	 * roots, walked in the program's order, as a launch walks them.
 	 * Modules left out of the image end the walk: the client reads
