@@ -1595,6 +1595,7 @@ int myr_cache_launch_closure(struct myr_cache *c, const char *name,
 {
 	int64_t p;
 	const struct myr_cache_module *m = NULL;
+	int checked;
 
 	if (c->given && c->given_sum == sum) {
 		if (!use_plan(c))
@@ -1605,12 +1606,17 @@ int myr_cache_launch_closure(struct myr_cache *c, const char *name,
 		return 0;
 	}
 	p = myr_cache_view_find(&c->v, name, len);
+	/* A stamped image's closures were checked by its builder, and so
+	 * was the closure of a program the service vouched for without a
+	 * plan (docs/service.md, "Programs from the image"). */
+	checked = c->verified ||
+		  (p >= 0 && c->given_program && (uint64_t)p == c->given_program - 1u);
 	/* check_core() reads every closure entry's record: a checked
 	 * image's were read by the builder instead. */
-	if (p >= 0 && (c->verified || check_core(&c->v, (uint32_t)p, NULL) == 0))
+	if (p >= 0 && (checked || check_core(&c->v, (uint32_t)p, NULL) == 0))
 		m = &c->v.modules[p];
 	if (!m || !(m->flags & MYR_CM_PROGRAM) || m->checksum != sum ||
-	    !(c->verified && !c->stale ?
+	    !(checked && !c->stale ?
 	      stamped_ok(c, c->v.closures + m->closure.off, m->closure.count) :
 	      closure_ok(c, c->v.closures + m->closure.off, m->closure.count)))
 		return -ENOENT;

@@ -837,6 +837,29 @@ static int program_copy(const struct myr_server *s, struct gen *g,
 	return fd;
 }
 
+/*
+ * The launch closure the image records for program p, checked as the
+ * cache's builder checks it before a stamp lets launches skip the checks
+ * (docs/cache.md): the program's and each entry's record, then the order
+ * (myr_cache_check_closure).  A program vouched for gets no plan: the
+ * client runs this closure from the image as a stamped cache's, and the
+ * answer carries no 40 KB for the service to copy out, the client to
+ * receive into fresh pages and check (docs/service.md).
+ */
+static int closure_checked(const struct gen *g, uint32_t p)
+{
+	const struct myr_cache_module *m = &g->v.modules[p];
+	uint8_t *seen = calloc(g->v.hdr->modules.count, 1);
+	int ok = seen && myr_cache_check_module(&g->v, p, NULL) == 0;
+
+	for (uint32_t k = 0; ok && k < m->closure.count; k++)
+		ok = myr_cache_check_module(&g->v, myr_cache_closure_index(&g->v,
+				g->v.closures[m->closure.off + k]), NULL) == 0;
+	ok = ok && myr_cache_check_closure(&g->v, p, seen, NULL) == 0;
+	free(seen);
+	return ok;
+}
+
 static int read_program(struct myr_server *s, int fd, const struct stat *stp,
 			size_t *len, struct myr_error *err)
 {
@@ -936,6 +959,8 @@ static int program_closure(struct myr_server *s, struct gen *g, int progfd,
 	}
 	*sum = v.hdr->checksum;
 	*program = program_vouched(g, &v, st);
+	if (*program && !closure_checked(g, *program - 1))
+		*program = 0;
 	recent = !times_settled(st, read_at);
 	*copy = *program || recent || len != (size_t)st->st_size ||
 		!copy_allowed(progfd, st) ? -1 :
@@ -1011,9 +1036,9 @@ static int handle_load(struct myr_server *s, struct conn *c, int progfd,
 	struct gen *g = s->cur;
 	struct plan *plan;
 	struct stat st;
-	uint64_t sum;
-	uint32_t n, program;
-	int r, fds[2], copy;
+	uint64_t sum = 0;
+	uint32_t n, program = 0;
+	int r, fds[2], copy = -1;
 
 	if (!g)
 		return myr_error_set(err, -EAGAIN, "no image of %s yet",
@@ -1032,7 +1057,7 @@ static int handle_load(struct myr_server *s, struct conn *c, int progfd,
 			    &program, &copy, err);
 	if (r < 0)
 		return r;
-	n = plan->n;
+	n = program ? 0 : plan->n;     /* vouched for: closure_checked() */
 	r = client_add(s, c, g, pidfd, plan, err);
 	if (r < 0) {
 		plan_put(plan);

@@ -413,6 +413,9 @@ if wait_for 120 "$MYRIAD" serve --status --socket "$T/big.sock"; then
 	like "$err" "served by the loader service" "...served"
 	like "$err" "10001 modules from the cache, 0 from files" "...the program from the service's image too"
 	like "$err" " 512 bytes read" "...of whose file only the header is read"
+	like "$err" "launch closure, 0 module stat calls" "...its closure the image's record of it"
+	run "$MYRIAD_BUILD/tools/svc_client" "$T/big.sock" load "$BIG/prog.myr"
+	like "$out" "^answer 1 0 closure 0" "...which the service checked, so its answer carries no plan"
 	# A program from elsewhere: the service sends its own copy of the
 	# file's bytes (checked), mapped instead of read.  The first launch
 	# may find the file's times too recent for the service to keep one.
