@@ -62,6 +62,9 @@ static size_t align_up(size_t v, size_t a)
  * densely, so memory stays near the sum of the file sizes: at most the
  * last, partly used huge page is over.
  */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 #define ARENA_HUGE         (2u << 20)
 #define ARENA_HUGE_MIN     (4u << 20)
 
@@ -95,6 +98,14 @@ static int arena_grow(struct fetch_arena *a, size_t size, int dense)
 #ifdef MADV_HUGEPAGE
 		madvise(p, want, MADV_HUGEPAGE);   /* a hint: failure is fine */
 #endif
+	} else if (dense) {
+		/* The reads fill it all: one call writes its pages in, where
+		 * the kernel's copies would fault each (about 10 us apiece on
+		 * a virtualised machine: 216 of a 1,000-module launch's 416
+		 * faults).  A kernel before 5.14 refuses it (EINVAL), and
+		 * they fault in as before. */
+		(void)madvise(p, align_up(size + ARENA_HDR, 4096),
+			      MADV_POPULATE_WRITE);
 	}
 	c = (struct fetch_arena_chunk *)p;
 	c->next = a->head;
